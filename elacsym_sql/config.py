@@ -1,0 +1,97 @@
+"""Every knob of elacsym_sql, its default and its meaning.
+
+Values come from, in rising priority: the defaults below, environment variables
+`ELACSYM_<NAME>` (upper case), and keyword arguments to `connect()` / `Settings(...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidParameterValue
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "elacsym")
+
+
+@dataclass
+class Settings:
+    data: str = field(default="./elacsym-data", metadata={"help": "local path or s3://bucket/prefix"})
+    s3_endpoint: str | None = field(default=None, metadata={"help": "S3 endpoint URL"})
+    s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
+    s3_access_key_id: str | None = field(default=None, metadata={"help": "S3 access key"})
+    s3_secret_access_key: str | None = field(default=None, metadata={"help": "S3 secret key"})
+    cache_dir: str = field(
+        default_factory=_default_cache_dir, metadata={"help": "local disk cache directory"}
+    )
+    cache_bytes: int = field(
+        default=4 << 30, metadata={"help": "disk cache size bound in bytes"}
+    )
+    fold_min_rows: int = field(
+        default=20_000, metadata={"help": "fold the WAL tail into a segment at this many rows"}
+    )
+    fold_interval_seconds: float = field(
+        default=2.0, metadata={"help": "fold a non-empty WAL tail at least this often"}
+    )
+    compact_min_segments: int = field(
+        default=4, metadata={"help": "merge small segments when there are this many"}
+    )
+    small_segment_rows: int = field(
+        default=250_000, metadata={"help": "segments below this many live rows are 'small'"}
+    )
+    gc_grace_seconds: float = field(
+        default=600.0, metadata={"help": "unreferenced objects live this long before GC"}
+    )
+    manifest_refresh_seconds: float = field(
+        default=30.0, metadata={"help": "re-read the manifest pointer at least this often"}
+    )
+    write_retries: int = field(
+        default=32, metadata={"help": "lost WAL races retried before SQLSTATE 40001"}
+    )
+    indexer: bool = field(
+        default=True, metadata={"help": "run the background fold/compact/GC thread"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.gc_grace_seconds < 4 * self.manifest_refresh_seconds:
+            # A reader's manifest may be manifest_refresh_seconds old; objects it
+            # references must outlive that by a wide margin.
+            raise InvalidParameterValue(
+                "gc_grace_seconds must be at least 4 x manifest_refresh_seconds"
+            )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"ELACSYM_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise InvalidParameterValue(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    try:
+        if kind == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"ELACSYM_{f.name.upper()}={raw!r} is not a valid {kind}"
+        ) from None
+    return raw

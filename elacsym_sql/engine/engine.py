@@ -1,0 +1,157 @@
+"""The engine: every namespace under one storage root, plus the background indexer."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from ..catalog import Manifest, ManifestStore, namespace_marker_key
+from ..catalog.store import NAMESPACE_MARKERS
+from ..config import Settings
+from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
+from ..schema import Schema, check_name
+from ..storage import DiskCache, open_store
+from ..wal import wal_key
+from .fold import compact, fold
+from .gc import collect_garbage
+from .indexer import Indexer
+from .namespace import Namespace
+from .segments import SegmentFiles
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = open_store(settings)
+        self.cache = DiskCache(settings.cache_dir, settings.cache_bytes)
+        self.manifests = ManifestStore(self.store)
+        self.files = SegmentFiles(self.store, self.cache)
+        self._namespaces: dict[str, Namespace] = {}
+        self._lock = threading.Lock()
+        self._last_fold: dict[str, float] = {}
+        self._last_gc: dict[str, float] = {}
+        self._indexer: Indexer | None = None
+        if settings.indexer:
+            period = min(0.5, settings.fold_interval_seconds / 2)
+            self._indexer = Indexer(self._maintain_all, period)
+            self._indexer.start()
+
+    def namespace(self, name: str) -> Namespace:
+        """The handle of `name` (which need not exist; `snapshot()` tells)."""
+        check_name(name, "namespace")
+        with self._lock:
+            ns = self._namespaces.get(name)
+            if ns is None:
+                ns = self._namespaces[name] = Namespace(name, self.store, self.settings)
+            return ns
+
+    # -- DDL -------------------------------------------------------------------------------
+
+    def create(self, schema: Schema, if_not_exists: bool = False) -> bool:
+        """Create a namespace; False when it exists and `if_not_exists`."""
+        name = schema.name
+        for _ in range(self.settings.write_retries):
+            latest = self.manifests.load_latest(name)
+            if latest is not None and not latest.dropped:
+                if if_not_exists:
+                    return False
+                raise DuplicateTable(f'relation "{name}" already exists')
+            hwm = latest.wal_hwm if latest else 0
+            while self.store.exists(wal_key(name, hwm + 1)):
+                hwm += 1  # writes that raced a drop belong to the old incarnation
+            manifest = Manifest(
+                version=latest.version + 1 if latest else 1,
+                schema=schema,
+                incarnation=uuid.uuid4().hex,
+                wal_hwm=hwm,
+            )
+            if self.manifests.commit(manifest) is not None:
+                self.store.put(namespace_marker_key(name), b"")
+                return True
+        raise SerializationFailure(f"could not create {name}: lost too many races")
+
+    def drop(self, name: str, if_exists: bool = False) -> bool:
+        """Drop a namespace; its objects are collected after the grace period."""
+        ns = self.namespace(name)
+        try:
+            incarnation = ns.snapshot().manifest.incarnation
+        except UndefinedTable:
+            if if_exists:
+                return False
+            raise
+        seq = ns.append_drop()  # the commit point: strong readers see the drop from here
+        for _ in range(self.settings.write_retries):
+            latest = self.manifests.load_latest(name)
+            if latest is None or latest.incarnation != incarnation or latest.dropped:
+                break
+            dropped = latest.next(dropped=True, wal_hwm=max(seq, latest.wal_hwm), segments=())
+            if self.manifests.commit(dropped) is not None:
+                break
+        self.store.delete(namespace_marker_key(name))
+        return True
+
+    def list_namespaces(self) -> list[str]:
+        return [o.key[len(NAMESPACE_MARKERS):] for o in self.store.list(NAMESPACE_MARKERS)]
+
+    # -- maintenance -----------------------------------------------------------------------
+
+    def fold(self, name: str) -> bool:
+        done = fold(self.namespace(name), self.files, self.manifests)
+        self._last_fold[name] = time.monotonic()
+        return done
+
+    def compact(self, name: str, force: bool = False) -> bool:
+        return compact(self.namespace(name), self.files, self.manifests, self.settings, force)
+
+    def collect_garbage(self, name: str, now: float | None = None) -> int:
+        self._last_gc[name] = time.monotonic()
+        return collect_garbage(self.store, name, self.settings.gc_grace_seconds, now)
+
+    def _maintain_all(self) -> None:
+        with self._lock:
+            names = list(self._namespaces)
+        for name in names:
+            self._maintain(name)
+
+    def _maintain(self, name: str) -> None:
+        if not self.namespace(name).loaded:
+            return  # a handle for a name that was looked up but never existed
+        now = time.monotonic()
+        try:
+            tail = self.namespace(name).snapshot().tail
+        except UndefinedTable:
+            tail = None
+        if tail is not None and tail.records:
+            pending = sum(r.rows for _, r in tail.records)
+            waited = now - self._last_fold.get(name, 0.0)
+            if pending >= self.settings.fold_min_rows or waited >= self.settings.fold_interval_seconds:
+                self.fold(name)
+        if tail is not None:
+            self.compact(name)
+        if now - self._last_gc.get(name, 0.0) >= max(60.0, self.settings.gc_grace_seconds / 10):
+            self.collect_garbage(name)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    def stats(self, name: str) -> dict[str, Any]:
+        snap = self.namespace(name).snapshot()
+        segs = snap.manifest.segments
+        return {
+            "namespace": name,
+            "manifest_version": snap.manifest.version,
+            "segments": len(segs),
+            "segment_rows": sum(s.live_rows for s in segs),
+            "segment_bytes": sum(s.bytes for s in segs),
+            "unindexed_rows": sum(r.rows for _, r in snap.tail.records),
+            "wal_records": len(snap.tail.records),
+            "cache_hits": self.cache.hits,
+            "cache_misses": self.cache.misses,
+            "storage_requests": dict(self.store.request_counts),
+        }
+
+    def close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.stop()
+        self.store.close()

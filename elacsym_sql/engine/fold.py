@@ -1,0 +1,74 @@
+"""Folding the WAL tail into a new segment, and merging small segments (compaction).
+
+Both build a new manifest version from a snapshot and commit it by conditional create; a
+lost race leaves only unreferenced objects behind for the garbage collector.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import numpy as np
+import pyarrow as pa
+
+from ..catalog import Manifest, ManifestStore, SegmentEntry
+from ..config import Settings
+from ..segment import encode_deletes, read_live_rows
+from ..segment.files import positions_of
+from .namespace import Namespace
+from .segments import SegmentFiles
+
+
+def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
+    """Fold every WAL record of the current snapshot; True when a new version was committed."""
+    snap = ns.snapshot()
+    if not snap.tail.records:
+        return False
+    manifest, schema = snap.manifest, snap.schema
+    version = manifest.version + 1
+    segments: list[SegmentEntry] = []
+    for seg in manifest.segments:
+        keys = files.keys(ns.name, seg, schema.primary_key)
+        hit = positions_of(snap.tail.keys, keys)
+        if not len(hit):
+            segments.append(seg)
+            continue
+        deleted = np.union1d(files.deletes(ns.name, seg), hit)
+        if len(deleted) >= seg.rows:
+            continue  # nothing of it is live any more
+        # A unique suffix: a racing folder writing the same version must not overwrite ours.
+        key = f"{ns.name}/segments/{seg.id}/deletes.{version}.{uuid.uuid4().hex[:8]}.bin"
+        files.store.put(key, encode_deletes(deleted))
+        segments.append(dataclasses.replace(seg, deleted=len(deleted), deletes_key=key))
+    if snap.tail.rows.num_rows:
+        segments.append(files.write(ns.name, snap.tail.rows, schema))
+    return _commit(ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments)))
+
+
+def compact(ns: Namespace, files: SegmentFiles, manifests: ManifestStore,
+            settings: Settings, force: bool = False) -> bool:
+    """Merge small or delete-heavy segments into one; True when a new version was committed."""
+    manifest = ns.snapshot().manifest
+    schema = manifest.schema
+    small = [s for s in manifest.segments
+             if s.live_rows < settings.small_segment_rows or s.deleted > s.rows // 4]
+    enough = len(small) >= settings.compact_min_segments
+    if not enough and not (force and (len(small) > 1 or any(s.deleted for s in small))):
+        return False
+    parts = [read_live_rows(files.path(ns.name, s), files.deletes(ns.name, s),
+                            schema.arrow_schema) for s in small]
+    merged = pa.concat_tables(parts) if parts else schema.arrow_schema.empty_table()
+    merged_ids = {s.id for s in small}
+    segments = [s for s in manifest.segments if s.id not in merged_ids]
+    if merged.num_rows:
+        segments.append(files.write(ns.name, merged, schema))
+    return _commit(ns, manifests, manifest.next(segments=tuple(segments)))
+
+
+def _commit(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:
+    committed = manifests.commit(manifest)
+    if committed is None:
+        return False
+    ns.adopt_committed(committed)
+    return True

@@ -1,0 +1,84 @@
+"""Checks every row of a statement before anything is written, and casts it to storage types.
+
+One bad row refuses the whole statement: nothing of it reaches the WAL.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InvalidVector, NotNullViolation, UniqueViolation
+from ..schema import Column, Schema
+
+
+def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
+    """Validate full rows for an upsert and return them in the storage schema."""
+    rows = rows.combine_chunks()
+    key = rows.column(schema.primary_key)
+    for col in schema.columns:
+        if (col.not_null or col.name == schema.primary_key) and rows.column(col.name).null_count:
+            raise NotNullViolation(
+                f'null value in column "{col.name}" of relation "{schema.name}" violates '
+                "not-null constraint"
+            )
+    _check_unique(key, schema)
+    arrays = []
+    for col in schema.columns:
+        arr = rows.column(col.name)
+        arrays.append(_conform_vector(arr, col, key) if col.is_vector else arr.cast(col.arrow_type))
+    return pa.Table.from_arrays(arrays, schema=schema.arrow_schema)
+
+
+def conform_keys(keys: pa.Array | pa.ChunkedArray, schema: Schema) -> pa.Table:
+    """Distinct keys for a delete record."""
+    field = schema.arrow_schema.field(schema.primary_key)
+    unique = pc.unique(keys.drop_null()).cast(field.type)
+    return pa.table({schema.primary_key: unique})
+
+
+def _check_unique(key: pa.ChunkedArray, schema: Schema) -> None:
+    if len(pc.unique(key)) == len(key):
+        return
+    counts = pc.value_counts(key)
+    dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+    raise UniqueViolation(
+        f'duplicate key value violates unique constraint "{schema.name}_pkey"',
+        detail=f"Key ({schema.primary_key})=({dup}) appears more than once in one statement.",
+    )
+
+
+def _conform_vector(arr: pa.ChunkedArray, col: Column, key: pa.ChunkedArray) -> pa.Array:
+    dim = col.dim
+    assert dim is not None
+    arr = arr.combine_chunks()
+    if pa.types.is_fixed_size_list(arr.type) and arr.type.list_size == dim:
+        lengths = pc.if_else(arr.is_null(), 0, dim)
+    else:
+        lengths = pc.list_value_length(arr)
+    valid = arr.is_valid()
+    wrong = pc.and_(valid, pc.not_equal(lengths, dim))
+    if pc.any(wrong).as_py():
+        i = pc.index(wrong, True).as_py()
+        raise InvalidVector(
+            f'expected {dim} dimensions, not {lengths[i].as_py()}, for column "{col.name}"',
+            detail=f"row with key {key[i].as_py()!r}",
+        )
+    flat = pc.list_flatten(arr)
+    if flat.null_count:
+        raise InvalidVector(f'vector column "{col.name}" has a NULL element')
+    values = flat.cast(pa.float32()).to_numpy(zero_copy_only=False)
+    if not np.isfinite(values).all():
+        bad = int(np.flatnonzero(~np.isfinite(values))[0]) // dim
+        row = int(np.flatnonzero(valid.to_numpy(zero_copy_only=False))[bad])
+        raise InvalidVector(
+            f'vector column "{col.name}" contains NaN or infinity',
+            detail=f"row with key {key[row].as_py()!r}",
+        )
+    # Rebuild as fixed-size lists: NULL vectors take `dim` placeholder slots.
+    padded = np.zeros(len(arr) * dim, dtype=np.float32)
+    valid_np = valid.to_numpy(zero_copy_only=False)
+    padded.reshape(len(arr), dim)[valid_np] = values.reshape(-1, dim)
+    mask = pa.array(~valid_np) if not valid_np.all() else None
+    return pa.FixedSizeListArray.from_arrays(pa.array(padded), dim, mask=mask)

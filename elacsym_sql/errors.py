@@ -1,0 +1,148 @@
+"""Every error elacsym_sql raises, each with the Postgres SQLSTATE a client expects.
+
+`ElacsymError` is the one root. The PEP 249 categories (ProgrammingError, DataError, ...)
+sit between the root and the concrete classes, so DB-API code can catch either.
+"""
+
+from __future__ import annotations
+
+
+class ElacsymError(Exception):
+    """Root of every elacsym_sql error (PEP 249 `Error`)."""
+
+    sqlstate = "XX000"
+
+    def __init__(self, message: str, *, detail: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (SQLSTATE {self.sqlstate})"
+
+
+class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+    """PEP 249 `Warning`; elacsym_sql does not raise it today."""
+
+
+# PEP 249 categories.
+class InterfaceError(ElacsymError):
+    sqlstate = "08000"
+
+
+class DatabaseError(ElacsymError):
+    pass
+
+
+class DataError(DatabaseError):
+    sqlstate = "22000"
+
+
+class OperationalError(DatabaseError):
+    sqlstate = "58000"
+
+
+class IntegrityError(DatabaseError):
+    sqlstate = "23000"
+
+
+class InternalError(DatabaseError):
+    sqlstate = "XX000"
+
+
+class ProgrammingError(DatabaseError):
+    sqlstate = "42000"
+
+
+class NotSupportedError(DatabaseError):
+    sqlstate = "0A000"
+
+
+# Concrete classes, by SQLSTATE.
+class SyntaxError(ProgrammingError):  # noqa: A001 - Postgres' name for 42601
+    sqlstate = "42601"
+
+
+class UndefinedTable(ProgrammingError):
+    sqlstate = "42P01"
+
+
+class UndefinedColumn(ProgrammingError):
+    sqlstate = "42703"
+
+
+class UndefinedFunction(ProgrammingError):
+    sqlstate = "42883"
+
+
+class DuplicateTable(ProgrammingError):
+    sqlstate = "42P07"
+
+
+class DuplicateColumn(ProgrammingError):
+    sqlstate = "42701"
+
+
+class InvalidName(ProgrammingError):
+    sqlstate = "42602"
+
+
+class ReservedName(ProgrammingError):
+    sqlstate = "42939"
+
+
+class InvalidTableDefinition(ProgrammingError):
+    sqlstate = "42P16"
+
+
+class DatatypeMismatch(ProgrammingError):
+    sqlstate = "42804"
+
+
+class InsufficientPrivilege(ProgrammingError):
+    sqlstate = "42501"
+
+
+class InvalidTextRepresentation(DataError):
+    sqlstate = "22P02"
+
+
+class InvalidParameterValue(DataError):
+    sqlstate = "22023"
+
+
+class NumericValueOutOfRange(DataError):
+    sqlstate = "22003"
+
+
+class InvalidVector(DataError):
+    """Wrong length, NULL element, NaN or infinity in a vector."""
+
+    sqlstate = "22000"
+
+
+class NotNullViolation(IntegrityError):
+    sqlstate = "23502"
+
+
+class UniqueViolation(IntegrityError):
+    sqlstate = "23505"
+
+
+class SerializationFailure(OperationalError):
+    sqlstate = "40001"
+
+
+class StorageError(OperationalError):
+    sqlstate = "58030"
+
+
+class CorruptObject(InternalError):
+    """An object in storage is truncated or does not decode: reported, never skipped."""
+
+    sqlstate = "XX001"
+
+
+class QueryCanceled(OperationalError):
+    sqlstate = "57014"

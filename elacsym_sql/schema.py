@@ -1,0 +1,244 @@
+"""Namespace schema: columns, primary key and options, validated before anything is stored.
+
+Types are DuckDB's canonical spellings (`VARCHAR`, `FLOAT[384]`, `BIGINT[]`); the SQL layer
+translates what users write (`TEXT`, `REAL`, ...) into them. `to_json`/`from_json` is the
+form kept in every manifest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from .errors import (
+    DuplicateColumn,
+    InvalidName,
+    InvalidParameterValue,
+    InvalidTableDefinition,
+    NotSupportedError,
+    ReservedName,
+)
+
+NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# Scalar types a column may have, with their Arrow storage type. UUID and JSON are kept as
+# strings in WAL and Parquet files; the namespace view casts them back.
+SCALAR_TYPES: dict[str, pa.DataType] = {
+    "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DOUBLE": pa.float64(),
+    "FLOAT": pa.float32(),
+    "VARCHAR": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "DATE": pa.date32(),
+    "UUID": pa.string(),
+    "JSON": pa.string(),
+}
+KEY_TYPES = ("BIGINT", "VARCHAR", "UUID")
+METRICS = ("cosine", "l2", "dot")
+LANGUAGES = (
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek",
+    "hungarian", "italian", "norwegian", "portuguese", "romanian", "russian", "spanish",
+    "swedish", "tamil", "turkish",
+)  # fmt: skip
+MAX_VECTOR_DIM = 16_000
+
+# Column names the search functions and internal bookkeeping use.
+RESERVED_COLUMNS = frozenset(
+    {"_distance", "_score", "_vector_rank", "_text_rank", "_snippet", "_rank"}
+)
+_TYPE_RE = re.compile(r"([A-Z]+)(\[(\d*)\])?")
+
+
+def check_name(name: str, what: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise InvalidName(
+            f"invalid {what} name {name!r}",
+            hint="names are 1-63 characters of a-z, 0-9 and _, not starting with a digit",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # canonical: "BIGINT", "VARCHAR[]", "FLOAT[384]"
+    not_null: bool = False
+
+    @property
+    def base(self) -> str:
+        return _TYPE_RE.fullmatch(self.type).group(1)  # type: ignore[union-attr]
+
+    @property
+    def is_list(self) -> bool:
+        return self.type.endswith("[]")
+
+    @property
+    def dim(self) -> int | None:
+        """Vector dimension for `FLOAT[d]`, else None."""
+        m = _TYPE_RE.fullmatch(self.type)
+        return int(m.group(3)) if m and m.group(3) else None
+
+    @property
+    def is_vector(self) -> bool:
+        return self.dim is not None
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        scalar = SCALAR_TYPES[self.base]
+        if self.is_vector:
+            return pa.list_(pa.float32(), self.dim)
+        return pa.list_(scalar) if self.is_list else scalar
+
+
+def check_type(type_: str) -> str:
+    m = _TYPE_RE.fullmatch(type_)
+    if not m or m.group(1) not in SCALAR_TYPES:
+        raise NotSupportedError(
+            f"type {type_} is not supported",
+            hint="use BOOLEAN, BIGINT, INTEGER, DOUBLE, FLOAT, TEXT, TIMESTAMP, DATE, UUID, "
+            "JSON, a list of one of them (TEXT[]), or FLOAT[d] for a vector",
+        )
+    if m.group(3):
+        dim = int(m.group(3))
+        if m.group(1) != "FLOAT":
+            raise NotSupportedError(
+                f"fixed-size array type {type_} is not supported", hint="vectors are FLOAT[d]"
+            )
+        if not 1 <= dim <= MAX_VECTOR_DIM:
+            raise InvalidTableDefinition(f"vector dimension must be 1..{MAX_VECTOR_DIM}")
+    return type_
+
+
+@dataclass(frozen=True)
+class Options:
+    metric: str = "cosine"
+    full_text: tuple[str, ...] = ()
+    language: str = "english"
+    stemming: bool = True
+    stopwords: bool = True
+    case_sensitive: bool = False
+    k1: float = 1.2
+    b: float = 0.75
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> Options:
+        """Options from `WITH (...)`; values arrive as Python scalars."""
+        known = {f for f in cls.__dataclass_fields__}
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            key = key.lower()
+            if key not in known:
+                raise InvalidParameterValue(
+                    f"unknown namespace option {key!r}", hint=f"options: {', '.join(sorted(known))}"
+                )
+            values[key] = _coerce_option(key, value)
+        return cls(**values)
+
+
+def _coerce_option(key: str, value: Any) -> Any:
+    bad = InvalidParameterValue(f"invalid value {value!r} for option {key}")
+    if key == "metric":
+        if str(value).lower() not in METRICS:
+            raise InvalidParameterValue(
+                f"invalid metric {value!r}", hint=f"metric is one of {', '.join(METRICS)}"
+            )
+        return str(value).lower()
+    if key == "language":
+        if str(value).lower() not in LANGUAGES:
+            raise InvalidParameterValue(
+                f"unsupported language {value!r}", hint=f"languages: {', '.join(LANGUAGES)}"
+            )
+        return str(value).lower()
+    if key == "full_text":
+        cols = value if isinstance(value, list | tuple) else str(value).split(",")
+        return tuple(c.strip().lower() for c in cols if c.strip())
+    if key in ("stemming", "stopwords", "case_sensitive"):
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text not in ("true", "false", "on", "off", "1", "0"):
+            raise bad
+        return text in ("true", "on", "1")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise bad from None
+    if key == "k1" and not 0 < number <= 10:
+        raise InvalidParameterValue("k1 must be in (0, 10]")
+    if key == "b" and not 0 <= number <= 1:
+        raise InvalidParameterValue("b must be in [0, 1]")
+    return number
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: str
+    options: Options = field(default_factory=Options)
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "namespace")
+        seen: set[str] = set()
+        for col in self.columns:
+            check_name(col.name, "column")
+            if col.name in RESERVED_COLUMNS or col.name.startswith("__"):
+                raise ReservedName(f"column name {col.name!r} is reserved")
+            if col.name in seen:
+                raise DuplicateColumn(f'column "{col.name}" specified more than once')
+            seen.add(col.name)
+            check_type(col.type)
+        if self.primary_key not in seen:
+            raise InvalidTableDefinition(f"primary key {self.primary_key!r} is not a column")
+        if self.column(self.primary_key).type not in KEY_TYPES:
+            raise InvalidTableDefinition(
+                f"primary key must be BIGINT, TEXT or UUID, not {self.column(self.primary_key).type}"
+            )
+        for name in self.options.full_text:
+            if name not in seen:
+                raise InvalidTableDefinition(f"full_text column {name!r} is not a column")
+            if self.column(name).base != "VARCHAR":
+                raise InvalidTableDefinition(f"full_text column {name!r} must be TEXT or TEXT[]")
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def vector_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.is_vector]
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema(
+            [pa.field(c.name, c.arrow_type, nullable=c.name != self.primary_key) for c in self.columns]
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        opts = self.options
+        return {
+            "name": self.name,
+            "primary_key": self.primary_key,
+            "columns": [{"name": c.name, "type": c.type, "not_null": c.not_null} for c in self.columns],
+            "options": {**opts.__dict__, "full_text": list(opts.full_text)},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        return cls(
+            name=data["name"],
+            primary_key=data["primary_key"],
+            columns=tuple(Column(**c) for c in data["columns"]),
+            options=Options(**{**data["options"], "full_text": tuple(data["options"]["full_text"])}),
+        )

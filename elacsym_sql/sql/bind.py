@@ -1,0 +1,45 @@
+"""Running generated SQL with the subset of a statement's parameters it uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlglot
+from sqlglot.tokens import TokenType
+
+from .parse import DIALECT
+
+
+def renumber(sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
+    """Rewrite `$n` parameters of `sql` as $1..$m over the ones it uses.
+
+    DuckDB insists on exactly as many values as the statement has parameters, and a
+    generated piece of a statement uses only some of the statement's parameters.
+    """
+    if not params:
+        return sql, []
+    tokens = sqlglot.tokenize(sql, read=DIALECT)
+    spots: list[tuple[int, int, int]] = []  # (start, end, number)
+    for tok, nxt in zip(tokens, tokens[1:], strict=False):
+        if (tok.token_type == TokenType.PARAMETER and nxt.token_type == TokenType.NUMBER
+                and nxt.start == tok.end + 1):
+            spots.append((tok.start, nxt.end, int(nxt.text)))
+    used = sorted({n for _, _, n in spots})
+    new_number = {old: i + 1 for i, old in enumerate(used)}
+    out, last = [], 0
+    for start, end, n in spots:
+        out.append(sql[last:start])
+        out.append(f"${new_number[n]}")
+        last = end + 1
+    out.append(sql[last:])
+    return "".join(out), [params[n - 1] for n in used]
+
+
+def run_arrow(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pa.Table:
+    """Run `sql` on `cur` and return every row as Arrow."""
+    text, values = renumber(sql, params)
+    cur.abort()  # a previous result on this cursor is superseded, as DB-API says
+    return cur.sql(text, params=values or None).to_arrow_table()

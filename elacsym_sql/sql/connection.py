@@ -1,0 +1,218 @@
+"""PEP 249 (DB-API 2.0) connection and cursor over a Database.
+
+Results of queries stream from the cursor's own DuckDB connection. Writes to namespaces
+are durable when `execute` returns: `commit()` has nothing left to do, and `rollback()`
+cannot undo them (it says so instead of pretending).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import duckdb
+
+from ..errors import InterfaceError, NotSupportedError
+from .database import Database, Outcome, Params
+
+_COUNT_DESCRIPTION = [("Count", "BIGINT", None, None, None, None, None)]
+
+
+class Cursor:
+    arraysize = 1
+
+    def __init__(self, connection: Connection, duck: duckdb.DuckDBPyConnection) -> None:
+        self.connection = connection
+        self._duck = duck
+        self._outcome: Outcome | None = None
+        self._count_rows: list[tuple[int]] = []
+        self._closed = False
+
+    # -- executing -------------------------------------------------------------------------
+
+    def execute(self, operation: str, parameters: Params = None) -> Cursor:
+        self._check_open()
+        self._outcome = None
+        self._outcome = self.connection.database.execute(self._duck, operation, parameters)
+        self._after()
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
+        self._check_open()
+        self._outcome = None
+        rows = list(seq_of_parameters)
+        self._outcome = self.connection.database.execute_many(self._duck, operation, rows)
+        self._after()
+        return self
+
+    def _after(self) -> None:
+        outcome = self._outcome
+        assert outcome is not None
+        if outcome.kind == "count":
+            self.connection._wrote = True
+            self._count_rows = [(outcome.rowcount,)]
+        elif outcome.command in ("CREATE TABLE", "DROP TABLE"):
+            self.connection._wrote = True
+
+    # -- results ---------------------------------------------------------------------------
+
+    @property
+    def description(self) -> list[tuple[Any, ...]] | None:
+        if self._outcome is None or self._outcome.kind == "none":
+            return None
+        if self._outcome.kind == "count":
+            return _COUNT_DESCRIPTION
+        return self._duck.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._outcome.rowcount if self._outcome is not None else -1
+
+    def _rows_pending(self) -> bool:
+        if self._outcome is None:
+            raise InterfaceError("no statement executed")
+        return self._outcome.kind == "rows"
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        if self._rows_pending():
+            return self._duck.fetchone()
+        return self._count_rows.pop(0) if self._count_rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
+        size = self.arraysize if size is None else size
+        if self._rows_pending():
+            return self._duck.fetchmany(size)
+        out, self._count_rows = self._count_rows[:size], self._count_rows[size:]
+        return list(out)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        if self._rows_pending():
+            return self._duck.fetchall()
+        out, self._count_rows = self._count_rows, []
+        return list(out)
+
+    def fetchdf(self) -> Any:
+        """The rest of the result as a pandas DataFrame (needs pandas)."""
+        self._require_rows("fetchdf")
+        return self._duck.fetchdf()
+
+    df = fetchdf
+
+    def fetch_arrow_table(self) -> Any:
+        """The rest of the result as a pyarrow Table."""
+        self._require_rows("fetch_arrow_table")
+        return self._duck.to_arrow_table()
+
+    arrow = fetch_arrow_table
+
+    def fetchnumpy(self) -> dict[str, Any]:
+        self._require_rows("fetchnumpy")
+        return self._duck.fetchnumpy()
+
+    def _require_rows(self, what: str) -> None:
+        if not self._rows_pending():
+            raise InterfaceError(f"{what}: the last statement returned no result set")
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    # -- DuckDB conveniences and DB-API odds and ends ---------------------------------------
+
+    def register(self, view_name: str, python_object: Any) -> Cursor:
+        """Make a DataFrame or Arrow table queryable by name on this cursor."""
+        self._duck.register(view_name, python_object)
+        return self
+
+    def unregister(self, view_name: str) -> Cursor:
+        self._duck.unregister(view_name)
+        return self
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._duck.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("cursor already closed")
+        self.connection._check_open()
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Connection:
+    def __init__(self, database: Database, owns_database: bool = True) -> None:
+        self.database = database
+        self._owns_database = owns_database
+        self._closed = False
+        self._wrote = False
+        self._cursors: list[Cursor] = []
+        self._default = self.cursor()
+
+    def cursor(self) -> Cursor:
+        self._check_open()
+        cur = Cursor(self, self.database.session())
+        self._cursors.append(cur)
+        return cur
+
+    # The DuckDB-style shortcuts: run on the connection's own cursor and return it.
+    def execute(self, operation: str, parameters: Params = None) -> Cursor:
+        return self._default.execute(operation, parameters)
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
+        return self._default.executemany(operation, seq_of_parameters)
+
+    def register(self, view_name: str, python_object: Any) -> Connection:
+        self._default.register(view_name, python_object)
+        return self
+
+    def unregister(self, view_name: str) -> Connection:
+        self._default.unregister(view_name)
+        return self
+
+    def stats(self, namespace: str) -> dict[str, Any]:
+        """Rows, segments, unindexed rows, cache hits and storage requests of a namespace."""
+        return self.database.engine.stats(namespace)
+
+    def commit(self) -> None:
+        """Nothing to do: every write was durable when its statement returned."""
+        self._check_open()
+        self._wrote = False
+
+    def rollback(self) -> None:
+        self._check_open()
+        if self._wrote:
+            raise NotSupportedError(
+                "rollback() cannot undo writes to namespaces: each statement was durable "
+                "when it returned"
+            )
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        for cur in self._cursors:
+            cur.close()
+        self._closed = True
+        if self._owns_database:
+            self.database.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InterfaceError("connection already closed")
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

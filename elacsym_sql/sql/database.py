@@ -1,0 +1,145 @@
+"""One storage root opened in this process: the engine, a DuckDB database and the
+namespace views, shared by every connection (embedded) or session (server).
+
+`execute` is the statement router: CREATE/DROP TABLE and INSERT/UPDATE/DELETE on a
+namespace go to the engine; everything else runs in DuckDB after the views of the
+namespaces it names are brought up to date (a strong read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import duckdb
+from sqlglot import exp
+
+from ..config import Settings
+from ..engine import Engine
+from ..errors import NotSupportedError, SyntaxError, UndefinedTable
+from .ddl import execute_create, execute_drop
+from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
+from .errors import translate
+from .parse import Statement, referenced_tables, split_statements, table_name
+from .views import ViewCatalog
+
+Params = Sequence[Any] | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a statement did. For kind 'rows' the rows wait on the session's DuckDB cursor."""
+
+    kind: Literal["rows", "count", "none"]
+    command: str  # the Postgres command tag's verb: SELECT, INSERT, CREATE TABLE, ...
+    rowcount: int = -1
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = Engine(settings)
+        self._duck = duckdb.connect(":memory:")
+        self.views = ViewCatalog(self._duck, self.engine)
+
+    def session(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection of its own for one user connection or cursor."""
+        return self._duck.cursor()
+
+    def execute(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Outcome:
+        """Run every statement of `sql`; returns the last one's outcome."""
+        statements = split_statements(sql)
+        if not statements:
+            return Outcome("none", "EMPTY")
+        if len(statements) > 1 and params:
+            raise SyntaxError("cannot insert multiple commands into a prepared statement")
+        outcome = Outcome("none", "EMPTY")
+        for stmt in statements:
+            outcome = self.execute_statement(cur, stmt, params or [])
+        return outcome
+
+    def execute_many(self, cur: duckdb.DuckDBPyConnection, sql: str,
+                     rows: Sequence[Sequence[Any]]) -> Outcome:
+        """`executemany`: an INSERT of plain parameters becomes one atomic write."""
+        statements = split_statements(sql)
+        if len(statements) != 1:
+            raise SyntaxError("executemany takes exactly one statement")
+        stmt = statements[0]
+        if isinstance(stmt.tree, exp.Insert) and rows and self._is_namespace(target_name(stmt.tree)):
+            plan = plan_insert_many(stmt.tree, rows)
+            if plan is not None:
+                return Outcome("count", "INSERT", self._write(cur, plan))
+        total = 0
+        outcome = Outcome("none", "EMPTY")
+        for row in rows:
+            outcome = self.execute_statement(cur, stmt, row)
+            total += max(outcome.rowcount, 0)
+        return Outcome(outcome.kind, outcome.command, total) if outcome.kind == "count" else outcome
+
+    def execute_statement(self, cur: duckdb.DuckDBPyConnection, stmt: Statement,
+                          params: Sequence[Any]) -> Outcome:
+        tree = stmt.tree
+        try:
+            if isinstance(tree, exp.Create) and _creates_namespace(tree):
+                execute_create(self.engine, tree)
+                return Outcome("none", "CREATE TABLE")
+            if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
+                name = table_name(tree.this) if isinstance(tree.this, exp.Table) else None
+                if name and self._is_namespace(name):
+                    execute_drop(self.engine, name, tree)
+                    self.views.refresh([name])  # removes the view
+                    return Outcome("none", "DROP TABLE")
+            if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+                name = target_name(tree)
+                if self._is_namespace(name):
+                    plan = plan_write(tree, stmt.text, params)
+                    return Outcome("count", type(tree).__name__.upper(), self._write(cur, plan))
+            if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
+                name = table_name(tree.this)
+                if name and self._is_namespace(name):
+                    raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
+            self.views.refresh(referenced_tables(tree) if tree is not None else self.views.known)
+            cur.abort()
+            cur.execute(stmt.text, params or None)
+        except duckdb.Error as exc:
+            raise translate(exc) from None
+        return Outcome("rows", _command(tree))
+
+    def _write(self, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
+        try:
+            return execute_plan(self.engine, self.views, cur, plan)
+        except duckdb.Error as exc:
+            err = translate(exc)
+            err.message = err.message.replace(STAGE, plan.namespace)
+            err.args = (err.message,)
+            raise err from None
+
+    def _is_namespace(self, name: str) -> bool:
+        try:
+            self.views.refresh_one(name)
+        except UndefinedTable:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.close()
+        self._duck.close()
+
+
+def _creates_namespace(tree: exp.Create) -> bool:
+    if (tree.args.get("kind") or "").upper() != "TABLE":
+        return False
+    props = tree.args.get("properties")
+    temporary = props is not None and any(
+        isinstance(p, exp.TemporaryProperty) for p in props.expressions
+    )
+    return not temporary
+
+
+def _command(tree: exp.Expression | None) -> str:
+    if tree is None:
+        return "SELECT"
+    return {exp.Select: "SELECT", exp.Union: "SELECT", exp.Values: "SELECT"}.get(
+        type(tree), type(tree).__name__.upper()
+    )

@@ -1,0 +1,56 @@
+"""DuckDB's exceptions mapped onto elacsym_sql's errors and Postgres SQLSTATEs."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from .. import errors as e
+
+_PREFIX = re.compile(r"^[A-Za-z ]+ Error: ")
+_COLUMN = ("Referenced column", "not found in FROM clause", "does not have a column",
+           "Values list", "column with name")  # fmt: skip
+_FUNCTION = ("No function matches", "Scalar Function with name", "Table Function with name",
+             "Macro Function with name", "Could not choose a best candidate")  # fmt: skip
+
+
+def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
+    if isinstance(exc, duckdb.CatalogException):
+        if any(p in msg for p in _FUNCTION):
+            return e.UndefinedFunction
+        if "already exists" in msg:
+            return e.DuplicateTable
+        if any(p in msg for p in _COLUMN):
+            return e.UndefinedColumn
+        return e.UndefinedTable
+    if isinstance(exc, duckdb.BinderException):
+        if any(p in msg for p in _FUNCTION):
+            return e.UndefinedFunction
+        if any(p in msg for p in _COLUMN):
+            return e.UndefinedColumn
+        return e.DatatypeMismatch
+    table: list[tuple[type[duckdb.Error], type[e.ElacsymError]]] = [
+        (duckdb.ParserException, e.SyntaxError),
+        (duckdb.ConversionException, e.InvalidTextRepresentation),
+        (duckdb.OutOfRangeException, e.NumericValueOutOfRange),
+        (duckdb.ConstraintException, e.IntegrityError),
+        (duckdb.NotImplementedException, e.NotSupportedError),
+        (duckdb.InterruptException, e.QueryCanceled),
+        (duckdb.IOException, e.StorageError),
+        (duckdb.TransactionException, e.SerializationFailure),
+        (duckdb.InvalidInputException, e.InvalidParameterValue),
+    ]
+    for duck_cls, ours in table:
+        if isinstance(exc, duck_cls):
+            return ours
+    return e.InternalError
+
+
+def translate(exc: duckdb.Error) -> e.ElacsymError:
+    """Our error for a DuckDB exception, with the DuckDB text as message."""
+    text = str(exc)
+    first, _, rest = text.partition("\n")
+    message = _PREFIX.sub("", first)
+    cls = _pick(exc, text)
+    return cls(message, detail=rest.strip() or None)

@@ -1,0 +1,91 @@
+"""The object-store interface both backends implement.
+
+Every object is immutable once written except pointers, which change only through
+`put_if_match` (compare-and-swap on the ETag). `put_if_absent` is the commit point of
+WAL appends and manifest versions.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..errors import StorageError
+
+
+class ObjectNotFound(StorageError):
+    """The key does not exist."""
+
+    sqlstate = "58030"
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write lost: the key exists (create) or changed (CAS)."""
+
+    sqlstate = "40001"
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    mtime: float  # seconds since the epoch
+
+
+class ObjectStore(abc.ABC):
+    """Keys are '/'-separated paths relative to the store's root."""
+
+    #: A URI naming the root, for messages and for the cache's directory name.
+    uri: str
+
+    def __init__(self) -> None:
+        #: Requests made, by operation ("get", "put", "list", ...): what S3 would bill.
+        self.request_counts: Counter[str] = Counter()
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The whole object; raises ObjectNotFound."""
+
+    @abc.abstractmethod
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        """The object and its ETag, for a later `put_if_match`; raises ObjectNotFound."""
+
+    @abc.abstractmethod
+    def get_range(self, key: str, start: int, length: int) -> bytes:
+        """`length` bytes from offset `start` (fewer at the end); raises ObjectNotFound."""
+
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Unconditional write; only for keys no one else writes (fresh unique names)."""
+
+    @abc.abstractmethod
+    def put_if_absent(self, key: str, data: bytes) -> None:
+        """Create `key`; raises PreconditionFailed when it exists already."""
+
+    @abc.abstractmethod
+    def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
+        """Replace `key` if its ETag is still `etag` (create it if `etag` is None).
+
+        Returns the new ETag; raises PreconditionFailed when someone else got there first.
+        """
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether `key` exists (one HEAD request on S3)."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str, start_after: str | None = None) -> Iterator[ObjectInfo]:
+        """Objects whose key starts with `prefix`, in key order."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error."""
+
+    @abc.abstractmethod
+    def download(self, key: str, path: str) -> None:
+        """Write the object to the local file `path` (streamed, never held in memory)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,40 @@
+"""Append and read WAL objects of one namespace at dense sequence numbers."""
+
+from __future__ import annotations
+
+from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
+from .record import WalRecord, decode_record
+
+
+def wal_key(namespace: str, seq: int) -> str:
+    return f"{namespace}/wal/{seq:020d}.arrow"
+
+
+class WalLog:
+    def __init__(self, store: ObjectStore, namespace: str) -> None:
+        self.store = store
+        self.namespace = namespace
+
+    def try_append(self, seq: int, payload: bytes) -> bool:
+        """Create the WAL object at `seq`; False when another writer holds that number."""
+        try:
+            self.store.put_if_absent(wal_key(self.namespace, seq), payload)
+        except PreconditionFailed:
+            return False
+        return True
+
+    def read(self, seq: int) -> WalRecord | None:
+        """The record at `seq`, or None when nothing was written there (yet)."""
+        key = wal_key(self.namespace, seq)
+        try:
+            data = self.store.get(key)
+        except ObjectNotFound:
+            return None
+        return decode_record(data, key)
+
+    def seq_of(self, key: str) -> int | None:
+        """The sequence number a listed key names, or None for other objects."""
+        prefix = f"{self.namespace}/wal/"
+        if key.startswith(prefix) and key.endswith(".arrow"):
+            return int(key[len(prefix) : -len(".arrow")])
+        return None
