@@ -1,7 +1,7 @@
 """elacsym_sql: hybrid search as ordinary SQL over object storage.
 
-    import elacsym_sql
-    con = elacsym_sql.connect("s3://bucket/prefix")  # or a local directory
+import elacsym_sql
+con = elacsym_sql.connect("s3://bucket/prefix")  # or a local directory
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ def _default_cache_dir() -> str:
 
 @dataclass
 class Settings:
-    data: str = field(default="./elacsym-data", metadata={"help": "local path or s3://bucket/prefix"})
+    data: str = field(
+        default="./elacsym-data", metadata={"help": "local path or s3://bucket/prefix"}
+    )
     s3_endpoint: str | None = field(default=None, metadata={"help": "S3 endpoint URL"})
     s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
     s3_access_key_id: str | None = field(default=None, metadata={"help": "S3 access key"})
@@ -29,9 +31,7 @@ class Settings:
     cache_dir: str = field(
         default_factory=_default_cache_dir, metadata={"help": "local disk cache directory"}
     )
-    cache_bytes: int = field(
-        default=4 << 30, metadata={"help": "disk cache size bound in bytes"}
-    )
+    cache_bytes: int = field(default=4 << 30, metadata={"help": "disk cache size bound in bytes"})
     fold_min_rows: int = field(
         default=20_000, metadata={"help": "fold the WAL tail into a segment at this many rows"}
     )

@@ -22,7 +22,7 @@ class ElacsymError(Exception):
         return f"{self.message} (SQLSTATE {self.sqlstate})"
 
 
-class Warning(Exception):  # noqa: A001 - the name is fixed by PEP 249
+class Warning(Exception):
     """PEP 249 `Warning`; elacsym_sql does not raise it today."""
 
 
@@ -60,7 +60,7 @@ class NotSupportedError(DatabaseError):
 
 
 # Concrete classes, by SQLSTATE.
-class SyntaxError(ProgrammingError):  # noqa: A001 - Postgres' name for 42601
+class SyntaxError(ProgrammingError):
     sqlstate = "42601"
 
 

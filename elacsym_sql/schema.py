@@ -195,9 +195,10 @@ class Schema:
             check_type(col.type)
         if self.primary_key not in seen:
             raise InvalidTableDefinition(f"primary key {self.primary_key!r} is not a column")
-        if self.column(self.primary_key).type not in KEY_TYPES:
+        key_type = self.column(self.primary_key).type
+        if key_type not in KEY_TYPES:
             raise InvalidTableDefinition(
-                f"primary key must be BIGINT, TEXT or UUID, not {self.column(self.primary_key).type}"
+                f"primary key must be BIGINT, TEXT or UUID, not {key_type}"
             )
         for name in self.options.full_text:
             if name not in seen:
@@ -222,7 +223,10 @@ class Schema:
     @property
     def arrow_schema(self) -> pa.Schema:
         return pa.schema(
-            [pa.field(c.name, c.arrow_type, nullable=c.name != self.primary_key) for c in self.columns]
+            [
+                pa.field(c.name, c.arrow_type, nullable=c.name != self.primary_key)
+                for c in self.columns
+            ]
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -230,7 +234,9 @@ class Schema:
         return {
             "name": self.name,
             "primary_key": self.primary_key,
-            "columns": [{"name": c.name, "type": c.type, "not_null": c.not_null} for c in self.columns],
+            "columns": [
+                {"name": c.name, "type": c.type, "not_null": c.not_null} for c in self.columns
+            ],
             "options": {**opts.__dict__, "full_text": list(opts.full_text)},
         }
 
@@ -240,5 +246,7 @@ class Schema:
             name=data["name"],
             primary_key=data["primary_key"],
             columns=tuple(Column(**c) for c in data["columns"]),
-            options=Options(**{**data["options"], "full_text": tuple(data["options"]["full_text"])}),
+            options=Options(
+                **{**data["options"], "full_text": tuple(data["options"]["full_text"])}
+            ),
         )

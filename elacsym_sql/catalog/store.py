@@ -68,8 +68,9 @@ class ManifestStore:
         took that version first."""
         manifest = Manifest(**{**manifest.__dict__, "created_at": time.time()})
         try:
-            self.store.put_if_absent(version_key(manifest.namespace, manifest.version),
-                                     manifest.to_bytes())
+            self.store.put_if_absent(
+                version_key(manifest.namespace, manifest.version), manifest.to_bytes()
+            )
         except PreconditionFailed:
             return None
         self._advance_pointer(manifest.namespace, manifest.version)
@@ -97,7 +98,7 @@ class ManifestStore:
         prefix = f"{namespace}/manifest/"
         out = []
         for info in self.store.list(prefix):
-            name = info.key[len(prefix):]
+            name = info.key[len(prefix) :]
             if name.endswith(".json"):
                 out.append((int(name[: -len(".json")]), info.mtime))
         return out

@@ -93,7 +93,7 @@ class Engine:
         return True
 
     def list_namespaces(self) -> list[str]:
-        return [o.key[len(NAMESPACE_MARKERS):] for o in self.store.list(NAMESPACE_MARKERS)]
+        return [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -124,9 +124,12 @@ class Engine:
         except UndefinedTable:
             tail = None
         if tail is not None and tail.records:
-            pending = sum(r.rows for _, r in tail.records)
+            pending = tail.pending_rows
             waited = now - self._last_fold.get(name, 0.0)
-            if pending >= self.settings.fold_min_rows or waited >= self.settings.fold_interval_seconds:
+            if (
+                pending >= self.settings.fold_min_rows
+                or waited >= self.settings.fold_interval_seconds
+            ):
                 self.fold(name)
         if tail is not None:
             self.compact(name)
@@ -144,7 +147,7 @@ class Engine:
             "segments": len(segs),
             "segment_rows": sum(s.live_rows for s in segs),
             "segment_bytes": sum(s.bytes for s in segs),
-            "unindexed_rows": sum(r.rows for _, r in snap.tail.records),
+            "unindexed_rows": snap.tail.pending_rows,
             "wal_records": len(snap.tail.records),
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,

@@ -46,18 +46,28 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
     return _commit(ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments)))
 
 
-def compact(ns: Namespace, files: SegmentFiles, manifests: ManifestStore,
-            settings: Settings, force: bool = False) -> bool:
+def compact(
+    ns: Namespace,
+    files: SegmentFiles,
+    manifests: ManifestStore,
+    settings: Settings,
+    force: bool = False,
+) -> bool:
     """Merge small or delete-heavy segments into one; True when a new version was committed."""
     manifest = ns.snapshot().manifest
     schema = manifest.schema
-    small = [s for s in manifest.segments
-             if s.live_rows < settings.small_segment_rows or s.deleted > s.rows // 4]
+    small = [
+        s
+        for s in manifest.segments
+        if s.live_rows < settings.small_segment_rows or s.deleted > s.rows // 4
+    ]
     enough = len(small) >= settings.compact_min_segments
     if not enough and not (force and (len(small) > 1 or any(s.deleted for s in small))):
         return False
-    parts = [read_live_rows(files.path(ns.name, s), files.deletes(ns.name, s),
-                            schema.arrow_schema) for s in small]
+    parts = [
+        read_live_rows(files.path(ns.name, s), files.deletes(ns.name, s), schema.arrow_schema)
+        for s in small
+    ]
     merged = pa.concat_tables(parts) if parts else schema.arrow_schema.empty_table()
     merged_ids = {s.id for s in small}
     segments = [s for s in manifest.segments if s.id not in merged_ids]

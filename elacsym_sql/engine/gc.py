@@ -14,8 +14,9 @@ from ..storage import ObjectStore
 from ..wal import WalLog
 
 
-def collect_garbage(store: ObjectStore, namespace: str, grace: float,
-                    now: float | None = None) -> int:
+def collect_garbage(
+    store: ObjectStore, namespace: str, grace: float, now: float | None = None
+) -> int:
     """Delete unreferenced objects of `namespace`; returns how many were deleted."""
     now = time.time() if now is None else now
     manifests = ManifestStore(store)

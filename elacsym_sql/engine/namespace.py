@@ -107,7 +107,7 @@ class Namespace:
             self._tail_seq = max(self._tail_seq, manifest.wal_hwm)
             self._dropped = self._dropped or manifest.dropped  # a drop is final
         else:
-            self._tail = Tail.empty(manifest.schema)
+            self._tail = Tail(manifest.schema)
             self._tail_seq = manifest.wal_hwm
             self._dropped = manifest.dropped
         self._manifest = manifest

@@ -29,8 +29,9 @@ class SegmentFiles:
         return self.cache.path(self.store, seg.data_key(namespace))
 
     def keys(self, namespace: str, seg: SegmentEntry, key_column: str) -> pa.Array:
-        return self._memoised(("keys", namespace, seg.id),
-                              lambda: read_keys(self.path(namespace, seg), key_column))
+        return self._memoised(
+            ("keys", namespace, seg.id), lambda: read_keys(self.path(namespace, seg), key_column)
+        )
 
     def deletes(self, namespace: str, seg: SegmentEntry) -> np.ndarray:
         if not seg.deletes_key:

@@ -1,12 +1,13 @@
-"""The unindexed WAL tail, resolved: newest write per key wins.
+"""The unindexed WAL tail: the records written after the manifest's high-water mark.
 
-Kept incrementally as records arrive, so a read costs nothing extra and the fold gets
-its rows ready-made.
+Appending a record is O(1); the resolved rows (newest write per key wins) are computed
+only when someone needs them, i.e. the fold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,33 +19,40 @@ from ..wal import WalRecord
 @dataclass(frozen=True)
 class Tail:
     schema: Schema
-    rows: pa.Table  # live rows written by the tail (upserts not superseded), storage types
-    keys: pa.Array  # every key the tail wrote or deleted: these hide segment rows
     records: tuple[tuple[int, WalRecord], ...] = ()
 
-    @classmethod
-    def empty(cls, schema: Schema) -> Tail:
-        arrow = schema.arrow_schema
-        return cls(schema, arrow.empty_table(), pa.array([], arrow.field(schema.primary_key).type))
-
-    @property
-    def seqs(self) -> list[int]:
-        return [seq for seq, _ in self.records]
-
     def apply(self, seq: int, record: WalRecord) -> Tail:
-        key = self.schema.primary_key
-        new_keys = record.table.column(key).combine_chunks()
-        rows = self.rows.filter(pc.invert(pc.is_in(self.rows.column(key), value_set=new_keys)))
-        if record.kind == "upsert":
-            rows = pa.concat_tables([rows, record.table.cast(self.schema.arrow_schema)])
-        older = self.keys.filter(pc.invert(pc.is_in(self.keys, value_set=new_keys)))
-        keys = pa.concat_arrays([older, new_keys.cast(self.keys.type)])
-        return Tail(self.schema, rows, keys, (*self.records, (seq, record)))
+        return Tail(self.schema, (*self.records, (seq, record)))
 
     def after(self, hwm: int) -> Tail:
-        """The tail with records up to `hwm` removed (they were folded into segments)."""
-        tail = Tail.empty(self.schema)
-        for seq, record in self.records:
-            if seq > hwm:
-                tail = tail.apply(seq, record)
-        return tail
+        """The tail without the records up to `hwm` (they were folded into segments)."""
+        return Tail(self.schema, tuple((s, r) for s, r in self.records if s > hwm))
+
+    @property
+    def pending_rows(self) -> int:
+        return sum(r.rows for _, r in self.records)
+
+    @cached_property
+    def _resolved(self) -> tuple[pa.Table, pa.Array]:
+        arrow = self.schema.arrow_schema
+        key = self.schema.primary_key
+        seen = pa.array([], arrow.field(key).type)
+        parts: list[pa.Table] = []
+        for _, record in reversed(self.records):  # newest first: the first write seen wins
+            keys = record.table.column(key).combine_chunks().cast(seen.type)
+            if record.kind == "upsert":
+                fresh = pc.invert(pc.is_in(keys, value_set=seen))
+                parts.append(record.table.cast(arrow).filter(fresh))
+            seen = pa.concat_arrays([seen, keys])
+        rows = pa.concat_tables(parts[::-1]) if parts else arrow.empty_table()
+        return rows, pc.unique(seen)
+
+    @property
+    def rows(self) -> pa.Table:
+        """Live rows the tail wrote (upserts not superseded within the tail)."""
+        return self._resolved[0]
+
+    @property
+    def keys(self) -> pa.Array:
+        """Every key the tail wrote or deleted: these hide older segment rows."""
+        return self._resolved[1]

@@ -76,9 +76,10 @@ def _conform_vector(arr: pa.ChunkedArray, col: Column, key: pa.ChunkedArray) -> 
             f'vector column "{col.name}" contains NaN or infinity',
             detail=f"row with key {key[row].as_py()!r}",
         )
-    # Rebuild as fixed-size lists: NULL vectors take `dim` placeholder slots.
+    if not arr.null_count:
+        return pa.FixedSizeListArray.from_arrays(flat.cast(pa.float32()), dim)  # no copy
+    # NULL vectors take `dim` placeholder slots in a fixed-size list.
     padded = np.zeros(len(arr) * dim, dtype=np.float32)
     valid_np = valid.to_numpy(zero_copy_only=False)
     padded.reshape(len(arr), dim)[valid_np] = values.reshape(-1, dim)
-    mask = pa.array(~valid_np) if not valid_np.all() else None
-    return pa.FixedSizeListArray.from_arrays(pa.array(padded), dim, mask=mask)
+    return pa.FixedSizeListArray.from_arrays(pa.array(padded), dim, mask=pa.array(~valid_np))

@@ -13,7 +13,5 @@ def encode_deletes(positions: np.ndarray) -> bytes:
 
 def decode_deletes(data: bytes, expected: int, where: str) -> np.ndarray:
     if len(data) != 4 * expected:
-        raise CorruptObject(
-            f"delete file {where} holds {len(data)} bytes, expected {4 * expected}"
-        )
+        raise CorruptObject(f"delete file {where} holds {len(data)} bytes, expected {4 * expected}")
     return np.frombuffer(data, dtype="<u4")

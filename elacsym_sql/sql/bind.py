@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,9 +24,12 @@ def renumber(sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
         return sql, []
     tokens = sqlglot.tokenize(sql, read=DIALECT)
     spots: list[tuple[int, int, int]] = []  # (start, end, number)
-    for tok, nxt in zip(tokens, tokens[1:], strict=False):
-        if (tok.token_type == TokenType.PARAMETER and nxt.token_type == TokenType.NUMBER
-                and nxt.start == tok.end + 1):
+    for tok, nxt in itertools.pairwise(tokens):
+        if (
+            tok.token_type == TokenType.PARAMETER
+            and nxt.token_type == TokenType.NUMBER
+            and nxt.start == tok.end + 1
+        ):
             spots.append((tok.start, nxt.end, int(nxt.text)))
     used = sorted({n for _, _, n in spots})
     new_number = {old: i + 1 for i, old in enumerate(used)}

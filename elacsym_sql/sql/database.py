@@ -41,6 +41,8 @@ class Database:
         self.settings = settings
         self.engine = Engine(settings)
         self._duck = duckdb.connect(":memory:")
+        # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
+        self._duck.execute("SET GLOBAL python_scan_all_frames = true")
         self.views = ViewCatalog(self._duck, self.engine)
 
     def session(self) -> duckdb.DuckDBPyConnection:
@@ -59,14 +61,19 @@ class Database:
             outcome = self.execute_statement(cur, stmt, params or [])
         return outcome
 
-    def execute_many(self, cur: duckdb.DuckDBPyConnection, sql: str,
-                     rows: Sequence[Sequence[Any]]) -> Outcome:
+    def execute_many(
+        self, cur: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[Sequence[Any]]
+    ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
         statements = split_statements(sql)
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         stmt = statements[0]
-        if isinstance(stmt.tree, exp.Insert) and rows and self._is_namespace(target_name(stmt.tree)):
+        if (
+            isinstance(stmt.tree, exp.Insert)
+            and rows
+            and self._is_namespace(target_name(stmt.tree))
+        ):
             plan = plan_insert_many(stmt.tree, rows)
             if plan is not None:
                 return Outcome("count", "INSERT", self._write(cur, plan))
@@ -77,8 +84,9 @@ class Database:
             total += max(outcome.rowcount, 0)
         return Outcome(outcome.kind, outcome.command, total) if outcome.kind == "count" else outcome
 
-    def execute_statement(self, cur: duckdb.DuckDBPyConnection, stmt: Statement,
-                          params: Sequence[Any]) -> Outcome:
+    def execute_statement(
+        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
+    ) -> Outcome:
         tree = stmt.tree
         try:
             if isinstance(tree, exp.Create) and _creates_namespace(tree):

@@ -73,17 +73,23 @@ def schema_from_create(tree: exp.Create) -> Schema:
                 kind = constraint.kind
                 if isinstance(kind, exp.PrimaryKeyColumnConstraint):
                     keys.append(col_name)
-                elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null"):
+                elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get(
+                    "allow_null"
+                ):
                     not_null = True
                 else:
-                    raise NotSupportedError(f"column constraint {constraint.sql('duckdb')} is not supported")
+                    raise NotSupportedError(
+                        f"column constraint {constraint.sql('duckdb')} is not supported"
+                    )
             kind_type = item.args.get("kind")
             if kind_type is None:
                 raise InvalidTableDefinition(f'column "{col_name}" has no type')
             columns.append(Column(col_name, canonical_type(kind_type), not_null))
         elif isinstance(item, exp.PrimaryKey):
-            keys.extend(identifier(e.this if isinstance(e, exp.Column | exp.Ordered) else e, "column")
-                        for e in item.expressions)
+            keys.extend(
+                identifier(e.this if isinstance(e, exp.Column | exp.Ordered) else e, "column")
+                for e in item.expressions
+            )
         else:
             raise NotSupportedError(f"table element {item.sql('duckdb')} is not supported")
     if len(keys) != 1:

@@ -53,8 +53,9 @@ def target_name(tree: exp.Expression) -> str:
     return identifier(table.this, "namespace")
 
 
-def execute_plan(engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection,
-                 plan: WritePlan) -> int:
+def execute_plan(
+    engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection, plan: WritePlan
+) -> int:
     """Evaluate and append `plan`; returns the number of rows written."""
     ns = engine.namespace(plan.namespace)
     with ns.write_lock:
@@ -96,9 +97,12 @@ def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePl
     per key wins, for ON CONFLICT DO NOTHING the first; DO UPDATE runs row by row."""
     values = tree.expression
     conflict = tree.args.get("conflict")
-    if not (isinstance(values, exp.Values) and len(values.expressions) == 1
-            and all(isinstance(e, exp.Placeholder) for e in values.expressions[0].expressions)
-            and not tree.args.get("returning")) or (conflict is not None and not _does_nothing(conflict)):
+    if not (
+        isinstance(values, exp.Values)
+        and len(values.expressions) == 1
+        and all(isinstance(e, exp.Placeholder) for e in values.expressions[0].expressions)
+        and not tree.args.get("returning")
+    ) or (conflict is not None and not _does_nothing(conflict)):
         return None
     try:
         width = len(values.expressions[0].expressions)
@@ -124,6 +128,7 @@ def _does_nothing(conflict: exp.OnConflict) -> bool:
 
 # -- INSERT --------------------------------------------------------------------------------
 
+
 def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePlan:
     source = tree.expression
     if source is None:
@@ -137,9 +142,12 @@ def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePla
     return WritePlan(name, plan.evaluate, plan.conditional or reads_itself)
 
 
-def _insert_plan(name: str, tree: exp.Insert,
-                 stage: Callable[[duckdb.DuckDBPyConnection, Schema], None],
-                 many: bool) -> WritePlan:
+def _insert_plan(
+    name: str,
+    tree: exp.Insert,
+    stage: Callable[[duckdb.DuckDBPyConnection, Schema], None],
+    many: bool,
+) -> WritePlan:
     conflict = tree.args.get("conflict")
     alias = tree.this.alias if isinstance(tree.this, exp.Table) else ""
 
@@ -156,24 +164,34 @@ def _insert_plan(name: str, tree: exp.Insert,
     return WritePlan(name, evaluate, conditional=conflict is not None)
 
 
-def _stage_rows(cur: duckdb.DuckDBPyConnection, schema: Schema, tree: exp.Insert,
-                source_sql: str, params: Sequence[Any]) -> None:
+def _stage_rows(
+    cur: duckdb.DuckDBPyConnection,
+    schema: Schema,
+    tree: exp.Insert,
+    source_sql: str,
+    params: Sequence[Any],
+) -> None:
     """Run the INSERT into a temporary table typed like the namespace: DuckDB does the
     column matching, casts and their errors exactly as for its own tables."""
-    cols = ", ".join(f"{quote(c.name)} {'FLOAT[]' if c.is_vector else c.type}"
-                     for c in schema.columns)
+    cols = ", ".join(
+        f"{quote(c.name)} {'FLOAT[]' if c.is_vector else c.type}" for c in schema.columns
+    )
     cur.abort()
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({cols})")
     target = ""
     if isinstance(tree.this, exp.Schema):
-        target = "(" + ", ".join(quote(identifier(c, "column")) for c in tree.this.expressions) + ")"
+        target = (
+            "(" + ", ".join(quote(identifier(c, "column")) for c in tree.this.expressions) + ")"
+        )
     by_name = " BY NAME" if tree.args.get("by_name") else ""
     run_arrow(cur, f"INSERT INTO {STAGE} {target}{by_name} {source_sql}", params)
 
 
 def _conflict_sql(name: str, alias: str, schema: Schema, conflict: exp.OnConflict) -> str:
-    keys = [identifier(k.this if isinstance(k, exp.Ordered) else k, "column").lower()
-            for k in conflict.args.get("conflict_keys") or []]
+    keys = [
+        identifier(k.this if isinstance(k, exp.Ordered) else k, "column").lower()
+        for k in conflict.args.get("conflict_keys") or []
+    ]
     if keys and keys != [schema.primary_key]:
         raise InvalidTableDefinition(
             "there is no unique or exclusion constraint matching the ON CONFLICT specification",
@@ -181,18 +199,27 @@ def _conflict_sql(name: str, alias: str, schema: Schema, conflict: exp.OnConflic
         )
     key = quote(schema.primary_key)
     if _does_nothing(conflict):
-        return f"SELECT s.* FROM {STAGE} AS s ANTI JOIN main.{quote(name)} AS o ON s.{key} = o.{key}"
+        return (
+            f"SELECT s.* FROM {STAGE} AS s ANTI JOIN main.{quote(name)} AS o ON s.{key} = o.{key}"
+        )
     sets = _assignments(conflict.expressions, schema, lambda e: _conflict_refs(e, name, alias))
     picks = []
     for col in schema.columns:
         new = sets.get(col.name, f"o.{quote(col.name)}")
-        picks.append(f"CASE WHEN o.{key} IS NULL THEN s.{quote(col.name)} ELSE {new} END "
-                     f"AS {quote(col.name)}")
+        picks.append(
+            f"CASE WHEN o.{key} IS NULL THEN s.{quote(col.name)} ELSE {new} END "
+            f"AS {quote(col.name)}"
+        )
     where = conflict.args.get("where")
-    cond = f" WHERE o.{key} IS NULL OR ({_conflict_refs(where.this, name, alias).sql(DIALECT)})" \
-        if where is not None else ""
-    return (f"SELECT {', '.join(picks)} FROM {STAGE} AS s "
-            f"LEFT JOIN main.{quote(name)} AS o ON o.{key} = s.{key}{cond}")
+    cond = (
+        f" WHERE o.{key} IS NULL OR ({_conflict_refs(where.this, name, alias).sql(DIALECT)})"
+        if where is not None
+        else ""
+    )
+    return (
+        f"SELECT {', '.join(picks)} FROM {STAGE} AS s "
+        f"LEFT JOIN main.{quote(name)} AS o ON o.{key} = s.{key}{cond}"
+    )
 
 
 def _conflict_refs(expr: exp.Expression, name: str, alias: str) -> exp.Expression:
@@ -219,8 +246,10 @@ def _keep_one_per_key(rows: pa.Table, key: str, last: bool) -> pa.Table:
 
 # -- UPDATE and DELETE ---------------------------------------------------------------------
 
-def _assignments(items: list[exp.Expression], schema: Schema,
-                 rewrite: Callable[[exp.Expression], exp.Expression]) -> dict[str, str]:
+
+def _assignments(
+    items: list[exp.Expression], schema: Schema, rewrite: Callable[[exp.Expression], exp.Expression]
+) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items:
         if not isinstance(item, exp.EQ) or not isinstance(item.this, exp.Column):

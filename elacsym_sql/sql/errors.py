@@ -25,6 +25,8 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
             return e.UndefinedColumn
         return e.UndefinedTable
     if isinstance(exc, duckdb.BinderException):
+        if "name/value mismatch" in msg:
+            return e.SyntaxError  # Postgres: INSERT has more expressions than target columns
         if any(p in msg for p in _FUNCTION):
             return e.UndefinedFunction
         if any(p in msg for p in _COLUMN):

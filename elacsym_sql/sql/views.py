@@ -2,11 +2,13 @@
 
 The view reads the manifest's segments (local files from the disk cache) minus their
 deleted rows and minus every key the unindexed tail touched, plus the tail's live rows.
-The tail lives in two DuckDB tables, replaced whenever the engine's snapshot moves.
+The tail lives in two DuckDB tables that take each new WAL record as it arrives: rows are
+copied into DuckDB once, not again on every write.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 
@@ -17,6 +19,7 @@ import pyarrow as pa
 from ..engine import Engine, Snapshot
 from ..errors import InvalidName, UndefinedTable
 from ..schema import Schema
+from ..wal import WalRecord
 
 INTERNAL = "elacsym_internal"
 
@@ -47,10 +50,8 @@ class ViewCatalog:
     def refresh(self, names: Iterable[str]) -> None:
         """Bring the views of `names` up to date; names that are not namespaces are skipped."""
         for name in names:
-            try:
+            with contextlib.suppress(UndefinedTable, InvalidName):
                 self.refresh_one(name)
-            except (UndefinedTable, InvalidName):
-                pass
 
     def refresh_one(self, name: str) -> Snapshot:
         """Sync one namespace (a strong read) and return the snapshot its view now shows."""
@@ -64,32 +65,56 @@ class ViewCatalog:
         with self._lock:
             previous = self._applied.get(name)
             if previous != snap.token:
-                manifest_moved = previous is None or previous[:2] != snap.token[:2]
-                self._load_tail(snap)
-                if manifest_moved:
-                    self._load_segments(snap)
+                self._duck.execute("BEGIN")
+                try:
+                    self._catch_up(snap, previous)
+                    self._duck.execute("COMMIT")
+                except BaseException:
+                    self._duck.execute("ROLLBACK")
+                    raise
                 self._applied[name] = snap.token
         return snap
 
     def _table(self, name: str, part: str) -> str:
         return f"{INTERNAL}.{quote(name + '__' + part)}"
 
-    def _load_tail(self, snap: Snapshot) -> None:
-        schema, tail = snap.schema, snap.tail
-        casts = ", ".join(f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}"
-                          for c in schema.columns)
+    def _catch_up(self, snap: Snapshot, previous: tuple[str, int, int] | None) -> None:
+        """Apply to DuckDB what changed since `previous`: new WAL records, or a new manifest."""
+        schema, name = snap.schema, snap.name
         key = quote(schema.primary_key)
-        self._duck.register("__elacsym_rows", tail.rows)
-        self._duck.register("__elacsym_keys", pa.table({schema.primary_key: tail.keys}))
-        try:
-            self._duck.execute(f"CREATE OR REPLACE TABLE {self._table(snap.name, 'tail')} AS "
-                               f"SELECT {casts} FROM __elacsym_rows")
+        tail, keys = self._table(name, "tail"), self._table(name, "tail_keys")
+        if previous is None or previous[0] != snap.manifest.incarnation:
+            cols = ", ".join(f"{quote(c.name)} {c.type}" for c in schema.columns)
             key_type = schema.column(schema.primary_key).type
-            self._duck.execute(f"CREATE OR REPLACE TABLE {self._table(snap.name, 'tail_keys')} AS "
-                               f"SELECT CAST({key} AS {key_type}) AS {key} FROM __elacsym_keys")
+            self._duck.execute(f"CREATE OR REPLACE TABLE {tail} ({cols}, __seq BIGINT)")
+            self._duck.execute(f"CREATE OR REPLACE TABLE {keys} ({key} {key_type}, __seq BIGINT)")
+            applied_seq = -1
+        else:
+            applied_seq = previous[2]
+        manifest_moved = previous is None or previous[:2] != snap.token[:2]
+        if manifest_moved:  # rows up to the high-water mark now live in segments
+            for table in (tail, keys):
+                self._duck.execute(
+                    f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} "
+                    f"WHERE __seq > {snap.manifest.wal_hwm}"
+                )
+        for seq, record in snap.tail.records:
+            if seq > applied_seq:
+                self._append(schema, tail, keys, seq, record)
+        if manifest_moved:
+            self._load_segments(snap)
+
+    def _append(self, schema: Schema, tail: str, keys: str, seq: int, record: WalRecord) -> None:
+        """Add one record's keys and rows; the view picks the newest version of each key."""
+        key = quote(schema.primary_key)
+        self._duck.register("__elacsym_record", record.table)
+        try:
+            self._duck.execute(f"INSERT INTO {keys} SELECT {key}, {seq} FROM __elacsym_record")
+            if record.kind == "upsert":
+                cols = ", ".join(quote(c) for c in schema.names)
+                self._duck.execute(f"INSERT INTO {tail} SELECT {cols}, {seq} FROM __elacsym_record")
         finally:
-            self._duck.unregister("__elacsym_rows")
-            self._duck.unregister("__elacsym_keys")
+            self._duck.unregister("__elacsym_record")
 
     def _load_segments(self, snap: Snapshot) -> None:
         files = self._engine.files
@@ -103,31 +128,47 @@ class ViewCatalog:
             if len(deleted):
                 seg_no.append(np.full(len(deleted), i, dtype=np.int32))
                 positions.append(deleted.astype(np.int64))
-                scan = (f"(SELECT s.* FROM {scan} AS s ANTI JOIN "
-                        f"(SELECT pos FROM {self._table(name, 'deletes')} WHERE seg = {i}) AS d "
-                        "ON s.file_row_number = d.pos)")
+                scan = (
+                    f"(SELECT s.* FROM {scan} AS s ANTI JOIN "
+                    f"(SELECT pos FROM {self._table(name, 'deletes')} WHERE seg = {i}) AS d "
+                    "ON s.file_row_number = d.pos)"
+                )
             parts.append(f"SELECT * EXCLUDE (file_row_number) FROM {scan}")
-        deletes = pa.table({
-            "seg": pa.array(np.concatenate(seg_no) if seg_no else [], pa.int32()),
-            "pos": pa.array(np.concatenate(positions) if positions else [], pa.int64()),
-        })
+        deletes = pa.table(
+            {
+                "seg": pa.array(np.concatenate(seg_no) if seg_no else [], pa.int32()),
+                "pos": pa.array(np.concatenate(positions) if positions else [], pa.int64()),
+            }
+        )
         self._duck.register("__elacsym_deletes", deletes)
         try:
-            self._duck.execute(f"CREATE OR REPLACE TABLE {self._table(name, 'deletes')} AS "
-                               "SELECT * FROM __elacsym_deletes")
+            self._duck.execute(
+                f"CREATE OR REPLACE TABLE {self._table(name, 'deletes')} AS "
+                "SELECT * FROM __elacsym_deletes"
+            )
         finally:
             self._duck.unregister("__elacsym_deletes")
-        self._duck.execute(f"CREATE OR REPLACE VIEW main.{quote(name)} AS {self._view_sql(schema, parts)}")
+        self._duck.execute(
+            f"CREATE OR REPLACE VIEW main.{quote(name)} AS {self._view_sql(schema, parts)}"
+        )
 
     def _view_sql(self, schema: Schema, segment_scans: list[str]) -> str:
         cols = ", ".join(quote(c) for c in schema.names)
-        tail = f"SELECT {cols} FROM {self._table(schema.name, 'tail')}"
+        key = quote(schema.primary_key)
+        keys = self._table(schema.name, "tail_keys")
+        # A key's newest write in the tail decides: its row if an upsert, nothing if a delete.
+        tail = (
+            f"SELECT {cols} FROM {self._table(schema.name, 'tail')} AS r SEMI JOIN "
+            f"(SELECT {key}, max(__seq) AS __seq FROM {keys} GROUP BY {key}) AS n "
+            f"ON r.{key} = n.{key} AND r.__seq = n.__seq"
+        )
         if not segment_scans:
             return tail
-        casts = ", ".join(f"CAST(seg.{quote(c.name)} AS {c.type}) AS {quote(c.name)}"
-                          for c in schema.columns)
-        key = quote(schema.primary_key)
+        casts = ", ".join(
+            f"CAST(seg.{quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns
+        )
         segments = " UNION ALL BY NAME ".join(segment_scans)
-        return (f"SELECT {casts} FROM ({segments}) AS seg "
-                f"ANTI JOIN {self._table(schema.name, 'tail_keys')} AS t ON seg.{key} = t.{key} "
-                f"UNION ALL {tail}")
+        return (
+            f"SELECT {casts} FROM ({segments}) AS seg "
+            f"ANTI JOIN {keys} AS t ON seg.{key} = t.{key} UNION ALL {tail}"
+        )

@@ -7,6 +7,7 @@ processes. Every write is fsynced before it is acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -139,10 +140,8 @@ class LocalStore(ObjectStore):
 
     def delete(self, key: str) -> None:
         self.request_counts["delete"] += 1
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
-        except FileNotFoundError:
-            pass
 
     def download(self, key: str, path: str) -> None:
         self.request_counts["get"] += 1

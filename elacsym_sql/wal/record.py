@@ -34,18 +34,21 @@ class WalRecord:
         return self.table.num_rows
 
 
-def encode_record(record: WalRecord) -> bytes:
+def encode_record(record: WalRecord) -> memoryview:
+    """The framed record, built in one buffer (WAL records can be hundreds of MB)."""
     meta = json.dumps({"kind": record.kind, "incarnation": record.incarnation}).encode()
     table = record.table.replace_schema_metadata({_META_KEY: meta})
     sink = pa.BufferOutputStream()
+    sink.write(bytes(_HEADER.size))  # filled in below, once the payload's CRC is known
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    payload = sink.getvalue()
-    header = _HEADER.pack(MAGIC, zlib.crc32(payload), payload.size)
-    return header + payload.to_pybytes()
+    frame = memoryview(sink.getvalue())  # writable: the stream's own buffer
+    payload = frame[_HEADER.size :]
+    _HEADER.pack_into(frame, 0, MAGIC, zlib.crc32(payload), len(payload))
+    return frame
 
 
-def decode_record(data: bytes, where: str) -> WalRecord:
+def decode_record(data: bytes | memoryview, where: str) -> WalRecord:
     """Decode one WAL object; `where` names it in the error when it is damaged."""
     if len(data) < _HEADER.size:
         raise CorruptObject(f"WAL object {where} is truncated ({len(data)} bytes)")
