@@ -80,6 +80,13 @@ class Namespace:
             self._read_new_wal()
             return self._current()
 
+    def exists(self) -> bool:
+        try:
+            self.snapshot()
+        except UndefinedTable:
+            return False
+        return True
+
     def _current(self) -> Snapshot:
         if self._manifest is None or self._dropped or self._tail is None:
             raise UndefinedTable(f'relation "{self.name}" does not exist')

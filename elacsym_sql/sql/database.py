@@ -93,10 +93,10 @@ class Database:
                 execute_create(self.engine, tree)
                 return Outcome("none", "CREATE TABLE")
             if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
-                name = table_name(tree.this) if isinstance(tree.this, exp.Table) else None
-                if name and self._is_namespace(name):
-                    execute_drop(self.engine, name, tree)
-                    self.views.refresh([name])  # removes the view
+                names = [table_name(t) for t in tree.args.get("tables") or []]
+                if any(n and self._is_namespace(n) for n in names):
+                    execute_drop(self.engine, names, tree)
+                    self.views.refresh(n for n in names if n)  # removes the views
                     return Outcome("none", "DROP TABLE")
             if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
                 name = target_name(tree)

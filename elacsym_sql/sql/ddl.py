@@ -7,7 +7,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..engine import Engine
-from ..errors import InvalidName, InvalidTableDefinition, NotSupportedError
+from ..errors import InvalidName, InvalidTableDefinition, NotSupportedError, UndefinedTable
 from ..schema import Column, Options, Schema, check_name
 
 DType = exp.DataType.Type
@@ -30,6 +30,10 @@ _SCALARS: dict[DType, str] = {
 
 def identifier(ident: exp.Expression, what: str) -> str:
     """A user's name as Postgres folds it (unquoted names are lower-cased), validated."""
+    if isinstance(ident, exp.Ordered):
+        ident = ident.this
+    if isinstance(ident, exp.Column) and not ident.table:
+        ident = ident.this
     if not isinstance(ident, exp.Identifier):
         raise InvalidName(f"invalid {what} name {ident.sql()!r}")
     return check_name(ident.name if ident.quoted else ident.name.lower(), what)
@@ -86,10 +90,7 @@ def schema_from_create(tree: exp.Create) -> Schema:
                 raise InvalidTableDefinition(f'column "{col_name}" has no type')
             columns.append(Column(col_name, canonical_type(kind_type), not_null))
         elif isinstance(item, exp.PrimaryKey):
-            keys.extend(
-                identifier(e.this if isinstance(e, exp.Column | exp.Ordered) else e, "column")
-                for e in item.expressions
-            )
+            keys.extend(identifier(e, "column") for e in item.expressions)
         else:
             raise NotSupportedError(f"table element {item.sql('duckdb')} is not supported")
     if len(keys) != 1:
@@ -127,7 +128,14 @@ def execute_create(engine: Engine, tree: exp.Create) -> None:
     engine.create(schema_from_create(tree), if_not_exists=bool(tree.args.get("exists")))
 
 
-def execute_drop(engine: Engine, name: str, tree: exp.Drop) -> None:
+def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> None:
+    """Drop namespaces; every name must be one (unless IF EXISTS) before any is dropped."""
     if tree.args.get("cascade"):
         raise NotSupportedError("DROP ... CASCADE is not supported")
-    engine.drop(name, if_exists=bool(tree.args.get("exists")))
+    if_exists = bool(tree.args.get("exists"))
+    present = [n for n in names if n and engine.namespace(n).exists()]
+    if len(present) != len(names) and not if_exists:
+        missing = next(n for n in names if n not in present)
+        raise UndefinedTable(f'table "{missing}" does not exist')
+    for name in present:
+        engine.drop(name, if_exists=if_exists)

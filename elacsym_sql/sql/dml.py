@@ -188,10 +188,7 @@ def _stage_rows(
 
 
 def _conflict_sql(name: str, alias: str, schema: Schema, conflict: exp.OnConflict) -> str:
-    keys = [
-        identifier(k.this if isinstance(k, exp.Ordered) else k, "column").lower()
-        for k in conflict.args.get("conflict_keys") or []
-    ]
+    keys = [identifier(k, "column") for k in conflict.args.get("conflict_keys") or []]
     if keys and keys != [schema.primary_key]:
         raise InvalidTableDefinition(
             "there is no unique or exclusion constraint matching the ON CONFLICT specification",

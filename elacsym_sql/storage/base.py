@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 from ..errors import StorageError
 
+#: What a write accepts: large WAL records arrive as views of an Arrow buffer, not copied.
+Blob = bytes | bytearray | memoryview
+
 
 class ObjectNotFound(StorageError):
     """The key does not exist."""
@@ -57,15 +60,15 @@ class ObjectStore(abc.ABC):
         """`length` bytes from offset `start` (fewer at the end); raises ObjectNotFound."""
 
     @abc.abstractmethod
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: Blob) -> None:
         """Unconditional write; only for keys no one else writes (fresh unique names)."""
 
     @abc.abstractmethod
-    def put_if_absent(self, key: str, data: bytes) -> None:
+    def put_if_absent(self, key: str, data: Blob) -> None:
         """Create `key`; raises PreconditionFailed when it exists already."""
 
     @abc.abstractmethod
-    def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
+    def put_if_match(self, key: str, data: Blob, etag: str | None) -> str:
         """Replace `key` if its ETag is still `etag` (create it if `etag` is None).
 
         Returns the new ETag; raises PreconditionFailed when someone else got there first.

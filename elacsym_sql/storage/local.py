@@ -15,12 +15,12 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 
-from .base import ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
+from .base import Blob, ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
 
 _TMP_DIR = ".tmp"
 
 
-def _etag(data: bytes) -> str:
+def _etag(data: Blob) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
@@ -36,7 +36,7 @@ class LocalStore(ObjectStore):
             raise ValueError(f"bad object key {key!r}")
         return os.path.join(self.root, key)
 
-    def _write_temp(self, data: bytes) -> str:
+    def _write_temp(self, data: Blob) -> str:
         fd, tmp = tempfile.mkstemp(dir=os.path.join(self.root, _TMP_DIR))
         try:
             with os.fdopen(fd, "wb") as f:
@@ -77,14 +77,14 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             raise ObjectNotFound(f"object {key!r} not found in {self.uri}") from None
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: Blob) -> None:
         self.request_counts["put"] += 1
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         os.replace(self._write_temp(data), path)
         self._fsync_dir(path)
 
-    def put_if_absent(self, key: str, data: bytes) -> None:
+    def put_if_absent(self, key: str, data: Blob) -> None:
         self.request_counts["put"] += 1
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -97,7 +97,7 @@ class LocalStore(ObjectStore):
             os.unlink(tmp)
         self._fsync_dir(path)
 
-    def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
+    def put_if_match(self, key: str, data: Blob, etag: str | None) -> str:
         self.request_counts["put"] += 1
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -1,0 +1,115 @@
+"""The `elacsym` command: an interactive SQL shell over a storage root, and admin verbs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import connect
+from .errors import ElacsymError
+from .sql import Connection
+
+_MAX_WIDTH = 40
+
+
+def _format_value(value: Any) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= _MAX_WIDTH else text[: _MAX_WIDTH - 1] + "…"
+
+
+def print_result(
+    names: Sequence[str], rows: Sequence[Sequence[Any]], out: Any = sys.stdout
+) -> None:
+    """Rows as a psql-like aligned table."""
+    cells = [[_format_value(v) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    out.write(" " + " | ".join(n.center(w) for n, w in zip(names, widths, strict=True)) + "\n")
+    out.write("-" + "-+-".join("-" * w for w in widths) + "-\n")
+    for row in cells:
+        out.write(" " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + "\n")
+    out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n\n")
+
+
+def run_sql(con: Connection, sql: str, out: Any = sys.stdout) -> bool:
+    """Run one input; print rows or the error. True when it succeeded."""
+    try:
+        cur = con.execute(sql)
+    except ElacsymError as exc:
+        out.write(f"ERROR:  {exc.message}\n")
+        if exc.detail:
+            out.write(f"DETAIL:  {exc.detail}\n")
+        if exc.hint:
+            out.write(f"HINT:  {exc.hint}\n")
+        out.write(f"SQLSTATE: {exc.sqlstate}\n")
+        return False
+    if cur.description is None:
+        out.write("OK\n")
+    else:
+        print_result([d[0] for d in cur.description], cur.fetchall(), out)
+    return True
+
+
+def shell(con: Connection) -> int:
+    """Read statements ending in ';' and run them; \\q or end of input quits."""
+    interactive = sys.stdin.isatty()
+    buffer: list[str] = []
+    ok = True
+    while True:
+        if interactive:
+            sys.stdout.write("elacsym=> " if not buffer else "elacsym-> ")
+            sys.stdout.flush()
+        line = sys.stdin.readline()
+        if not line or line.strip() in ("\\q", "quit", "exit"):
+            break
+        buffer.append(line)
+        if line.rstrip().endswith(";"):
+            ok = run_sql(con, "".join(buffer)) and ok
+            buffer = []
+    if "".join(buffer).strip():
+        ok = run_sql(con, "".join(buffer)) and ok
+    return 0 if ok or interactive else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="elacsym", description=__doc__)
+    parser.add_argument(
+        "--data",
+        help="local directory or s3://bucket/prefix (default: $ELACSYM_DATA or ./elacsym-data)",
+    )
+    parser.add_argument("--s3-endpoint", help="S3 endpoint URL (default: $ELACSYM_S3_ENDPOINT)")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    sh = verbs.add_parser("shell", help="interactive SQL prompt")
+    sh.add_argument("-c", "--command", help="run this SQL and exit")
+    for verb, text in (
+        ("stats", "namespace statistics as JSON"),
+        ("compact", "fold the WAL tail and merge small segments now"),
+    ):
+        verbs.add_parser(verb, help=text).add_argument("namespace")
+    args = parser.parse_args(argv)
+    try:
+        con = connect(args.data, s3_endpoint=args.s3_endpoint)
+    except ElacsymError as exc:
+        print(f"elacsym: {exc}", file=sys.stderr)
+        return 2
+    with con:
+        engine = con.database.engine
+        if args.verb == "shell":
+            if args.command:
+                return 0 if run_sql(con, args.command) else 1
+            return shell(con)
+        try:
+            if args.verb == "compact":
+                engine.fold(args.namespace)
+                engine.compact(args.namespace, force=True)
+            print(json.dumps(engine.stats(args.namespace), indent=2))
+        except ElacsymError as exc:
+            print(f"elacsym: {exc}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
