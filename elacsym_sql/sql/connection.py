@@ -7,6 +7,7 @@ cannot undo them (it says so instead of pretending).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -101,7 +102,10 @@ class Cursor:
     def fetch_arrow_table(self) -> Any:
         """The rest of the result as a pyarrow Table."""
         self._require_rows("fetch_arrow_table")
-        return self._duck.to_arrow_table()
+        with warnings.catch_warnings():
+            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
+            warnings.simplefilter("ignore", UserWarning)
+            return self._duck.to_arrow_table()
 
     arrow = fetch_arrow_table
 

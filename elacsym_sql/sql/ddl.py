@@ -7,7 +7,13 @@ from typing import Any
 from sqlglot import exp
 
 from ..engine import Engine
-from ..errors import InvalidName, InvalidTableDefinition, NotSupportedError, UndefinedTable
+from ..errors import (
+    InvalidName,
+    InvalidParameterValue,
+    InvalidTableDefinition,
+    NotSupportedError,
+    UndefinedTable,
+)
 from ..schema import Column, Options, Schema, check_name
 
 DType = exp.DataType.Type
@@ -112,16 +118,20 @@ def _options(tree: exp.Create) -> dict[str, Any]:
         if type(prop) is not exp.Property:
             raise NotSupportedError(f"table property {prop.sql('duckdb')} is not supported")
         key = prop.name.lower()
-        value = prop.args.get("value")
-        if isinstance(value, exp.Boolean):
-            out[key] = value.this
-        elif isinstance(value, exp.Literal):
-            out[key] = value.this if value.is_string else float(value.this)
-        elif value is not None:
-            out[key] = value.name
-        else:
-            raise InvalidTableDefinition(f"option {key} has no value")
+        out[key] = _option_value(key, prop.args.get("value"))
     return out
+
+
+def _option_value(key: str, value: exp.Expression | None) -> Any:
+    if isinstance(value, exp.Boolean):
+        return value.this
+    if isinstance(value, exp.Literal):
+        return value.this if value.is_string else float(value.this)
+    if isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
+        return -float(value.this.this)
+    if isinstance(value, exp.Var | exp.Identifier | exp.Column):
+        return value.name
+    raise InvalidParameterValue(f"option {key} needs a literal value")
 
 
 def execute_create(engine: Engine, tree: exp.Create) -> None:

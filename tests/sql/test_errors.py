@@ -1,0 +1,161 @@
+"""Bad input: a clear error with its SQLSTATE, and nothing of the statement written."""
+
+from __future__ import annotations
+
+import pytest
+
+import elacsym_sql
+from elacsym_sql import errors
+from tests.helpers import DOCS, connection, fold, rows
+
+
+@pytest.fixture
+def con(make_settings):
+    with connection(make_settings) as c:
+        c.execute(DOCS)
+        c.execute("INSERT INTO docs (id, title, price) VALUES (1, 'kept', 1.0)")
+        yield c
+
+
+def _state(con) -> tuple:
+    snap = con.database.engine.namespace("docs").snapshot()
+    return snap.tail_seq, rows(con, "SELECT * FROM docs ORDER BY id")
+
+
+BAD_WRITES = [
+    # (statement, params, sqlstate, error class)
+    ("INSERT INTO docs (id, embedding) VALUES (2, [1, 2, 3])", None, "22000", errors.InvalidVector),
+    (
+        "INSERT INTO docs (id, embedding) VALUES (2, ?)",
+        [[1.0, float("nan"), 0.0, 0.0]],
+        "22000",
+        errors.InvalidVector,
+    ),
+    (
+        "INSERT INTO docs (id, embedding) VALUES (2, ?)",
+        [[1.0, float("inf"), 0.0, 0.0]],
+        "22000",
+        errors.InvalidVector,
+    ),
+    (
+        "INSERT INTO docs (id, embedding) VALUES (2, [1, NULL, 0, 0])",
+        None,
+        "22000",
+        errors.InvalidVector,
+    ),
+    ("INSERT INTO docs (id, nope) VALUES (2, 1)", None, "42703", errors.UndefinedColumn),
+    (
+        "INSERT INTO docs (id, price) VALUES (2, 'cheap')",
+        None,
+        "22P02",
+        errors.InvalidTextRepresentation,
+    ),
+    ("INSERT INTO docs (id, price) VALUES (2, 1, 3)", None, "42601", errors.SyntaxError),
+    ("INSERT INTO docs (id, title) VALUES (NULL, 'x')", None, "23502", errors.NotNullViolation),
+    (
+        "INSERT INTO docs (id, title) VALUES (2, 'a'), (2, 'b')",
+        None,
+        "23505",
+        errors.UniqueViolation,
+    ),
+    ("UPDATE docs SET nope = 1 WHERE id = 1", None, "42703", errors.UndefinedColumn),
+    ("UPDATE docs SET embedding = [1, 2] WHERE id = 1", None, "22000", errors.InvalidVector),
+    ("UPDATE docs SET price = 'x' WHERE id = 1", None, "22P02", errors.InvalidTextRepresentation),
+    ("UPDATE docs SET id = 5 WHERE id = 1", None, "0A000", errors.NotSupportedError),
+    ("DELETE FROM docs WHERE nope > 1", None, "42703", errors.UndefinedColumn),
+    ("INSERT INTO nope (id) VALUES (1)", None, "42P01", errors.UndefinedTable),
+]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "sqlstate", "cls"), BAD_WRITES, ids=[b[0][:50] for b in BAD_WRITES]
+)
+def test_bad_write_is_refused_and_writes_nothing(con, sql, params, sqlstate, cls):
+    before = _state(con)
+    with pytest.raises(cls) as info:
+        con.execute(sql, params)
+    assert info.value.sqlstate == sqlstate
+    assert isinstance(info.value, elacsym_sql.Error)
+    assert info.value.message
+    assert _state(con) == before
+
+
+def test_one_bad_row_refuses_the_whole_statement(con):
+    before = _state(con)
+    good = [(i, [0.1, 0.2, 0.3, 0.4]) for i in range(10, 20)]
+    with pytest.raises(errors.InvalidVector) as info:
+        con.executemany(
+            "INSERT INTO docs (id, embedding) VALUES (?, ?)", [*good, (20, [0.1, 0.2, 0.3])]
+        )
+    assert "expected 4 dimensions, not 3" in info.value.message
+    assert _state(con) == before
+
+
+def test_bad_write_against_folded_data_writes_nothing(con):
+    fold(con)
+    before = _state(con)
+    with pytest.raises(errors.InvalidVector):
+        con.execute("UPDATE docs SET embedding = [1, 2, 3] WHERE id = 1")
+    assert _state(con) == before
+
+
+BAD_DDL = [
+    ('CREATE TABLE "Docs2" (id BIGINT PRIMARY KEY)', "42602"),
+    ("CREATE TABLE " + "x" * 64 + " (id BIGINT PRIMARY KEY)", "42602"),
+    ('CREATE TABLE t2 ("Bad" BIGINT PRIMARY KEY)', "42602"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, _distance DOUBLE)", "42939"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, a INT, a INT)", "42701"),
+    ("CREATE TABLE t2 (id DOUBLE PRIMARY KEY)", "42P16"),
+    ("CREATE TABLE t2 (id BIGINT, x TEXT)", "42P16"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, x TEXT PRIMARY KEY)", "42P16"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, v DOUBLE[3])", "0A000"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, v FLOAT[0])", "42P16"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, m MAP(TEXT, INT))", "0A000"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (metric = 'hamming')", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (language = 'klingon')", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (k1 = -1)", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (b = 2)", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (stemming = 'maybe')", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (colour = 'red')", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, n INT) WITH (full_text = 'n')", "42P16"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (full_text = 'missing')", "42P16"),
+    ("CREATE TABLE t2 AS SELECT 1 AS id", "0A000"),
+    ("CREATE TABLE docs (id BIGINT PRIMARY KEY)", "42P07"),
+    ("DROP TABLE never_made", "42P01"),
+    ("ALTER TABLE docs ADD COLUMN extra TEXT", "0A000"),
+    ("SELEC 1", "42601"),
+    ("SELECT * FROM never_made", "42P01"),
+    ("SELECT nope FROM docs", "42703"),
+]
+
+
+@pytest.mark.parametrize(("sql", "sqlstate"), BAD_DDL, ids=[b[0][:50] for b in BAD_DDL])
+def test_bad_statement_has_its_sqlstate_and_touches_no_storage(con, sql, sqlstate):
+    names = con.database.engine.list_namespaces()
+    with pytest.raises(elacsym_sql.Error) as info:
+        con.execute(sql)
+    assert info.value.sqlstate == sqlstate, info.value
+    assert con.database.engine.list_namespaces() == names
+    assert rows(con, "SELECT id, title FROM docs") == [(1, "kept")]
+
+
+def test_invalid_name_is_refused_before_storage_is_touched(make_settings):
+    with connection(make_settings) as c:
+        store = c.database.engine.store
+        before = sum(store.request_counts.values())
+        with pytest.raises(errors.InvalidName):
+            c.execute('CREATE TABLE "../escape" (id BIGINT PRIMARY KEY)')
+        assert sum(store.request_counts.values()) == before
+
+
+def test_multiple_statements_with_parameters_are_refused(con):
+    with pytest.raises(errors.SyntaxError):
+        con.execute("SELECT ?; SELECT ?", [1, 2])
+
+
+def test_connection_stays_usable_after_errors(con):
+    for sql, params, *_ in BAD_WRITES:
+        with pytest.raises(elacsym_sql.Error):
+            con.execute(sql, params)
+    con.execute("INSERT INTO docs (id, title) VALUES (2, 'after')")
+    assert rows(con, "SELECT id, title FROM docs ORDER BY id") == [(1, "kept"), (2, "after")]
