@@ -107,12 +107,26 @@ class Database:
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
                     raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
-            self.views.refresh(referenced_tables(tree) if tree is not None else self.views.known)
-            cur.abort()
-            cur.execute(stmt.text, params or None)
+            self._query(cur, stmt, params)
         except duckdb.Error as exc:
             raise translate(exc) from None
         return Outcome("rows", _command(tree))
+
+    def _query(
+        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
+    ) -> None:
+        """Run a statement in DuckDB over up-to-date views of the namespaces it names."""
+        names = referenced_tables(stmt.tree) if stmt.tree is not None else self.views.known
+        self.views.refresh(names)
+        cur.abort()
+        try:
+            cur.execute(stmt.text, params or None)
+        except duckdb.IOException:
+            # A segment file left the disk cache under a view: fetch again, run once more.
+            self.views.forget(names)
+            self.views.refresh(names)
+            cur.abort()
+            cur.execute(stmt.text, params or None)
 
     def _write(self, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import defaultdict
 from collections.abc import Iterable
 
 import duckdb
@@ -38,14 +39,14 @@ class ViewCatalog:
     def __init__(self, root: duckdb.DuckDBPyConnection, engine: Engine) -> None:
         self._duck = root.cursor()  # a private connection: user cursors run concurrently
         self._engine = engine
-        self._lock = threading.Lock()
+        self._duck_lock = threading.Lock()  # one DuckDB connection: one user at a time
+        self._name_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._applied: dict[str, tuple[str, int, int]] = {}
         self._duck.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL}")
 
     @property
     def known(self) -> list[str]:
-        with self._lock:
-            return list(self._applied)
+        return list(self._applied)
 
     def refresh(self, names: Iterable[str]) -> None:
         """Bring the views of `names` up to date; names that are not namespaces are skipped."""
@@ -53,25 +54,34 @@ class ViewCatalog:
             with contextlib.suppress(UndefinedTable, InvalidName):
                 self.refresh_one(name)
 
+    def forget(self, names: Iterable[str]) -> None:
+        """Rebuild these views from scratch at the next refresh (e.g. a cached file vanished)."""
+        for name in names:
+            with self._name_locks[name]:
+                self._applied.pop(name, None)
+
     def refresh_one(self, name: str) -> Snapshot:
         """Sync one namespace (a strong read) and return the snapshot its view now shows."""
-        try:
-            snap = self._engine.namespace(name).snapshot()
-        except UndefinedTable:
-            with self._lock:
+        # Snapshot and apply under one lock per namespace: snapshots only move forward, so
+        # the view never goes back to an older one taken by a slower thread.
+        with self._name_locks[name]:
+            try:
+                snap = self._engine.namespace(name).snapshot()
+            except UndefinedTable:
                 if self._applied.pop(name, None) is not None:
-                    self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
-            raise
-        with self._lock:
+                    with self._duck_lock:
+                        self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
+                raise
             previous = self._applied.get(name)
             if previous != snap.token:
-                self._duck.execute("BEGIN")
-                try:
-                    self._catch_up(snap, previous)
-                    self._duck.execute("COMMIT")
-                except BaseException:
-                    self._duck.execute("ROLLBACK")
-                    raise
+                with self._duck_lock:
+                    self._duck.execute("BEGIN")
+                    try:
+                        self._catch_up(snap, previous)
+                        self._duck.execute("COMMIT")
+                    except BaseException:
+                        self._duck.execute("ROLLBACK")
+                        raise
                 self._applied[name] = snap.token
         return snap
 
