@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sh.add_argument("-c", "--command", help="run this SQL and exit")
     for verb, text in (
         ("stats", "namespace statistics as JSON"),
-        ("compact", "fold the WAL tail and merge small segments now"),
+        ("compact", "fold the WAL tail, merge small segments, collect garbage"),
     ):
         verbs.add_parser(verb, help=text).add_argument("namespace")
     args = parser.parse_args(argv)
@@ -104,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.verb == "compact":
                 engine.fold(args.namespace)
                 engine.compact(args.namespace, force=True)
+                engine.collect_garbage(args.namespace)
             print(json.dumps(engine.stats(args.namespace), indent=2))
         except ElacsymError as exc:
             print(f"elacsym: {exc}", file=sys.stderr)

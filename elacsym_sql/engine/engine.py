@@ -116,8 +116,8 @@ class Engine:
             self._maintain(name)
 
     def _maintain(self, name: str) -> None:
-        if not self.namespace(name).loaded:
-            return  # a handle for a name that was looked up but never existed
+        if not self.namespace(name).written:
+            return  # the writers of a namespace index it; readers only read
         now = time.monotonic()
         try:
             tail = self.namespace(name).snapshot().tail

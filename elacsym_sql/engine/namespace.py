@@ -65,13 +65,14 @@ class Namespace:
         self._tail: Tail | None = None
         self._tail_seq = 0
         self._dropped = False
+        self._written = False
 
     # -- reading ---------------------------------------------------------------------------
 
     @property
-    def loaded(self) -> bool:
-        """Whether this handle has seen the namespace exist (it may be dropped since)."""
-        return self._manifest is not None
+    def written(self) -> bool:
+        """Whether this process has appended to the namespace: writers do its indexing."""
+        return self._written
 
     def snapshot(self) -> Snapshot:
         """The current state; raises UndefinedTable when the namespace does not exist."""
@@ -164,6 +165,7 @@ class Namespace:
                     record = WalRecord(kind, incarnation, table)
                     payload = encode_record(record)
                 if self.wal.try_append(seq, payload):
+                    self._written = True
                     with self._lock:
                         if self._tail_seq == seq - 1:
                             self._take(seq, record)
