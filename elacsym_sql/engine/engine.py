@@ -52,48 +52,63 @@ class Engine:
     def create(self, schema: Schema, if_not_exists: bool = False) -> bool:
         """Create a namespace; False when it exists and `if_not_exists`."""
         name = schema.name
+        marker = namespace_marker_key(name)
+        ns = self.namespace(name)
         for _ in range(self.settings.write_retries):
-            latest = self.manifests.load_latest(name)
-            if latest is not None and not latest.dropped:
+            if ns.exists():  # strong: a DROP in the WAL counts even before its manifest
                 if if_not_exists:
+                    self.store.put(marker, b"")  # repairs a CREATE that died before it
                     return False
                 raise DuplicateTable(f'relation "{name}" already exists')
+            latest = self.manifests.load_latest(name)
             hwm = latest.wal_hwm if latest else 0
             while self.store.exists(wal_key(name, hwm + 1)):
-                hwm += 1  # writes that raced a drop belong to the old incarnation
+                hwm += 1  # the DROP record and writes that raced it: the old incarnation's
             manifest = Manifest(
                 version=latest.version + 1 if latest else 1,
                 schema=schema,
                 incarnation=uuid.uuid4().hex,
                 wal_hwm=hwm,
             )
+            # The marker goes first, so every committed namespace is listed; a marker whose
+            # commit never happened is filtered out by list_namespaces().
+            self.store.put(marker, b"")
             if self.manifests.commit(manifest) is not None:
-                self.store.put(namespace_marker_key(name), b"")
                 return True
         raise SerializationFailure(f"could not create {name}: lost too many races")
 
     def drop(self, name: str, if_exists: bool = False) -> bool:
         """Drop a namespace; its objects are collected after the grace period."""
         ns = self.namespace(name)
-        try:
-            incarnation = ns.snapshot().manifest.incarnation
-        except UndefinedTable:
+        if not ns.exists():
+            self._seal_drop(name)  # finishes a DROP that died after its WAL record
             if if_exists:
                 return False
-            raise
-        seq = ns.append_drop()  # the commit point: strong readers see the drop from here
-        for _ in range(self.settings.write_retries):
-            latest = self.manifests.load_latest(name)
-            if latest is None or latest.incarnation != incarnation or latest.dropped:
-                break
-            dropped = latest.next(dropped=True, wal_hwm=max(seq, latest.wal_hwm), segments=())
-            if self.manifests.commit(dropped) is not None:
-                break
-        self.store.delete(namespace_marker_key(name))
+            raise UndefinedTable(f'relation "{name}" does not exist')
+        ns.append_drop()  # the commit point: strong readers see the drop from here
+        self._seal_drop(name)
         return True
 
+    def _seal_drop(self, name: str) -> None:
+        """Commit the `dropped` manifest for a DROP record and unlist the namespace."""
+        seen = self.namespace(name).drop_record
+        if seen is None:
+            return
+        incarnation, seq = seen
+        for _ in range(self.settings.write_retries):
+            latest = self.manifests.load_latest(name)
+            if latest is None or latest.incarnation != incarnation:
+                return  # created again since: its marker is not ours to delete
+            if latest.dropped:
+                break
+            sealed = latest.next(dropped=True, wal_hwm=max(seq, latest.wal_hwm), segments=())
+            if self.manifests.commit(sealed) is not None:
+                break
+        self.store.delete(namespace_marker_key(name))
+
     def list_namespaces(self) -> list[str]:
-        return [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]
+        names = [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]
+        return [n for n in names if self.namespace(n).exists()]
 
     # -- maintenance -----------------------------------------------------------------------
 

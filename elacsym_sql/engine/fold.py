@@ -79,6 +79,7 @@ def compact(
 def _commit(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:
     committed = manifests.commit(manifest)
     if committed is None:
+        ns.reload_manifest()  # build the next attempt on the version that won
         return False
     ns.adopt_committed(committed)
     return True

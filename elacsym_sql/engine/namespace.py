@@ -65,9 +65,15 @@ class Namespace:
         self._tail: Tail | None = None
         self._tail_seq = 0
         self._dropped = False
+        self._drop_record: tuple[str, int] | None = None  # (incarnation, seq) of a drop read
         self._written = False
 
     # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def drop_record(self) -> tuple[str, int] | None:
+        """(incarnation, seq) of the last DROP record this handle read from the WAL."""
+        return self._drop_record
 
     @property
     def written(self) -> bool:
@@ -133,8 +139,14 @@ class Namespace:
             return  # a straggler of a dropped incarnation, or a write racing the drop
         if record.kind == "drop":
             self._dropped = True
+            self._drop_record = (record.incarnation, seq)
             return
         self._tail = self._tail.apply(seq, record)
+
+    def reload_manifest(self) -> None:
+        """Read the newest manifest now (after losing a commit race to another process)."""
+        with self._lock:
+            self._refresh_manifest(force=True)
 
     def adopt_committed(self, manifest: Manifest) -> None:
         """Take a manifest this process just committed, without reading it back."""

@@ -152,11 +152,14 @@ def _insert_plan(
     alias = tree.this.alias if isinstance(tree.this, exp.Table) else ""
 
     def evaluate(cur: duckdb.DuckDBPyConnection, schema: Schema) -> tuple[Kind, pa.Table]:
-        stage(cur, schema)
-        if conflict is None:
-            rows = run_arrow(cur, f"SELECT * FROM {STAGE}", [])
-        else:
-            rows = run_arrow(cur, _conflict_sql(name, alias, schema, conflict), [])
+        try:
+            stage(cur, schema)
+            if conflict is None:
+                rows = run_arrow(cur, f"SELECT * FROM {STAGE}", [])
+            else:
+                rows = run_arrow(cur, _conflict_sql(name, alias, schema, conflict), [])
+        finally:
+            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")  # do not keep a copy of the rows
         if many:  # rows of executemany: later rows see earlier ones, as if run in turn
             rows = _keep_one_per_key(rows, schema.primary_key, last=conflict is None)
         return "upsert", conform_rows(rows, schema)

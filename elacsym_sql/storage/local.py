@@ -13,11 +13,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 
 from .base import Blob, ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
 
 _TMP_DIR = ".tmp"
+_STALE_TEMP_SECONDS = 3600.0
 
 
 def _etag(data: Blob) -> str:
@@ -30,6 +32,16 @@ class LocalStore(ObjectStore):
         self.root = os.path.abspath(root)
         self.uri = self.root
         os.makedirs(os.path.join(self.root, _TMP_DIR), exist_ok=True)
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        """Temp files of writers killed mid-write; old enough that no live writer owns them."""
+        tmp_dir = os.path.join(self.root, _TMP_DIR)
+        cutoff = time.time() - _STALE_TEMP_SECONDS
+        for entry in os.scandir(tmp_dir):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
 
     def _path(self, key: str) -> str:
         if key.startswith("/") or ".." in key.split("/"):
