@@ -32,6 +32,9 @@ class Settings:
         default_factory=_default_cache_dir, metadata={"help": "local disk cache directory"}
     )
     cache_bytes: int = field(default=4 << 30, metadata={"help": "disk cache size bound in bytes"})
+    memory_cache_bytes: int = field(
+        default=2 << 30, metadata={"help": "decoded segments and indexes kept in memory"}
+    )
     fold_min_rows: int = field(
         default=20_000, metadata={"help": "fold the WAL tail into a segment at this many rows"}
     )

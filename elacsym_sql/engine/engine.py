@@ -17,6 +17,7 @@ from ..wal import wal_key
 from .fold import compact, fold
 from .gc import collect_garbage
 from .indexer import Indexer
+from .memory_cache import MemoryCache
 from .namespace import Namespace
 from .segments import SegmentFiles
 
@@ -27,7 +28,7 @@ class Engine:
         self.store = open_store(settings)
         self.cache = DiskCache(settings.cache_dir, settings.cache_bytes)
         self.manifests = ManifestStore(self.store)
-        self.files = SegmentFiles(self.store, self.cache)
+        self.files = SegmentFiles(self.store, self.cache, MemoryCache(settings.memory_cache_bytes))
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         self._last_fold: dict[str, float] = {}

@@ -1,35 +1,33 @@
-"""Segment files of every namespace, read through the disk cache; keys and deletes memoised."""
+"""Segment files of every namespace, read through the disk cache and kept decoded in memory."""
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 import uuid
-from collections import OrderedDict
 
 import numpy as np
 import pyarrow as pa
 
 from ..catalog import SegmentEntry
-from ..schema import Schema
-from ..segment import decode_deletes, read_keys, segment_parquet_bytes
+from ..index import SMALL_SEGMENT_ROWS, HnswIndex, build_hnsw
+from ..schema import Column, Schema
+from ..segment import decode_deletes, read_keys, read_rows, segment_parquet_bytes
 from ..storage import DiskCache, ObjectStore
-
-_MEMO_ENTRIES = 256
+from .memory_cache import MemoryCache
 
 
 class SegmentFiles:
-    def __init__(self, store: ObjectStore, cache: DiskCache) -> None:
+    def __init__(self, store: ObjectStore, cache: DiskCache, memory: MemoryCache) -> None:
         self.store = store
         self.cache = cache
-        self._memo: OrderedDict[tuple[str, str, str], object] = OrderedDict()
-        self._lock = threading.Lock()
+        self.memory = memory
 
     def path(self, namespace: str, seg: SegmentEntry) -> str:
         """A local file holding the segment's Parquet data."""
         return self.cache.path(self.store, seg.data_key(namespace))
 
     def keys(self, namespace: str, seg: SegmentEntry, key_column: str) -> pa.Array:
-        return self._memoised(
+        return self.memory.get(
             ("keys", namespace, seg.id), lambda: read_keys(self.path(namespace, seg), key_column)
         )
 
@@ -37,28 +35,66 @@ class SegmentFiles:
         if not seg.deletes_key:
             return np.empty(0, dtype="<u4")
         key = seg.deletes_key
-        return self._memoised(
+        return self.memory.get(
             ("deletes", namespace, key),
             lambda: decode_deletes(self.cache.get_bytes(self.store, key), seg.deleted, key),
         )
 
+    def rows(self, namespace: str, seg: SegmentEntry, schema: Schema) -> pa.Table:
+        """All rows of a segment (deleted ones included), in the storage schema."""
+        return self.memory.get(
+            ("rows", namespace, seg.id),
+            lambda: read_rows(self.path(namespace, seg), schema.arrow_schema).combine_chunks(),
+        )
+
+    def vectors(
+        self, namespace: str, seg: SegmentEntry, rows: pa.Table, column: Column
+    ) -> np.ndarray:
+        """The (n, d) float32 matrix of a vector column (a view of `rows`)."""
+        return vectors_of(rows.column(column.name).combine_chunks(), column)
+
+    def vector_mask(
+        self, namespace: str, seg: SegmentEntry, rows: pa.Table, column: str
+    ) -> np.ndarray:
+        """Which rows have a vector in `column`."""
+        return self.memory.get(
+            ("has-vector", namespace, seg.id, column),
+            lambda: rows.column(column).is_valid().to_numpy(zero_copy_only=False),
+        )
+
+    def vector_index(
+        self, namespace: str, seg: SegmentEntry, column: Column, metric: str
+    ) -> HnswIndex | None:
+        """The segment's HNSW index of `column`, or None (small segments have none)."""
+        key = seg.indexes.get(f"hnsw:{column.name}")
+        if key is None:
+            return None
+        assert column.dim is not None
+        return self.memory.get(
+            ("hnsw", namespace, seg.id, column.name),
+            lambda: HnswIndex.load(self.cache.path(self.store, key), metric, column.dim),
+        )
+
     def write(self, namespace: str, rows: pa.Table, schema: Schema) -> SegmentEntry:
-        """Store `rows` as a new segment; the caller commits it in a manifest."""
+        """Store `rows` as a new segment with its indexes; the caller commits it."""
         seg_id = uuid.uuid4().hex[:16]
-        data = segment_parquet_bytes(rows, schema.primary_key)
+        rows = rows.sort_by(schema.primary_key)
+        data = segment_parquet_bytes(rows)
         entry = SegmentEntry(id=seg_id, rows=rows.num_rows, bytes=len(data))
         self.store.put(entry.data_key(namespace), data)
-        # Index files for search are built here, beside the data (vector/text issue).
-        return entry
+        indexes = {}
+        if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
+            for col in schema.vector_columns:
+                vectors = vectors_of(rows.column(col.name).combine_chunks(), col)
+                key = f"{namespace}/segments/{seg_id}/{col.name}.hnsw"
+                self.store.put(key, build_hnsw(vectors, schema.options.metric))
+                indexes[f"hnsw:{col.name}"] = key
+        return dataclasses.replace(entry, indexes=indexes)
 
-    def _memoised(self, key: tuple[str, str, str], load):  # type: ignore[no-untyped-def]
-        with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-        value = load()
-        with self._lock:
-            self._memo[key] = value
-            while len(self._memo) > _MEMO_ENTRIES:
-                self._memo.popitem(last=False)
-        return value
+
+def vectors_of(arr: pa.FixedSizeListArray, column: Column) -> np.ndarray:
+    """An (n, d) float32 view of a vector column (NULL rows hold zeros)."""
+    dim = column.dim
+    assert dim is not None
+    values = arr.values.slice(arr.offset * dim, len(arr) * dim)
+    return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)

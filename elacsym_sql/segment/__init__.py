@@ -1,12 +1,13 @@
 """Parquet segments (rows sorted by key) and their delete files."""
 
 from .deletes import decode_deletes, encode_deletes
-from .files import read_keys, read_live_rows, segment_parquet_bytes
+from .files import read_keys, read_live_rows, read_rows, segment_parquet_bytes
 
 __all__ = [
     "decode_deletes",
     "encode_deletes",
     "read_keys",
     "read_live_rows",
+    "read_rows",
     "segment_parquet_bytes",
 ]

@@ -10,9 +10,8 @@ import pyarrow.parquet as pq
 ROW_GROUP_ROWS = 65_536
 
 
-def segment_parquet_bytes(rows: pa.Table, key_column: str) -> bytes:
-    """Parquet bytes of `rows` sorted by key (zstd, ~64k-row groups)."""
-    rows = rows.sort_by(key_column)
+def segment_parquet_bytes(rows: pa.Table) -> bytes:
+    """Parquet bytes of `rows`, already sorted by key (zstd, ~64k-row groups)."""
     sink = pa.BufferOutputStream()
     pq.write_table(rows, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS)
     return sink.getvalue().to_pybytes()
@@ -23,14 +22,19 @@ def read_keys(path: str, key_column: str) -> pa.Array:
     return pq.read_table(path, columns=[key_column]).column(key_column).combine_chunks()
 
 
+def read_rows(path: str, schema: pa.Schema) -> pa.Table:
+    """Every row of a segment, cast to the namespace's storage types."""
+    return pq.read_table(path, columns=schema.names).cast(schema)
+
+
 def read_live_rows(path: str, deleted: np.ndarray, schema: pa.Schema) -> pa.Table:
-    """A segment's rows minus the deleted positions, cast to the namespace's storage types."""
-    table = pq.read_table(path)
+    """A segment's rows minus the deleted positions."""
+    table = read_rows(path, schema)
     if len(deleted):
         keep = np.ones(table.num_rows, dtype=bool)
         keep[deleted] = False
         table = table.filter(pa.array(keep))
-    return table.select(schema.names).cast(schema)
+    return table
 
 
 def positions_of(keys: pa.Array, segment_keys: pa.Array) -> np.ndarray:

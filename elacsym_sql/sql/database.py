@@ -16,12 +16,14 @@ import duckdb
 from sqlglot import exp
 
 from ..config import Settings
-from ..engine import Engine
+from ..engine import Engine, Snapshot
 from ..errors import NotSupportedError, SyntaxError, UndefinedTable
 from .ddl import execute_create, execute_drop
 from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
 from .errors import translate
 from .parse import Statement, referenced_tables, split_statements, table_name
+from .search_calls import rewrite_search_calls
+from .search_functions import SearchFunctions
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
@@ -43,7 +45,8 @@ class Database:
         self._duck = duckdb.connect(":memory:")
         # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
-        self.views = ViewCatalog(self._duck, self.engine)
+        self.search = SearchFunctions(self._duck, self.engine, self._snapshot_of)
+        self.views = ViewCatalog(self._duck, self.engine, self.search.install)
 
     def session(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection of its own for one user connection or cursor."""
@@ -116,17 +119,21 @@ class Database:
         self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
     ) -> None:
         """Run a statement in DuckDB over up-to-date views of the namespaces it names."""
-        names = referenced_tables(stmt.tree) if stmt.tree is not None else self.views.known
-        self.views.refresh(names)
+        text, searched = rewrite_search_calls(stmt.text)
+        names = referenced_tables(stmt.tree) if stmt.tree is not None else set(self.views.known)
+        names |= searched
+        for name in searched:
+            self.views.refresh_one(name)  # an unknown namespace is an error here
+        self.views.refresh(names - searched)
         cur.abort()
         try:
-            cur.execute(stmt.text, params or None)
+            cur.execute(text, params or None)
         except duckdb.IOException:
             # A segment file left the disk cache under a view: fetch again, run once more.
             self.views.forget(names)
             self.views.refresh(names)
             cur.abort()
-            cur.execute(stmt.text, params or None)
+            cur.execute(text, params or None)
 
     def _write(self, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
         try:
@@ -136,6 +143,9 @@ class Database:
             err.message = err.message.replace(STAGE, plan.namespace)
             err.args = (err.message,)
             raise err from None
+
+    def _snapshot_of(self, name: str) -> Snapshot:
+        return self.views.snapshot_of(name)
 
     def _is_namespace(self, name: str) -> bool:
         try:

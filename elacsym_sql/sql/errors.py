@@ -49,9 +49,32 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
     return e.InternalError
 
 
+# An ElacsymError raised inside a Python UDF reaches us as DuckDB's InvalidInputException
+# text; the marker carries its SQLSTATE and message through.
+_UDF_MARK = re.compile(r"\[elacsym:([0-9A-Z]{5})\] (.*?)(?: \(SQLSTATE [0-9A-Z]{5}\))?$", re.S)
+
+
+def _classes(cls: type[e.ElacsymError]) -> list[type[e.ElacsymError]]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_classes(sub))
+    return out
+
+
+_BY_SQLSTATE = {c.sqlstate: c for c in reversed(_classes(e.ElacsymError))}
+
+
+def udf_error(exc: e.ElacsymError) -> RuntimeError:
+    """What a UDF raises for `exc`, so that `translate` can restore it."""
+    return RuntimeError(f"[elacsym:{exc.sqlstate}] {exc.message}")
+
+
 def translate(exc: duckdb.Error) -> e.ElacsymError:
     """Our error for a DuckDB exception, with the DuckDB text as message."""
     text = str(exc)
+    marked = _UDF_MARK.search(text)
+    if marked:
+        return _BY_SQLSTATE.get(marked.group(1), e.InternalError)(marked.group(2).strip())
     first, _, rest = text.partition("\n")
     message = _PREFIX.sub("", first)
     cls = _pick(exc, text)

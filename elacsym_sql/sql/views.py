@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import duckdb
 import numpy as np
@@ -36,12 +36,19 @@ def _literal(text: str) -> str:
 class ViewCatalog:
     """Keeps DuckDB's picture of each namespace equal to the engine's latest snapshot."""
 
-    def __init__(self, root: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    def __init__(
+        self,
+        root: duckdb.DuckDBPyConnection,
+        engine: Engine,
+        on_schema: Callable[[Schema, duckdb.DuckDBPyConnection], None],
+    ) -> None:
         self._duck = root.cursor()  # a private connection: user cursors run concurrently
         self._engine = engine
+        self._on_schema = on_schema  # installs what depends on a namespace's columns
         self._duck_lock = threading.Lock()  # one DuckDB connection: one user at a time
         self._name_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._applied: dict[str, tuple[str, int, int]] = {}
+        self._snapshots: dict[str, Snapshot] = {}
         self._duck.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL}")
 
     @property
@@ -68,6 +75,7 @@ class ViewCatalog:
             try:
                 snap = self._engine.namespace(name).snapshot()
             except UndefinedTable:
+                self._snapshots.pop(name, None)
                 if self._applied.pop(name, None) is not None:
                     with self._duck_lock:
                         self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
@@ -82,8 +90,16 @@ class ViewCatalog:
                     except BaseException:
                         self._duck.execute("ROLLBACK")
                         raise
+                    if previous is None or previous[0] != snap.manifest.incarnation:
+                        self._on_schema(snap.schema, self._duck)
                 self._applied[name] = snap.token
+                self._snapshots[name] = snap
         return snap
+
+    def snapshot_of(self, name: str) -> Snapshot:
+        """The snapshot the view of `name` shows now (refreshing it if it has none)."""
+        snap = self._snapshots.get(name)
+        return snap if snap is not None else self.refresh_one(name)
 
     def _table(self, name: str, part: str) -> str:
         return f"{INTERNAL}.{quote(name + '__' + part)}"

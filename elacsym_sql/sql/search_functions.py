@@ -1,0 +1,186 @@
+"""Search table functions: a per-namespace Arrow UDF wrapped in a DuckDB table macro.
+
+`vector_search('docs', q, k, ...)` is rewritten (search_calls.py) to the macro
+`elacsym_vector_search__docs(q, k, ...)`, which unnests the list of row structs its UDF
+returns. The UDF runs against the snapshot the namespace's view was last brought to, so a
+search sees exactly what a SELECT in the same statement sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import sqlglot
+from sqlglot.errors import ParseError, TokenError
+
+from ..engine import Engine, Snapshot
+from ..engine.search import DISTANCE, SearchResult, vector_column, vector_search
+from ..errors import ElacsymError, InvalidParameterValue, InvalidVector, SyntaxError
+from ..schema import Schema
+from .errors import translate, udf_error
+from .parse import DIALECT
+from .search_calls import macro_name
+from .views import quote
+
+# Types the UDF's structs carry: storage forms (UUID and JSON as text); the macro casts back.
+_STORAGE_TYPES = {"UUID": "VARCHAR", "JSON": "VARCHAR"}
+
+
+def _storage_type(type_: str) -> str:
+    base, _, rest = type_.partition("[")
+    return _STORAGE_TYPES.get(base, base) + ("[" + rest if rest else "")
+
+
+def _row_struct(schema: Schema, extra: list[tuple[str, str]]) -> str:
+    fields = [(c.name, _storage_type(c.type)) for c in schema.columns] + extra
+    return "STRUCT(" + ", ".join(f"{quote(n)} {t}" for n, t in fields) + ")[]"
+
+
+def _macro_select(schema: Schema, extra: list[str]) -> str:
+    cols = [f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns]
+    return ", ".join(cols + [quote(x) for x in extra])
+
+
+class SearchFunctions:
+    """Installs and serves the search functions of every namespace."""
+
+    def __init__(
+        self,
+        root: duckdb.DuckDBPyConnection,
+        engine: Engine,
+        snapshot_of: Callable[[str], Snapshot],
+    ) -> None:
+        self._duck = root.cursor()
+        self._root = root
+        self._engine = engine
+        self._snapshot_of = snapshot_of
+
+    def install(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+        """(Re)create the functions of a namespace; `duck` is the catalog connection."""
+        name = schema.name
+        udf = f"__elacsym_vs__{name}"
+        with_distance = _row_struct(schema, [(DISTANCE, "FLOAT")])
+        with contextlib.suppress(duckdb.Error):  # not installed yet
+            duck.remove_function(udf)
+        duck.create_function(
+            udf,
+            self._vector_udf(name),
+            ["FLOAT[]", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BOOLEAN"],
+            with_distance,
+            type="arrow",
+            null_handling="special",
+            side_effects=True,
+        )
+        duck.execute(
+            f"CREATE OR REPLACE MACRO {macro_name('vector_search', name)}"
+            '(q, k, "column" := NULL, filter := NULL, ef := NULL, exact := false) AS TABLE '
+            f"SELECT {_macro_select(schema, [DISTANCE])} FROM (SELECT unnest("
+            f'{udf}(CAST(q AS FLOAT[]), CAST(k AS BIGINT), CAST("column" AS VARCHAR), '
+            "CAST(filter AS VARCHAR), CAST(ef AS BIGINT), CAST(exact AS BOOLEAN)), "
+            "recursive := true))"
+        )
+
+    def _vector_udf(self, name: str) -> Callable[..., pa.Array]:
+        def udf(
+            q: pa.Array,
+            k: pa.Array,
+            column: pa.Array,
+            filt: pa.Array,
+            ef: pa.Array,
+            exact: pa.Array,
+        ) -> pa.Array:
+            try:
+                return self._vector_batch(name, q, k, column, filt, ef, exact)
+            except ElacsymError as exc:
+                raise udf_error(exc) from None
+
+        return udf
+
+    def _vector_batch(
+        self,
+        name: str,
+        q: pa.Array,
+        k: pa.Array,
+        column: pa.Array,
+        filt: pa.Array,
+        ef: pa.Array,
+        exact: pa.Array,
+    ) -> pa.Array:
+        snap = self._snapshot_of(name)
+        args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
+        n = len(q)
+        results: list[SearchResult | None] = [None] * n
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i in range(n):  # LATERAL batches share their options: one search per group
+            groups.setdefault(tuple(a[i] for a in args), []).append(i)
+        for (k_i, col_name, filter_sql, ef_i, exact_i), rows in groups.items():
+            if k_i is None or k_i <= 0:
+                raise InvalidParameterValue("k must be greater than zero")
+            col = vector_column(snap, col_name)
+            vectors = [
+                q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows
+            ]
+            if any(v is None for v in vectors):
+                raise InvalidParameterValue("the query vector is NULL")
+            bad = next((len(v) for v in vectors if len(v) != col.dim), None)
+            if bad is not None:
+                raise InvalidVector(
+                    f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
+                )
+            allowed = self._filter_keys(snap, filter_sql) if filter_sql else None
+            found = vector_search(
+                snap,
+                self._engine.files,
+                col,
+                np.stack(vectors).astype(np.float32),
+                int(k_i),
+                ef=ef_i,
+                exact=bool(exact_i),
+                allowed_keys=allowed,
+            )
+            for j, i in enumerate(rows):
+                results[i] = _one(found, j)
+        return _as_lists(results, snap.schema)
+
+    def _filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
+        """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
+        try:
+            tree = sqlglot.parse_one(filter_sql, read=DIALECT)
+        except (ParseError, TokenError) as exc:
+            raise SyntaxError(f"invalid filter: {exc}") from None
+        if isinstance(tree, sqlglot.exp.Query | sqlglot.exp.Command) or ";" in filter_sql:
+            raise SyntaxError("filter := takes a predicate, not a statement")
+        key = quote(snap.schema.primary_key)
+        cur = self._root.cursor()
+        try:
+            result = cur.sql(f"SELECT {key} FROM main.{quote(snap.name)} WHERE ({filter_sql})")
+            return result.to_arrow_table().column(0).combine_chunks()
+        except duckdb.Error as exc:
+            raise translate(exc) from None
+        finally:
+            cur.close()
+
+
+def _one(found: SearchResult, j: int) -> pa.Table:
+    return found.rows.slice(found.offsets[j], found.offsets[j + 1] - found.offsets[j])
+
+
+def _as_lists(results: list[Any], schema: Schema) -> pa.Array:
+    tables = [t for t in results if t is not None]
+    rows = pa.concat_tables(tables) if tables else None
+    offsets = np.zeros(len(results) + 1, dtype=np.int32)
+    np.cumsum([t.num_rows for t in results], out=offsets[1:])
+    if rows is None:
+        fields = [*schema.arrow_schema, pa.field(DISTANCE, pa.float32())]
+        structs = pa.array([], pa.struct(fields))
+    else:
+        rows = rows.combine_chunks()
+        structs = pa.StructArray.from_arrays(
+            [c.combine_chunks() for c in rows.columns], names=rows.column_names
+        )
+    return pa.ListArray.from_arrays(pa.array(offsets), structs)
