@@ -20,6 +20,7 @@ class SegmentEntry:
     deleted: int = 0  # rows of this segment superseded or deleted later
     deletes_key: str | None = None  # sorted uint32 row positions, when deleted > 0
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> object key
+    index_bytes: int = 0  # total size of the index objects
 
     @property
     def live_rows(self) -> int:

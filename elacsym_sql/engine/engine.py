@@ -7,18 +7,21 @@ import time
 import uuid
 from typing import Any
 
+import numpy as np
+
 from ..catalog import Manifest, ManifestStore, namespace_marker_key
 from ..catalog.store import NAMESPACE_MARKERS
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
 from ..schema import Schema, check_name
+from ..segment.files import positions_of
 from ..storage import DiskCache, open_store
 from ..wal import wal_key
 from .fold import compact, fold
 from .gc import collect_garbage
 from .indexer import Indexer
 from .memory_cache import MemoryCache
-from .namespace import Namespace
+from .namespace import Namespace, Snapshot
 from .segments import SegmentFiles
 
 
@@ -159,16 +162,29 @@ class Engine:
         segs = snap.manifest.segments
         return {
             "namespace": name,
+            "rows": self._live_rows(snap),
             "manifest_version": snap.manifest.version,
             "segments": len(segs),
             "segment_rows": sum(s.live_rows for s in segs),
             "segment_bytes": sum(s.bytes for s in segs),
+            "index_bytes": sum(s.index_bytes for s in segs),
             "unindexed_rows": snap.tail.pending_rows,
             "wal_records": len(snap.tail.records),
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "storage_requests": dict(self.store.request_counts),
         }
+
+    def _live_rows(self, snap: Snapshot) -> int:
+        """Rows the namespace shows: segment rows not deleted nor superseded, plus the tail's."""
+        live = snap.tail.rows.num_rows
+        for seg in snap.manifest.segments:
+            keys = self.files.keys(snap.name, seg, snap.schema.primary_key)
+            hidden = np.setdiff1d(
+                positions_of(snap.tail.keys, keys), self.files.deletes(snap.name, seg)
+            )
+            live += seg.live_rows - len(hidden)
+        return live
 
     def close(self) -> None:
         if self._indexer is not None:

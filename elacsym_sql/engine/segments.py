@@ -82,14 +82,16 @@ class SegmentFiles:
         data = segment_parquet_bytes(rows)
         entry = SegmentEntry(id=seg_id, rows=rows.num_rows, bytes=len(data))
         self.store.put(entry.data_key(namespace), data)
-        indexes = {}
+        indexes, index_bytes = {}, 0
         if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
             for col in schema.vector_columns:
                 vectors = vectors_of(rows.column(col.name).combine_chunks(), col)
                 key = f"{namespace}/segments/{seg_id}/{col.name}.hnsw"
-                self.store.put(key, build_hnsw(vectors, schema.options.metric))
+                index = build_hnsw(vectors, schema.options.metric)
+                self.store.put(key, index)
                 indexes[f"hnsw:{col.name}"] = key
-        return dataclasses.replace(entry, indexes=indexes)
+                index_bytes += len(index)
+        return dataclasses.replace(entry, indexes=indexes, index_bytes=index_bytes)
 
 
 def vectors_of(arr: pa.FixedSizeListArray, column: Column) -> np.ndarray:

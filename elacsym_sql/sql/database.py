@@ -18,6 +18,7 @@ from sqlglot import exp
 from ..config import Settings
 from ..engine import Engine, Snapshot
 from ..errors import NotSupportedError, SyntaxError, UndefinedTable
+from .admin_functions import install_admin_functions
 from .ddl import execute_create, execute_drop
 from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
 from .errors import translate
@@ -45,6 +46,7 @@ class Database:
         self._duck = duckdb.connect(":memory:")
         # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
+        install_admin_functions(self._duck, self.engine)
         self.search = SearchFunctions(self._duck, self.engine, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self.search.install)
 

@@ -15,7 +15,8 @@ from ..errors import NotSupportedError
 from ..schema import NAME_RE
 from .parse import DIALECT
 
-SEARCH_FUNCTIONS = ("vector_search",)
+SEARCH_FUNCTIONS = ("vector_search",)  # rewritten to the namespace's own macro
+NAMESPACE_FUNCTIONS = (*SEARCH_FUNCTIONS, "elacsym_stats")  # first argument names a namespace
 
 
 def macro_name(function: str, namespace: str) -> str:
@@ -23,9 +24,10 @@ def macro_name(function: str, namespace: str) -> str:
 
 
 def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
-    """`sql` with search calls aimed at per-namespace macros, and the namespaces named."""
+    """`sql` with search calls aimed at per-namespace macros, and the namespaces that these
+    and the other namespace functions name (their views must be brought up to date)."""
     lowered = sql.lower()
-    if not any(f in lowered for f in SEARCH_FUNCTIONS):
+    if not any(f in lowered for f in NAMESPACE_FUNCTIONS):
         return sql, set()
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
@@ -36,7 +38,7 @@ def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
     last = 0
     for i, tok in enumerate(tokens[:-2]):
         function = tok.text.lower()
-        if function not in SEARCH_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:
+        if function not in NAMESPACE_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:
             continue
         arg = tokens[i + 2]
         namespace = arg.text if arg.token_type == TokenType.STRING else None
@@ -45,12 +47,14 @@ def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
                 f"the first argument of {function} must name a namespace as a string literal",
                 hint=f"{function}('docs', ...)",
             )
+        names.add(namespace)
+        if function not in SEARCH_FUNCTIONS:
+            continue
         end = arg.end + 1
         if i + 3 < len(tokens) and tokens[i + 3].token_type == TokenType.COMMA:
             end = tokens[i + 3].end + 1
         out.append(sql[last : tok.start])
         out.append(macro_name(function, namespace) + "(")
         last = end
-        names.add(namespace)
     out.append(sql[last:])
     return "".join(out), names

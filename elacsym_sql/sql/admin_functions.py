@@ -1,0 +1,69 @@
+"""Admin table functions: `elacsym_namespaces()` and `elacsym_stats(ns)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+
+from ..engine import Engine
+from ..errors import ElacsymError
+from .errors import udf_error
+
+_STATS = [
+    ("namespace", pa.string(), "VARCHAR"),
+    ("rows", pa.int64(), "BIGINT"),
+    ("segments", pa.int64(), "BIGINT"),
+    ("unindexed_rows", pa.int64(), "BIGINT"),
+    ("segment_bytes", pa.int64(), "BIGINT"),
+    ("index_bytes", pa.int64(), "BIGINT"),
+    ("manifest_version", pa.int64(), "BIGINT"),
+    ("cache_hits", pa.int64(), "BIGINT"),
+    ("cache_misses", pa.int64(), "BIGINT"),
+    ("cache_hit_ratio", pa.float64(), "DOUBLE"),
+    ("storage_requests", pa.int64(), "BIGINT"),
+]
+
+
+def install_admin_functions(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    duck.create_function(
+        "__elacsym_namespaces",
+        _guarded(lambda dummy: pa.array([engine.list_namespaces()] * len(dummy))),
+        ["INTEGER"],
+        "VARCHAR[]",
+        type="arrow",
+        side_effects=True,
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_namespaces() AS TABLE "
+        "SELECT unnest(__elacsym_namespaces(0)) AS name ORDER BY name"
+    )
+
+    def stats(names: pa.Array) -> pa.Array:
+        out = []
+        for name in names.to_pylist():
+            raw = engine.stats(name)
+            lookups = raw["cache_hits"] + raw["cache_misses"]
+            raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
+            raw["storage_requests"] = sum(raw["storage_requests"].values())
+            out.append({field: raw[field] for field, _, _ in _STATS})
+        return pa.array(out, pa.struct([(f, t) for f, t, _ in _STATS]))
+
+    struct = "STRUCT(" + ", ".join(f"{f} {t}" for f, _, t in _STATS) + ")"
+    duck.create_function(
+        "__elacsym_stats", _guarded(stats), ["VARCHAR"], struct, type="arrow", side_effects=True
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_stats(ns) AS TABLE SELECT unnest(__elacsym_stats(ns))"
+    )
+
+
+def _guarded(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
+    def call(*args: pa.Array) -> pa.Array:
+        try:
+            return fn(*args)
+        except ElacsymError as exc:
+            raise udf_error(exc) from None
+
+    return call

@@ -1,0 +1,35 @@
+"""elacsym_namespaces() and elacsym_stats(ns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from elacsym_sql import errors
+from tests.helpers import connection, fold, rows
+
+
+def test_namespaces_lists_live_namespaces(make_settings):
+    with connection(make_settings) as con:
+        con.execute("CREATE TABLE b (id TEXT PRIMARY KEY)")
+        con.execute("CREATE TABLE a (id BIGINT PRIMARY KEY)")
+        con.execute("CREATE TABLE c (id BIGINT PRIMARY KEY)")
+        con.execute("DROP TABLE c")
+        assert rows(con, "SELECT name FROM elacsym_namespaces()") == [("a",), ("b",)]
+
+
+def test_stats_counts_rows_segments_and_tail(make_settings):
+    with connection(make_settings) as con:
+        con.execute("CREATE TABLE a (id BIGINT PRIMARY KEY, v FLOAT[2])")
+        con.executemany("INSERT INTO a VALUES (?, ?)", [(i, [1.0, float(i)]) for i in range(10)])
+        fold(con, "a")
+        con.execute("UPDATE a SET v = [0, 0] WHERE id < 3")
+        con.execute("DELETE FROM a WHERE id = 9")
+        got = con.execute(
+            "SELECT rows, segments, unindexed_rows, manifest_version FROM elacsym_stats('a')"
+        ).fetchall()
+        assert got == [(9, 1, 4, 2)]
+        assert rows(con, "SELECT count(*) FROM a") == [(9,)]
+        ratio = rows(con, "SELECT cache_hit_ratio FROM elacsym_stats('a')")[0][0]
+        assert ratio is None or 0 <= ratio <= 1
+        with pytest.raises(errors.UndefinedTable):
+            con.execute("SELECT * FROM elacsym_stats('nope')")
