@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import duckdb
 import pyarrow as pa
 
 from ..engine import Engine
-from ..errors import ElacsymError
-from .errors import udf_error
+from .errors import guarded_udf
 
 _STATS = [
     ("namespace", pa.string(), "VARCHAR"),
@@ -29,7 +26,7 @@ _STATS = [
 def install_admin_functions(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
     duck.create_function(
         "__elacsym_namespaces",
-        _guarded(lambda dummy: pa.array([engine.list_namespaces()] * len(dummy))),
+        guarded_udf(lambda dummy: pa.array([engine.list_namespaces()] * len(dummy))),
         ["INTEGER"],
         "VARCHAR[]",
         type="arrow",
@@ -52,18 +49,8 @@ def install_admin_functions(duck: duckdb.DuckDBPyConnection, engine: Engine) -> 
 
     struct = "STRUCT(" + ", ".join(f"{f} {t}" for f, _, t in _STATS) + ")"
     duck.create_function(
-        "__elacsym_stats", _guarded(stats), ["VARCHAR"], struct, type="arrow", side_effects=True
+        "__elacsym_stats", guarded_udf(stats), ["VARCHAR"], struct, type="arrow", side_effects=True
     )
     duck.execute(
         "CREATE OR REPLACE MACRO elacsym_stats(ns) AS TABLE SELECT unnest(__elacsym_stats(ns))"
     )
-
-
-def _guarded(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
-    def call(*args: pa.Array) -> pa.Array:
-        try:
-            return fn(*args)
-        except ElacsymError as exc:
-            raise udf_error(exc) from None
-
-    return call

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 import duckdb
+import pyarrow as pa
 
 from .. import errors as e
 
@@ -64,9 +67,18 @@ def _classes(cls: type[e.ElacsymError]) -> list[type[e.ElacsymError]]:
 _BY_SQLSTATE = {c.sqlstate: c for c in reversed(_classes(e.ElacsymError))}
 
 
-def udf_error(exc: e.ElacsymError) -> RuntimeError:
-    """What a UDF raises for `exc`, so that `translate` can restore it."""
-    return RuntimeError(f"[elacsym:{exc.sqlstate}] {exc.message}")
+def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
+    """`fn` as a DuckDB UDF: its ElacsymErrors cross DuckDB marked so `translate` restores
+    their class and SQLSTATE."""
+
+    @functools.wraps(fn)  # DuckDB reads the parameter count from the signature
+    def call(*args: pa.Array) -> pa.Array:
+        try:
+            return fn(*args)
+        except e.ElacsymError as exc:
+            raise RuntimeError(f"[elacsym:{exc.sqlstate}] {exc.message}") from None
+
+    return call
 
 
 def translate(exc: duckdb.Error) -> e.ElacsymError:

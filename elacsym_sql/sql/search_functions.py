@@ -9,6 +9,7 @@ search sees exactly what a SELECT in the same statement sees.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,9 +21,9 @@ from sqlglot.errors import ParseError, TokenError
 
 from ..engine import Engine, Snapshot
 from ..engine.search import DISTANCE, SearchResult, vector_column, vector_search
-from ..errors import ElacsymError, InvalidParameterValue, InvalidVector, SyntaxError
+from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
 from ..schema import Schema
-from .errors import translate, udf_error
+from .errors import guarded_udf, translate
 from .parse import DIALECT
 from .search_calls import macro_name
 from .views import quote
@@ -69,7 +70,7 @@ class SearchFunctions:
             duck.remove_function(udf)
         duck.create_function(
             udf,
-            self._vector_udf(name),
+            guarded_udf(functools.partial(self._vector_batch, name)),
             ["FLOAT[]", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BOOLEAN"],
             with_distance,
             type="arrow",
@@ -84,22 +85,6 @@ class SearchFunctions:
             "CAST(filter AS VARCHAR), CAST(ef AS BIGINT), CAST(exact AS BOOLEAN)), "
             "recursive := true))"
         )
-
-    def _vector_udf(self, name: str) -> Callable[..., pa.Array]:
-        def udf(
-            q: pa.Array,
-            k: pa.Array,
-            column: pa.Array,
-            filt: pa.Array,
-            ef: pa.Array,
-            exact: pa.Array,
-        ) -> pa.Array:
-            try:
-                return self._vector_batch(name, q, k, column, filt, ef, exact)
-            except ElacsymError as exc:
-                raise udf_error(exc) from None
-
-        return udf
 
     def _vector_batch(
         self,
