@@ -44,6 +44,7 @@ class Manifest:
     segments: tuple[SegmentEntry, ...] = ()
     dropped: bool = False
     created_at: float = 0.0
+    fts: dict[str, Any] | None = None  # the full-text index version (index.fulltext.FtsState)
 
     @property
     def namespace(self) -> str:
@@ -57,7 +58,8 @@ class Manifest:
         return replace(self, version=self.version + 1, **changes)
 
     def referenced_keys(self) -> set[str]:
-        return {k for s in self.segments for k in s.keys(self.namespace)}
+        fts = {key for _, key in self.fts["files"]} if self.fts else set()
+        return {k for s in self.segments for k in s.keys(self.namespace)} | fts
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -70,6 +72,7 @@ class Manifest:
                 "dropped": self.dropped,
                 "created_at": self.created_at,
                 "segments": [s.__dict__ for s in self.segments],
+                "fts": self.fts,
             },
             indent=1,
         ).encode()
@@ -88,6 +91,7 @@ class Manifest:
                 dropped=raw["dropped"],
                 created_at=raw["created_at"],
                 segments=tuple(SegmentEntry(**s) for s in raw["segments"]),
+                fts=raw.get("fts"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptObject(f"manifest {where} does not decode: {exc}") from None

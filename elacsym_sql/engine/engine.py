@@ -22,6 +22,7 @@ from .gc import collect_garbage
 from .indexer import Indexer
 from .memory_cache import MemoryCache
 from .namespace import Namespace, Snapshot
+from .search import FullTextIndexes
 from .segments import SegmentFiles
 
 
@@ -32,6 +33,7 @@ class Engine:
         self.cache = DiskCache(settings.cache_dir, settings.cache_bytes)
         self.manifests = ManifestStore(self.store)
         self.files = SegmentFiles(self.store, self.cache, MemoryCache(settings.memory_cache_bytes))
+        self.full_text = FullTextIndexes(self.files)
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         self._last_fold: dict[str, float] = {}
@@ -189,4 +191,5 @@ class Engine:
     def close(self) -> None:
         if self._indexer is not None:
             self._indexer.stop()
+        self.full_text.close()
         self.store.close()

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from ..catalog import Manifest, ManifestStore, SegmentEntry
 from ..config import Settings
+from ..index import fulltext
 from ..segment import encode_deletes, read_live_rows
 from ..segment.files import positions_of
-from .namespace import Namespace
+from .namespace import Namespace, Snapshot
 from .segments import SegmentFiles
 
 
@@ -43,7 +45,40 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
         segments.append(dataclasses.replace(seg, deleted=len(deleted), deletes_key=key))
     if snap.tail.rows.num_rows:
         segments.append(files.write(ns.name, snap.tail.rows, schema))
-    return _commit(ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments)))
+    fts = _fold_full_text(snap, files) if schema.options.full_text else None
+    return _commit(
+        ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments), fts=fts)
+    )
+
+
+def _fold_full_text(snap: Snapshot, files: SegmentFiles) -> dict[str, Any]:
+    """The next full-text index version: the WAL records applied in order (the order readers
+    apply them in, so scores before and after the fold are identical)."""
+    base = snap.manifest.fts
+    state = fulltext.fold(
+        fulltext.FtsSpec.from_schema(snap.schema),
+        fulltext.FtsState.from_json(base) if base else None,
+        [op for _, op in full_text_ops(snap)],
+        files,
+        f"{snap.name}/fts",
+        wal_hwm=snap.tail_seq,
+        work_dir=files.work_dir,
+    )
+    return state.to_json()
+
+
+def full_text_ops(snap: Snapshot) -> list[tuple[int, fulltext.Op]]:
+    """The tail's WAL records as full-text operations, with their sequence numbers."""
+    key = snap.schema.primary_key
+    return [
+        (
+            seq,
+            fulltext.Upsert(r.table)
+            if r.kind == "upsert"
+            else fulltext.Delete(r.table.column(key)),
+        )
+        for seq, r in snap.tail.records
+    ]
 
 
 def compact(

@@ -44,7 +44,7 @@ def collect_garbage(
             version = int(obj.key[len(manifest_prefix) : -len(".json")])
             doomed = version not in live
         else:
-            doomed = obj.key.startswith(f"{namespace}/segments/")
+            doomed = obj.key.startswith((f"{namespace}/segments/", f"{namespace}/fts/"))
         if doomed:
             store.delete(obj.key)
             deleted += 1

@@ -6,19 +6,28 @@ Returns whole rows, so callers never join back to the namespace (DESIGN.md §10)
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidParameterValue, InvalidVector, UndefinedColumn
-from ..index import DEFAULT_EF, HnswIndex, exact_search
+from ..errors import (
+    CorruptObject,
+    InvalidParameterValue,
+    InvalidVector,
+    UndefinedColumn,
+    UndefinedFunction,
+)
+from ..index import DEFAULT_EF, HnswIndex, exact_search, fulltext
 from ..schema import Column
+from .fold import full_text_ops
 from .namespace import Snapshot
 from .segments import SegmentFiles, vectors_of
 
 DISTANCE = "_distance"
+SCORE = "_score"
 
 
 @dataclass(frozen=True)
@@ -143,22 +152,104 @@ def _merge(
         order.extend((s, p) for _, _, s, p in best)
         distances.extend(d for d, _, _, _ in best)
         offsets[q + 1] = len(order)
-    return SearchResult(
-        _gather(sources, order).append_column(DISTANCE, pa.array(distances, pa.float32())), offsets
-    )
+    rows = _gather([s.rows for s in sources], order)
+    return SearchResult(rows.append_column(DISTANCE, pa.array(distances, pa.float32())), offsets)
 
 
-def _gather(sources: list[_Source], order: list[tuple[int, int]]) -> pa.Table:
-    """Rows at (source, position) pairs, in that order."""
+def _gather(tables: list[pa.Table], order: list[tuple[int, int]]) -> pa.Table:
+    """Rows at (table, position) pairs, in that order."""
     if not order:
-        return sources[-1].rows.schema.empty_table()
+        return tables[-1].schema.empty_table()
     src = np.array([s for s, _ in order])
     pos = np.array([p for _, p in order])
     parts, where = [], np.empty(len(order), dtype=np.int64)
     done = 0
     for s in np.unique(src):
         idx = np.flatnonzero(src == s)
-        parts.append(sources[s].rows.take(pa.array(pos[idx])))
+        parts.append(tables[s].take(pa.array(pos[idx])))
         where[idx] = np.arange(done, done + len(idx))
         done += len(idx)
     return pa.concat_tables(parts).take(pa.array(where))
+
+
+# -- full text -----------------------------------------------------------------------------
+
+
+class FullTextIndexes:
+    """This process's live full-text index of each namespace (base version + WAL tail)."""
+
+    def __init__(self, files: SegmentFiles) -> None:
+        self._files = files
+        self._live: dict[str, tuple[str, fulltext.LiveIndex]] = {}
+        self._lock = threading.Lock()
+
+    def searcher(self, snap: Snapshot) -> fulltext.Searcher:
+        if not snap.schema.options.full_text:
+            raise UndefinedFunction(
+                f"namespace {snap.name} has no full-text index",
+                hint="CREATE TABLE ... WITH (full_text = 'column, ...')",
+            )
+        with self._lock:
+            held = self._live.get(snap.name)
+            if held is None or held[0] != snap.manifest.incarnation:
+                if held is not None:
+                    held[1].close()
+                spec = fulltext.FtsSpec.from_schema(snap.schema)
+                live = fulltext.LiveIndex(spec, self._files, self._files.work_dir)
+                held = self._live[snap.name] = (snap.manifest.incarnation, live)
+        state = snap.manifest.fts
+        return held[1].view(
+            fulltext.FtsState.from_json(state) if state else None, full_text_ops(snap)
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            for _, live in self._live.values():
+                live.close()
+            self._live.clear()
+
+
+def text_search(
+    snap: Snapshot,
+    files: SegmentFiles,
+    searcher: fulltext.Searcher,
+    queries: list[str],
+    k: int,
+    *,
+    mode: str = "or",
+    columns: str | None = None,
+    allowed_keys: pa.Array | None = None,
+) -> SearchResult:
+    """The k best BM25 matches of each query text, as whole rows plus `_score`."""
+    allowed = None if allowed_keys is None else allowed_keys.to_pylist()
+    hits = [
+        searcher.search(text, k, mode=mode, columns=columns, allowed=allowed) for text in queries
+    ]
+    keys = [h.key for found in hits for h in found]
+    tables, order = rows_by_keys(snap, files, keys)
+    offsets = np.zeros(len(queries) + 1, dtype=np.int32)
+    np.cumsum([len(found) for found in hits], out=offsets[1:])
+    scores = pa.array([h.score for found in hits for h in found], pa.float32())
+    return SearchResult(_gather(tables, order).append_column(SCORE, scores), offsets)
+
+
+def rows_by_keys(
+    snap: Snapshot, files: SegmentFiles, keys: list[object]
+) -> tuple[list[pa.Table], list[tuple[int, int]]]:
+    """Where each key's live row is: (tables, [(table, position)]) in the order of `keys`."""
+    key = snap.schema.primary_key
+    wanted = pa.array(keys, snap.schema.arrow_schema.field(key).type)
+    tables = [snap.tail.rows]
+    found = pc.index_in(wanted, value_set=snap.tail.rows.column(key).combine_chunks())
+    where: list[tuple[int, int] | None] = [None if p is None else (0, p) for p in found.to_pylist()]
+    for seg in snap.manifest.segments:  # the tail's rows, found first, hide older copies
+        rows = files.rows(snap.name, seg, snap.schema)
+        dead = set(files.deletes(snap.name, seg).tolist())
+        positions = pc.index_in(wanted, value_set=rows.column(key).combine_chunks()).to_pylist()
+        tables.append(rows)
+        for i, p in enumerate(positions):
+            if where[i] is None and p is not None and p not in dead:
+                where[i] = (len(tables) - 1, p)
+    if any(w is None for w in where):
+        raise CorruptObject(f"full-text index of {snap.name} names rows that do not exist")
+    return tables, [w for w in where if w is not None]

@@ -75,6 +75,19 @@ class SegmentFiles:
             lambda: HnswIndex.load(self.cache.path(self.store, key), metric, column.dim),
         )
 
+    # The full-text index's ObjectIO: its files go through the same store and disk cache.
+    def fetch(self, key: str) -> str:
+        return self.cache.path(self.store, key)
+
+    def upload(self, key: str, path: str) -> None:
+        with open(path, "rb") as f:
+            self.store.put(key, f.read())
+
+    @property
+    def work_dir(self) -> str:
+        """Scratch space on the disk cache's filesystem (index files are hard-linked)."""
+        return self.cache.directory
+
     def write(self, namespace: str, rows: pa.Table, schema: Schema) -> SegmentEntry:
         """Store `rows` as a new segment with its indexes; the caller commits it."""
         seg_id = uuid.uuid4().hex[:16]

@@ -14,6 +14,7 @@ from ..errors import (
     NotSupportedError,
     UndefinedTable,
 )
+from ..index.analyzer import check_options
 from ..schema import Column, Options, Schema, check_name
 
 DType = exp.DataType.Type
@@ -135,7 +136,9 @@ def _option_value(key: str, value: exp.Expression | None) -> Any:
 
 
 def execute_create(engine: Engine, tree: exp.Create) -> None:
-    engine.create(schema_from_create(tree), if_not_exists=bool(tree.args.get("exists")))
+    schema = schema_from_create(tree)
+    check_options(schema.options)  # options the full-text index cannot honour are refused
+    engine.create(schema, if_not_exists=bool(tree.args.get("exists")))
 
 
 def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> None:

@@ -20,7 +20,14 @@ import sqlglot
 from sqlglot.errors import ParseError, TokenError
 
 from ..engine import Engine, Snapshot
-from ..engine.search import DISTANCE, SearchResult, vector_column, vector_search
+from ..engine.search import (
+    DISTANCE,
+    SCORE,
+    SearchResult,
+    text_search,
+    vector_column,
+    vector_search,
+)
 from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
 from ..schema import Schema
 from .errors import guarded_udf, translate
@@ -63,6 +70,12 @@ class SearchFunctions:
 
     def install(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         """(Re)create the functions of a namespace; `duck` is the catalog connection."""
+        if schema.options.full_text:
+            self._install_text(schema, duck)
+        if schema.vector_columns:
+            self._install_vector(schema, duck)
+
+    def _install_vector(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         name = schema.name
         udf = f"__elacsym_vs__{name}"
         with_distance = _row_struct(schema, [(DISTANCE, "FLOAT")])
@@ -85,6 +98,64 @@ class SearchFunctions:
             "CAST(filter AS VARCHAR), CAST(ef AS BIGINT), CAST(exact AS BOOLEAN)), "
             "recursive := true))"
         )
+
+    def _install_text(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+        name = schema.name
+        udf = f"__elacsym_ts__{name}"
+        with contextlib.suppress(duckdb.Error):  # not installed yet
+            duck.remove_function(udf)
+        duck.create_function(
+            udf,
+            guarded_udf(functools.partial(self._text_batch, name)),
+            ["VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"],
+            _row_struct(schema, [(SCORE, "FLOAT")]),
+            type="arrow",
+            null_handling="special",
+            side_effects=True,
+        )
+        duck.execute(
+            f"CREATE OR REPLACE MACRO {macro_name('text_search', name)}"
+            "(query, k, columns := NULL, filter := NULL, mode := 'or') AS TABLE "
+            f"SELECT {_macro_select(schema, [SCORE])} FROM (SELECT unnest("
+            f"{udf}(CAST(query AS VARCHAR), CAST(k AS BIGINT), CAST(columns AS VARCHAR), "
+            "CAST(filter AS VARCHAR), CAST(mode AS VARCHAR)), recursive := true))"
+        )
+
+    def _text_batch(
+        self,
+        name: str,
+        query: pa.Array,
+        k: pa.Array,
+        columns: pa.Array,
+        filt: pa.Array,
+        mode: pa.Array,
+    ) -> pa.Array:
+        snap = self._snapshot_of(name)
+        searcher = self._engine.full_text.searcher(snap)
+        texts = query.to_pylist()
+        args = [a.to_pylist() for a in (k, columns, filt, mode)]
+        results: list[pa.Table | None] = [None] * len(texts)
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i in range(len(texts)):
+            groups.setdefault(tuple(a[i] for a in args), []).append(i)
+        for (k_i, columns_i, filter_sql, mode_i), rows in groups.items():
+            if k_i is None or k_i <= 0:
+                raise InvalidParameterValue("k must be greater than zero")
+            if any(texts[i] is None for i in rows):
+                raise InvalidParameterValue("the query text is NULL")
+            found = text_search(
+                snap,
+                self._engine.files,
+                searcher,
+                [texts[i] for i in rows],
+                int(k_i),
+                mode=mode_i or "or",
+                columns=columns_i,
+                allowed_keys=self._filter_keys(snap, filter_sql) if filter_sql else None,
+            )
+            for j, i in enumerate(rows):
+                results[i] = _one(found, j)
+        return _as_lists(results, snap.schema, SCORE)
 
     def _vector_batch(
         self,
@@ -130,7 +201,7 @@ class SearchFunctions:
             )
             for j, i in enumerate(rows):
                 results[i] = _one(found, j)
-        return _as_lists(results, snap.schema)
+        return _as_lists(results, snap.schema, DISTANCE)
 
     def _filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
         """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
@@ -155,13 +226,13 @@ def _one(found: SearchResult, j: int) -> pa.Table:
     return found.rows.slice(found.offsets[j], found.offsets[j + 1] - found.offsets[j])
 
 
-def _as_lists(results: list[Any], schema: Schema) -> pa.Array:
+def _as_lists(results: list[Any], schema: Schema, score: str) -> pa.Array:
     tables = [t for t in results if t is not None]
     rows = pa.concat_tables(tables) if tables else None
     offsets = np.zeros(len(results) + 1, dtype=np.int32)
     np.cumsum([t.num_rows for t in results], out=offsets[1:])
     if rows is None:
-        fields = [*schema.arrow_schema, pa.field(DISTANCE, pa.float32())]
+        fields = [*schema.arrow_schema, pa.field(score, pa.float32())]
         structs = pa.array([], pa.struct(fields))
     else:
         rows = rows.combine_chunks()

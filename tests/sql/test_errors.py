@@ -115,6 +115,7 @@ BAD_DDL = [
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (language = 'klingon')", "22023"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (k1 = -1)", "22023"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (b = 2)", "22023"),
+    ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, t TEXT) WITH (full_text = 't', k1 = 2)", "0A000"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (stemming = 'maybe')", "22023"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY) WITH (colour = 'red')", "22023"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, n INT) WITH (full_text = 'n')", "42P16"),
