@@ -15,7 +15,11 @@ from ..errors import NotSupportedError
 from ..schema import NAME_RE
 from .parse import DIALECT
 
-SEARCH_FUNCTIONS = ("vector_search", "text_search")  # rewritten to the namespace's own macro
+SEARCH_FUNCTIONS = (
+    "vector_search",
+    "text_search",
+    "hybrid_search",
+)  # rewritten to the namespace's own macro
 NAMESPACE_FUNCTIONS = (*SEARCH_FUNCTIONS, "elacsym_stats")  # first argument names a namespace
 
 
