@@ -253,3 +253,32 @@ def rows_by_keys(
     if any(w is None for w in where):
         raise CorruptObject(f"full-text index of {snap.name} names rows that do not exist")
     return tables, [w for w in where if w is not None]
+
+
+def measure_recall(
+    snap: Snapshot,
+    files: SegmentFiles,
+    column: Column,
+    sample: int,
+    k: int = 10,
+    ef: int | None = None,
+    seed: int = 0,
+) -> float | None:
+    """Recall@k of the index search against exact search, with `sample` stored vectors of
+    live rows as queries; None when the namespace has no vectors."""
+    sources = [*_segment_sources(snap, files, column), _tail_source(snap, column)]
+    pool = np.concatenate([s.vectors[s.usable] for s in sources]) if sources else None
+    if pool is None or not len(pool):
+        return None
+    rng = np.random.default_rng(seed)
+    queries = pool[rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
+    ann = vector_search(snap, files, column, queries, k, ef=ef)
+    exact = vector_search(snap, files, column, queries, k, exact=True)
+    key = snap.schema.primary_key
+    found = total = 0
+    for i in range(len(queries)):
+        want = set(exact.rows.column(key)[exact.offsets[i] : exact.offsets[i + 1]].to_pylist())
+        got = set(ann.rows.column(key)[ann.offsets[i] : ann.offsets[i + 1]].to_pylist())
+        found += len(want & got)
+        total += len(want)
+    return found / total if total else None

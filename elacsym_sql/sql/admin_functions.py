@@ -1,11 +1,15 @@
-"""Admin table functions: `elacsym_namespaces()` and `elacsym_stats(ns)`."""
+"""Admin table functions: `elacsym_namespaces()`, `elacsym_stats(ns)`, `elacsym_recall(ns, n)`."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import duckdb
 import pyarrow as pa
 
-from ..engine import Engine
+from ..engine import Engine, Snapshot
+from ..engine.search import measure_recall, vector_column
+from ..errors import InvalidParameterValue
 from .errors import guarded_udf
 
 _STATS = [
@@ -23,7 +27,9 @@ _STATS = [
 ]
 
 
-def install_admin_functions(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+def install_admin_functions(
+    duck: duckdb.DuckDBPyConnection, engine: Engine, snapshot_of: Callable[[str], Snapshot]
+) -> None:
     duck.create_function(
         "__elacsym_namespaces",
         guarded_udf(lambda dummy: pa.array([engine.list_namespaces()] * len(dummy))),
@@ -46,6 +52,34 @@ def install_admin_functions(duck: duckdb.DuckDBPyConnection, engine: Engine) -> 
             raw["storage_requests"] = sum(raw["storage_requests"].values())
             out.append({field: raw[field] for field, _, _ in _STATS})
         return pa.array(out, pa.struct([(f, t) for f, t, _ in _STATS]))
+
+    def recall(names: pa.Array, samples: pa.Array, columns: pa.Array) -> pa.Array:
+        out = []
+        for name, sample, column in zip(
+            names.to_pylist(), samples.to_pylist(), columns.to_pylist(), strict=True
+        ):
+            snap = snapshot_of(name)
+            col = vector_column(snap, column)
+            if sample is None or sample <= 0:
+                raise InvalidParameterValue("the sample size must be greater than zero")
+            value = measure_recall(snap, engine.files, col, int(sample))
+            out.append({"column": col.name, "queries": int(sample), "recall_at_10": value})
+        fields = [("column", pa.string()), ("queries", pa.int64()), ("recall_at_10", pa.float64())]
+        return pa.array(out, pa.struct(fields))
+
+    duck.create_function(
+        "__elacsym_recall",
+        guarded_udf(recall),
+        ["VARCHAR", "BIGINT", "VARCHAR"],
+        'STRUCT("column" VARCHAR, queries BIGINT, recall_at_10 DOUBLE)',
+        type="arrow",
+        null_handling="special",
+        side_effects=True,
+    )
+    duck.execute(
+        'CREATE OR REPLACE MACRO elacsym_recall(ns, sample, "column" := NULL) AS TABLE '
+        'SELECT unnest(__elacsym_recall(ns, CAST(sample AS BIGINT), CAST("column" AS VARCHAR)))'
+    )
 
     struct = "STRUCT(" + ", ".join(f"{f} {t}" for f, _, t in _STATS) + ")"
     duck.create_function(

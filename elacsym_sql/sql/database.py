@@ -46,7 +46,7 @@ class Database:
         self._duck = duckdb.connect(":memory:")
         # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
-        install_admin_functions(self._duck, self.engine)
+        install_admin_functions(self._duck, self.engine, self._snapshot_of)
         self.search = SearchFunctions(self._duck, self.engine, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self.search.install)
 

@@ -20,7 +20,11 @@ SEARCH_FUNCTIONS = (
     "text_search",
     "hybrid_search",
 )  # rewritten to the namespace's own macro
-NAMESPACE_FUNCTIONS = (*SEARCH_FUNCTIONS, "elacsym_stats")  # first argument names a namespace
+NAMESPACE_FUNCTIONS = (
+    *SEARCH_FUNCTIONS,
+    "elacsym_stats",
+    "elacsym_recall",
+)  # first argument names a namespace
 
 
 def macro_name(function: str, namespace: str) -> str:

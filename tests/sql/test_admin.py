@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from elacsym_sql import errors
@@ -33,3 +35,27 @@ def test_stats_counts_rows_segments_and_tail(make_settings):
         assert ratio is None or 0 <= ratio <= 1
         with pytest.raises(errors.UndefinedTable):
             con.execute("SELECT * FROM elacsym_stats('nope')")
+
+
+def test_recall_of_the_index_against_exact_search(make_settings):
+    rng = np.random.default_rng(4)
+    centers = rng.normal(size=(20, 16))
+    vectors = (centers[rng.integers(0, 20, 6000)] + 0.3 * rng.normal(size=(6000, 16))).astype(
+        np.float32
+    )
+    incoming = pa.table(
+        {
+            "id": np.arange(6000),
+            "emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 16),
+        }
+    )
+    with connection(make_settings) as con:
+        con.execute("CREATE TABLE v (id BIGINT PRIMARY KEY, emb FLOAT[16])")
+        con.register("incoming", incoming)
+        con.execute("INSERT INTO v SELECT * FROM incoming")
+        fold(con, "v")
+        assert con.stats("v")["index_bytes"] > 0  # the HNSW path is what is measured
+        ((column, queries, recall),) = rows(con, "SELECT * FROM elacsym_recall('v', 40)")
+        assert (column, queries) == ("emb", 40) and 0.95 <= recall <= 1.0
+        with pytest.raises(errors.InvalidParameterValue):
+            con.execute("SELECT * FROM elacsym_recall('v', 0)")
