@@ -24,7 +24,7 @@ from ..index import DEFAULT_EF, HnswIndex, exact_search, fulltext
 from ..schema import Column
 from .fold import full_text_ops
 from .namespace import Snapshot
-from .segments import SegmentFiles, vectors_of
+from .segments import SegmentFiles, as_array, vectors_of
 
 DISTANCE = "_distance"
 SCORE = "_score"
@@ -109,7 +109,7 @@ def _segment_sources(snap: Snapshot, files: SegmentFiles, column: Column) -> lis
     key = snap.schema.primary_key
     for seg in snap.manifest.segments:
         rows = files.rows(snap.name, seg, snap.schema)
-        keys = rows.column(key).combine_chunks()
+        keys = as_array(rows.column(key))
         usable = files.vector_mask(snap.name, seg, rows, column.name).copy()
         usable[files.deletes(snap.name, seg)] = False
         if len(hidden):
@@ -245,7 +245,7 @@ def rows_by_keys(
     for seg in snap.manifest.segments:  # the tail's rows, found first, hide older copies
         rows = files.rows(snap.name, seg, snap.schema)
         dead = set(files.deletes(snap.name, seg).tolist())
-        positions = pc.index_in(wanted, value_set=rows.column(key).combine_chunks()).to_pylist()
+        positions = pc.index_in(wanted, value_set=as_array(rows.column(key))).to_pylist()
         tables.append(rows)
         for i, p in enumerate(positions):
             if where[i] is None and p is not None and p not in dead:

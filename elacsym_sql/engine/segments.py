@@ -51,7 +51,7 @@ class SegmentFiles:
         self, namespace: str, seg: SegmentEntry, rows: pa.Table, column: Column
     ) -> np.ndarray:
         """The (n, d) float32 matrix of a vector column (a view of `rows`)."""
-        return vectors_of(rows.column(column.name).combine_chunks(), column)
+        return vectors_of(as_array(rows.column(column.name)), column)
 
     def vector_mask(
         self, namespace: str, seg: SegmentEntry, rows: pa.Table, column: str
@@ -98,7 +98,7 @@ class SegmentFiles:
         indexes, index_bytes = {}, 0
         if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
             for col in schema.vector_columns:
-                vectors = vectors_of(rows.column(col.name).combine_chunks(), col)
+                vectors = vectors_of(as_array(rows.column(col.name)), col)
                 key = f"{namespace}/segments/{seg_id}/{col.name}.hnsw"
                 index = build_hnsw(vectors, schema.options.metric)
                 self.store.put(key, index)
@@ -113,3 +113,8 @@ def vectors_of(arr: pa.FixedSizeListArray, column: Column) -> np.ndarray:
     assert dim is not None
     values = arr.values.slice(arr.offset * dim, len(arr) * dim)
     return values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False).reshape(-1, dim)
+
+
+def as_array(column: pa.ChunkedArray) -> pa.Array:
+    """One array for a column; no copy when it has one chunk (combine_chunks always copies)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
