@@ -137,12 +137,7 @@ class SearchFunctions:
         texts = query.to_pylist()
         args = [a.to_pylist() for a in (k, columns, filt, mode)]
         results: list[pa.Table | None] = [None] * len(texts)
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i in range(len(texts)):
-            groups.setdefault(tuple(a[i] for a in args), []).append(i)
-        for (k_i, columns_i, filter_sql, mode_i), rows in groups.items():
-            if k_i is None or k_i <= 0:
-                raise InvalidParameterValue("k must be greater than zero")
+        for (k_i, columns_i, filter_sql, mode_i), rows in _groups(args).items():
             if any(texts[i] is None for i in rows):
                 raise InvalidParameterValue("the query text is NULL")
             found = text_search(
@@ -171,14 +166,8 @@ class SearchFunctions:
     ) -> pa.Array:
         snap = self._snapshot_of(name)
         args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
-        n = len(q)
-        results: list[SearchResult | None] = [None] * n
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i in range(n):  # LATERAL batches share their options: one search per group
-            groups.setdefault(tuple(a[i] for a in args), []).append(i)
-        for (k_i, col_name, filter_sql, ef_i, exact_i), rows in groups.items():
-            if k_i is None or k_i <= 0:
-                raise InvalidParameterValue("k must be greater than zero")
+        results: list[pa.Table | None] = [None] * len(q)
+        for (k_i, col_name, filter_sql, ef_i, exact_i), rows in _groups(args).items():
             col = vector_column(snap, col_name)
             vectors = [
                 q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows
@@ -248,6 +237,17 @@ def hybrid_macro_sql(schema: Schema) -> str:
         f"FROM v FULL OUTER JOIN t ON v.{key} = t.{key} "
         f"ORDER BY _score DESC, coalesce(v.{key}, t.{key}) LIMIT k"
     )
+
+
+def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
+    """Input rows by their options (k first): a LATERAL batch shares its options, so it
+    becomes one search per group instead of one per row."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, options in enumerate(zip(*args, strict=True)):
+        if options[0] is None or options[0] <= 0:
+            raise InvalidParameterValue("k must be greater than zero")
+        groups.setdefault(options, []).append(i)
+    return groups
 
 
 def _one(found: SearchResult, j: int) -> pa.Table:
