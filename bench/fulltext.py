@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import tantivy
+from common import SHARED_DATA, best_time, write_results
 
 from elacsym_sql.index.fulltext import (
     Delete,
@@ -48,7 +49,7 @@ from elacsym_sql.index.fulltext import (
 )
 from elacsym_sql.schema import Column, Options, Schema
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "scifact"
+DATA = SHARED_DATA / "scifact"
 TARGET_NDCG, TARGET_QPS = 0.686, 1000
 
 
@@ -89,12 +90,9 @@ def ndcg10(run: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> float
 
 
 def timed(fn: Callable[[str], list[str]], qids: list[str], repeat: int) -> tuple[dict, float]:
-    best, run = math.inf, {}
-    for _ in range(repeat):
-        t = time.perf_counter()
-        run = {qid: fn(qid) for qid in qids}
-        best = min(best, time.perf_counter() - t)
-    return run, len(qids) / best
+    """The results of fn(qid) for every query, and queries/s: the best of `repeat` passes."""
+    seconds, run = best_time(lambda: {qid: fn(qid) for qid in qids}, repeat)
+    return run, len(qids) / seconds
 
 
 def rows(corpus: list[dict], ids: list[int]) -> pa.Table:
@@ -210,8 +208,7 @@ def main() -> None:
     for name, value in extra.items():
         print(f"{name:46} {value if isinstance(value, str) else format(value, '.6g')}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"table": table, "extra": extra}, f, indent=1)
+        write_results(Path(args.json), {"table": table, "extra": extra}, indent=1, announce=False)
 
 
 def segments(state: FtsState) -> int:

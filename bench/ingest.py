@@ -21,12 +21,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import functools
 import gc
-import importlib.metadata
 import io
-import itertools
-import json
 import os
 import platform
 import pstats
@@ -38,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,15 +43,29 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import (
+    DIM,
+    REPO,
+    RESULTS_DIR,
+    arrow_vectors,
+    as_float32,
+    code_state,
+    format_loads,
+    machine_basics,
+    median_by_key,
+    package_version,
+    sentence_texts,
+    sentence_vectors,
+    write_results,
+)
+from ingest_floors import bench_floors
 
 import elacsym_sql
 from elacsym_sql.testing.s3servers import S3Server, moto_server, seaweedfs_server, weed_binary
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentences"
-RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+RESULTS = RESULTS_DIR / "ingest.json"
 BACKENDS = ("local", "s3-moto", "s3-seaweedfs")
 TARGET_ROWS_PER_S = 50_000  # on the local directory
-DIM = 384
 CREATE = f"CREATE TABLE v (id BIGINT PRIMARY KEY, text TEXT, embedding FLOAT[{DIM}])"
 COUNT = "SELECT count(*) FROM v"
 
@@ -65,17 +75,14 @@ COUNT = "SELECT count(*) FROM v"
 
 def load_table(rows: int) -> pa.Table:
     """The first `rows` sentences with their embeddings (float16 on disk, float32 here)."""
-    vectors = np.load(DATA / "minilm384.f16.npy", mmap_mode="r")
+    vectors = sentence_vectors()
     if rows > len(vectors):
         raise SystemExit(f"--rows {rows}: the data set has only {len(vectors)} rows")
-    flat = np.asarray(vectors[:rows], dtype=np.float32).reshape(-1)  # the only copy
-    with open(DATA / "sentences.jsonl", encoding="utf-8") as f:
-        texts = [json.loads(line)["text"] for line in itertools.islice(f, rows)]
     return pa.table(
         {
             "id": pa.array(np.arange(rows, dtype=np.int64)),
-            "text": pa.array(texts, pa.string()),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(flat), DIM),
+            "text": pa.array(sentence_texts(rows), pa.string()),
+            "embedding": arrow_vectors(as_float32(vectors[:rows])),  # the only copy
         }
     )
 
@@ -195,7 +202,7 @@ def bench_ingest(
 
 
 def summarise(runs: list[dict[str, float]], rows: int) -> dict[str, Any]:
-    median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    median = median_by_key(runs)
     return {"median": median, "rows_per_s": rows / median["insert_s"], "runs": runs}
 
 
@@ -271,102 +278,7 @@ def _median_total(runs: list[dict[str, int]]) -> float:
     return statistics.median(sum(r.values()) for r in runs)
 
 
-# -- floors: "just write it" with other tools, same table, local disk ---------------------
-
-
-def floor_duckdb(table: pa.Table, where: Path) -> float:
-    path = where / f"{uuid.uuid4().hex}.duckdb"
-    con = duckdb.connect(str(path))
-    try:
-        con.execute(f"CREATE TABLE t (id BIGINT, text TEXT, embedding FLOAT[{DIM}])")
-        con.register("tbl", table)
-        start = time.perf_counter()
-        con.execute("INSERT INTO t SELECT * FROM tbl")
-        con.execute("CHECKPOINT")
-        return time.perf_counter() - start
-    finally:
-        con.close()
-        for p in where.glob(path.name + "*"):
-            p.unlink()
-
-
-def floor_parquet(table: pa.Table, where: Path) -> float:
-    path = where / f"{uuid.uuid4().hex}.parquet"
-    try:
-        start = time.perf_counter()
-        pq.write_table(table, path, compression="zstd")
-        _fsync_tree(path)  # durable, like elacsym and DuckDB's CHECKPOINT
-        return time.perf_counter() - start
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def floor_lancedb(table: pa.Table, where: Path, durable: bool = False) -> float:
-    """LanceDB's `add()`; it calls no fsync (checked with strace), so `durable` adds one
-    for every file and directory of the dataset afterwards, inside the timing."""
-    import lancedb
-
-    path = where / f"lance-{uuid.uuid4().hex}"
-    try:
-        db = lancedb.connect(str(path))
-        tbl = db.create_table("v", schema=table.schema)
-        start = time.perf_counter()
-        tbl.add(table)
-        if durable:
-            _fsync_tree(path)
-        return time.perf_counter() - start
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _fsync_tree(path: Path) -> None:
-    """fsync `path` (a file, or a directory and everything below it) and its parent."""
-    paths = [path, path.parent]
-    if path.is_dir():
-        paths += [Path(d) / n for d, dirs, files in os.walk(path) for n in (*dirs, *files)]
-    for p in paths:
-        fd = os.open(p, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def bench_floors(table: pa.Table, where: Path, repeat: int) -> dict[str, Any]:
-    lance = _lancedb_version() is not None
-    durable_lance = functools.partial(floor_lancedb, durable=True)
-    floors: dict[str, Callable[[pa.Table, Path], float] | None] = {
-        "duckdb file: INSERT + CHECKPOINT": floor_duckdb,
-        "pyarrow write_table zstd + fsync": floor_parquet,
-        "lancedb table.add()": floor_lancedb if lance else None,
-        "lancedb table.add() + fsync": durable_lance if lance else None,
-    }
-    where.mkdir(parents=True, exist_ok=True)
-    out: dict[str, Any] = {}
-    for name, run in floors.items():
-        if run is None:
-            out[name] = {"skipped": "lancedb is not installed (try: pip install lancedb)"}
-            print(f"  {name}: skipped (lancedb not installed)", flush=True)
-            continue
-        runs = []
-        for _ in range(repeat):
-            gc.collect()
-            runs.append(run(table, where))
-        seconds = statistics.median(runs)
-        out[name] = {"seconds": seconds, "rows_per_s": table.num_rows / seconds, "runs": runs}
-        print(f"  {name}: {', '.join(f'{s:.2f}' for s in runs)} s", flush=True)
-    return out
-
-
 # -- machine and report -------------------------------------------------------------------
-
-
-def _lancedb_version() -> str | None:
-    # Not imported here: lancedb warns about every later fork (the S3 servers are forks).
-    try:
-        return importlib.metadata.version("lancedb")
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def machine() -> dict[str, Any]:
@@ -382,14 +294,12 @@ def machine() -> dict[str, Any]:
     import moto
 
     return {
-        "code": _code_state(),
+        **machine_basics(),
+        "code": code_state(REPO, "elacsym_sql", "pyproject.toml"),
         "cpus": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)),
         "cpu": cpu,
         "load_average_at_start": os.getloadavg(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
         "versions": {
             "elacsym_sql": elacsym_sql.__version__,
             "duckdb": duckdb.__version__,
@@ -398,22 +308,10 @@ def machine() -> dict[str, Any]:
             "boto3": boto3.__version__,
             "moto": moto.__version__,
             "seaweedfs": weed,
-            "lancedb": _lancedb_version(),
+            # Not imported: lancedb warns about every later fork (the S3 servers are forks).
+            "lancedb": package_version("lancedb"),
         },
     }
-
-
-def _code_state() -> dict[str, Any]:
-    """The commit measured, and which files differed from it (results depend on both)."""
-    root = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-        return done.stdout
-
-    status = git("status", "--porcelain", "--", "elacsym_sql", "pyproject.toml")
-    modified = [line[3:] for line in status.splitlines()]  # "XY path"
-    return {"commit": git("rev-parse", "--short", "HEAD").strip() or None, "modified": modified}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -421,8 +319,8 @@ def report(result: dict[str, Any]) -> str:
     v = m["versions"]
     lines = [
         f"machine: {m['cpus_usable']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['platform']}",
-        f"load average (1, 5, 15 min) at start {_loads(m['load_average_at_start'])}, "
-        f"at end {_loads(m['load_average_at_end'])}: other work on the machine skews timings",
+        f"load average (1, 5, 15 min) at start {format_loads(m['load_average_at_start'])}, "
+        f"at end {format_loads(m['load_average_at_end'])}: other work on the machine skews timings",
         f"versions: python {m['python']}, duckdb {v['duckdb']}, pyarrow {v['pyarrow']}, "
         f"numpy {v['numpy']}, moto {v['moto']}, seaweedfs {v['seaweedfs']}, "
         f"lancedb {v['lancedb'] or 'not installed'}",
@@ -474,10 +372,6 @@ def report(result: dict[str, Any]) -> str:
             f"{'met' if ok else 'NOT met'} ({local['rows_per_s']:,.0f} rows/s)",
         ]
     return "\n".join(lines)
-
-
-def _loads(loads: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in loads)
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -537,9 +431,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(result)
     print("\n" + text)
     result["report"] = text
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {args.output}")
+    write_results(args.output, result)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Vector index benchmark: recall@10 and queries/s of `elacsym_sql.index` against raw hnswlib
 and numpy exact search, on real sentence embeddings.
 
-    python bench/vector.py [--queries 1000] [--efs 32,64,128] [--skip-thresholds]
+    python bench/vector.py [--queries 1000] [--rows N] [--efs 32,64,128] [--skip-thresholds]
 
 Data: ../shared/data/sentences/minilm384.f16.npy (all-MiniLM-L6-v2, 384-d, unit length), cast
-to float32. `--queries` rows (random, seeded) are held out as queries; the rest are indexed.
+to float32. `--queries` rows (random, seeded) are held out as queries; the rest (or the first
+`--rows` of them) are indexed.
 Recall@10 is always measured against exact search over the same (allowed) rows.
 
 Sections:
@@ -23,10 +24,6 @@ Prints tables and writes bench/results/vector.json.
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -36,6 +33,20 @@ from typing import Any
 
 import hnswlib
 import numpy as np
+from common import (
+    METRIC,
+    RESULTS_DIR,
+    K,
+    as_float32,
+    best_time,
+    machine_basics,
+    package_version,
+    raw_hnsw,
+    recall_at_k,
+    sentence_vectors,
+    write_results,
+    yes_no,
+)
 
 from elacsym_sql.index import (
     DEFAULT_EF_CONSTRUCTION,
@@ -50,15 +61,7 @@ from elacsym_sql.index import (
 )
 from elacsym_sql.index.vector import _prefer_exact
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentences" / "minilm384.f16.npy"
-RESULTS = Path(__file__).resolve().parent / "results" / "vector.json"
-METRIC = "cosine"
-K = 10
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    hits = sum(len(set(f) & set(t)) for f, t in zip(found.tolist(), truth.tolist(), strict=True))
-    return hits / truth.size
+RESULTS = RESULTS_DIR / "vector.json"
 
 
 def one_at_a_time(
@@ -74,27 +77,13 @@ def one_at_a_time(
     return best, out
 
 
-def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
-
-
-def raw_build(vectors: np.ndarray, m: int, efc: int) -> hnswlib.Index:
-    index = hnswlib.Index(space=METRIC, dim=vectors.shape[1])
-    index.init_index(max_elements=len(vectors), M=m, ef_construction=efc)
-    index.add_items(vectors)
-    return index
-
-
-def load_data(n_queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.load(DATA).astype(np.float32)
+def load_data(n_queries: int, seed: int, rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(base, queries): `n_queries` random rows held out, then the first `rows` of the rest
+    (all of them by default), in data set order."""
+    x = as_float32(sentence_vectors())
     perm = np.random.default_rng(seed).permutation(len(x))
     queries = np.ascontiguousarray(x[perm[:n_queries]])
-    base = np.ascontiguousarray(x[np.sort(perm[n_queries:])])
+    base = np.ascontiguousarray(x[np.sort(perm[n_queries:])][:rows])
     return base, queries
 
 
@@ -102,9 +91,9 @@ def bench_build(base: np.ndarray, args: argparse.Namespace) -> tuple[dict, hnswl
     raw_s, ours_s = [], []
     raw = data = None
     for _ in range(args.build_repeat):
-        t, raw = timed(lambda: raw_build(base, args.M, args.ef_construction))
+        t, raw = best_time(lambda: raw_hnsw(base, args.M, args.ef_construction))
         raw_s.append(t)
-        t, data = timed(
+        t, data = best_time(
             lambda: build_hnsw(base, METRIC, M=args.M, ef_construction=args.ef_construction)
         )
         ours_s.append(t)
@@ -129,18 +118,18 @@ def bench_unfiltered(
         raw.set_ef(ef)
         raw_qps, raw_found = one_at_a_time(lambda q: raw.knn_query(q, k=K)[0], queries)
         our_qps, our_found = one_at_a_time(lambda q, ef=ef: index.search(q, K, ef)[0], queries)
-        raw_batch, _ = timed(lambda: raw.knn_query(queries, k=K)[0], repeat=3)
-        our_batch, our_b = timed(lambda ef=ef: index.search(queries, K, ef)[0], repeat=3)
+        raw_batch, _ = best_time(lambda: raw.knn_query(queries, k=K)[0], repeat=3)
+        our_batch, our_b = best_time(lambda ef=ef: index.search(queries, K, ef)[0], repeat=3)
         rows.append(
             {
                 "ef": ef,
-                "raw_recall": recall(raw_found, truth),
+                "raw_recall": recall_at_k(raw_found, truth),
                 "raw_qps": raw_qps,
-                "ours_recall": recall(our_found, truth),
+                "ours_recall": recall_at_k(our_found, truth),
                 "ours_qps": our_qps,
                 "raw_batch_qps": len(queries) / raw_batch,
                 "ours_batch_qps": len(queries) / our_batch,
-                "ours_batch_recall": recall(our_b, truth),
+                "ours_batch_recall": recall_at_k(our_b, truth),
             }
         )
         print(f"  ef {ef}: {rows[-1]}", flush=True)
@@ -191,10 +180,10 @@ def bench_filtered(
                 "fraction": fraction,
                 "allowed_rows": count,
                 "path": "exact" if _prefer_exact(count, len(base), ef) else "graph",
-                "ours_recall": recall(found, truth),
+                "ours_recall": recall_at_k(found, truth),
                 "ours_qps": qps,
                 "ours_always_k_allowed": ok,
-                "raw_filter_recall": recall(raw_found, truth),
+                "raw_filter_recall": recall_at_k(raw_found, truth),
                 "raw_filter_qps": raw_qps,
             }
         )
@@ -208,7 +197,7 @@ def bench_small_segments(base: np.ndarray, queries: np.ndarray, sizes: list[int]
     rows = []
     for n in sizes:
         sub = np.ascontiguousarray(base[np.sort(rng.choice(len(base), n, replace=False))])
-        build_s, data = timed(lambda sub=sub: build_hnsw(sub, METRIC))
+        build_s, data = best_time(lambda sub=sub: build_hnsw(sub, METRIC))
         index = HnswIndex.load(data, METRIC, sub.shape[1])
         norms = vector_norms(sub)
         exact_qps, truth = one_at_a_time(
@@ -222,7 +211,7 @@ def bench_small_segments(base: np.ndarray, queries: np.ndarray, sizes: list[int]
                 "exact_ms": 1e3 / exact_qps,
                 "exact_without_norms_ms": 1e3 / exact_nonorm_qps,
                 "hnsw_ef64_ms": 1e3 / hnsw_qps,
-                "hnsw_ef64_recall": recall(found, truth),
+                "hnsw_ef64_recall": recall_at_k(found, truth),
                 "build_s": build_s,
             }
         )
@@ -253,7 +242,7 @@ def bench_crossover(
                 "model": count * count / (ef * n),
                 "exact_ms": 1e3 / exact_qps,
                 "graph_ms": 1e3 / graph_qps,
-                "graph_recall": recall(found, truth),
+                "graph_recall": recall_at_k(found, truth),
                 "chosen": "exact" if _prefer_exact(count, n, ef) else "graph",
             }
         )
@@ -262,13 +251,7 @@ def bench_crossover(
 
 
 def machine() -> dict:
-    return {
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "hnswlib": importlib.metadata.version("hnswlib"),
-    }
+    return {**machine_basics(), "numpy": np.__version__, "hnswlib": package_version("hnswlib")}
 
 
 def render(result: dict) -> str:
@@ -316,7 +299,7 @@ def render(result: dict) -> str:
         out.append(
             f"  {r['fraction']:>8.0%} {r['allowed_rows']:>7} {r['path']:>6} |"
             f" {r['ours_recall']:>11.4f} {r['ours_qps']:>8.0f}"
-            f" {'yes' if r['ours_always_k_allowed'] else 'NO':>6} |"
+            f" {yes_no(r['ours_always_k_allowed']):>6} |"
             f" {r['raw_filter_recall']:>17.4f} {r['raw_filter_qps']:>14.0f}"
         )
     if result.get("small_segments"):
@@ -356,6 +339,7 @@ def render(result: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=None, help="rows indexed (default: all)")
     parser.add_argument("--efs", default="32,64,128")
     parser.add_argument("--M", type=int, default=DEFAULT_M)
     parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
@@ -368,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     efs = [int(e) for e in args.efs.split(",")]
 
-    base, queries = load_data(args.queries, args.seed)
+    base, queries = load_data(args.queries, args.seed, args.rows)
     print(f"data: {base.shape} indexed, {queries.shape} queries", flush=True)
     norms = vector_norms(base)
     truth, _ = exact_search(base, queries, K, METRIC, norms=norms)
@@ -380,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     assert np.array_equal(exact_found, truth[: args.exact_queries])
 
     build, raw, data = bench_build(base, args)
-    load_s, index = timed(lambda: HnswIndex.load(data, METRIC, base.shape[1]))
+    load_s, index = best_time(lambda: HnswIndex.load(data, METRIC, base.shape[1]))
     result: dict[str, Any] = {
         "machine": machine(),
         "queries": len(queries),
@@ -407,9 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     text = render(result)
     print("\n" + text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {args.output}")
+    write_results(args.output, result)
     return 0
 
 

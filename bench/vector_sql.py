@@ -38,20 +38,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import cProfile
-import functools
-import importlib.metadata
-import json
 import os
-import platform
-import pstats
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,26 +50,35 @@ import duckdb
 import hnswlib
 import numpy as np
 import pyarrow as pa
+from common import (
+    DIM,
+    METRIC,
+    RESULTS_DIR,
+    K,
+    arrow_vectors,
+    as_float32,
+    best_time,
+    code_state,
+    machine_basics,
+    package_version,
+    raw_hnsw,
+    recall_at_k,
+    sentence_vectors,
+    unit_rows,
+    write_results,
+)
+from vector_sql_profile import LATERAL_REPEAT, Case, PhaseTimer, phase_breakdown, profile_queries
+from vector_sql_report import render
 
 import elacsym_sql
 import elacsym_sql.engine.search as engine_search
 import elacsym_sql.engine.segments as engine_segments
-import elacsym_sql.sql.database as sql_database
-import elacsym_sql.sql.search_functions as sql_search
-from elacsym_sql.index import DEFAULT_EF_CONSTRUCTION, DEFAULT_M, HnswIndex
-from elacsym_sql.sql.views import ViewCatalog
+from elacsym_sql.index import DEFAULT_EF_CONSTRUCTION, DEFAULT_M
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sentences" / "minilm384.f16.npy"
-RESULTS = Path(__file__).resolve().parent / "results" / "vector_sql.json"
-METRIC = "cosine"
-K = 10
-DIM = 384
+RESULTS = RESULTS_DIR / "vector_sql.json"
 NAME = "v"
-TARGET_QPS = 1_000
-TARGET_RECALL = 0.98
 WARMUP = 20
 PROFILE_FILTERS = ("tag < 10", "tag < 1")
-LATERAL_REPEAT = 3
 
 Connection = elacsym_sql.Connection
 
@@ -88,20 +88,16 @@ Connection = elacsym_sql.Connection
 
 def load_data(rows: int | None, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
     """(base, queries): the last n_queries rows are the queries, up to `rows` before them."""
-    x = np.load(DATA, mmap_mode="r")
+    x = sentence_vectors()
     if not 0 < n_queries < len(x):
         raise SystemExit(f"--queries {n_queries}: the data set has {len(x)} rows")
     available = len(x) - n_queries
     rows = available if rows is None else rows
     if not 0 < rows <= available:
         raise SystemExit(f"--rows {rows}: at most {available} rows are left besides the queries")
-    base = np.ascontiguousarray(x[:rows], dtype=np.float32)
-    queries = np.ascontiguousarray(x[len(x) - n_queries :], dtype=np.float32)
+    base = as_float32(x[:rows])
+    queries = as_float32(x[len(x) - n_queries :])
     return base, queries
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
 def exact_topk(base_unit: np.ndarray, queries_unit: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -115,20 +111,13 @@ def exact_topk(base_unit: np.ndarray, queries_unit: np.ndarray, ids: np.ndarray)
     return out
 
 
-def recall(found: list[list[int]], truth: np.ndarray) -> float:
-    """Recall@K of `found` against the first len(found) rows of `truth`."""
-    truth = truth[: len(found)]
-    hits = sum(len(set(f) & set(t)) for f, t in zip(found, truth.tolist(), strict=True))
-    return hits / truth.size
-
-
 def arrow_rows(base: np.ndarray) -> pa.Table:
     ids = np.arange(len(base), dtype=np.int64)
     return pa.table(
         {
             "id": pa.array(ids),
             "tag": pa.array((ids % 100).astype(np.int32)),
-            "emb": pa.FixedSizeListArray.from_arrays(pa.array(base.reshape(-1)), DIM),
+            "emb": arrow_vectors(base),
         }
     )
 
@@ -177,14 +166,6 @@ def open_namespace(base: np.ndarray, where: Path) -> tuple[Connection, dict]:
     }
 
 
-def raw_build(base: np.ndarray) -> tuple[hnswlib.Index, float]:
-    start = time.perf_counter()
-    index = hnswlib.Index(space=METRIC, dim=DIM)
-    index.init_index(max_elements=len(base), M=DEFAULT_M, ef_construction=DEFAULT_EF_CONSTRUCTION)
-    index.add_items(base)  # labels 0..n-1 = ids
-    return index, time.perf_counter() - start
-
-
 # -- SQL measurements ----------------------------------------------------------------------
 
 
@@ -229,7 +210,7 @@ def bench_single(
                 "queries": len(out),
                 "qps": qps,
                 "ms": 1e3 / qps,
-                "recall": recall(ids, truth),
+                "recall": recall_at_k(ids, truth),
                 "always_k": all(len(i) == K for i in ids),
             }
         )
@@ -242,7 +223,7 @@ def create_queries_table(con: Connection, queries: np.ndarray) -> None:
     qtable = pa.table(
         {
             "qid": pa.array(np.arange(len(queries), dtype=np.int64)),
-            "vec": pa.FixedSizeListArray.from_arrays(pa.array(queries.reshape(-1)), DIM),
+            "vec": arrow_vectors(queries),
         }
     )
     con.register("qarrow", qtable)
@@ -264,11 +245,7 @@ def bench_lateral(
     rows = []
     for ef in efs:
         sql = lateral_sql(ef)
-        best, result = float("inf"), []
-        for _ in range(2):
-            start = time.perf_counter()
-            result = con.execute(sql).fetchall()
-            best = min(best, time.perf_counter() - start)
+        best, result = best_time(lambda sql=sql: con.execute(sql).fetchall(), repeat=2)
         found: list[list[int]] = [[] for _ in range(len(queries))]
         for qid, rid in result:
             found[qid].append(rid)
@@ -277,7 +254,7 @@ def bench_lateral(
                 "ef": ef,
                 "qps": len(queries) / best,
                 "seconds": best,
-                "recall": recall(found, truth),
+                "recall": recall_at_k(found, truth),
                 "always_k": all(len(f) == K for f in found),
             }
         )
@@ -310,7 +287,7 @@ def bench_filtered(
                 "queries": len(out),
                 "qps": qps,
                 "ms": 1e3 / qps,
-                "recall": recall(found, truth),
+                "recall": recall_at_k(found, truth),
                 "always_k": all(len(f) == K for f in found),
                 "all_allowed": all(i % 100 < below for f in found for i in f),
             }
@@ -337,23 +314,17 @@ def bench_raw(
     rows = []
     for ef in efs:
         raw.set_ef(ef)
-        qps, found = 0.0, []
-        for _ in range(2):
-            start = time.perf_counter()
-            found = [raw.knn_query(q, k=K)[0][0].tolist() for q in queries]
-            qps = max(qps, len(queries) / (time.perf_counter() - start))
-        batch_s = float("inf")
-        for _ in range(2):
-            start = time.perf_counter()
-            batch = raw.knn_query(queries, k=K)[0]
-            batch_s = min(batch_s, time.perf_counter() - start)
+        single_s, found = best_time(
+            lambda: [raw.knn_query(q, k=K)[0][0].tolist() for q in queries], repeat=2
+        )
+        batch_s, batch = best_time(lambda: raw.knn_query(queries, k=K)[0], repeat=2)
         rows.append(
             {
                 "ef": ef,
-                "qps": qps,
-                "recall": recall(found, truth),
+                "qps": len(queries) / single_s,
+                "recall": recall_at_k(found, truth),
                 "batch_qps": len(queries) / batch_s,
-                "batch_recall": recall(batch.tolist(), truth),
+                "batch_recall": recall_at_k(batch.tolist(), truth),
             }
         )
         print(f"  raw hnswlib, ef {ef}: {rows[-1]}", flush=True)
@@ -412,86 +383,13 @@ def bench_one_thread(
 # -- where the time goes -------------------------------------------------------------------
 
 
-class PhaseTimer:
-    """Wall time and calls of functions, by label, while `patched(...)` is active."""
-
-    def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
-        self.calls: Counter[str] = Counter()
-        self.missing: list[str] = []
-
-    def wrap(self, fn: Callable[..., Any], label: str) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.seconds[label] += time.perf_counter() - start
-                self.calls[label] += 1
-
-        return timed
-
-    def clear(self) -> None:
-        self.seconds.clear()
-        self.calls.clear()
-
-    @contextlib.contextmanager
-    def patched(self, targets: list[tuple[Any, str, str]]) -> Iterator[None]:
-        """Wrap each (module or class, attribute) for the duration; absent ones are skipped
-        (the code measured may have renamed them) and listed in `missing`."""
-        saved = []
-        try:
-            for owner, attr, label in targets:
-                original = vars(owner).get(attr)
-                if original is None:
-                    self.missing.append(label)
-                    continue
-                saved.append((owner, attr, original))
-                setattr(owner, attr, self.wrap(original, label))
-            yield
-        finally:
-            for owner, attr, original in reversed(saved):
-                setattr(owner, attr, original)
-
-
-QUERY = "Database._query: refresh + DuckDB execute"
-REFRESH = "router: views.refresh_one (strong read)"
-REWRITE = "router: rewrite_search_calls (sqlglot tokenize)"
-REFERENCED = "router: referenced_tables"
-UDF = "UDF: SearchFunctions._vector_batch"
-FILTER = "UDF: _filter_keys (sqlglot parse + DuckDB query)"
-ENGINE = "UDF: engine vector_search"
-SOURCES = "engine: _segment_sources"
-TAIL = "engine: _tail_source"
-HNSW = "engine: HnswIndex.search (hnswlib)"
-MERGE = "engine: _merge (+ _gather rows)"
-AS_LISTS = "UDF: _as_lists (Arrow list of structs)"
-PHASES: list[tuple[Any, str, str]] = [
-    (sql_database, "split_statements", "router: split_statements (sqlglot tokenize + parse)"),
-    (sql_database, "rewrite_search_calls", REWRITE),
-    (sql_database, "referenced_tables", REFERENCED),
-    (ViewCatalog, "refresh_one", REFRESH),
-    (sql_database.Database, "_query", QUERY),
-    (sql_search.SearchFunctions, "_vector_batch", UDF),
-    (sql_search.SearchFunctions, "_filter_keys", FILTER),
-    (sql_search, "vector_search", ENGINE),
-    (engine_search, "_segment_sources", SOURCES),
-    (engine_search, "_tail_source", TAIL),
-    (HnswIndex, "search", HNSW),
-    (engine_search, "_merge", MERGE),
-    (sql_search, "_as_lists", AS_LISTS),
-]
-
-
-def phase_breakdown(
+def bench_phases(
     where: Path, params: list[list[float]], queries: np.ndarray
 ) -> dict[str, dict[str, float]]:
     """ms per query of each phase, at ef 64: one statement per query (`SELECT id, _distance`,
     unfiltered and filtered), and the LATERAL statement over all queries (per query of it)."""
-    timer = PhaseTimer()
     single = [[p] for p in params]
-    cases: list[tuple[str, str, list[list[list[float]] | None], int]] = [
+    cases: list[Case] = [
         ("no filter", search_sql("id, _distance", 64), single, len(params)),
         *[
             (filt, search_sql("id, _distance", 64, filt), single, len(params))
@@ -499,327 +397,33 @@ def phase_breakdown(
         ],
         ("LATERAL", lateral_sql(64), [None] * LATERAL_REPEAT, LATERAL_REPEAT * len(queries)),
     ]
-    out: dict[str, dict[str, float]] = {}
-    # Connect after patching: the search UDF is registered when the namespace is opened.
-    with timer.patched(PHASES), contextlib.closing(connect(where, "phases")) as con:
-        create_queries_table(con, queries)
-        for name, sql, statements, n_queries in cases:
-            for p in statements[:WARMUP]:
-                con.execute(sql, p).fetchall()
-            timer.clear()
-            execute_s = fetch_s = 0.0
-            for p in statements:
-                start = time.perf_counter()
-                cur = con.execute(sql, p)
-                mid = time.perf_counter()
-                cur.fetchall()
-                execute_s += mid - start
-                fetch_s += time.perf_counter() - mid
-            out[name] = _phase_ms(timer, execute_s, fetch_s, n_queries)
-            print(f"  phases, {name}: {out[name]}", flush=True)
-    for label in timer.missing:
-        print(f"  (not measured: {label} is not in the code measured)", flush=True)
-    return out
-
-
-def _phase_ms(timer: PhaseTimer, execute_s: float, fetch_s: float, n: int) -> dict[str, float]:
-    ms = {
-        "statement (con.execute + fetchall)": (execute_s + fetch_s) * 1e3 / n,
-        "  con.execute()": execute_s * 1e3 / n,
-        "  fetchall()": fetch_s * 1e3 / n,
-    }
-    for _, _, label in PHASES:
-        if label not in timer.missing:
-            ms[label] = timer.seconds[label] * 1e3 / n
-
-    def get(label: str) -> float:
-        return ms.get(label, 0.0)
-
-    duck = get(QUERY) - get(REFRESH) - get(REWRITE) - get(REFERENCED)
-    ms["derived: router outside _query (split, parse, bookkeeping)"] = ms["  con.execute()"] - get(
-        QUERY
+    return phase_breakdown(
+        lambda: connect(where, "phases"),
+        lambda con: create_queries_table(con, queries),
+        cases,
+        WARMUP,
     )
-    ms["derived: DuckDB cursor.execute (bind, plan, run the UDF)"] = duck
-    ms["derived: DuckDB's own share (cursor.execute - UDF)"] = duck - get(UDF)
-    ms["derived: engine rest (allowed mask, checks)"] = get(ENGINE) - sum(
-        get(x) for x in (SOURCES, TAIL, HNSW, MERGE)
-    )
-    return ms
 
 
-def profile_queries(where: Path, params: list[list[float]]) -> dict[str, Any]:
-    """cProfile of single queries at ef 64, top 15 by cumulative time.
-
-    DuckDB runs the UDF on the calling thread or on one of its workers; a second profiler
-    covers the worker case (enabling the statement thread's own profiler there would replace
-    it), and the two are merged."""
-    main_thread = threading.get_ident()
-    main, worker = cProfile.Profile(), cProfile.Profile()
-    state = {"on": False, "calls": 0, "off_main": 0}
-    owner = sql_search.SearchFunctions
-    original = vars(owner).get("_vector_batch")
-
-    @functools.wraps(original)
-    def profiled(*args: Any, **kwargs: Any) -> Any:
-        if not state["on"]:
-            return original(*args, **kwargs)
-        state["calls"] += 1
-        if threading.get_ident() == main_thread:
-            return original(*args, **kwargs)
-        state["off_main"] += 1
-        worker.enable()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            worker.disable()
-
-    sql = search_sql("id, _distance", 64)
-    if original is not None:  # before connecting: the UDF is registered at open
-        owner._vector_batch = profiled
-    try:
-        with contextlib.closing(connect(where, "profile")) as con:
-            for p in params[:WARMUP]:
-                con.execute(sql, [p]).fetchall()
-            state["on"] = True
-            main.enable()
-            for p in params:
-                con.execute(sql, [p]).fetchall()
-            main.disable()
-            state["on"] = False
-    finally:
-        if original is not None:
-            owner._vector_batch = original
-    stats = pstats.Stats(main)
-    if state["off_main"]:
-        stats.add(worker)
-    stats.sort_stats("cumulative")
-    top = []
-    ours = Path(__file__).name  # the loop and the wrapper above are not the system measured
-    keys = [k for k in stats.fcn_list if not k[0].endswith(ours)]  # type: ignore[attr-defined]
-    for key in keys[:15]:
-        _, ncalls, tottime, cumtime, _ = stats.stats[key]  # type: ignore[attr-defined]
-        top.append(
-            {
-                "function": _function_name(key),
-                "calls": ncalls,
-                "own_ms_per_query": tottime * 1e3 / len(params),
-                "cum_ms_per_query": cumtime * 1e3 / len(params),
-            }
-        )
-    print(f"  profile: UDF calls {state['calls']}, on a DuckDB worker {state['off_main']}")
-    return {"udf_calls": state["calls"], "udf_calls_off_main_thread": state["off_main"], "top": top}
-
-
-def _function_name(key: tuple[str, int, str]) -> str:
-    path, line, func = key
-    if path == "~":
-        return func
-    for marker in ("site-packages/", "elacsym_sql/", "bench/"):
-        if marker in path:
-            keep = path.split(marker, 1)[1]
-            path = keep if marker == "site-packages/" else marker + keep
-            break
-    return f"{path}:{line}({func})"
-
-
-# -- machine and report --------------------------------------------------------------------
-
-
-def code_state() -> dict[str, Any]:
-    """Where the elacsym_sql measured lives, its commit and which of its files differ."""
-    package = Path(elacsym_sql.__file__).resolve().parent
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=package, capture_output=True, text=True)
-        return done.stdout if done.returncode == 0 else ""
-
-    status = git("status", "--porcelain", "--", ".")
-    return {
-        "package": str(package),
-        "commit": git("rev-parse", "--short", "HEAD").strip() or None,
-        "modified": [line[3:] for line in status.splitlines()],
-    }
+# -- machine -------------------------------------------------------------------------------
 
 
 def machine() -> dict:
+    package = Path(elacsym_sql.__file__).resolve().parent
     return {
-        "cpus_usable": len(os.sched_getaffinity(0)),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
+        **machine_basics(),
         "load_average_at_start": os.getloadavg(),
         "versions": {
             "elacsym_sql": elacsym_sql.__version__,
             "duckdb": duckdb.__version__,
             "numpy": np.__version__,
             "pyarrow": pa.__version__,
-            "hnswlib": importlib.metadata.version("hnswlib"),
-            "sqlglot": importlib.metadata.version("sqlglot"),
+            "hnswlib": package_version("hnswlib"),
+            "sqlglot": package_version("sqlglot"),
         },
-        "code": code_state(),
+        # Where the elacsym_sql measured lives, its commit and which of its files differ.
+        "code": {"package": str(package), **code_state(package, ".")},
     }
-
-
-def render(result: dict) -> str:
-    m, b = result["machine"], result["build"]
-    v, code = m["versions"], m["code"]
-    raw = {r["ef"]: r for r in result["raw"]}
-    where = f"commit {code['commit']}" if code["commit"] else "not a git checkout"
-    if code["modified"]:
-        where += f" with changes to {', '.join(code['modified'])}"
-    out = [
-        f"machine: {m['cpus_usable']} cores, {m['platform']}, python {m['python']}; "
-        f"load average {_loads(m['load_average_at_start'])} at start, "
-        f"{_loads(m['load_average_at_end'])} at end",
-        f"versions: duckdb {v['duckdb']}, hnswlib {v['hnswlib']}, sqlglot {v['sqlglot']}, "
-        f"numpy {v['numpy']}, pyarrow {v['pyarrow']}",
-        f"code: {code['package']} ({where})",
-        f"data: {result['rows']:,} rows x {DIM}-d ({METRIC}), {result['queries']:,} held-out "
-        f"queries (the last rows), k={K}; recall@10 against numpy exact search",
-        "",
-        f"ingest and build (M={DEFAULT_M}, ef_construction={DEFAULT_EF_CONSTRUCTION}, all cores)",
-        f"  INSERT (one statement, Arrow) {b['insert_s']:.2f} s; engine.fold() {b['fold_s']:.2f} s"
-        f", of which build_hnsw {b['fold_hnsw_s']:.2f} s; raw hnswlib build {b['raw_s']:.2f} s",
-        f"  build_hnsw / raw {b['fold_hnsw_s'] / b['raw_s']:.2f}x, whole fold / raw "
-        f"{b['fold_s'] / b['raw_s']:.2f}x; index {b['index_bytes'] / 2**20:.0f} MiB; first "
-        f"query (loads the segment and its index) {b['first_query_s'] * 1e3:.0f} ms",
-        "",
-        "one statement per query, query vector as a list parameter, fetchall()",
-        f"  {'ef':>4} | {'SELECT id, _distance':^29} | {'SELECT *':^29} | {'raw hnswlib':^14}",
-        f"  {'':>4} | {'n':>5} {'q/s':>5} {'ms':>6} {'recall':>6} {'k':>3} |"
-        f" {'n':>5} {'q/s':>5} {'ms':>6} {'recall':>6} {'k':>3} | {'q/s':>6} {'recall':>6}",
-    ]
-    for a, s in zip(result["single"], result["star"], strict=True):
-        r = raw[a["ef"]]
-        out.append(
-            f"  {a['ef']:>4} | {a['queries']:>5} {a['qps']:>5.0f} {a['ms']:>6.2f}"
-            f" {a['recall']:>6.4f} {_yes(a['always_k']):>3} | {s['queries']:>5} {s['qps']:>5.0f}"
-            f" {s['ms']:>6.2f} {s['recall']:>6.4f} {_yes(s['always_k']):>3} |"
-            f" {r['qps']:>6.0f} {r['recall']:>6.4f}"
-        )
-    one = result["one_thread"]
-    out += [
-        "  n: queries run (the first n; recall over them); k: every query returned 10 rows",
-        f"  SELECT id, _distance at ef 64 with DuckDB SET threads = 1 (default "
-        f"{one['default_threads']}): {one['qps']:.0f} q/s",
-        "",
-        f"batch: {result['queries']:,} queries in a temp table, one statement "
-        "SELECT q.qid, r.id FROM queries q, LATERAL vector_search('v', q.vec, 10, ef := n) r",
-        f"  {'ef':>4} | {'q/s':>7} {'s':>6} {'recall':>6} {'k':>3} | {'raw batch q/s':>13}"
-        f" {'recall':>6} | {'ours/raw':>8}",
-    ]
-    for r in result["lateral"]:
-        w = raw[r["ef"]]
-        out.append(
-            f"  {r['ef']:>4} | {r['qps']:>7.0f} {r['seconds']:>6.2f} {r['recall']:>6.4f}"
-            f" {_yes(r['always_k']):>3} | {w['batch_qps']:>13.0f} {w['batch_recall']:>6.4f} |"
-            f" {r['qps'] / w['batch_qps']:>8.2f}"
-        )
-    out += [
-        "",
-        f"filtered, ef {result['filter_ef']}, SELECT id, _distance, one statement per query"
-        " (recall against exact search over the allowed rows)",
-        f"  {'filter':>10} {'allowed':>7} {'rows':>7} | {'n':>5} {'q/s':>5} {'ms':>6}"
-        f" {'recall':>6} {'10 rows':>7} {'allowed':>7}",
-    ]
-    for r in result["filtered"]:
-        out.append(
-            f"  {r['filter']:>10} {r['fraction']:>7.0%} {r['allowed_rows']:>7} |"
-            f" {r['queries']:>5} {r['qps']:>5.0f} {r['ms']:>6.2f} {r['recall']:>6.4f}"
-            f" {_yes(r['always_k']):>7} {_yes(r['all_allowed']):>7}"
-        )
-    out += ["", "floors (one statement or call at a time)"]
-    for name, value in result["floors"].items():
-        out.append(f"  {name:<50} {value:>7,.0f}/s {1e3 / value:>7.3f} ms")
-    phases = result["phases"]
-    cases = list(phases)
-    out += [
-        "",
-        f"where a query's time goes, ef 64, ms per query: {result['profile_queries']} single"
-        f" SELECT id, _distance statements, and {LATERAL_REPEAT} runs of the LATERAL statement"
-        f" over {result['queries']:,} queries",
-        "  by phase (timing wrappers, on a separate connection; indented rows are part of the"
-        " row above them)",
-        f"    {'':<62} {' '.join(f'{c:>10}' for c in cases)}",
-    ]
-    for label in phases[cases[0]]:
-        values = " ".join(f"{phases[c].get(label, float('nan')):>10.3f}" for c in cases)
-        out.append(f"    {_indent(label):<62} {values}")
-    prof = result["profile"]
-    out += [
-        f"  cProfile, top 15 by cumulative time (UDF calls on a DuckDB worker thread: "
-        f"{prof['udf_calls_off_main_thread']} of {prof['udf_calls']}, merged in)",
-        "    (DuckDB's own methods are invisible to cProfile: their time counts as their"
-        " caller's own time,",
-        "    e.g. Database._query's is mostly cursor.execute; profiler overhead included)",
-        f"    {'cum ms/q':>8} {'own ms/q':>8} {'calls':>6}  function",
-    ]
-    for r in prof["top"]:
-        out.append(
-            f"    {r['cum_ms_per_query']:>8.3f} {r['own_ms_per_query']:>8.3f}"
-            f" {r['calls']:>6}  {r['function']}"
-        )
-    out += ["", "targets (issue 3)", *_targets(result, raw)]
-    return "\n".join(out)
-
-
-def _indent(label: str) -> str:
-    """Phase labels nested as the calls are."""
-    if label.startswith("engine:"):
-        return "    " + label
-    if label.startswith("UDF: ") and label != UDF:
-        return "  " + label
-    return label
-
-
-def _targets(result: dict, raw: dict[int, dict]) -> list[str]:
-    out = []
-    best = max(
-        (r for r in result["single"] if r["recall"] >= TARGET_RECALL),
-        key=lambda r: r["qps"],
-        default=None,
-    )
-    if best is None:
-        ef_max = max(result["single"], key=lambda r: r["recall"])
-        out.append(
-            f"  single query, recall@10 >= {TARGET_RECALL} at >= {TARGET_QPS:,} q/s: NOT met "
-            f"(no ef reaches recall {TARGET_RECALL}; best {ef_max['recall']:.4f} at ef "
-            f"{ef_max['ef']}, {ef_max['qps']:.0f} q/s)"
-        )
-    else:
-        met = best["qps"] >= TARGET_QPS
-        out.append(
-            f"  single query, recall@10 >= {TARGET_RECALL} at >= {TARGET_QPS:,} q/s: "
-            f"{'met' if met else 'NOT met'} (ef {best['ef']}: {best['recall']:.4f} at "
-            f"{best['qps']:.0f} q/s)"
-        )
-    for r in result["lateral"]:
-        ratio = r["qps"] / raw[r["ef"]]["batch_qps"]
-        out.append(
-            f"  LATERAL >= 0.8x raw hnswlib batch q/s, ef {r['ef']}: "
-            f"{'met' if ratio >= 0.8 else 'NOT met'} ({ratio:.2f}x)"
-        )
-    one_pct = next((r for r in result["filtered"] if r["fraction"] == 0.01), None)
-    if one_pct is not None:
-        met = one_pct["recall"] >= 0.95 and one_pct["always_k"] and one_pct["all_allowed"]
-        out.append(
-            f"  filtered 1%: recall@10 >= 0.95, always 10 rows: {'met' if met else 'NOT met'}"
-            f" ({one_pct['recall']:.4f}, {_yes(one_pct['always_k'])})"
-        )
-    b = result["build"]
-    ratio = b["fold_hnsw_s"] / b["raw_s"]
-    out.append(
-        f"  index build <= 1.2x raw hnswlib: {'met' if ratio <= 1.2 else 'NOT met'}"
-        f" (build_hnsw inside fold {ratio:.2f}x; the whole fold {b['fold_s'] / b['raw_s']:.2f}x)"
-    )
-    return out
-
-
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "NO"
-
-
-def _loads(loads: tuple[float, ...]) -> str:
-    return " ".join(f"{x:.2f}" for x in loads)
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -844,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base, queries = load_data(args.rows, args.queries)
     print(f"data: {base.shape} indexed, {queries.shape} queries", flush=True)
-    base_unit, queries_unit = unit(base), unit(queries)
+    base_unit, queries_unit = unit_rows(base), unit_rows(queries)
     truth = exact_topk(base_unit, queries_unit, np.arange(len(base)))
     params = queries.tolist()
     result: dict[str, Any] = {
@@ -859,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         where = Path(tmp)
         con, build = open_namespace(base, where)
         print(f"  namespace: {build}", flush=True)
-        raw, build["raw_s"] = raw_build(base)
+        build["raw_s"], raw = best_time(  # labels 0..n-1 = ids
+            lambda: raw_hnsw(base, DEFAULT_M, DEFAULT_EF_CONSTRUCTION)
+        )
         print(f"  raw hnswlib build: {build['raw_s']:.2f} s", flush=True)
         result["build"] = build
         with contextlib.closing(con):
@@ -872,16 +478,16 @@ def main(argv: list[str] | None = None) -> int:
             result["one_thread"] = bench_one_thread(con, params, args)
         del raw
         sample = params[: result["profile_queries"]]
-        result["phases"] = phase_breakdown(where, sample, queries)
-        result["profile"] = profile_queries(where, sample)
+        result["phases"] = bench_phases(where, sample, queries)
+        result["profile"] = profile_queries(
+            lambda: connect(where, "profile"), search_sql("id, _distance", 64), sample, WARMUP
+        )
     result["machine"]["load_average_at_end"] = os.getloadavg()
     result["seconds"] = time.perf_counter() - began
     text = render(result)
     print("\n" + text + f"\n\nwhole run {result['seconds']:.0f} s")
     result["report"] = text
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {args.output}")
+    write_results(args.output, result)
     return 0
 
 
