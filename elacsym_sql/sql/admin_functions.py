@@ -1,4 +1,5 @@
-"""Admin table functions: `elacsym_namespaces()`, `elacsym_stats(ns)`, `elacsym_recall(ns, n)`."""
+"""Admin functions: `elacsym_namespaces()`, `elacsym_stats(ns)`, `elacsym_recall(ns, n)`,
+and the highlighter `elacsym_snippet(ns, column, query, value)`."""
 
 from __future__ import annotations
 
@@ -79,6 +80,30 @@ def install_admin_functions(
     duck.execute(
         'CREATE OR REPLACE MACRO elacsym_recall(ns, sample, "column" := NULL) AS TABLE '
         'SELECT unnest(__elacsym_recall(ns, CAST(sample AS BIGINT), CAST("column" AS VARCHAR)))'
+    )
+
+    def snippet(
+        names: pa.Array, columns: pa.Array, texts: pa.Array, values: pa.Array, modes: pa.Array
+    ) -> pa.Array:
+        out: list[str | None] = []
+        rows = zip(*(a.to_pylist() for a in (names, columns, texts, values, modes)), strict=True)
+        for name, column, text, value, mode in rows:  # few rows: a result page, not a table
+            searcher = engine.full_text.searcher(snapshot_of(name))
+            out.extend(searcher.snippets(text, [value], column, mode=mode or "or"))
+        return pa.array(out, pa.string())
+
+    duck.create_function(
+        "__elacsym_snippet",
+        guarded_udf(snippet),
+        ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        null_handling="special",
+        side_effects=True,
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_snippet(ns, \"column\", query, value, mode := 'or') "
+        'AS __elacsym_snippet(ns, "column", query, CAST(value AS VARCHAR), mode)'
     )
 
     struct = "STRUCT(" + ", ".join(f"{f} {t}" for f, _, t in _STATS) + ")"

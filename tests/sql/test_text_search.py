@@ -95,3 +95,21 @@ def test_bad_text_search_arguments(con):
         with pytest.raises(errors.ElacsymError) as info:
             con.execute(sql)
         assert info.value.sqlstate == state, (sql, info.value)
+
+
+def test_snippets_highlight_matches(con):
+    con.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", DOCS)
+    con.execute("INSERT INTO docs VALUES (9, 'none', NULL, 0)")
+    got = rows(
+        con,
+        "SELECT id, elacsym_snippet('docs', 'body', 'objects storage', body) "
+        "FROM text_search('docs', 'objects storage', 1)",
+    )
+    assert got == [(1, "S3 buckets hold <b>objects</b>")]
+    assert rows(
+        con,
+        "SELECT elacsym_snippet('docs', 'body', 'zebra', body) FROM docs "
+        "WHERE id IN (4, 9) ORDER BY id",
+    ) == [("nearest neighbours in high dimensions",), (None,)]
+    with pytest.raises(errors.UndefinedColumn):
+        con.execute("SELECT elacsym_snippet('docs', 'price', 'x', price) FROM docs")
