@@ -150,6 +150,11 @@ class Database:
         return self.views.snapshot_of(name)
 
     def _is_namespace(self, name: str) -> bool:
+        """Whether `name` is a namespace. A name whose view exists answers without I/O: the
+        write or DDL that follows reads the namespace strongly anyway, and reports a
+        namespace dropped meanwhile as undefined."""
+        if self.views.shows(name):
+            return True
         try:
             self.views.refresh_one(name)
         except UndefinedTable:

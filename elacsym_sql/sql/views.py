@@ -55,6 +55,10 @@ class ViewCatalog:
     def known(self) -> list[str]:
         return list(self._applied)
 
+    def shows(self, name: str) -> bool:
+        """Whether a view of `name` exists (as of its last refresh)."""
+        return name in self._applied
+
     def refresh(self, names: Iterable[str]) -> None:
         """Bring the views of `names` up to date; names that are not namespaces are skipped."""
         for name in names:
