@@ -9,6 +9,8 @@ directly after the state it read, and evaluated again if another writer got in f
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +38,10 @@ from .views import ViewCatalog, quote
 
 STAGE = "__elacsym_stage"
 PARAMS = "__elacsym_params"
+# Pauses between re-evaluations of a conditional statement that lost its race: without
+# them a steady stream of blind writes from another process can win every time.
+FIRST_PAUSE_SECONDS = 0.001
+MAX_PAUSE_SECONDS = 0.1
 
 # Evaluates a statement on a cursor against the namespace's current view.
 Evaluate = Callable[[duckdb.DuckDBPyConnection, Schema], tuple[Kind, pa.Table]]
@@ -59,7 +65,9 @@ def execute_plan(
     """Evaluate and append `plan`; returns the number of rows written."""
     ns = engine.namespace(plan.namespace)
     with ns.write_lock:
-        for _ in range(engine.settings.write_retries):
+        for attempt in range(engine.settings.write_retries):
+            if attempt:
+                time.sleep(_conflict_pause(attempt))
             snap = views.refresh_one(plan.namespace)
             kind, rows = plan.evaluate(cur, snap.schema)
             if rows.num_rows == 0:
@@ -73,6 +81,12 @@ def execute_plan(
         f"could not write to {plan.namespace}: other writers changed it "
         f"{engine.settings.write_retries} times while this statement was evaluated"
     )
+
+
+def _conflict_pause(attempt: int) -> float:
+    """Exponential back-off with full jitter, so competing writers stop colliding."""
+    ceiling = min(MAX_PAUSE_SECONDS, FIRST_PAUSE_SECONDS * 2**attempt)
+    return random.uniform(0, ceiling)
 
 
 def plan_write(tree: exp.Expression, text: str, params: Sequence[Any]) -> WritePlan:
