@@ -1,13 +1,13 @@
 """PEP 249 (DB-API 2.0) connection and cursor over a Database.
 
-Results of queries stream from the cursor's own DuckDB connection. Writes to namespaces
+Results of queries stream from the cursor's own DuckDB connection (or, for plain search
+statements answered directly, from an Arrow table). Writes to namespaces
 are durable when `execute` returns: `commit()` has nothing left to do, and `rollback()`
 cannot undo them (it says so instead of pretending).
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -15,6 +15,7 @@ import duckdb
 
 from ..errors import InterfaceError, NotSupportedError
 from .database import Database, Outcome, Params
+from .results import ResultSet
 
 _COUNT_DESCRIPTION = [("Count", "BIGINT", None, None, None, None, None)]
 
@@ -63,59 +64,55 @@ class Cursor:
             return None
         if self._outcome.kind == "count":
             return _COUNT_DESCRIPTION
-        return self._duck.description
+        assert self._outcome.result is not None
+        return self._outcome.result.description
 
     @property
     def rowcount(self) -> int:
         return self._outcome.rowcount if self._outcome is not None else -1
 
-    def _rows_pending(self) -> bool:
+    def _pending(self) -> ResultSet | None:
         if self._outcome is None:
             raise InterfaceError("no statement executed")
-        return self._outcome.kind == "rows"
+        return self._outcome.result
 
     def fetchone(self) -> tuple[Any, ...] | None:
-        if self._rows_pending():
-            return self._duck.fetchone()
+        if (result := self._pending()) is not None:
+            return result.fetchone()
         return self._count_rows.pop(0) if self._count_rows else None
 
     def fetchmany(self, size: int | None = None) -> list[tuple[Any, ...]]:
         size = self.arraysize if size is None else size
-        if self._rows_pending():
-            return self._duck.fetchmany(size)
+        if (result := self._pending()) is not None:
+            return result.fetchmany(size)
         out, self._count_rows = self._count_rows[:size], self._count_rows[size:]
         return list(out)
 
     def fetchall(self) -> list[tuple[Any, ...]]:
-        if self._rows_pending():
-            return self._duck.fetchall()
+        if (result := self._pending()) is not None:
+            return result.fetchall()
         out, self._count_rows = self._count_rows, []
         return list(out)
 
     def fetchdf(self) -> Any:
         """The rest of the result as a pandas DataFrame (needs pandas)."""
-        self._require_rows("fetchdf")
-        return self._duck.fetchdf()
+        return self._require_rows("fetchdf").df()
 
     df = fetchdf
 
     def fetch_arrow_table(self) -> Any:
         """The rest of the result as a pyarrow Table."""
-        self._require_rows("fetch_arrow_table")
-        with warnings.catch_warnings():
-            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
-            warnings.simplefilter("ignore", UserWarning)
-            return self._duck.to_arrow_table()
+        return self._require_rows("fetch_arrow_table").arrow()
 
     arrow = fetch_arrow_table
 
     def fetchnumpy(self) -> dict[str, Any]:
-        self._require_rows("fetchnumpy")
-        return self._duck.fetchnumpy()
+        return self._require_rows("fetchnumpy").numpy()
 
-    def _require_rows(self, what: str) -> None:
-        if not self._rows_pending():
+    def _require_rows(self, what: str) -> ResultSet:
+        if (result := self._pending()) is None:
             raise InterfaceError(f"{what}: the last statement returned no result set")
+        return result
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while (row := self.fetchone()) is not None:

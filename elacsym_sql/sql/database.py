@@ -8,7 +8,7 @@ namespaces it names are brought up to date (a strong read).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from .ddl import execute_create, execute_drop
 from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
 from .errors import translate
 from .parse import Statement, referenced_tables, split_statements, table_name
+from .results import DuckResult, ResultSet
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .views import ViewCatalog
@@ -32,11 +33,12 @@ Params = Sequence[Any] | None
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a statement did. For kind 'rows' the rows wait on the session's DuckDB cursor."""
+    """What a statement did; for kind 'rows', the rows it returns."""
 
     kind: Literal["rows", "count", "none"]
     command: str  # the Postgres command tag's verb: SELECT, INSERT, CREATE TABLE, ...
     rowcount: int = -1
+    result: ResultSet | None = None
 
 
 class Database:
@@ -56,15 +58,19 @@ class Database:
 
     def execute(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Outcome:
         """Run every statement of `sql`; returns the last one's outcome."""
+        outcomes = list(self.execute_each(cur, sql, params))
+        return outcomes[-1] if outcomes else Outcome("none", "EMPTY")
+
+    def execute_each(
+        self, cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None
+    ) -> Iterator[Outcome]:
+        """Run the statements of `sql` one by one, yielding each outcome: read a result's
+        rows before asking for the next statement, which reuses the cursor."""
         statements = split_statements(sql)
-        if not statements:
-            return Outcome("none", "EMPTY")
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
-        outcome = Outcome("none", "EMPTY")
         for stmt in statements:
-            outcome = self.execute_statement(cur, stmt, params or [])
-        return outcome
+            yield self.execute_statement(cur, stmt, params or [])
 
     def execute_many(
         self, cur: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[Sequence[Any]]
@@ -115,7 +121,7 @@ class Database:
             self._query(cur, stmt, params)
         except duckdb.Error as exc:
             raise translate(exc) from None
-        return Outcome("rows", _command(tree))
+        return Outcome("rows", _command(tree), result=DuckResult(cur))
 
     def _query(
         self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]

@@ -1,0 +1,171 @@
+"""Result sets: the rows a statement returns, however they were computed.
+
+Most results wait on the session's DuckDB cursor. Plain search statements are answered
+without DuckDB (direct.py) as an Arrow table; `ArrowResult` hands them out exactly as
+DuckDB would (same Python values, same description), so callers cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .views import quote
+
+Description = list[tuple[str, Any, None, None, None, None, None]]
+
+
+class ResultSet:
+    """Rows of one statement, read once from the front."""
+
+    @property
+    def description(self) -> Description:
+        raise NotImplementedError
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        rows = self.fetchmany(1)
+        return rows[0] if rows else None
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """The remaining rows as Arrow record batches (DuckDB's Arrow forms)."""
+        raise NotImplementedError
+
+    def arrow(self) -> pa.Table:
+        raise NotImplementedError
+
+    def df(self) -> Any:
+        raise NotImplementedError
+
+    def numpy(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class DuckResult(ResultSet):
+    """The pending result of a DuckDB cursor."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self._cur = cur
+
+    @property
+    def description(self) -> Description:
+        return self._cur.description or []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cur.fetchone()
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        return self._cur.fetchmany(size)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cur.fetchall()
+
+    def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
+        yield from self._cur.fetch_record_batch(rows_per_batch)
+
+    def arrow(self) -> pa.Table:
+        with warnings.catch_warnings():
+            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
+            warnings.simplefilter("ignore", UserWarning)
+            return self._cur.to_arrow_table()
+
+    def df(self) -> Any:
+        return self._cur.fetchdf()
+
+    def numpy(self) -> dict[str, Any]:
+        return self._cur.fetchnumpy()
+
+
+class ArrowResult(ResultSet):
+    """Rows computed outside DuckDB, in the storage forms of their columns (UUID and JSON
+    as text), with the DuckDB type each column has in SQL."""
+
+    def __init__(self, table: pa.Table, types: list[str], cur: duckdb.DuckDBPyConnection) -> None:
+        self._table = table
+        self._types = types
+        self._cur = cur  # makes DataFrames, NumPy and Arrow of the rows the way DuckDB does
+        self._position = 0
+        self._rows: list[tuple[Any, ...]] | None = None
+
+    @property
+    def description(self) -> Description:
+        return [
+            (name, duckdb.sqltype(t), None, None, None, None, None)
+            for name, t in zip(self._table.column_names, self._types, strict=True)
+        ]
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        rows = self._python_rows()
+        out = rows[self._position : self._position + size]
+        self._position += len(out)
+        return out
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.fetchmany(len(self._python_rows()))
+
+    def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
+        yield from self._rest().to_batches(rows_per_batch)
+
+    def arrow(self) -> pa.Table:
+        return self._through_duckdb().to_arrow_table()
+
+    def df(self) -> Any:
+        return self._through_duckdb().df()
+
+    def numpy(self) -> dict[str, Any]:
+        return self._through_duckdb().fetchnumpy()
+
+    def _rest(self) -> pa.Table:
+        rest = self._table.slice(self._position)
+        self._position = self._table.num_rows
+        return rest
+
+    def _through_duckdb(self) -> duckdb.DuckDBPyRelation:
+        rest = self._rest()
+        casts = ", ".join(
+            f"CAST({quote(n)} AS {t}) AS {quote(n)}"
+            for n, t in zip(rest.column_names, self._types, strict=True)
+        )
+        return self._cur.from_arrow(rest).project(casts)
+
+    def _python_rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            columns = [
+                _python_values(col, t)
+                for col, t in zip(self._table.columns, self._types, strict=True)
+            ]
+            self._rows = list(zip(*columns, strict=True)) if columns else []
+        return self._rows
+
+
+def _python_values(column: pa.ChunkedArray, type_: str) -> list[Any]:
+    convert = _converter(type_)
+    values = column.to_pylist()
+    return values if convert is None else [None if v is None else convert(v) for v in values]
+
+
+def _converter(type_: str) -> Callable[[Any], Any] | None:
+    """How DuckDB's Python values differ from pyarrow's for a column type: UUIDs are
+    uuid.UUID, fixed-size arrays are tuples; None when they agree."""
+    if type_ == "UUID":
+        return uuid.UUID
+    if type_.endswith("]"):
+        inner_type, _, size = type_[:-1].rpartition("[")
+        inner = _converter(inner_type)
+
+        def convert(values: list[Any]) -> Any:
+            items = values if inner is None else [None if v is None else inner(v) for v in values]
+            return tuple(items) if size else items
+
+        return convert
+    return None
