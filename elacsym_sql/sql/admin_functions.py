@@ -9,7 +9,7 @@ import duckdb
 import pyarrow as pa
 
 from ..engine import Engine, Snapshot
-from ..engine.search import measure_recall, vector_column
+from ..engine.vector_search import measure_recall, vector_column
 from ..errors import InvalidParameterValue
 from .errors import guarded_udf
 

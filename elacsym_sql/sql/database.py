@@ -26,6 +26,7 @@ from .parse import Statement, referenced_tables, split_statements, table_name
 from .results import DuckResult, ResultSet
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
+from .search_runner import SearchRunner
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
@@ -49,7 +50,8 @@ class Database:
         # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
         install_admin_functions(self._duck, self.engine, self._snapshot_of)
-        self.search = SearchFunctions(self._duck, self.engine, self._snapshot_of)
+        self.runner = SearchRunner(self._duck, self.engine)
+        self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self.search.install)
 
     def session(self) -> duckdb.DuckDBPyConnection:

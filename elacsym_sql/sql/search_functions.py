@@ -16,24 +16,14 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-import sqlglot
-from sqlglot.errors import ParseError, TokenError
 
-from ..engine import Engine, Snapshot
-from ..engine.search import (
-    DISTANCE,
-    SCORE,
-    SearchResult,
-    text_search,
-    vector_column,
-    vector_search,
-)
-from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
+from ..engine import Snapshot
+from ..engine.search import DISTANCE, SCORE, SearchResult
 from ..schema import Schema
-from .errors import guarded_udf, translate
+from .errors import guarded_udf
 from .hybrid import hybrid_macro_sql
-from .parse import DIALECT
 from .search_calls import macro_name
+from .search_runner import SearchRunner
 from .views import quote
 
 # Types the UDF's structs carry: storage forms (UUID and JSON as text); the macro casts back.
@@ -60,13 +50,10 @@ class SearchFunctions:
 
     def __init__(
         self,
-        root: duckdb.DuckDBPyConnection,
-        engine: Engine,
+        runner: SearchRunner,
         snapshot_of: Callable[[str], Snapshot],
     ) -> None:
-        self._duck = root.cursor()
-        self._root = root
-        self._engine = engine
+        self._runner = runner
         self._snapshot_of = snapshot_of
 
     def install(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
@@ -134,22 +121,12 @@ class SearchFunctions:
         mode: pa.Array,
     ) -> pa.Array:
         snap = self._snapshot_of(name)
-        searcher = self._engine.full_text.searcher(snap)
         texts = query.to_pylist()
         args = [a.to_pylist() for a in (k, columns, filt, mode)]
         results: list[pa.Table | None] = [None] * len(texts)
         for (k_i, columns_i, filter_sql, mode_i), rows in _groups(args).items():
-            if any(texts[i] is None for i in rows):
-                raise InvalidParameterValue("the query text is NULL")
-            found = text_search(
-                snap,
-                self._engine.files,
-                searcher,
-                [texts[i] for i in rows],
-                int(k_i),
-                mode=mode_i or "or",
-                columns=columns_i,
-                allowed_keys=self._filter_keys(snap, filter_sql) if filter_sql else None,
+            found = self._runner.text(
+                snap, [texts[i] for i in rows], k_i, columns_i, filter_sql, mode_i
             )
             for j, i in enumerate(rows):
                 results[i] = _one(found, j)
@@ -169,58 +146,20 @@ class SearchFunctions:
         args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
         results: list[pa.Table | None] = [None] * len(q)
         for (k_i, col_name, filter_sql, ef_i, exact_i), rows in _groups(args).items():
-            col = vector_column(snap, col_name)
             vectors = [
                 q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows
             ]
-            if any(v is None for v in vectors):
-                raise InvalidParameterValue("the query vector is NULL")
-            bad = next((len(v) for v in vectors if len(v) != col.dim), None)
-            if bad is not None:
-                raise InvalidVector(
-                    f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
-                )
-            allowed = self._filter_keys(snap, filter_sql) if filter_sql else None
-            found = vector_search(
-                snap,
-                self._engine.files,
-                col,
-                np.stack(vectors).astype(np.float32),
-                int(k_i),
-                ef=ef_i,
-                exact=bool(exact_i),
-                allowed_keys=allowed,
-            )
+            found = self._runner.vector(snap, vectors, k_i, col_name, filter_sql, ef_i, exact_i)
             for j, i in enumerate(rows):
                 results[i] = _one(found, j)
         return _as_lists(results, snap.schema, DISTANCE)
 
-    def _filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
-        """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
-        try:
-            tree = sqlglot.parse_one(filter_sql, read=DIALECT)
-        except (ParseError, TokenError) as exc:
-            raise SyntaxError(f"invalid filter: {exc}") from None
-        if isinstance(tree, sqlglot.exp.Query | sqlglot.exp.Command) or ";" in filter_sql:
-            raise SyntaxError("filter := takes a predicate, not a statement")
-        key = quote(snap.schema.primary_key)
-        cur = self._root.cursor()
-        try:
-            result = cur.sql(f"SELECT {key} FROM main.{quote(snap.name)} WHERE ({filter_sql})")
-            return result.to_arrow_table().column(0).combine_chunks()
-        except duckdb.Error as exc:
-            raise translate(exc) from None
-        finally:
-            cur.close()
-
 
 def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
-    """Input rows by their options (k first): a LATERAL batch shares its options, so it
-    becomes one search per group instead of one per row."""
+    """Input rows by their options: a LATERAL batch shares its options, so it becomes one
+    search per group instead of one per row."""
     groups: dict[tuple[Any, ...], list[int]] = {}
     for i, options in enumerate(zip(*args, strict=True)):
-        if options[0] is None or options[0] <= 0:
-            raise InvalidParameterValue("k must be greater than zero")
         groups.setdefault(options, []).append(i)
     return groups
 

@@ -1,0 +1,239 @@
+"""Vector search over one snapshot: every segment's index (or exact search), the unindexed
+tail searched exhaustively, deleted and superseded rows excluded, results merged.
+
+What a search runs over (each segment's rows, vectors, index and usable-rows mask, the
+tail's vectors) depends only on the snapshot, so it is built once per snapshot and column
+and kept in the memory cache; so are the masks of a filter, keyed by the filter's text.
+Returns whole rows, so callers never join back to the namespace (DESIGN.md §10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import InvalidParameterValue, InvalidVector, UndefinedColumn
+from ..index import DEFAULT_EF, HnswIndex, exact_search
+from ..schema import Column
+from .namespace import Snapshot
+from .search import DISTANCE, SearchResult, gather
+from .segments import SegmentFiles, as_array, vectors_of
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Rows one search runs over: a segment or the tail."""
+
+    rows: pa.Table
+    keys: pa.Array
+    vectors: np.ndarray  # (n, d) float32; rows whose vector is NULL are not in `usable`
+    usable: np.ndarray  # bool (n,): live, not superseded, vector present
+    index: HnswIndex | None  # when the segment has one
+
+
+@dataclass(frozen=True)
+class _Sources:
+    """Everything one snapshot's search over one column runs over, cached as a unit."""
+
+    items: tuple[_Source, ...]
+
+    @property
+    def nbytes(self) -> int:  # what the memory cache charges: the masks (the rest is shared)
+        return sum(s.usable.nbytes for s in self.items) + self.items[-1].rows.nbytes
+
+
+@dataclass(frozen=True)
+class _Masks:
+    items: tuple[np.ndarray, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(m.nbytes for m in self.items)
+
+
+def vector_column(snap: Snapshot, name: str | None) -> Column:
+    vectors = snap.schema.vector_columns
+    if name is None:
+        if len(vectors) != 1:
+            raise InvalidParameterValue(
+                f"namespace {snap.name} has {len(vectors)} vector columns: "
+                "choose one with column :="
+            )
+        return vectors[0]
+    for col in vectors:
+        if col.name == name:
+            return col
+    raise UndefinedColumn(f'vector column "{name}" of relation "{snap.name}" does not exist')
+
+
+def vector_search(
+    snap: Snapshot,
+    files: SegmentFiles,
+    column: Column,
+    queries: np.ndarray,
+    k: int,
+    *,
+    ef: int | None = None,
+    exact: bool = False,
+    allowed_keys: Callable[[], pa.Array] | None = None,
+    filter_id: Hashable | None = None,
+) -> SearchResult:
+    """The k nearest live rows to each query (rows of `queries`), by the namespace's metric.
+
+    `allowed_keys` computes the keys a filter admits; with a `filter_id` (the filter's
+    text) the resulting masks are cached for this snapshot and computed only once.
+    """
+    dim = column.dim
+    assert dim is not None
+    if k <= 0:
+        raise InvalidParameterValue("k must be greater than zero")
+    if queries.ndim != 2 or queries.shape[1] != dim:
+        got = queries.shape[-1] if queries.ndim else 0
+        raise InvalidVector(f'expected {dim} dimensions, not {got}, for column "{column.name}"')
+    if not np.isfinite(queries).all():
+        raise InvalidVector("query vector contains NaN or infinity")
+    metric = snap.schema.options.metric
+    sources = _sources(snap, files, column).items
+    masks = [s.usable for s in sources]
+    if allowed_keys is not None:
+        masks = list(_filter_masks(snap, files, column, sources, allowed_keys, filter_id).items)
+    hits: list[tuple[int, np.ndarray, np.ndarray]] = []  # (source, positions, distances)
+    for s, (source, allowed) in enumerate(zip(sources, masks, strict=True)):
+        count = int(np.count_nonzero(allowed))
+        if count == 0:
+            continue
+        mask = None if count == len(allowed) else allowed
+        if source.index is not None and not exact:
+            pos, dist = source.index.search(queries, k, ef=ef or DEFAULT_EF, allowed=mask)
+        else:
+            pos, dist = exact_search(source.vectors, queries, k, metric, allowed=mask)
+        hits.append((s, pos, dist))
+    return _merge(sources, hits, len(queries), k)
+
+
+def _sources(snap: Snapshot, files: SegmentFiles, column: Column) -> _Sources:
+    return files.memory.get(
+        ("vector-sources", snap.name, snap.token, column.name),
+        lambda: _Sources((*_segment_sources(snap, files, column), _tail_source(snap, column))),
+    )
+
+
+def _filter_masks(
+    snap: Snapshot,
+    files: SegmentFiles,
+    column: Column,
+    sources: tuple[_Source, ...],
+    allowed_keys: Callable[[], pa.Array],
+    filter_id: Hashable | None,
+) -> _Masks:
+    def build() -> _Masks:
+        keys = allowed_keys()
+        return _Masks(
+            tuple(
+                s.usable & pc.is_in(s.keys, value_set=keys).to_numpy(zero_copy_only=False)
+                for s in sources
+            )
+        )
+
+    if filter_id is None:
+        return build()
+    return files.memory.get(("vector-filter", snap.name, snap.token, column.name, filter_id), build)
+
+
+def _segment_sources(snap: Snapshot, files: SegmentFiles, column: Column) -> list[_Source]:
+    out = []
+    hidden = snap.tail.keys
+    key = snap.schema.primary_key
+    for seg in snap.manifest.segments:
+        rows = files.rows(snap.name, seg, snap.schema)
+        keys = as_array(rows.column(key))
+        usable = files.vector_mask(snap.name, seg, rows, column.name).copy()
+        usable[files.deletes(snap.name, seg)] = False
+        if len(hidden):
+            usable &= ~pc.is_in(keys, value_set=hidden).to_numpy(zero_copy_only=False)
+        vectors = files.vectors(snap.name, seg, rows, column)
+        index = files.vector_index(snap.name, seg, column, snap.schema.options.metric)
+        out.append(_Source(rows, keys, vectors, usable, index))
+    return out
+
+
+def _tail_source(snap: Snapshot, column: Column) -> _Source:
+    rows = snap.tail.rows.combine_chunks()
+    arr = as_array(rows.column(column.name))
+    return _Source(
+        rows,
+        as_array(rows.column(snap.schema.primary_key)),
+        vectors_of(arr, column),
+        arr.is_valid().to_numpy(zero_copy_only=False),
+        None,
+    )
+
+
+def _merge(
+    sources: tuple[_Source, ...],
+    hits: list[tuple[int, np.ndarray, np.ndarray]],
+    n_queries: int,
+    k: int,
+) -> SearchResult:
+    """The k best hits of each query over all sources, by (distance, key)."""
+    query_of, source_of, positions, distances, keys = [], [], [], [], []
+    for s, pos, dist in hits:
+        found = pos >= 0
+        query_of.append(np.nonzero(found)[0])
+        positions.append(pos[found])
+        distances.append(dist[found].astype(np.float32, copy=False))
+        source_of.append(np.full(len(positions[-1]), s))
+        keys.append(sources[s].keys.take(pa.array(positions[-1])))
+    offsets = np.zeros(n_queries + 1, dtype=np.int32)
+    if not hits or not sum(len(p) for p in positions):
+        rows = sources[-1].rows.schema.empty_table()
+        return SearchResult(rows.append_column(DISTANCE, pa.array([], pa.float32())), offsets)
+    query = np.concatenate(query_of)
+    dist = np.concatenate(distances)
+    # Ties in distance are broken by key: rank the keys once, then sort numbers only.
+    key_rank = pc.rank(pa.concat_arrays(keys), sort_keys="ascending", tiebreaker="dense")
+    order = np.lexsort((key_rank.to_numpy(), dist, query))
+    by_query = query[order]
+    within = np.arange(len(order)) - np.searchsorted(by_query, by_query)  # rank in its query
+    best = within < k
+    keep = order[best]
+    np.cumsum(np.bincount(by_query[best], minlength=n_queries), out=offsets[1:])
+    rows = gather(
+        [s.rows for s in sources],
+        np.concatenate(source_of)[keep],
+        np.concatenate(positions)[keep],
+    )
+    return SearchResult(rows.append_column(DISTANCE, pa.array(dist[keep])), offsets)
+
+
+def measure_recall(
+    snap: Snapshot,
+    files: SegmentFiles,
+    column: Column,
+    sample: int,
+    k: int = 10,
+    ef: int | None = None,
+    seed: int = 0,
+) -> float | None:
+    """Recall@k of the index search against exact search, with `sample` stored vectors of
+    live rows as queries; None when the namespace has no vectors."""
+    sources = _sources(snap, files, column).items
+    pool = np.concatenate([s.vectors[s.usable] for s in sources])
+    if not len(pool):
+        return None
+    rng = np.random.default_rng(seed)
+    queries = pool[rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
+    ann = vector_search(snap, files, column, queries, k, ef=ef)
+    exact = vector_search(snap, files, column, queries, k, exact=True)
+    key = snap.schema.primary_key
+    found = total = 0
+    for i in range(len(queries)):
+        want = set(exact.rows.column(key)[exact.offsets[i] : exact.offsets[i + 1]].to_pylist())
+        got = set(ann.rows.column(key)[ann.offsets[i] : ann.offsets[i + 1]].to_pylist())
+        found += len(want & got)
+        total += len(want)
+    return found / total if total else None

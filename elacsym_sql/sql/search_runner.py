@@ -1,0 +1,107 @@
+"""Running one search for the SQL table functions and for the direct path alike: argument
+checks, filters evaluated by DuckDB over the namespace's view, then the engine's search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import sqlglot
+from sqlglot.errors import ParseError, TokenError
+
+from ..engine import Engine, Snapshot
+from ..engine.search import SearchResult, text_search
+from ..engine.vector_search import vector_column, vector_search
+from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
+from .errors import translate
+from .parse import DIALECT
+from .views import quote
+
+
+class SearchRunner:
+    def __init__(self, root: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+        self._root = root
+        self._engine = engine
+
+    def vector(
+        self,
+        snap: Snapshot,
+        vectors: Sequence[np.ndarray | None],
+        k: int | None,
+        column: str | None = None,
+        filter_sql: str | None = None,
+        ef: int | None = None,
+        exact: bool | None = False,
+    ) -> SearchResult:
+        """The k nearest rows to each query vector; `filter_sql` needs `snap` to be the
+        snapshot the namespace's view shows."""
+        k = _check_k(k)
+        col = vector_column(snap, column)
+        if any(v is None for v in vectors):
+            raise InvalidParameterValue("the query vector is NULL")
+        bad = next((len(v) for v in vectors if v is not None and len(v) != col.dim), None)
+        if bad is not None:
+            raise InvalidVector(
+                f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
+            )
+        return vector_search(
+            snap,
+            self._engine.files,
+            col,
+            np.stack(vectors).astype(np.float32, copy=False),  # type: ignore[arg-type]
+            k,
+            ef=ef,
+            exact=bool(exact),
+            allowed_keys=(lambda: self.filter_keys(snap, filter_sql)) if filter_sql else None,
+            filter_id=filter_sql,
+        )
+
+    def text(
+        self,
+        snap: Snapshot,
+        texts: Sequence[str | None],
+        k: int | None,
+        columns: str | None = None,
+        filter_sql: str | None = None,
+        mode: str | None = "or",
+    ) -> SearchResult:
+        """The k best BM25 matches of each query text (same `filter_sql` rule as vector)."""
+        k = _check_k(k)
+        if any(t is None for t in texts):
+            raise InvalidParameterValue("the query text is NULL")
+        return text_search(
+            snap,
+            self._engine.files,
+            self._engine.full_text.searcher(snap),
+            list(texts),  # type: ignore[arg-type]
+            k,
+            mode=mode or "or",
+            columns=columns,
+            allowed_keys=self.filter_keys(snap, filter_sql) if filter_sql else None,
+        )
+
+    def filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
+        """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
+        try:
+            tree = sqlglot.parse_one(filter_sql, read=DIALECT)
+        except (ParseError, TokenError) as exc:
+            raise SyntaxError(f"invalid filter: {exc}") from None
+        if isinstance(tree, sqlglot.exp.Query | sqlglot.exp.Command) or ";" in filter_sql:
+            raise SyntaxError("filter := takes a predicate, not a statement")
+        key = quote(snap.schema.primary_key)
+        cur = self._root.cursor()
+        try:
+            result = cur.sql(f"SELECT {key} FROM main.{quote(snap.name)} WHERE ({filter_sql})")
+            return result.to_arrow_table().column(0).combine_chunks()
+        except duckdb.Error as exc:
+            raise translate(exc) from None
+        finally:
+            cur.close()
+
+
+def _check_k(k: object) -> int:
+    if k is None or isinstance(k, bool) or not isinstance(k, int) or k <= 0:
+        raise InvalidParameterValue("k must be greater than zero")
+    return k
