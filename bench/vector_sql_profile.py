@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import elacsym_sql
-import elacsym_sql.engine.search as engine_search
+import elacsym_sql.engine.vector_search as engine_search
 import elacsym_sql.sql.database as sql_database
+import elacsym_sql.sql.direct as sql_direct
 import elacsym_sql.sql.search_functions as sql_search
+import elacsym_sql.sql.search_runner as sql_runner
 from elacsym_sql.index import HnswIndex
 from elacsym_sql.sql.views import ViewCatalog
 
@@ -82,22 +84,24 @@ REFRESH = "router: views.refresh_one (strong read)"
 REWRITE = "router: rewrite_search_calls (sqlglot tokenize)"
 REFERENCED = "router: referenced_tables"
 UDF = "UDF: SearchFunctions._vector_batch"
-FILTER = "UDF: _filter_keys (sqlglot parse + DuckDB query)"
-ENGINE = "UDF: engine vector_search"
-SOURCES = "engine: _segment_sources"
-TAIL = "engine: _tail_source"
+FILTER = "runner: filter_keys (sqlglot parse + DuckDB query)"
+ENGINE = "runner: engine vector_search"
+SOURCES = "engine: _segment_sources (once per snapshot)"
+TAIL = "engine: _tail_source (once per snapshot)"
 HNSW = "engine: HnswIndex.search (hnswlib)"
 MERGE = "engine: _merge (+ _gather rows)"
 AS_LISTS = "UDF: _as_lists (Arrow list of structs)"
 PHASES: list[tuple[Any, str, str]] = [
+    (sql_database, "recognise", "router: direct path, recognise"),
+    (sql_direct.DirectPath, "run", "direct path: snapshot + search"),
     (sql_database, "split_statements", "router: split_statements (sqlglot tokenize + parse)"),
     (sql_database, "rewrite_search_calls", REWRITE),
     (sql_database, "referenced_tables", REFERENCED),
     (ViewCatalog, "refresh_one", REFRESH),
     (sql_database.Database, "_query", QUERY),
     (sql_search.SearchFunctions, "_vector_batch", UDF),
-    (sql_search.SearchFunctions, "_filter_keys", FILTER),
-    (sql_search, "vector_search", ENGINE),
+    (sql_runner.SearchRunner, "filter_keys", FILTER),
+    (sql_runner, "vector_search", ENGINE),
     (engine_search, "_segment_sources", SOURCES),
     (engine_search, "_tail_source", TAIL),
     (HnswIndex, "search", HNSW),

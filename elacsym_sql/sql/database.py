@@ -20,10 +20,11 @@ from ..engine import Engine, Snapshot
 from ..errors import NotSupportedError, SyntaxError, UndefinedTable
 from .admin_functions import install_admin_functions
 from .ddl import execute_create, execute_drop
+from .direct import DirectPath, recognise
 from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
 from .errors import translate
 from .parse import Statement, referenced_tables, split_statements, table_name
-from .results import DuckResult, ResultSet
+from .results import ArrowResult, DuckResult, ResultSet
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
@@ -53,6 +54,7 @@ class Database:
         self.runner = SearchRunner(self._duck, self.engine)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self.search.install)
+        self.direct = DirectPath(self.engine, self.views, self.runner)
 
     def session(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection of its own for one user connection or cursor."""
@@ -68,11 +70,26 @@ class Database:
     ) -> Iterator[Outcome]:
         """Run the statements of `sql` one by one, yielding each outcome: read a result's
         rows before asking for the next statement, which reuses the cursor."""
+        direct = self._direct_search(cur, sql, params or [])
+        if direct is not None:
+            yield direct
+            return
         statements = split_statements(sql)
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
             yield self.execute_statement(cur, stmt, params or [])
+
+    def _direct_search(
+        self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
+    ) -> Outcome | None:
+        """A plain search statement answered without DuckDB (direct.py), or None."""
+        found = recognise(sql, params)
+        answer = self.direct.run(found) if found is not None else None
+        if answer is None:
+            return None
+        rows, types = answer
+        return Outcome("rows", "SELECT", result=ArrowResult(rows, types, cur))
 
     def execute_many(
         self, cur: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[Sequence[Any]]

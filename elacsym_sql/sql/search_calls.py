@@ -46,6 +46,12 @@ def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
     last = 0
     for i, tok in enumerate(tokens[:-2]):
         function = tok.text.lower()
+        if function == "column" and tokens[i + 1].text in (":=", "=>"):
+            # `column` is a keyword to DuckDB: quote the named argument for the user.
+            out.append(sql[last : tok.start])
+            out.append('"column"')
+            last = tok.end + 1
+            continue
         if function not in NAMESPACE_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:
             continue
         arg = tokens[i + 2]
