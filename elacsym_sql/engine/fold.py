@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -45,26 +46,43 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
         segments.append(dataclasses.replace(seg, deleted=len(deleted), deletes_key=key))
     if snap.tail.rows.num_rows:
         segments.append(files.write(ns.name, snap.tail.rows, schema))
-    fts = _fold_full_text(snap, files) if schema.options.full_text else None
+    fts = _fold_full_text(snap, files, segments) if schema.options.full_text else None
     return _commit(
         ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments), fts=fts)
     )
 
 
-def _fold_full_text(snap: Snapshot, files: SegmentFiles) -> dict[str, Any]:
+def _fold_full_text(
+    snap: Snapshot, files: SegmentFiles, segments: list[SegmentEntry]
+) -> dict[str, Any]:
     """The next full-text index version: the WAL records applied in order (the order readers
-    apply them in, so scores before and after the fold are identical)."""
+    apply them in, so scores before and after the fold are identical), or, once too many of
+    its documents are superseded or deleted ones, a rebuild from the live rows of `segments`
+    (the folded version's), which drops them from the BM25 statistics."""
     base = snap.manifest.fts
+    spec = fulltext.FtsSpec.from_schema(snap.schema)
     state = fulltext.fold(
-        fulltext.FtsSpec.from_schema(snap.schema),
+        spec,
         fulltext.FtsState.from_json(base) if base else None,
         [op for _, op in full_text_ops(snap)],
         files,
         f"{snap.name}/fts",
         wal_hwm=snap.tail_seq,
         work_dir=files.work_dir,
+        live_rows=lambda: _live_text_rows(snap, files, segments, spec),
     )
     return state.to_json()
+
+
+def _live_text_rows(
+    snap: Snapshot, files: SegmentFiles, segments: list[SegmentEntry], spec: fulltext.FtsSpec
+) -> Iterator[pa.Table]:
+    """The key and full_text columns of every live row, one segment at a time."""
+    storage = snap.schema.arrow_schema
+    text_schema = pa.schema([storage.field(c) for c in (spec.key, *spec.columns)])
+    for seg in segments:
+        path = files.path(snap.name, seg)
+        yield read_live_rows(path, files.deletes(snap.name, seg), text_schema)
 
 
 def full_text_ops(snap: Snapshot) -> list[tuple[int, fulltext.Op]]:

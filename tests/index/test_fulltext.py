@@ -20,6 +20,7 @@ from elacsym_sql.errors import (
 )
 from elacsym_sql.index.analyzer import build_analyzer
 from elacsym_sql.index.fulltext import (
+    MAX_DELETED_FRACTION,
     Delete,
     FtsSpec,
     FtsState,
@@ -187,14 +188,32 @@ def test_scores_follow_bm25_with_namespace_wide_statistics(io: DirIO) -> None:
 def test_rebuild_drops_deleted_versions_from_statistics(io: DirIO) -> None:
     spec, corpus = make_spec(), random_corpus(200)
     state = fold(spec, None, [Upsert(corpus)], io, "ns/fts", wal_hwm=1)
-    rewritten = fold(spec, state, [Upsert(corpus.slice(0, 50))], io, "ns/fts", wal_hwm=2)
-    assert (rewritten.docs, rewritten.deleted) == (200, 50)
     fresh = all_results(view(spec, io, state))
+    calls: list[int] = []
+
+    def live_rows() -> list[pa.Table]:  # the namespace's rows: the rewrites changed no text
+        calls.append(1)
+        return [corpus.slice(0, 120), corpus.slice(120)]
+
+    # 50 dead of 250 documents: exactly MAX_DELETED_FRACTION, kept.
+    ops = [Upsert(corpus.slice(0, 50))]
+    kept = fold(spec, state, ops, io, "ns/fts", wal_hwm=2, live_rows=live_rows)
+    assert (kept.docs, kept.deleted, calls) == (200, 50, [])
+    assert 50 / (kept.docs + kept.deleted) == MAX_DELETED_FRACTION
     # Documented limit: tantivy keeps counting the 50 superseded versions until a merge
     # or a rebuild drops them, so scores move although the live text is the same.
-    assert all_results(view(spec, io, rewritten)) != fresh
-    rebuilt = fold(spec, None, [Upsert(corpus)], io, "ns/fts", wal_hwm=2)
-    assert rebuilt.deleted == 0 and all_results(view(spec, io, rebuilt)) == fresh
+    assert all_results(view(spec, io, kept)) != fresh
+    live = LiveIndex(spec, io)
+    live.view(kept)
+    # One more rewrite: 51 of 251, over the threshold: built from the live rows alone.
+    io.uploads.clear()
+    ops = [Upsert(corpus.slice(50, 1))]
+    rebuilt = fold(spec, kept, ops, io, "ns/fts", wal_hwm=3, live_rows=live_rows)
+    assert (rebuilt.docs, rebuilt.deleted, rebuilt.version, calls) == (200, 0, 2, [1])
+    assert sorted(io.uploads) == sorted(rebuilt.object_keys)  # only the rebuilt files
+    assert not set(rebuilt.object_keys) & set(kept.object_keys)
+    assert all_results(view(spec, io, rebuilt)) == fresh  # bit-identical to a fresh index
+    assert all_results(live.view(rebuilt)) == fresh  # a reader moves on to the rebuild
 
 
 # -- deletes, supersedes, keys ------------------------------------------------------------
