@@ -3,6 +3,7 @@ checks, filters evaluated by DuckDB over the namespace's view, then the engine's
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import duckdb
@@ -18,6 +19,14 @@ from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
 from .errors import translate
 from .parse import DIALECT
 from .views import quote
+
+# A filter's rows are cached per snapshot unless it may change without a write (the clock,
+# randomness): those are evaluated for every search.
+_VOLATILE = re.compile(
+    r"\b(now|today|random|setseed|uuid|gen_random_uuid|current_\w+|get_current_\w+|"
+    r"transaction_timestamp|localtime\w*)\b",
+    re.IGNORECASE,
+)
 
 
 class SearchRunner:
@@ -55,7 +64,7 @@ class SearchRunner:
             ef=ef,
             exact=bool(exact),
             allowed_keys=(lambda: self.filter_keys(snap, filter_sql)) if filter_sql else None,
-            filter_id=filter_sql,
+            filter_id=filter_sql if filter_sql and not _VOLATILE.search(filter_sql) else None,
         )
 
     def text(

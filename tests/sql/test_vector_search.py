@@ -198,3 +198,16 @@ def _arrow(vectors: np.ndarray) -> pa.Table:
             "emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), dim),
         }
     )
+
+
+def test_filters_follow_writes_and_the_clock(con):
+    rng = np.random.default_rng(11)
+    _fill(con, rng.normal(size=(100, DIM)).astype(np.float32))
+    q = rng.normal(size=DIM).astype(np.float32).tolist()
+    sql = "SELECT id FROM vector_search('v', ?, 100, filter := 'price < 10')"
+    assert len(rows(con, sql, [q])) == 10  # prices are id % 100
+    con.execute("UPDATE v SET price = 0 WHERE id >= 90")  # a new snapshot: filter again
+    assert len(rows(con, sql, [q])) == 20
+    # A filter on randomness is evaluated for each search, never reused from a cache.
+    coin = "SELECT id FROM vector_search('v', ?, 100, filter := 'random() < 0.5')"
+    assert sorted(rows(con, coin, [q])) != sorted(rows(con, coin, [q]))
