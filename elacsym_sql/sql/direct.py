@@ -111,7 +111,7 @@ class _Parser:
         if not self.take("word", "select"):
             return None
         columns = self.select_list()
-        if columns is False or not self.take("word", "from"):
+        if columns is _NO or not self.take("word", "from"):
             return None
         fn = self.take("word")
         if fn is None or fn.lower not in _OPTIONS or not self.take("op", "("):
@@ -150,14 +150,15 @@ class _Parser:
             return None  # leftovers, or parameters DuckDB would complain about
         return DirectSearch(fn.lower, ns.text[1:-1], columns, query, k, options, limit)
 
-    def select_list(self) -> list[str] | bool | None:
+    def select_list(self) -> Any:
+        """Column names, None for `*`, or _NO."""
         if self.take("op", "*"):
             return None
         names = []
         while True:
             tok = self.take("word") or self.take("quoted")
             if tok is None:
-                return False
+                return _NO
             names.append(tok.text[1:-1] if tok.kind == "quoted" else tok.lower)
             if not self.take("op", ","):
                 return names
