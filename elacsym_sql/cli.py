@@ -1,9 +1,12 @@
-"""The `elacsym` command: an interactive SQL shell over a storage root, and admin verbs."""
+"""The `elacsym` command: the Postgres-wire server, an interactive SQL shell over a storage
+root, and admin verbs."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -73,6 +76,41 @@ def shell(con: Connection) -> int:
     return 0 if ok or interactive else 1
 
 
+def serve(con: Connection, listen: str) -> int:
+    """Run the wire server until SIGTERM/SIGINT; running statements finish first."""
+    from .server import Server
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"elacsym: --listen wants host:port, not {listen!r}", file=sys.stderr)
+        return 2
+    server = Server(con.database, host.strip("[]"), int(port))
+
+    async def run() -> None:
+        await server.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"elacsym_sql listening on {server.host}:{server.port} "
+            f"(data {con.database.settings.data}, auth trust)",
+            flush=True,
+        )
+        serving = asyncio.create_task(server.serve_forever())
+        await stop.wait()
+        print("elacsym_sql shutting down: finishing running statements", flush=True)
+        await server.shutdown()
+        serving.cancel()
+
+    try:
+        asyncio.run(run())
+    except OSError as exc:
+        print(f"elacsym: cannot listen on {listen}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="elacsym", description=__doc__)
     parser.add_argument(
@@ -81,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--s3-endpoint", help="S3 endpoint URL (default: $ELACSYM_S3_ENDPOINT)")
     verbs = parser.add_subparsers(dest="verb", required=True)
+    srv = verbs.add_parser("serve", help="Postgres-wire server (psql, drivers, BI tools)")
+    srv.add_argument(
+        "--listen", default="127.0.0.1:5433", help="host:port to listen on (default 127.0.0.1:5433)"
+    )
     sh = verbs.add_parser("shell", help="interactive SQL prompt")
     sh.add_argument("-c", "--command", help="run this SQL and exit")
     for verb, text in (
@@ -95,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
     with con:
+        if args.verb == "serve":
+            return serve(con, args.listen)
         engine = con.database.engine
         if args.verb == "shell":
             if args.command:

@@ -146,3 +146,17 @@ class CorruptObject(InternalError):
 
 class QueryCanceled(OperationalError):
     sqlstate = "57014"
+
+
+class InFailedTransaction(OperationalError):
+    """A statement in a transaction block that an earlier error aborted."""
+
+    sqlstate = "25P02"
+
+
+class NoActiveTransaction(OperationalError):
+    sqlstate = "25P01"
+
+
+class InvalidSavepoint(OperationalError):
+    sqlstate = "3B001"

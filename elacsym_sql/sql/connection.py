@@ -14,8 +14,8 @@ from typing import Any
 import duckdb
 
 from ..errors import InterfaceError, NotSupportedError
-from .database import Database, Outcome, Params
-from .results import ResultSet
+from .database import Database, Params
+from .results import Outcome, ResultSet
 
 _COUNT_DESCRIPTION = [("Count", "BIGINT", None, None, None, None, None)]
 

@@ -8,9 +8,9 @@ namespaces it names are brought up to date (a strong read).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import duckdb
 from sqlglot import exp
@@ -24,23 +24,15 @@ from .direct import DirectPath, recognise
 from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
 from .errors import translate
 from .parse import Statement, referenced_tables, split_statements, table_name
-from .results import ArrowResult, DuckResult, ResultSet
+from .pg_catalog import duck_setting_names, install_pg_catalog
+from .results import ArrowResult, DuckResult, Outcome
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
+from .session_state import SessionState
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a statement did; for kind 'rows', the rows it returns."""
-
-    kind: Literal["rows", "count", "none"]
-    command: str  # the Postgres command tag's verb: SELECT, INSERT, CREATE TABLE, ...
-    rowcount: int = -1
-    result: ResultSet | None = None
 
 
 class Database:
@@ -55,6 +47,16 @@ class Database:
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self.search.install)
         self.direct = DirectPath(self.engine, self.views, self.runner)
+        install_pg_catalog(self._duck)  # version(), current_setting(), jsonb, ...
+        self._duck_settings = duck_setting_names(self._duck)
+        self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
+
+    def session_state(self, cur: duckdb.DuckDBPyConnection) -> SessionState:
+        """The transaction block and client settings of a cursor's session (transactions.py)."""
+        state = self._states.get(cur)
+        if state is None:
+            state = self._states[cur] = SessionState(self._duck_settings)
+        return state
 
     def session(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection of its own for one user connection or cursor."""
@@ -66,11 +68,17 @@ class Database:
         return outcomes[-1] if outcomes else Outcome("none", "EMPTY")
 
     def execute_each(
-        self, cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        sql: str,
+        params: Params = None,
+        session: SessionState | None = None,
     ) -> Iterator[Outcome]:
         """Run the statements of `sql` one by one, yielding each outcome: read a result's
-        rows before asking for the next statement, which reuses the cursor."""
-        direct = self._direct_search(cur, sql, params or [])
+        rows before asking for the next statement, which reuses the cursor. `session`
+        (default: the cursor's own) tracks transaction blocks and client settings."""
+        state = session if session is not None else self.session_state(cur)
+        direct = state.guard(lambda: self._direct_search(cur, sql, params or []))
         if direct is not None:
             yield direct
             return
@@ -78,7 +86,7 @@ class Database:
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
-            yield self.execute_statement(cur, stmt, params or [])
+            yield state.run(cur, stmt, lambda s: self.execute_statement(cur, s, params or []))
 
     def _direct_search(
         self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]

@@ -6,6 +6,7 @@ read is handed to DuckDB untouched: DuckDB is the judge of what is valid SQL.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlglot
@@ -20,7 +21,7 @@ DIALECT = "duckdb"
 
 @dataclass(frozen=True)
 class Statement:
-    text: str  # the original text, without the separating semicolon
+    text: str  # the text as written (spaced parameters aside), without the semicolon
     tree: exp.Expression | None  # None when sqlglot cannot parse it
 
     @property
@@ -28,8 +29,25 @@ class Statement:
         return count_placeholders(self.text)
 
 
+# sqlglot cannot tokenize a numbered parameter glued to what precedes it (`VALUES ($1,$2)`
+# fails); a space before each `$n` outside literals (dollar-quoted too), comments and quoted
+# names changes nothing for DuckDB.
+_GLUED_PARAMETER = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$"""
+    r"|(?<=\S)\$(?=[0-9])",
+    re.DOTALL,
+)
+
+
+def _space_parameters(sql: str) -> str:
+    if "$" not in sql:
+        return sql
+    return _GLUED_PARAMETER.sub(lambda m: " $" if m.group() == "$" else m.group(), sql)
+
+
 def split_statements(sql: str) -> list[Statement]:
-    """The statements of `sql` in order, each with its original text and parse tree."""
+    """The statements of `sql` in order, each with its text and parse tree."""
+    sql = _space_parameters(sql)
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
     except TokenError:

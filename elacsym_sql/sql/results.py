@@ -1,4 +1,4 @@
-"""Result sets: the rows a statement returns, however they were computed.
+"""What a statement did (Outcome) and the rows it returns, however they were computed.
 
 Most results wait on the session's DuckDB cursor. Plain search statements are answered
 without DuckDB (direct.py) as an Arrow table; `ArrowResult` hands them out exactly as
@@ -10,7 +10,8 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import duckdb
 import pyarrow as pa
@@ -71,7 +72,11 @@ class DuckResult(ResultSet):
         return self._cur.fetchall()
 
     def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
-        yield from self._cur.fetch_record_batch(rows_per_batch)
+        with warnings.catch_warnings():
+            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
+            warnings.simplefilter("ignore", UserWarning)
+            reader = self._cur.to_arrow_reader(rows_per_batch)
+        yield from reader
 
     def arrow(self) -> pa.Table:
         with warnings.catch_warnings():
@@ -169,3 +174,13 @@ def _converter(type_: str) -> Callable[[Any], Any] | None:
 
         return convert
     return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a statement did; for kind 'rows', the rows it returns."""
+
+    kind: Literal["rows", "count", "none"]
+    command: str  # the Postgres command tag's verb: SELECT, INSERT, CREATE TABLE, ...
+    rowcount: int = -1
+    result: ResultSet | None = None

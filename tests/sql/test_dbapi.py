@@ -144,3 +144,11 @@ def test_stats(con):
     stats = con.stats("kv")
     assert stats["segments"] == 1 and stats["segment_rows"] == 1 and stats["unindexed_rows"] == 0
     assert {"cache_hits", "cache_misses", "storage_requests"} <= set(stats)
+
+
+def test_numbered_parameters_without_spaces(make_settings):
+    with connection(make_settings) as con:
+        con.execute("CREATE TABLE p (id BIGINT PRIMARY KEY, note TEXT)")
+        con.execute("INSERT INTO p VALUES ($1,$2)", [1, "$1,$2 stays as written"])
+        got = con.execute("SELECT note,$1 FROM p WHERE id = $2", ["x", 1]).fetchall()
+        assert got == [("$1,$2 stays as written", "x")]

@@ -1,0 +1,197 @@
+"""The extended query protocol: Parse, Bind, Describe, Execute, Close, Sync, Flush.
+
+Statements and portals live per session, named or unnamed. Describe binds a statement
+without running it (sql/describe.py). After an error, messages are skipped until Sync,
+as the protocol requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ElacsymError
+from ..sql.describe import Description, describe
+from . import protocol as p
+from . import types as t
+from .errors import error_response
+from .params import decode
+from .rows import RowStream, row_description
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class UndefinedObject(ElacsymError):
+    sqlstate = "26000"  # invalid_sql_statement_name / unknown portal (34000)
+
+
+class DuplicateObject(ElacsymError):
+    sqlstate = "42P05"
+
+
+@dataclass
+class Prepared:
+    query: str
+    param_oids: list[int]  # from Parse; 0 where the client left it open
+    description: Description | None = None  # once described
+
+
+@dataclass
+class Portal:
+    statement: Prepared
+    params: list[Any]
+    result_formats: list[int]
+    columns: list[t.Column] | None = None  # once described
+    described: bool = False
+    stream: RowStream | None = None  # a suspended result
+    finished: bool = False
+
+
+@dataclass
+class Extended:
+    session: Session
+    statements: dict[str, Prepared] = field(default_factory=dict)
+    portals: dict[str, Portal] = field(default_factory=dict)
+    skipping: bool = False  # after an error, until Sync
+
+    async def handle(self, msg: p.Message) -> None:
+        s = self.session
+        if msg.kind == b"S":
+            self.skipping = False
+            self.portals.pop("", None)
+            s.ready()
+            await s.flush()
+            return
+        if msg.kind == b"H":
+            await s.flush()
+            return
+        if self.skipping:
+            return
+        try:
+            if msg.kind == b"P":
+                self.parse(p.parse_parse(msg.body))
+            elif msg.kind == b"B":
+                await self.bind(p.parse_bind(msg.body))
+            elif msg.kind == b"D":
+                await self.describe(msg.body[:1], p.Reader(msg.body[1:]).cstring())
+            elif msg.kind == b"E":
+                r = p.Reader(msg.body)
+                await self.execute(r.cstring(), r.int32())
+            elif msg.kind == b"C":
+                r = p.Reader(msg.body)
+                which, name = r.byte(), r.cstring()
+                (self.statements if which == b"S" else self.portals).pop(name, None)
+                s.send(p.CLOSE_COMPLETE)
+            else:
+                raise p.ProtocolViolation(f"unexpected message type {msg.kind!r}")
+        except Exception as exc:
+            s.state.transaction.fail()
+            s.send(error_response(exc))
+            self.skipping = True
+        await s.maybe_flush()
+
+    def parse(self, msg: p.Parse) -> None:
+        if msg.name and msg.name in self.statements:
+            raise DuplicateObject(f'prepared statement "{msg.name}" already exists')
+        self.statements[msg.name] = Prepared(msg.query, msg.param_oids)
+        self.session.send(p.PARSE_COMPLETE)
+
+    async def bind(self, msg: p.Bind) -> None:
+        stmt = self.statements.get(msg.statement)
+        if stmt is None:
+            raise UndefinedObject(f'prepared statement "{msg.statement}" does not exist')
+        formats = p.per_column(msg.param_formats, len(msg.values))
+        given = stmt.param_oids + [0] * len(formats)
+        if stmt.description is None and any(
+            fmt == 0 and raw is not None and raw[:1] == b"{" and oid == 0
+            for raw, fmt, oid in zip(msg.values, formats, given, strict=False)
+        ):
+            # An untyped '{...}' is an array literal where the statement wants an array
+            # (Postgres types it from context; DuckDB's lists are written [...]).
+            s = self.session
+            stmt.description = await s.run_sync(describe, s.db, s.cur, stmt.query, s.state, None)
+        oids = self._param_oids(stmt, len(msg.values))
+        params = [
+            decode(raw, oid, fmt == 1)
+            for raw, oid, fmt in zip(msg.values, oids, formats, strict=True)
+        ]
+        self.portals[msg.portal] = Portal(stmt, params, msg.result_formats)
+        self.session.send(p.BIND_COMPLETE)
+
+    @staticmethod
+    def _param_oids(stmt: Prepared, n: int) -> list[int]:
+        """The type of each parameter: the client's, else what Describe told it."""
+        oids = list(stmt.param_oids) + [0] * (n - len(stmt.param_oids))
+        described = stmt.description.parameters if stmt.description else []
+        for i, oid in enumerate(oids):
+            if oid == 0 and i < len(described) and described[i] is not None:
+                oids[i] = t.pg_type_of(described[i] or "")[0]
+        return oids[:n]
+
+    async def describe(self, which: bytes, name: str) -> None:
+        s = self.session
+        if which == b"S":
+            stmt = self.statements.get(name)
+            if stmt is None:
+                raise UndefinedObject(f'prepared statement "{name}" does not exist')
+            if stmt.description is None:
+                stmt.description = await s.run_sync(
+                    describe, s.db, s.cur, stmt.query, s.state, None
+                )
+            oids = self._param_oids(stmt, len(stmt.description.parameters))
+            s.send(p.parameter_description([oid or t.TEXT for oid in oids]))
+            columns = stmt.description.columns
+            if columns is None:
+                s.send(p.NO_DATA)
+            else:
+                cols = [t.column(n, ty) for n, ty in columns]
+                s.send(row_description(cols, [0] * len(cols)))
+            return
+        portal = self.portals.get(name)
+        if portal is None:
+            raise UndefinedObject(f'portal "{name}" does not exist')
+        if not portal.described:
+            found = await s.run_sync(
+                describe, s.db, s.cur, portal.statement.query, s.state, portal.params
+            )
+            portal.described = True
+            if found.columns is not None:
+                portal.columns = [t.column(n, ty) for n, ty in found.columns]
+        if portal.columns is None:
+            s.send(p.NO_DATA)
+        else:
+            formats = p.per_column(portal.result_formats, len(portal.columns))
+            s.send(row_description(portal.columns, formats))
+
+    async def execute(self, name: str, limit: int) -> None:
+        s = self.session
+        portal = self.portals.get(name)
+        if portal is None:
+            raise UndefinedObject(f'portal "{name}" does not exist')
+        if portal.stream is not None:  # resume a suspended result
+            stream, portal.stream = portal.stream, None
+            portal.stream = await s.stream_rows(stream, limit + stream.sent if limit else 0)
+            return
+        if portal.finished:
+            s.send(p.command_complete("SELECT 0"))
+            return
+        for other in self.portals.values():  # the cursor is about to run something else
+            if other.stream is not None:
+                await s.run_sync(other.stream.materialize)
+        statements = s.db.execute_each(
+            s.cur, portal.statement.query, portal.params, session=s.state
+        )
+        outcome = await s.run_sync(next, statements, None)
+        portal.finished = True
+        if outcome is None:
+            s.send(p.EMPTY_QUERY)
+            return
+        s.report_settings()
+        if portal.columns is not None and outcome.kind == "rows":
+            formats = p.per_column(portal.result_formats, len(portal.columns))
+            stream = RowStream(outcome, portal.columns, formats)
+            portal.stream = await s.stream_rows(stream, max(limit, 0))
+        else:
+            portal.stream = await s.send_outcome(outcome, portal.result_formats, max(limit, 0))
+        statements.close()

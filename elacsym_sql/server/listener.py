@@ -1,0 +1,81 @@
+"""The listening socket, the sessions it accepts, the worker threads they share, and a
+graceful shutdown: stop accepting, let running statements finish, then close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from ..sql import Database
+from .session import Session
+
+log = logging.getLogger("elacsym.server")
+
+
+class Server:
+    def __init__(self, database: Database, host: str = "127.0.0.1", port: int = 5433,
+                 workers: int = 32) -> None:  # fmt: skip
+        self.database = database
+        self.host = host
+        self.port = port
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")
+        self.closing = False
+        self._sessions: dict[int, Session] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._pids = itertools.count(1000)
+        self._server: asyncio.base_events.Server | None = None
+
+    def next_pid(self) -> int:
+        return next(self._pids)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.host, self.port)
+        sock = self._server.sockets[0]
+        self.port = sock.getsockname()[1]  # the real port when 0 was asked
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.closing:
+            writer.close()
+            return
+        session = Session(self, reader, writer)
+        self._sessions[session.pid] = session
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await session.serve()
+        except Exception:
+            log.exception("session %d failed", session.pid)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def forget(self, session: Session) -> None:
+        self._sessions.pop(session.pid, None)
+
+    def cancel(self, pid: int, secret: int) -> None:
+        """CancelRequest: interrupt the session's running statement, if the key matches."""
+        session = self._sessions.get(pid)
+        if session is not None and session.secret == secret and not session.idle.is_set():
+            session.cur.interrupt()
+
+    async def serve_forever(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def shutdown(self, grace_seconds: float = 30.0) -> None:
+        """Stop accepting; sessions finish the statement they run, then are closed."""
+        self.closing = True
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions.values()):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(session.idle.wait(), grace_seconds)
+            session.writer.close()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_seconds)
+        self.pool.shutdown(wait=True)

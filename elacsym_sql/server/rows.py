@@ -1,0 +1,116 @@
+"""A statement's outcome as wire messages: RowDescription, DataRows, CommandComplete tags.
+
+Row results stream batch by batch (a worker thread encodes the next batch while the
+event loop writes the last); a row limit (Execute's max_rows) splits a batch and keeps
+the rest for the next Execute of the portal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from ..sql import Outcome
+from . import protocol as p
+from .encode import RowEncoder
+from .types import Column, column
+
+BATCH_ROWS = 65_536
+# Verbs whose statements return rows as results; others answer with a command tag.
+_ROW_COMMANDS = {"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA", "CALL", "SUMMARIZE",
+                 "WITH", "TABLE", "VALUES", "COMMAND", "FROM", "UNION"}  # fmt: skip
+
+
+def columns_of(outcome: Outcome) -> list[Column]:
+    assert outcome.result is not None
+    return [column(d[0], str(d[1])) for d in outcome.result.description]
+
+
+def returns_rows(outcome: Outcome) -> bool:
+    """Whether to answer with rows; a DuckDB DDL or write answers with its tag only."""
+    if outcome.kind != "rows" or outcome.result is None:
+        return False
+    description = outcome.result.description
+    if not description:
+        return False
+    if outcome.command in _ROW_COMMANDS:
+        return True
+    return not (len(description) == 1 and description[0][0] == "Count")
+
+
+def tag(outcome: Outcome, rows: int) -> str:
+    """The CommandComplete tag Postgres would send."""
+    command = outcome.command
+    if outcome.kind == "count":
+        n = max(outcome.rowcount, 0)
+        return f"INSERT 0 {n}" if command == "INSERT" else f"{command} {n}"
+    if outcome.kind == "rows" and command in ("SHOW",):
+        return "SHOW"
+    if outcome.kind == "rows" and returns_rows(outcome):
+        return f"SELECT {rows}"
+    if outcome.kind == "rows" and command in ("INSERT", "UPDATE", "DELETE"):
+        return f"INSERT 0 {rows}" if command == "INSERT" else f"{command} {rows}"
+    return command
+
+
+def count_of(outcome: Outcome) -> int:
+    """The count DuckDB reports for its own INSERT/UPDATE/DELETE (a one-row 'Count')."""
+    assert outcome.result is not None
+    row = outcome.result.fetchone()
+    return int(row[0]) if row and isinstance(row[0], int) else 0
+
+
+@dataclass
+class RowStream:
+    """The rows of one result, encoded for one client, readable in limited steps."""
+
+    outcome: Outcome
+    columns: Sequence[Column]
+    formats: Sequence[int]
+    sent: int = 0
+    _batches: Iterator[pa.RecordBatch] | None = None
+    _rest: pa.RecordBatch | None = None
+    _encoder: RowEncoder | None = field(default=None, repr=False)
+    done: bool = False
+
+    def _start(self) -> None:
+        self._encoder = RowEncoder(self.columns, self.formats)
+        assert self.outcome.result is not None
+        self._batches = iter(self.outcome.result.batches(BATCH_ROWS))
+
+    def next_chunk(self, limit: int) -> tuple[bytes | memoryview, int]:
+        """Encode up to `limit` rows (0: no limit) of the next batch: (bytes, rows)."""
+        if self._encoder is None:
+            self._start()
+        batch = self._rest
+        self._rest = None
+        if batch is None:
+            assert self._batches is not None
+            batch = next(self._batches, None)
+        if batch is None:
+            self.done = True
+            return b"", 0
+        if limit and batch.num_rows > limit:
+            self._rest = batch.slice(limit)
+            batch = batch.slice(0, limit)
+        self.sent += batch.num_rows
+        assert self._encoder is not None
+        return self._encoder.encode(batch), batch.num_rows
+
+    def materialize(self) -> None:
+        """Read what is left into memory, so the cursor is free for other statements."""
+        if self.done:
+            return
+        if self._encoder is None:
+            self._start()
+        assert self._batches is not None
+        rest = [self._rest] if self._rest is not None else []
+        rest.extend(self._batches)
+        self._rest = None
+        self._batches = iter(rest)
+
+
+def row_description(columns: Sequence[Column], formats: Sequence[int]) -> bytes:
+    return p.row_description([p.Field(c.name, c.oid, c.size, c.modifier) for c in columns], formats)

@@ -1,0 +1,218 @@
+"""One client connection: start-up, then simple and extended query messages.
+
+Every statement goes through `Database.execute_each` (the one statement router) on this
+session's own DuckDB cursor, in a worker thread: the event loop only moves bytes, so a
+slow query does not stall other sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import ElacsymError
+from ..sql.client_settings import REPORTED
+from ..sql.session_state import SessionState
+from . import protocol as p
+from .errors import error_response, fatal
+from .extended import Extended
+from .rows import RowStream, columns_of, count_of, returns_rows, row_description, tag
+
+if TYPE_CHECKING:
+    from .listener import Server
+
+log = logging.getLogger("elacsym.server")
+T = TypeVar("T")
+FLUSH_BYTES = 1 << 18  # write out once this much is buffered
+
+
+class Session:
+    def __init__(
+        self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.server = server
+        self.db = server.database
+        self.reader = reader
+        self.writer = writer
+        self.cur = self.db.session()
+        self.state = SessionState(self.db._duck_settings)
+        self.pid = server.next_pid()
+        self.secret = secrets.randbits(31)
+        self.idle = asyncio.Event()  # set while waiting for the client's next message
+        self._out: list[bytes | memoryview] = []
+        self._buffered = 0
+        self.extended = Extended(self)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (DuckDB, the engine) in the server's thread pool."""
+        return await asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
+
+    def send(self, data: bytes | memoryview) -> None:
+        self._out.append(data)
+        self._buffered += len(data)
+
+    async def flush(self) -> None:
+        if self._out:
+            self.writer.writelines(self._out)
+            self._out, self._buffered = [], 0
+        await self.writer.drain()
+
+    async def maybe_flush(self) -> None:
+        if self._buffered >= FLUSH_BYTES:
+            await self.flush()
+
+    def ready(self) -> None:
+        self.send(p.ready_for_query(self.state.transaction.status))
+
+    def report_settings(self) -> None:
+        """ParameterStatus for changed settings; also applies DEALLOCATE."""
+        for name in self.state.deallocated:
+            statements = self.extended.statements
+            if name.upper() == "ALL":
+                statements.clear()
+            else:
+                statements.pop(name, None)
+        self.state.deallocated.clear()
+        changed = self.state.settings.changed
+        for name in dict.fromkeys(changed):
+            self.send(p.parameter_status(name, self.state.settings.values[name]))
+        changed.clear()
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        try:
+            if await self.startup():
+                await self.loop()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client went away
+        except p.ProtocolViolation as exc:
+            self._out.clear()
+            self.send(fatal("08P01", str(exc)))
+            await self.flush()
+        finally:
+            self.server.forget(self)
+            self.writer.close()
+            await self.run_sync(self.cur.close)
+
+    async def startup(self) -> bool:
+        """SSL/GSS negotiation, the StartupMessage, trust authentication. False: no session."""
+        while True:
+            code, body = await p.read_startup(self.reader)
+            if code in (p.SSL_REQUEST, p.GSSENC_REQUEST):
+                self.writer.write(b"N")  # no TLS configured: the client may go on in plain text
+                await self.writer.drain()
+                continue
+            if code == p.CANCEL_REQUEST:
+                pid, secret = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+                self.server.cancel(pid, secret)
+                return False
+            if code >> 16 != 3:
+                self.send(
+                    fatal("0A000", f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
+                )
+                await self.flush()
+                return False
+            break
+        params = p.startup_parameters(body)
+        settings = self.state.settings
+        for name in (
+            "application_name",
+            "DateStyle",
+            "TimeZone",
+            "client_encoding",
+            "extra_float_digits",
+        ):
+            if name in params:
+                try:
+                    settings.set(name, params[name])
+                except ElacsymError as exc:
+                    self.send(fatal(exc.sqlstate, exc.message))
+                    await self.flush()
+                    return False
+        settings.values["session_authorization"] = params.get("user", "elacsym")
+        settings.changed.clear()
+        await self.run_sync(self.state.sync_variables, self.cur)
+        self.send(p.AUTH_OK)
+        for name in REPORTED:
+            self.send(p.parameter_status(name, settings.values[name]))
+        self.send(p.backend_key_data(self.pid, self.secret))
+        self.ready()
+        await self.flush()
+        return True
+
+    async def loop(self) -> None:
+        while True:
+            self.idle.set()
+            msg = await p.read_message(self.reader)
+            self.idle.clear()
+            if self.server.closing and msg.kind in (b"Q", b"S"):
+                self.send(fatal("57P01", "terminating connection due to administrator command"))
+                await self.flush()
+                return
+            if msg.kind == b"X":
+                return
+            if msg.kind == b"Q":
+                await self.simple_query(msg.body[:-1].decode("utf-8"))
+                self.ready()
+                await self.flush()
+            else:
+                await self.extended.handle(msg)
+
+    # -- simple query ------------------------------------------------------------------------
+
+    async def simple_query(self, sql: str) -> None:
+        """Every statement of `sql` in turn, each result in text; stops at the first error."""
+        statements = self.db.execute_each(self.cur, sql, None, session=self.state)
+        ran = False
+        try:
+            while True:
+                outcome = await self.run_sync(next, statements, None)
+                if outcome is None:
+                    break
+                ran = True
+                self.report_settings()
+                await self.send_outcome(outcome, [], -1)
+        except Exception as exc:
+            self.state.transaction.fail()
+            self.report_settings()
+            self.send(error_response(exc))
+            return
+        if not ran:
+            self.send(p.EMPTY_QUERY)
+
+    async def send_outcome(self, outcome: Any, formats: list[int], limit: int) -> RowStream | None:
+        """RowDescription (simple query only), rows and CommandComplete; returns the stream
+        when a row limit left rows for a later Execute."""
+        if not returns_rows(outcome):
+            rows = 0
+            if outcome.kind == "rows" and outcome.command in ("INSERT", "UPDATE", "DELETE"):
+                rows = await self.run_sync(count_of, outcome)  # DuckDB's own table
+            self.send(p.command_complete(tag(outcome, rows)))
+            return None
+        columns = columns_of(outcome)
+        formats = p.per_column(formats, len(columns))
+        if limit == -1:  # simple query: the description comes with the rows
+            self.send(row_description(columns, formats))
+            limit = 0
+        stream = RowStream(outcome, columns, formats)
+        return await self.stream_rows(stream, limit)
+
+    async def stream_rows(self, stream: RowStream, limit: int) -> RowStream | None:
+        while not limit or stream.sent < limit:
+            want = limit - stream.sent if limit else 0
+            chunk, n = await self.run_sync(stream.next_chunk, want)
+            if not n:
+                break
+            self.send(chunk)
+            await self.maybe_flush()
+        if limit and stream.sent >= limit and not stream.done:
+            self.send(p.PORTAL_SUSPENDED)
+            return stream
+        self.send(p.command_complete(tag(stream.outcome, stream.sent)))
+        return None

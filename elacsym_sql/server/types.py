@@ -1,0 +1,165 @@
+"""Postgres type OIDs and how DuckDB's types map onto them.
+
+A DuckDB type is named by its SQL text (`str(duckdb_type)`): 'BIGINT', 'FLOAT[384]',
+'VARCHAR[]', 'DECIMAL(18,3)', 'TIMESTAMP WITH TIME ZONE', ... Types Postgres has no
+counterpart for (STRUCT, MAP, UNION, ENUM, BIT) travel as text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 23, 25, 26
+JSON, FLOAT4, FLOAT8, UNKNOWN, VARCHAR, BPCHAR = 114, 700, 701, 705, 1043, 1042
+DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL = 1082, 1083, 1114, 1184, 1186
+NUMERIC, UUID, JSONB, REGPROC, REGCLASS, REGTYPE = 1700, 2950, 3802, 24, 2205, 2206
+
+
+@dataclass(frozen=True)
+class PgType:
+    oid: int
+    name: str  # Postgres's name, as format_type() prints it
+    size: int  # typlen: bytes of a fixed-size value, -1 for variable
+    array_oid: int
+    element: int = 0  # for an array type: the element type's OID
+
+
+_BASE = [
+    PgType(BOOL, "boolean", 1, 1000),
+    PgType(BYTEA, "bytea", -1, 1001),
+    PgType(CHAR, '"char"', 1, 1002),
+    PgType(NAME, "name", 64, 1003),
+    PgType(INT8, "bigint", 8, 1016),
+    PgType(INT2, "smallint", 2, 1005),
+    PgType(INT4, "integer", 4, 1007),
+    PgType(TEXT, "text", -1, 1009),
+    PgType(OID, "oid", 4, 1028),
+    PgType(REGPROC, "regproc", 4, 1008),
+    PgType(JSON, "json", -1, 199),
+    PgType(FLOAT4, "real", 4, 1021),
+    PgType(FLOAT8, "double precision", 8, 1022),
+    PgType(UNKNOWN, "unknown", -2, 0),
+    PgType(BPCHAR, "character", -1, 1014),
+    PgType(VARCHAR, "character varying", -1, 1015),
+    PgType(DATE, "date", 4, 1182),
+    PgType(TIME, "time without time zone", 8, 1183),
+    PgType(TIMESTAMP, "timestamp without time zone", 8, 1115),
+    PgType(TIMESTAMPTZ, "timestamp with time zone", 8, 1185),
+    PgType(INTERVAL, "interval", 16, 1187),
+    PgType(NUMERIC, "numeric", -1, 1231),
+    PgType(UUID, "uuid", 16, 2951),
+    PgType(JSONB, "jsonb", -1, 3807),
+    PgType(REGCLASS, "regclass", 4, 2210),
+    PgType(REGTYPE, "regtype", 4, 2211),
+]
+BY_OID: dict[int, PgType] = {t.oid: t for t in _BASE}
+for _t in _BASE:
+    if _t.array_oid:
+        BY_OID[_t.array_oid] = PgType(_t.array_oid, _t.name + "[]", -1, 0, element=_t.oid)
+
+# DuckDB base type name -> Postgres OID.
+_FROM_DUCK = {
+    "BOOLEAN": BOOL,
+    "TINYINT": INT2,
+    "UTINYINT": INT2,
+    "SMALLINT": INT2,
+    "USMALLINT": INT4,
+    "INTEGER": INT4,
+    "UINTEGER": INT8,
+    "BIGINT": INT8,
+    "UBIGINT": NUMERIC,
+    "HUGEINT": NUMERIC,
+    "UHUGEINT": NUMERIC,
+    "FLOAT": FLOAT4,
+    "DOUBLE": FLOAT8,
+    "VARCHAR": TEXT,
+    "BLOB": BYTEA,
+    "DATE": DATE,
+    "TIME": TIME,
+    "TIMESTAMP": TIMESTAMP,
+    "TIMESTAMP_S": TIMESTAMP,
+    "TIMESTAMP_MS": TIMESTAMP,
+    "TIMESTAMP_NS": TIMESTAMP,
+    "TIMESTAMP WITH TIME ZONE": TIMESTAMPTZ,
+    "INTERVAL": INTERVAL,
+    "UUID": UUID,
+    "JSON": JSON,
+}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+_ARRAY = re.compile(r"^(.*)\[(\d*)\]$")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A result column as Postgres describes it."""
+
+    name: str
+    oid: int
+    size: int
+    modifier: int = -1
+
+
+def pg_type_of(duck_type: str) -> tuple[int, int]:
+    """(OID, type modifier) for a DuckDB type's SQL text."""
+    text = duck_type.strip()
+    array = _ARRAY.match(text)
+    if array:
+        element, _ = pg_type_of(array.group(1))
+        pg = BY_OID.get(element)
+        if pg is None or pg.array_oid == 0 or pg.element:
+            return TEXT, -1  # nested arrays: Postgres arrays are flat; send text
+        return pg.array_oid, -1
+    decimal = _DECIMAL.fullmatch(text)
+    if decimal:
+        precision, scale = int(decimal.group(1)), int(decimal.group(2))
+        return NUMERIC, ((precision << 16) | scale) + 4
+    return _FROM_DUCK.get(text, TEXT), -1
+
+
+def column(name: str, duck_type: str) -> Column:
+    oid, modifier = pg_type_of(duck_type)
+    return Column(name, oid, BY_OID[oid].size, modifier)
+
+
+def is_nested_list(duck_type: str) -> bool:
+    """A list of lists: Postgres has only flat (multi-dimensional) arrays."""
+    array = _ARRAY.match(duck_type.strip())
+    return bool(array) and bool(_ARRAY.match(array.group(1)))
+
+
+def duck_type_of(oid: int) -> str | None:
+    """The DuckDB type a parameter of this OID binds as; None for unknown (text)."""
+    pg = BY_OID.get(oid)
+    if pg is None or oid in (UNKNOWN, 0):
+        return None
+    if pg.element:
+        inner = duck_type_of(pg.element)
+        return None if inner is None else inner + "[]"
+    return _TO_DUCK.get(oid)
+
+
+_TO_DUCK = {
+    BOOL: "BOOLEAN",
+    BYTEA: "BLOB",
+    INT8: "BIGINT",
+    INT2: "SMALLINT",
+    INT4: "INTEGER",
+    OID: "BIGINT",
+    TEXT: "VARCHAR",
+    VARCHAR: "VARCHAR",
+    BPCHAR: "VARCHAR",
+    NAME: "VARCHAR",
+    CHAR: "VARCHAR",
+    JSON: "JSON",
+    JSONB: "JSON",
+    FLOAT4: "FLOAT",
+    FLOAT8: "DOUBLE",
+    DATE: "DATE",
+    TIME: "TIME",
+    TIMESTAMP: "TIMESTAMP",
+    TIMESTAMPTZ: "TIMESTAMPTZ",
+    INTERVAL: "INTERVAL",
+    NUMERIC: "DECIMAL(38,10)",
+    UUID: "UUID",
+}

@@ -1,0 +1,173 @@
+"""What a statement takes and returns, found by binding it, never by running it.
+
+The Postgres protocol's Describe asks for a statement's parameter types and result
+columns before (or without) executing it; a typed INSERT must not write. DuckDB's binder
+answers both (`_bind`, the call its own relation API uses to type a query without running
+it). Namespace writes are described through an equivalent SELECT over the namespace's
+view, since the write itself never reaches DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from sqlglot import exp
+
+from ..errors import NotSupportedError, SyntaxError
+from .ddl import identifier
+from .dml import target_name
+from .errors import translate
+from .parse import DIALECT, Statement, referenced_tables, split_statements
+from .search_calls import rewrite_search_calls
+from .transactions import control_kind
+from .views import quote
+
+if TYPE_CHECKING:
+    from .database import Database
+    from .session_state import SessionState
+
+
+@dataclass(frozen=True)
+class Description:
+    parameters: list[str | None]  # DuckDB type of each $n; None when nothing decides it
+    columns: list[tuple[str, str]] | None  # (name, DuckDB type); None: returns no rows
+
+
+NO_ROWS = Description([], None)
+
+
+def describe(
+    db: Database,
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    state: SessionState,
+    params: Sequence[Any] | None = None,
+) -> Description:
+    """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
+    statements = split_statements(sql)
+    if not statements:
+        return NO_ROWS
+    if len(statements) > 1:
+        raise SyntaxError("cannot insert multiple commands into a prepared statement")
+    stmt = statements[0]
+    if control_kind(stmt) is not None:
+        return NO_ROWS
+    words = stmt.text.split(None, 2)
+    if words and words[0].upper() in ("SET", "SHOW", "RESET", "DISCARD"):
+        return _describe_setting(cur, stmt, state, params)
+    try:
+        tree = stmt.tree
+        if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+            name = target_name(tree)
+            if db._is_namespace(name):
+                return _describe_write(db, cur, tree, name, stmt.placeholders)
+        if isinstance(tree, exp.Create | exp.Drop) and not _duckdb_only(tree):
+            return Description([None] * stmt.placeholders, None)
+        return _bind(db, cur, stmt, params)
+    except duckdb.Error as exc:
+        raise translate(exc) from None
+
+
+def _duckdb_only(tree: exp.Expression) -> bool:
+    kind = (tree.args.get("kind") or "").upper()
+    return kind not in ("TABLE",)
+
+
+def _describe_setting(
+    cur: duckdb.DuckDBPyConnection,
+    stmt: Statement,
+    state: SessionState,
+    params: Sequence[Any] | None,
+) -> Description:
+    from .client_settings import ClientSettings
+
+    probe = ClientSettings(state.settings._duck)  # a copy: describing must not SET
+    probe.values = dict(state.settings.values)
+    ours = probe.intercept(stmt)
+    if ours is None:
+        return _bind_text(cur, stmt.text, params)
+    verb, name = ours
+    if verb == "SHOW" and name is not None:
+        if name.upper() == "ALL":
+            return Description([], [("name", "VARCHAR"), ("setting", "VARCHAR")])
+        return Description([], [(name.lower(), "VARCHAR")])
+    return NO_ROWS
+
+
+def _bind(
+    db: Database, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any] | None
+) -> Description:
+    text, searched = rewrite_search_calls(stmt.text)
+    names = referenced_tables(stmt.tree) if stmt.tree is not None else set(db.views.known)
+    for name in searched:
+        db.views.refresh_one(name)
+    db.views.refresh(names - searched)
+    return _bind_text(cur, text, params)
+
+
+def _bind_text(
+    cur: duckdb.DuckDBPyConnection, text: str, params: Sequence[Any] | None
+) -> Description:
+    binder = getattr(cur, "_bind", None)
+    if binder is None:
+        raise NotSupportedError("this DuckDB build cannot describe a statement without running it")
+    names, types, parameters, return_type, *_ = binder(
+        text, with_writes=True, values=list(params) if params else None
+    )
+    param_types: list[str | None] = [None if str(p) == "UNKNOWN" else str(p) for _, p in parameters]
+    if any(str(t) == "UNKNOWN" for t in types) and params is None and parameters:
+        # Untyped parameters are text (as in Postgres): type the columns that way.
+        values = ["" if p is None else None for p in param_types]
+        names, types, *_ = binder(text, with_writes=True, values=values)
+    if return_type != "query_result":
+        return Description(param_types, None)
+    return Description(param_types, [(n, str(t)) for n, t in zip(names, types, strict=True)])
+
+
+def _describe_write(
+    db: Database, cur: duckdb.DuckDBPyConnection, tree: exp.Expression, name: str, n: int
+) -> Description:
+    """Parameter types of a namespace write, from a SELECT that types them the same way."""
+    if n == 0:
+        return NO_ROWS
+    schema = db.views.refresh_one(name).schema
+    table = f"main.{quote(name)}"
+    alias = tree.this.alias if isinstance(tree.this, exp.Table) else ""
+    source = table + (f" AS {quote(alias)}" if alias else "")
+    where = tree.args.get("where")
+    where_sql = f" {where.sql(DIALECT)}" if where is not None else ""
+
+    def typed(expr: exp.Expression, column: str) -> str:
+        col = schema.column(column)
+        target = "FLOAT[]" if col.is_vector else col.type
+        return f"CAST({expr.sql(DIALECT)} AS {target})"
+
+    if isinstance(tree, exp.Insert):
+        columns = (
+            [identifier(c, "column") for c in tree.this.expressions]
+            if isinstance(tree.this, exp.Schema)
+            else list(schema.names)
+        )
+        source_expr = tree.expression
+        if isinstance(source_expr, exp.Values):
+            rows = [
+                "SELECT "
+                + ", ".join(typed(e, c) for e, c in zip(row.expressions, columns, strict=False))
+                for row in source_expr.expressions
+            ]
+            sql = " UNION ALL ".join(rows)
+        elif source_expr is not None:
+            sql = source_expr.sql(DIALECT)
+        else:
+            return NO_ROWS
+    elif isinstance(tree, exp.Update):
+        sets = [typed(e.expression, identifier(e.this.this, "column")) for e in tree.expressions]
+        sql = f"SELECT {', '.join(sets)} FROM {source}{where_sql}"
+    else:
+        sql = f"SELECT 1 FROM {source}{where_sql}"
+    described = _bind_text(cur, sql, None)
+    params = described.parameters + [None] * (n - len(described.parameters))
+    return Description(params[:n], None)

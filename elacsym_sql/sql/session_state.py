@@ -1,0 +1,89 @@
+"""What one session (an embedded cursor or a server connection) carries between statements:
+its transaction block and its client settings.
+
+`Database.execute_each` consults it for each statement: transaction control and client
+SET/SHOW are answered here; everything else runs through the router, and its success
+(and whether it wrote) or failure moves the transaction block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import ElacsymError
+from .client_settings import ClientSettings
+from .parse import Statement
+from .pg_catalog import unqualify_catalog_calls
+from .results import ArrowResult, Outcome
+from .transactions import Transaction, control_kind
+
+_NAMESPACE_DDL = ("CREATE TABLE", "DROP TABLE")
+
+
+class SessionState:
+    def __init__(self, duck_settings: set[str]) -> None:
+        self.transaction = Transaction()
+        self.settings = ClientSettings(duck_settings)
+        self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
+
+    def run(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        execute: Callable[[Statement], Outcome],
+    ) -> Outcome:
+        """One statement: answered here, or by `execute` (the router)."""
+        tx = self.transaction
+        kind = control_kind(stmt)
+        if kind is not None:
+            return Outcome("none", tx.control(kind))
+        tx.check()
+        try:
+            ours = self.settings.intercept(stmt)
+            if ours is not None:
+                verb, name = ours
+                if verb == "SHOW" and name is not None:
+                    return Outcome("rows", "SHOW", result=self._show(cur, name))
+                if verb == "SET":
+                    self.sync_variables(cur)
+                if verb == "DEALLOCATE" and name is not None:
+                    self.deallocated.append(name)  # the server drops these statements
+                return Outcome("none", verb)
+            outcome = execute(unqualify_catalog_calls(stmt))
+        except ElacsymError:
+            tx.fail()
+            raise
+        if (outcome.kind == "count" and outcome.rowcount > 0) or (
+            outcome.kind == "none" and outcome.command in _NAMESPACE_DDL
+        ):
+            tx.wrote()
+        return outcome
+
+    def guard(self, execute: Callable[[], Outcome | None]) -> Outcome | None:
+        """A read answered outside the statement loop (the direct search path)."""
+        if self.transaction.state == "failed":
+            return None  # the statement loop answers (ROLLBACK works, the rest is refused)
+        try:
+            return execute()
+        except ElacsymError:
+            self.transaction.fail()
+            raise
+
+    def _show(self, cur: duckdb.DuckDBPyConnection, name: str) -> ArrowResult:
+        if name.upper() == "ALL":
+            items = sorted(self.settings.values.items(), key=lambda kv: kv[0].lower())
+            table = pa.table({"name": [k for k, _ in items], "setting": [v for _, v in items]})
+            return ArrowResult(table, ["VARCHAR", "VARCHAR"], cur)
+        value = self.settings.get(name)
+        return ArrowResult(pa.table({name.lower(): [value or ""]}), ["VARCHAR"], cur)
+
+    def sync_variables(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Hand the settings to SQL's current_setting() (a DuckDB variable per connection)."""
+        keys = list(self.settings.values)
+        cur.execute(
+            "SET VARIABLE elacsym_settings = MAP(?::VARCHAR[], ?::VARCHAR[])",
+            [[k.lower() for k in keys], [self.settings.values[k] for k in keys]],
+        )
