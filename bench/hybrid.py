@@ -20,14 +20,14 @@ Rows (test qrels, qrels/test.tsv):
 - `hybrid_search('scifact', ?, ?, 10)`: RRF with the defaults (rrf_k 60, weights [1, 1],
   window 100).
 - `hybrid_search` with the RRF setting chosen by the RRF sweep below.
-- `hybrid_search(..., fusion := 'minmax')`: min-max score fusion at the macro's default
-  alpha (elacsym_sql.sql.hybrid.DEFAULT_ALPHA), and at the alpha chosen by the alpha sweep.
+- `hybrid_search(..., fusion := 'minmax')`: min-max score fusion at the default
+  alpha (elacsym_sql.engine.fusion.DEFAULT_ALPHA), and at the alpha chosen by the alpha sweep.
 
 Sweeps (TRAIN qrels, qrels/train.tsv, whose queries are disjoint from the test queries):
 - RRF: rrf_k 10/30/60 x weights [vector, text] [1,1]/[1,2]/[2,1] x window 100/200.
 - min-max: alpha (the vector branch's weight) 0, 0.05, ..., 1 at the default window (100).
 The setting with the best train nDCG@10 (ties: the first in that order) is then run once on
-the test queries. The test qrels never take part in the choice; the macro's DEFAULT_ALPHA is
+the test queries. The test qrels never take part in the choice; DEFAULT_ALPHA is
 the min-max sweep's choice (the script says so when they differ).
 
 nDCG@10: graded gains (the qrels' scores), discount log2(rank + 1), normalised by the ideal
@@ -65,7 +65,7 @@ from common import (
 )
 
 import elacsym_sql
-from elacsym_sql.sql.hybrid import DEFAULT_ALPHA
+from elacsym_sql.engine.fusion import DEFAULT_ALPHA
 
 DATA = SHARED_DATA / "scifact"
 RESULTS = RESULTS_DIR / "hybrid.json"
@@ -297,8 +297,8 @@ def bench(
         print(f"  {r['name']:36} {r['ndcg10']:.4f} {'met' if r['ndcg10'] >= TARGET else 'NOT met'}")
     if best_alpha["alpha"] != DEFAULT_ALPHA:
         print(
-            f"\nNOTE: the train sweep chose alpha {best_alpha['alpha']:g}, but the macro's "
-            f"DEFAULT_ALPHA is {DEFAULT_ALPHA:g}: update elacsym_sql/sql/hybrid.py"
+            f"\nNOTE: the train sweep chose alpha {best_alpha['alpha']:g}, but "
+            f"DEFAULT_ALPHA is {DEFAULT_ALPHA:g}: update elacsym_sql/engine/fusion.py"
         )
     print(f"total {total_s:.0f} s")
     write_results(

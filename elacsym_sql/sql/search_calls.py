@@ -27,6 +27,9 @@ NAMESPACE_FUNCTIONS = (
 )  # first argument names a namespace
 
 
+_KEYWORD_OPTIONS = ("column", "window")  # search options DuckDB would read as keywords
+
+
 def macro_name(function: str, namespace: str) -> str:
     return f"elacsym_{function}__{namespace}"
 
@@ -46,10 +49,10 @@ def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
     last = 0
     for i, tok in enumerate(tokens[:-2]):
         function = tok.text.lower()
-        if function == "column" and tokens[i + 1].text in (":=", "=>"):
-            # `column` is a keyword to DuckDB: quote the named argument for the user.
+        if function in _KEYWORD_OPTIONS and tokens[i + 1].text in (":=", "=>"):
+            # A keyword to DuckDB: quote the named argument for the user.
             out.append(sql[last : tok.start])
-            out.append('"column"')
+            out.append(f'"{function}"')
             last = tok.end + 1
             continue
         if function not in NAMESPACE_FUNCTIONS or tokens[i + 1].token_type != TokenType.L_PAREN:

@@ -18,14 +18,15 @@ import numpy as np
 import pyarrow as pa
 
 from ..engine import Snapshot
-from ..engine.search import DISTANCE, SCORE, SearchResult
+from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
+from ..engine.search import SearchResult
 from ..schema import Schema
 from .errors import guarded_udf
-from .hybrid import hybrid_macro_sql
 from .search_calls import macro_name
-from .search_runner import SearchRunner
+from .search_runner import SCORE_COLUMNS, SearchRunner
 from .views import quote
 
+_ARROW_TYPES = {"FLOAT": pa.float32(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
 # Types the UDF's structs carry: storage forms (UUID and JSON as text); the macro casts back.
 _STORAGE_TYPES = {"UUID": "VARCHAR", "JSON": "VARCHAR"}
 
@@ -63,53 +64,63 @@ class SearchFunctions:
         if schema.vector_columns:
             self._install_vector(schema, duck)
         if schema.options.full_text and schema.vector_columns:
-            duck.execute(hybrid_macro_sql(schema))
+            self._install_hybrid(schema, duck)
 
-    def _install_vector(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-        name = schema.name
-        udf = f"__elacsym_vs__{name}"
-        with_distance = _row_struct(schema, [(DISTANCE, "FLOAT")])
+    def _install(
+        self,
+        duck: duckdb.DuckDBPyConnection,
+        schema: Schema,
+        function: str,
+        batch: Callable[..., pa.Array],
+        params: list[tuple[str, str, str | None]],
+    ) -> None:
+        """The UDF `batch` and the table macro `function` over it. `params` are the macro's
+        (name, SQL type, default): no default makes it positional, else `name := default`."""
+        udf = f"__elacsym_{function}__{schema.name}"
         with contextlib.suppress(duckdb.Error):  # not installed yet
             duck.remove_function(udf)
         duck.create_function(
             udf,
-            guarded_udf(functools.partial(self._vector_batch, name)),
-            ["FLOAT[]", "BIGINT", "VARCHAR", "VARCHAR", "BIGINT", "BOOLEAN"],
-            with_distance,
+            guarded_udf(functools.partial(batch, schema.name)),
+            [t for _, t, _ in params],
+            _row_struct(schema, SCORE_COLUMNS[function]),
             type="arrow",
             null_handling="special",
             side_effects=True,
         )
+        signature = ", ".join(
+            quote(n) if default is None else f"{quote(n)} := {default}" for n, _, default in params
+        )
+        arguments = ", ".join(f"CAST({quote(n)} AS {t})" for n, t, _ in params)
+        extra = [n for n, _ in SCORE_COLUMNS[function]]
         duck.execute(
-            f"CREATE OR REPLACE MACRO {macro_name('vector_search', name)}"
-            '(q, k, "column" := NULL, filter := NULL, ef := NULL, exact := false) AS TABLE '
-            f"SELECT {_macro_select(schema, [DISTANCE])} FROM (SELECT unnest("
-            f'{udf}(CAST(q AS FLOAT[]), CAST(k AS BIGINT), CAST("column" AS VARCHAR), '
-            "CAST(filter AS VARCHAR), CAST(ef AS BIGINT), CAST(exact AS BOOLEAN)), "
+            f"CREATE OR REPLACE MACRO {macro_name(function, schema.name)}({signature}) AS TABLE "
+            f"SELECT {_macro_select(schema, extra)} FROM (SELECT unnest({udf}({arguments}), "
             "recursive := true))"
         )
 
+    def _install_vector(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+        self._install(duck, schema, "vector_search", self._vector_batch, [
+            ("q", "FLOAT[]", None), ("k", "BIGINT", None), ("column", "VARCHAR", "NULL"),
+            ("filter", "VARCHAR", "NULL"), ("ef", "BIGINT", "NULL"),
+            ("exact", "BOOLEAN", "false"),
+        ])  # fmt: skip
+
     def _install_text(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-        name = schema.name
-        udf = f"__elacsym_ts__{name}"
-        with contextlib.suppress(duckdb.Error):  # not installed yet
-            duck.remove_function(udf)
-        duck.create_function(
-            udf,
-            guarded_udf(functools.partial(self._text_batch, name)),
-            ["VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"],
-            _row_struct(schema, [(SCORE, "FLOAT")]),
-            type="arrow",
-            null_handling="special",
-            side_effects=True,
-        )
-        duck.execute(
-            f"CREATE OR REPLACE MACRO {macro_name('text_search', name)}"
-            "(query, k, columns := NULL, filter := NULL, mode := 'or') AS TABLE "
-            f"SELECT {_macro_select(schema, [SCORE])} FROM (SELECT unnest("
-            f"{udf}(CAST(query AS VARCHAR), CAST(k AS BIGINT), CAST(columns AS VARCHAR), "
-            "CAST(filter AS VARCHAR), CAST(mode AS VARCHAR)), recursive := true))"
-        )
+        self._install(duck, schema, "text_search", self._text_batch, [
+            ("query", "VARCHAR", None), ("k", "BIGINT", None), ("columns", "VARCHAR", "NULL"),
+            ("filter", "VARCHAR", "NULL"), ("mode", "VARCHAR", "'or'"),
+        ])  # fmt: skip
+
+    def _install_hybrid(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+        self._install(duck, schema, "hybrid_search", self._hybrid_batch, [
+            ("q", "FLOAT[]", None), ("query", "VARCHAR", None), ("k", "BIGINT", None),
+            ("fusion", "VARCHAR", "'rrf'"), ("alpha", "DOUBLE", str(DEFAULT_ALPHA)),
+            ("rrf_k", "DOUBLE", str(DEFAULT_RRF_K)), ("weights", "DOUBLE[]", "[1.0, 1.0]"),
+            ("window", "BIGINT", "NULL"), ("filter", "VARCHAR", "NULL"),
+            ("column", "VARCHAR", "NULL"), ("columns", "VARCHAR", "NULL"),
+            ("mode", "VARCHAR", "'or'"), ("ef", "BIGINT", "NULL"),
+        ])  # fmt: skip
 
     def _text_batch(
         self,
@@ -130,7 +141,43 @@ class SearchFunctions:
             )
             for j, i in enumerate(rows):
                 results[i] = _one(found, j)
-        return _as_lists(results, snap.schema, SCORE)
+        return _as_lists(results, snap.schema, "text_search")
+
+    def _hybrid_batch(
+        self,
+        name: str,
+        q: pa.Array,
+        query: pa.Array,
+        k: pa.Array,
+        fusion: pa.Array,
+        alpha: pa.Array,
+        rrf_k: pa.Array,
+        weights: pa.Array,
+        window: pa.Array,
+        filt: pa.Array,
+        column: pa.Array,
+        columns: pa.Array,
+        mode: pa.Array,
+        ef: pa.Array,
+    ) -> pa.Array:
+        snap = self._snapshot_of(name)
+        texts = query.to_pylist()
+        pairs = [None if w is None else tuple(w) for w in weights.to_pylist()]  # hashable
+        args = (
+            [a.to_pylist() for a in (k, fusion, alpha, rrf_k)]
+            + [pairs]
+            + [a.to_pylist() for a in (window, filt, column, columns, mode, ef)]
+        )
+        results: list[pa.Table | None] = [None] * len(q)
+        for group, rows in _groups(args).items():
+            k_i, fusion_i, alpha_i, rrf_k_i, weights_i, *search = group
+            how = Fusion.checked(fusion_i, alpha_i, rrf_k_i, weights_i)
+            found = self._runner.hybrid(
+                snap, _vectors(q, rows), [texts[i] for i in rows], k_i, how, *search
+            )
+            for j, i in enumerate(rows):
+                results[i] = _one(found, j)
+        return _as_lists(results, snap.schema, "hybrid_search")
 
     def _vector_batch(
         self,
@@ -146,13 +193,12 @@ class SearchFunctions:
         args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
         results: list[pa.Table | None] = [None] * len(q)
         for (k_i, col_name, filter_sql, ef_i, exact_i), rows in _groups(args).items():
-            vectors = [
-                q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows
-            ]
-            found = self._runner.vector(snap, vectors, k_i, col_name, filter_sql, ef_i, exact_i)
+            found = self._runner.vector(
+                snap, _vectors(q, rows), k_i, col_name, filter_sql, ef_i, exact_i
+            )
             for j, i in enumerate(rows):
                 results[i] = _one(found, j)
-        return _as_lists(results, snap.schema, DISTANCE)
+        return _as_lists(results, snap.schema, "vector_search")
 
 
 def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
@@ -164,18 +210,22 @@ def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
     return groups
 
 
+def _vectors(q: pa.Array, rows: list[int]) -> list[np.ndarray | None]:
+    return [q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows]
+
+
 def _one(found: SearchResult, j: int) -> pa.Table:
     return found.rows.slice(found.offsets[j], found.offsets[j + 1] - found.offsets[j])
 
 
-def _as_lists(results: list[Any], schema: Schema, score: str) -> pa.Array:
+def _as_lists(results: list[Any], schema: Schema, function: str) -> pa.Array:
     tables = [t for t in results if t is not None]
     rows = pa.concat_tables(tables) if tables else None
     offsets = np.zeros(len(results) + 1, dtype=np.int32)
     np.cumsum([t.num_rows for t in results], out=offsets[1:])
     if rows is None:
-        fields = [*schema.arrow_schema, pa.field(score, pa.float32())]
-        structs = pa.array([], pa.struct(fields))
+        extra = [pa.field(n, _ARROW_TYPES[t]) for n, t in SCORE_COLUMNS[function]]
+        structs = pa.array([], pa.struct([*schema.arrow_schema, *extra]))
     else:
         rows = rows.combine_chunks()
         structs = pa.StructArray.from_arrays(

@@ -13,7 +13,8 @@ import sqlglot
 from sqlglot.errors import ParseError, TokenError
 
 from ..engine import Engine, Snapshot
-from ..engine.search import SearchResult, text_search
+from ..engine.fusion import TEXT_RANK, VECTOR_RANK, Fusion, default_window, fuse
+from ..engine.search import DISTANCE, SCORE, SearchResult, text_search
 from ..engine.vector_search import vector_column, vector_search
 from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
 from .errors import translate
@@ -27,6 +28,14 @@ _VOLATILE = re.compile(
     r"transaction_timestamp|localtime\w*)\b",
     re.IGNORECASE,
 )
+
+
+# The columns each search function adds to the namespace's columns, with their SQL types.
+SCORE_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "vector_search": [(DISTANCE, "FLOAT")],
+    "text_search": [(SCORE, "FLOAT")],
+    "hybrid_search": [(SCORE, "DOUBLE"), (VECTOR_RANK, "BIGINT"), (TEXT_RANK, "BIGINT")],
+}
 
 
 class SearchRunner:
@@ -91,6 +100,27 @@ class SearchRunner:
             allowed_keys=self.filter_keys(snap, filter_sql) if filter_sql else None,
         )
 
+    def hybrid(
+        self,
+        snap: Snapshot,
+        vectors: Sequence[np.ndarray | None],
+        texts: Sequence[str | None],
+        k: int | None,
+        how: Fusion,
+        window: int | None = None,
+        filter_sql: str | None = None,
+        column: str | None = None,
+        columns: str | None = None,
+        mode: str | None = "or",
+        ef: int | None = None,
+    ) -> SearchResult:
+        """Both searches, `window` candidates each under the same filter, fused."""
+        k = _check_k(k)
+        window = default_window(k) if window is None else _check_k(window, "window")
+        found_vectors = self.vector(snap, vectors, window, column, filter_sql, ef)
+        found_texts = self.text(snap, texts, window, columns, filter_sql, mode)
+        return fuse(found_vectors, found_texts, snap.schema.primary_key, k, how)
+
     def filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
         """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
         try:
@@ -110,7 +140,7 @@ class SearchRunner:
             cur.close()
 
 
-def _check_k(k: object) -> int:
+def _check_k(k: object, name: str = "k") -> int:
     if k is None or isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidParameterValue("k must be greater than zero")
+        raise InvalidParameterValue(f"{name} must be greater than zero")
     return k

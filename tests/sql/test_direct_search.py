@@ -64,6 +64,17 @@ DIRECT = [
     ("SELECT id, _score FROM text_search('d', ?, 5, mode := 'and') ORDER BY _score DESC", ["log"]),
     ("SELECT id, title FROM text_search('d', 'it''s', 5, columns := 'body');", []),
     ("SELECT id, _score FROM text_search('d', $1, 8, filter := 'ok') LIMIT 4", ["vector"]),
+    ("SELECT * FROM hybrid_search('d', ?, 'object storage', 10)", [Q]),
+    (
+        "SELECT id, _score, _vector_rank, _text_rank FROM hybrid_search('d', $1, $2, 8, "
+        "fusion := 'minmax', alpha := 0.3, window := 20, filter := 'n > 5') ORDER BY _score DESC",
+        [Q, "log vector"],
+    ),
+    (
+        "SELECT id, _score FROM hybrid_search('d', [0.1, -0.2, 0.3, 0.05], 'write', 5, "
+        "rrf_k := 1, weights := [2.0, 0.5], \"window\" => 7, mode := 'and') LIMIT 3",
+        [],
+    ),
 ]
 
 
@@ -127,6 +138,8 @@ def test_k_from_a_parameter_is_direct_when_it_is_an_integer():
             errors.UndefinedColumn,
         ),
         ("SELECT id FROM text_search('d', '', 5)", [], errors.InvalidParameterValue),
+        ("SELECT id FROM hybrid_search('d', ?, 'x', 5, fusion := 'max')", [Q], errors.DataError),
+        ("SELECT id FROM hybrid_search('d', ?, 'x', 5, alpha := 2)", [Q], errors.DataError),
     ],
 )
 def test_errors_match_the_general_path(con, sql, params, error):

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from elacsym_sql import errors
-from elacsym_sql.sql.hybrid import DEFAULT_ALPHA
+from elacsym_sql.engine.fusion import DEFAULT_ALPHA
 from tests.helpers import connection, fold, rows
 
 MINMAX = "SELECT id, _score, _vector_rank, _text_rank FROM hybrid_search('docs', "
