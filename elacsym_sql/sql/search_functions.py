@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..engine import Snapshot
 from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
@@ -210,8 +211,18 @@ def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
     return groups
 
 
-def _vectors(q: pa.Array, rows: list[int]) -> list[np.ndarray | None]:
-    return [q[i].values.to_numpy(zero_copy_only=False) if q[i].is_valid else None for i in rows]
+def _vectors(q: pa.Array | pa.ChunkedArray, rows: list[int]) -> np.ndarray | list[np.ndarray | None]:
+    """The query vectors of `rows`: one matrix when they are all present and equally long
+    (a LATERAL batch), else one array per row."""
+    if isinstance(q, pa.ChunkedArray):
+        q = q.combine_chunks()
+    picked = q if len(rows) == len(q) else q.take(pa.array(rows))
+    if picked.null_count == 0 and len(picked):
+        lengths = pc.list_value_length(picked).to_numpy(zero_copy_only=False)
+        if (lengths == lengths[0]).all():
+            flat = picked.flatten().to_numpy(zero_copy_only=False)
+            return flat.reshape(len(picked), int(lengths[0]))
+    return [v.values.to_numpy(zero_copy_only=False) if v.is_valid else None for v in picked]
 
 
 def _one(found: SearchResult, j: int) -> pa.Table:

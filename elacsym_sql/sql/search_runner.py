@@ -46,29 +46,32 @@ class SearchRunner:
     def vector(
         self,
         snap: Snapshot,
-        vectors: Sequence[np.ndarray | None],
+        vectors: np.ndarray | Sequence[np.ndarray | None],
         k: int | None,
         column: str | None = None,
         filter_sql: str | None = None,
         ef: int | None = None,
         exact: bool | None = False,
     ) -> SearchResult:
-        """The k nearest rows to each query vector; `filter_sql` needs `snap` to be the
-        snapshot the namespace's view shows."""
+        """The k nearest rows to each query vector (a matrix, or a list of vectors that may
+        hold NULLs); `filter_sql` needs `snap` to be the snapshot the namespace's view shows."""
         k = _check_k(k)
         col = vector_column(snap, column)
-        if any(v is None for v in vectors):
-            raise InvalidParameterValue("the query vector is NULL")
-        bad = next((len(v) for v in vectors if v is not None and len(v) != col.dim), None)
-        if bad is not None:
-            raise InvalidVector(
-                f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
-            )
+        if not isinstance(vectors, np.ndarray):
+            if any(v is None for v in vectors):
+                raise InvalidParameterValue("the query vector is NULL")
+            lengths = {len(v) for v in vectors}  # type: ignore[arg-type]
+            if len(lengths) > 1:
+                bad = next(n for n in lengths if n != col.dim)
+                raise InvalidVector(
+                    f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
+                )
+            vectors = np.stack(vectors)  # type: ignore[arg-type]
         return vector_search(
             snap,
             self._engine.files,
             col,
-            np.stack(vectors).astype(np.float32, copy=False),  # type: ignore[arg-type]
+            vectors.astype(np.float32, copy=False),
             k,
             ef=ef,
             exact=bool(exact),
