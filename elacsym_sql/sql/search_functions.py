@@ -134,15 +134,12 @@ class SearchFunctions:
     ) -> pa.Array:
         snap = self._snapshot_of(name)
         texts = query.to_pylist()
+
+        def search(options: tuple[Any, ...], rows: list[int]) -> SearchResult:
+            return self._runner.text(snap, [texts[i] for i in rows], *options)
+
         args = [a.to_pylist() for a in (k, columns, filt, mode)]
-        results: list[pa.Table | None] = [None] * len(texts)
-        for (k_i, columns_i, filter_sql, mode_i), rows in _groups(args).items():
-            found = self._runner.text(
-                snap, [texts[i] for i in rows], k_i, columns_i, filter_sql, mode_i
-            )
-            for j, i in enumerate(rows):
-                results[i] = _one(found, j)
-        return _as_lists(results, snap.schema, "text_search")
+        return _as_lists(_per_group(len(texts), args, search), snap.schema, "text_search")
 
     def _hybrid_batch(
         self,
@@ -163,22 +160,20 @@ class SearchFunctions:
     ) -> pa.Array:
         snap = self._snapshot_of(name)
         texts = query.to_pylist()
+
+        def search(options: tuple[Any, ...], rows: list[int]) -> SearchResult:
+            k_i, fusion_i, alpha_i, rrf_k_i, weights_i, *rest = options
+            how = Fusion.checked(fusion_i, alpha_i, rrf_k_i, weights_i)
+            vectors, queries = _vectors(q, rows), [texts[i] for i in rows]
+            return self._runner.hybrid(snap, vectors, queries, k_i, how, *rest)
+
         pairs = [None if w is None else tuple(w) for w in weights.to_pylist()]  # hashable
         args = (
             [a.to_pylist() for a in (k, fusion, alpha, rrf_k)]
             + [pairs]
             + [a.to_pylist() for a in (window, filt, column, columns, mode, ef)]
         )
-        results: list[pa.Table | None] = [None] * len(q)
-        for group, rows in _groups(args).items():
-            k_i, fusion_i, alpha_i, rrf_k_i, weights_i, *search = group
-            how = Fusion.checked(fusion_i, alpha_i, rrf_k_i, weights_i)
-            found = self._runner.hybrid(
-                snap, _vectors(q, rows), [texts[i] for i in rows], k_i, how, *search
-            )
-            for j, i in enumerate(rows):
-                results[i] = _one(found, j)
-        return _as_lists(results, snap.schema, "hybrid_search")
+        return _as_lists(_per_group(len(q), args, search), snap.schema, "hybrid_search")
 
     def _vector_batch(
         self,
@@ -191,15 +186,26 @@ class SearchFunctions:
         exact: pa.Array,
     ) -> pa.Array:
         snap = self._snapshot_of(name)
+
+        def search(options: tuple[Any, ...], rows: list[int]) -> SearchResult:
+            return self._runner.vector(snap, _vectors(q, rows), *options)
+
         args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
-        results: list[pa.Table | None] = [None] * len(q)
-        for (k_i, col_name, filter_sql, ef_i, exact_i), rows in _groups(args).items():
-            found = self._runner.vector(
-                snap, _vectors(q, rows), k_i, col_name, filter_sql, ef_i, exact_i
-            )
-            for j, i in enumerate(rows):
-                results[i] = _one(found, j)
-        return _as_lists(results, snap.schema, "vector_search")
+        return _as_lists(_per_group(len(q), args, search), snap.schema, "vector_search")
+
+
+def _per_group(
+    count: int,
+    args: list[list[Any]],
+    search: Callable[[tuple[Any, ...], list[int]], SearchResult],
+) -> list[pa.Table | None]:
+    """Each input row's result rows: `search` runs once per group of rows sharing options."""
+    results: list[pa.Table | None] = [None] * count
+    for options, rows in _groups(args).items():
+        found = search(options, rows)
+        for j, i in enumerate(rows):
+            results[i] = _one(found, j)
+    return results
 
 
 def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
@@ -211,7 +217,9 @@ def _groups(args: list[list[Any]]) -> dict[tuple[Any, ...], list[int]]:
     return groups
 
 
-def _vectors(q: pa.Array | pa.ChunkedArray, rows: list[int]) -> np.ndarray | list[np.ndarray | None]:
+def _vectors(
+    q: pa.Array | pa.ChunkedArray, rows: list[int]
+) -> np.ndarray | list[np.ndarray | None]:
     """The query vectors of `rows`: one matrix when they are all present and equally long
     (a LATERAL batch), else one array per row."""
     if isinstance(q, pa.ChunkedArray):
