@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -76,15 +77,31 @@ def shell(con: Connection) -> int:
     return 0 if ok or interactive else 1
 
 
-def serve(con: Connection, listen: str) -> int:
+def serve(con: Connection, args: argparse.Namespace) -> int:
     """Run the wire server until SIGTERM/SIGINT; running statements finish first."""
-    from .server import Server
+    from .server import Server, Users, tls_context
 
+    listen = args.listen
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         print(f"elacsym: --listen wants host:port, not {listen!r}", file=sys.stderr)
         return 2
-    server = Server(con.database, host.strip("[]"), int(port))
+    if args.auth not in ("trust", "password", "scram"):
+        print(f"elacsym: --auth is trust, password or scram, not {args.auth!r}", file=sys.stderr)
+        return 2
+    if args.auth != "trust" and not args.users:
+        print(f"elacsym: --auth {args.auth} needs --users users.toml", file=sys.stderr)
+        return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("elacsym: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        users = Users.load(args.users) if args.users else None
+        tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    except (OSError, ValueError) as exc:
+        print(f"elacsym: {exc}", file=sys.stderr)
+        return 2
+    server = Server(con.database, host.strip("[]"), int(port), auth=args.auth, users=users, tls=tls)
 
     async def run() -> None:
         await server.start()
@@ -94,7 +111,8 @@ def serve(con: Connection, listen: str) -> int:
             loop.add_signal_handler(sig, stop.set)
         print(
             f"elacsym_sql listening on {server.host}:{server.port} "
-            f"(data {con.database.settings.data}, auth trust)",
+            f"(data {con.database.settings.data}, auth {args.auth}, "
+            f"tls {'on' if tls else 'off'})",
             flush=True,
         )
         serving = asyncio.create_task(server.serve_forever())
@@ -120,9 +138,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--s3-endpoint", help="S3 endpoint URL (default: $ELACSYM_S3_ENDPOINT)")
     verbs = parser.add_subparsers(dest="verb", required=True)
     srv = verbs.add_parser("serve", help="Postgres-wire server (psql, drivers, BI tools)")
+    env = os.environ.get
     srv.add_argument(
-        "--listen", default="127.0.0.1:5433", help="host:port to listen on (default 127.0.0.1:5433)"
+        "--listen",
+        default=env("ELACSYM_LISTEN", "127.0.0.1:5433"),
+        help="host:port to listen on (default $ELACSYM_LISTEN or 127.0.0.1:5433)",
     )
+    srv.add_argument(
+        "--auth",
+        default=env("ELACSYM_AUTH", "trust"),
+        help="trust, password (cleartext) or scram (SCRAM-SHA-256); default $ELACSYM_AUTH or trust",
+    )
+    srv.add_argument(
+        "--users", default=env("ELACSYM_USERS"), help='TOML file: [users] name = "password"'
+    )
+    srv.add_argument("--tls-cert", default=env("ELACSYM_TLS_CERT"), help="PEM certificate")
+    srv.add_argument("--tls-key", default=env("ELACSYM_TLS_KEY"), help="PEM private key")
+    pw = verbs.add_parser("scram-verifier", help="print a SCRAM-SHA-256 verifier for users.toml")
+    pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
     sh = verbs.add_parser("shell", help="interactive SQL prompt")
     sh.add_argument("-c", "--command", help="run this SQL and exit")
     for verb, text in (
@@ -131,6 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         verbs.add_parser(verb, help=text).add_argument("namespace")
     args = parser.parse_args(argv)
+    if args.verb == "scram-verifier":
+        from .server import Verifier
+
+        password = args.password if args.password is not None else sys.stdin.readline()
+        print(Verifier.from_password(password.rstrip("\n")).text())
+        return 0
     try:
         con = connect(args.data, s3_endpoint=args.s3_endpoint)
     except ElacsymError as exc:
@@ -138,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with con:
         if args.verb == "serve":
-            return serve(con, args.listen)
+            return serve(con, args)
         engine = con.database.engine
         if args.verb == "shell":
             if args.command:

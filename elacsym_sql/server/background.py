@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from ..sql import Database
 from .listener import Server
 
 
 class BackgroundServer:
-    def __init__(self, database: Database, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.server = Server(database, host, port)
+    def __init__(
+        self, database: Database, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> None:
+        """`options`: Server's keywords (auth, users, tls, workers)."""
+        self.server = Server(database, host, port, **options)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

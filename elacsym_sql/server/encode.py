@@ -15,9 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import types as t
+from ..sql import pg_types as t
+from ..sql.pg_types import Column
 from . import values
-from .types import Column
 
 NULL_FIELD = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())
 SEP = pa.scalar(b"", pa.large_binary())
@@ -57,6 +57,16 @@ class RowEncoder:
             rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8
         )
         return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def field_encoder(oid: int, binary: bool) -> Encoder:
+    """One column's values as wire fields: a length word and the bytes, -1 for NULL."""
+    return _binary_encoder(oid) if binary else _text_encoder(oid)
+
+
+def fixed_width(data: bytes | np.ndarray, width: int, n: int) -> pa.Array:
+    """n values of `width` bytes each, laid end to end in `data`, as large_binary."""
+    return _fixed(data, width, n)
 
 
 def _fixed(data: bytes | np.ndarray, width: int, n: int) -> pa.Array:

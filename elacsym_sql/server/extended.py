@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ElacsymError
+from ..sql import pg_types as t
 from ..sql.describe import Description, describe
 from . import protocol as p
-from . import types as t
+from .copy import run_copy
+from .copy_statement import CopyRequest, mentions_copy, parse_copy
 from .errors import error_response
 from .params import decode
 from .rows import RowStream, row_description
@@ -35,6 +37,7 @@ class Prepared:
     query: str
     param_oids: list[int]  # from Parse; 0 where the client left it open
     description: Description | None = None  # once described
+    copy: CopyRequest | None = None  # COPY to or from the client (copy.py)
 
 
 @dataclass
@@ -94,7 +97,8 @@ class Extended:
     def parse(self, msg: p.Parse) -> None:
         if msg.name and msg.name in self.statements:
             raise DuplicateObject(f'prepared statement "{msg.name}" already exists')
-        self.statements[msg.name] = Prepared(msg.query, msg.param_oids)
+        request = parse_copy(msg.query) if mentions_copy(msg.query) else None
+        self.statements[msg.name] = Prepared(msg.query, msg.param_oids, copy=request)
         self.session.send(p.PARSE_COMPLETE)
 
     async def bind(self, msg: p.Bind) -> None:
@@ -135,6 +139,8 @@ class Extended:
             stmt = self.statements.get(name)
             if stmt is None:
                 raise UndefinedObject(f'prepared statement "{name}" does not exist')
+            if stmt.copy is not None:
+                stmt.description = Description([], None)
             if stmt.description is None:
                 stmt.description = await s.run_sync(
                     describe, s.db, s.cur, stmt.query, s.state, None
@@ -151,6 +157,8 @@ class Extended:
         portal = self.portals.get(name)
         if portal is None:
             raise UndefinedObject(f'portal "{name}" does not exist')
+        if not portal.described and portal.statement.copy is not None:
+            portal.described = True
         if not portal.described:
             found = await s.run_sync(
                 describe, s.db, s.cur, portal.statement.query, s.state, portal.params
@@ -179,6 +187,10 @@ class Extended:
         for other in self.portals.values():  # the cursor is about to run something else
             if other.stream is not None:
                 await s.run_sync(other.stream.materialize)
+        if portal.statement.copy is not None:
+            portal.finished = True
+            await run_copy(s, portal.statement.copy)
+            return
         statements = s.db.execute_each(
             s.cur, portal.statement.query, portal.params, session=s.state
         )

@@ -7,17 +7,39 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 
 from ..sql import Database
+from .auth import AuthMode, Users
 from .session import Session
 
 log = logging.getLogger("elacsym.server")
 
 
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server-side TLS context from a PEM certificate (chain) and its private key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class Server:
-    def __init__(self, database: Database, host: str = "127.0.0.1", port: int = 5433,
-                 workers: int = 32) -> None:  # fmt: skip
+    def __init__(
+        self,
+        database: Database,
+        host: str = "127.0.0.1",
+        port: int = 5433,
+        workers: int = 32,
+        auth: AuthMode = "trust",
+        users: Users | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        if auth != "trust" and users is None:
+            raise ValueError(f"auth {auth!r} needs users")
+        self.auth: AuthMode = auth
+        self.users = users
+        self.tls = tls  # answers SSLRequest with 'S' when set
         self.database = database
         self.host = host
         self.port = port

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ..sql import Outcome
+from ..sql.pg_types import Column, column
 from . import protocol as p
 from .encode import RowEncoder
-from .types import Column, column
 
 BATCH_ROWS = 65_536
 # Verbs whose statements return rows as results; others answer with a command tag.

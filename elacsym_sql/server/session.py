@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import ElacsymError
 from ..sql.client_settings import REPORTED
 from ..sql.session_state import SessionState
+from . import copy_statement
 from . import protocol as p
+from .auth import AuthFailed, authenticate
+from .copy import run_copy
+from .copy_statement import CopyRequest, mentions_copy
 from .errors import error_response, fatal
 from .extended import Extended
 from .rows import RowStream, columns_of, count_of, returns_rows, row_description, tag
@@ -27,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("elacsym.server")
 T = TypeVar("T")
 FLUSH_BYTES = 1 << 18  # write out once this much is buffered
+WATCH_SECONDS = 0.25  # how often a running statement checks that its client is still there
 
 
 class Session:
@@ -45,12 +50,21 @@ class Session:
         self._out: list[bytes | memoryview] = []
         self._buffered = 0
         self.extended = Extended(self)
+        self.tls = False
 
     # -- plumbing ----------------------------------------------------------------------------
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking work (DuckDB, the engine) in the server's thread pool."""
-        return await asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
+        """Run blocking work (DuckDB, the engine) in the server's thread pool. A client that
+        goes away meanwhile gets its statement interrupted: its resources are freed now,
+        not when the statement would have ended."""
+        future = asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=WATCH_SECONDS)
+            if done:
+                return future.result()
+            if self.reader.at_eof() or self.writer.transport.is_closing():
+                self.cur.interrupt()
 
     def send(self, data: bytes | memoryview) -> None:
         self._out.append(data)
@@ -97,15 +111,22 @@ class Session:
             await self.flush()
         finally:
             self.server.forget(self)
+            self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
             await self.run_sync(self.cur.close)
 
     async def startup(self) -> bool:
-        """SSL/GSS negotiation, the StartupMessage, trust authentication. False: no session."""
+        """SSL/GSS negotiation, the StartupMessage, authentication (auth.py). False: no session."""
         while True:
             code, body = await p.read_startup(self.reader)
+            if code == p.SSL_REQUEST and self.server.tls is not None and not self.tls:
+                self.writer.write(b"S")
+                await self.writer.drain()
+                await self.writer.start_tls(self.server.tls)
+                self.tls = True
+                continue
             if code in (p.SSL_REQUEST, p.GSSENC_REQUEST):
-                self.writer.write(b"N")  # no TLS configured: the client may go on in plain text
+                self.writer.write(b"N")  # no TLS here: the client may go on in plain text
                 await self.writer.drain()
                 continue
             if code == p.CANCEL_REQUEST:
@@ -135,7 +156,14 @@ class Session:
                     self.send(fatal(exc.sqlstate, exc.message))
                     await self.flush()
                     return False
-        settings.values["session_authorization"] = params.get("user", "elacsym")
+        user = params.get("user", "elacsym")
+        try:
+            await authenticate(self, self.server.auth, self.server.users, user)
+        except AuthFailed as exc:
+            self.send(fatal(exc.sqlstate, str(exc)))
+            await self.flush()
+            return False
+        settings.values["session_authorization"] = user
         settings.changed.clear()
         await self.run_sync(self.state.sync_variables, self.cur)
         self.send(p.AUTH_OK)
@@ -157,6 +185,8 @@ class Session:
                 return
             if msg.kind == b"X":
                 return
+            if msg.kind in (b"d", b"c", b"f"):
+                continue  # the rest of a COPY that failed: ignored, as in Postgres
             if msg.kind == b"Q":
                 await self.simple_query(msg.body[:-1].decode("utf-8"))
                 self.ready()
@@ -167,17 +197,24 @@ class Session:
     # -- simple query ------------------------------------------------------------------------
 
     async def simple_query(self, sql: str) -> None:
-        """Every statement of `sql` in turn, each result in text; stops at the first error."""
-        statements = self.db.execute_each(self.cur, sql, None, session=self.state)
+        """Every statement of `sql` in turn, each result in text; stops at the first error.
+        COPY to or from the client is this session's (copy.py); the rest, the router's."""
         ran = False
         try:
-            while True:
-                outcome = await self.run_sync(next, statements, None)
-                if outcome is None:
-                    break
-                ran = True
-                self.report_settings()
-                await self.send_outcome(outcome, [], -1)
+            parts = await self.run_sync(copy_statement.split, sql) if mentions_copy(sql) else [sql]
+            for part in parts:
+                if isinstance(part, CopyRequest):
+                    ran = True
+                    await run_copy(self, part)
+                    continue
+                statements = self.db.execute_each(self.cur, part, None, session=self.state)
+                while True:
+                    outcome = await self.run_sync(next, statements, None)
+                    if outcome is None:
+                        break
+                    ran = True
+                    self.report_settings()
+                    await self.send_outcome(outcome, [], -1)
         except Exception as exc:
             self.state.transaction.fail()
             self.report_settings()

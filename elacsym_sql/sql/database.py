@@ -13,18 +13,29 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from ..config import Settings
 from ..engine import Engine, Snapshot
-from ..errors import NotSupportedError, SyntaxError, UndefinedTable
+from ..errors import NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
+from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .ddl import execute_create, execute_drop
 from .direct import DirectPath, recognise
-from .dml import STAGE, WritePlan, execute_plan, plan_insert_many, plan_write, target_name
+from .dml import (
+    STAGE,
+    WritePlan,
+    execute_plan,
+    plan_insert_many,
+    plan_insert_table,
+    plan_write,
+    target_name,
+)
 from .errors import translate
 from .parse import Statement, referenced_tables, split_statements, table_name
-from .pg_catalog import duck_setting_names, install_pg_catalog
+from .pg_catalog import duck_setting_names, install_pg_catalog, register_namespace
+from .pg_rewrite import reads_catalog
 from .results import ArrowResult, DuckResult, Outcome
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
@@ -42,14 +53,27 @@ class Database:
         self._duck = duckdb.connect(":memory:")
         # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
+        # A library and a server must not draw progress bars on the host's stdout.
+        self._duck.execute("SET enable_progress_bar = false")
         install_admin_functions(self._duck, self.engine, self._snapshot_of)
         self.runner = SearchRunner(self._duck, self.engine)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
-        self.views = ViewCatalog(self._duck, self.engine, self.search.install)
+        self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
         install_pg_catalog(self._duck)  # version(), current_setting(), jsonb, ...
         self._duck_settings = duck_setting_names(self._duck)
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
+
+    def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+        self.search.install(schema, duck)
+        register_namespace(schema, duck)  # the catalog shows it as a table (pg_catalog.py)
+
+    def tables_read(self, stmt: Statement, text: str) -> set[str]:
+        """Namespaces a statement reads: those it names, or all of them for a catalog read."""
+        names = referenced_tables(stmt.tree) if stmt.tree is not None else set(self.views.known)
+        if reads_catalog(text):
+            names |= set(self.engine.list_namespaces()) | set(self.views.known)
+        return names
 
     def session_state(self, cur: duckdb.DuckDBPyConnection) -> SessionState:
         """The transaction block and client settings of a cursor's session (transactions.py)."""
@@ -106,7 +130,12 @@ class Database:
         statements = split_statements(sql)
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
-        stmt = statements[0]
+        state = self.session_state(cur)
+        return state.run(cur, statements[0], lambda stmt: self._execute_many(cur, stmt, rows))
+
+    def _execute_many(
+        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, rows: Sequence[Sequence[Any]]
+    ) -> Outcome:
         if (
             isinstance(stmt.tree, exp.Insert)
             and rows
@@ -121,6 +150,27 @@ class Database:
             outcome = self.execute_statement(cur, stmt, row)
             total += max(outcome.rowcount, 0)
         return Outcome(outcome.kind, outcome.command, total) if outcome.kind == "count" else outcome
+
+    def copy_columns(self, namespace: str, columns: Sequence[str]) -> list[tuple[str, str]]:
+        """(name, type) of the columns a COPY names, or of all columns in order: what a
+        COPY FROM client is told to send (a strong read of the namespace)."""
+        schema = self.views.refresh_one(namespace).schema
+        for name in columns:
+            if name not in schema.names:
+                raise UndefinedColumn(f'column "{name}" of relation "{namespace}" does not exist')
+        names = columns or schema.names
+        return [(name, schema.column(name).type) for name in names]
+
+    def copy_in(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        namespace: str,
+        columns: Sequence[str],
+        table: pa.Table,
+    ) -> int:
+        """COPY FROM: `table` (one column per name in `columns`, text or values) into the
+        namespace as one atomic write, through INSERT's path (casts, validation, upsert)."""
+        return self._write(cur, plan_insert_table(namespace, columns, table))
 
     def execute_statement(
         self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
@@ -155,8 +205,7 @@ class Database:
     ) -> None:
         """Run a statement in DuckDB over up-to-date views of the namespaces it names."""
         text, searched = rewrite_search_calls(stmt.text)
-        names = referenced_tables(stmt.tree) if stmt.tree is not None else set(self.views.known)
-        names |= searched
+        names = self.tables_read(stmt, text) | searched
         for name in searched:
             self.views.refresh_one(name)  # an unknown namespace is an error here
         self.views.refresh(names - searched)

@@ -20,7 +20,8 @@ from ..errors import NotSupportedError, SyntaxError
 from .ddl import identifier
 from .dml import target_name
 from .errors import translate
-from .parse import DIALECT, Statement, referenced_tables, split_statements
+from .parse import DIALECT, Statement, split_statements
+from .pg_rewrite import rewrite_catalog
 from .search_calls import rewrite_search_calls
 from .transactions import control_kind
 from .views import quote
@@ -100,8 +101,9 @@ def _describe_setting(
 def _bind(
     db: Database, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any] | None
 ) -> Description:
+    stmt = rewrite_catalog(stmt)  # pg_catalog reads, as execution sees them
     text, searched = rewrite_search_calls(stmt.text)
-    names = referenced_tables(stmt.tree) if stmt.tree is not None else set(db.views.known)
+    names = db.tables_read(stmt, text)
     for name in searched:
         db.views.refresh_one(name)
     db.views.refresh(names - searched)

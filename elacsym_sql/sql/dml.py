@@ -124,7 +124,25 @@ def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePl
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, IndexError):
         return None  # mixed Python types in a column: let DuckDB cast row by row
     batch = pa.table({f"c{i}": col for i, col in enumerate(columns)})
+    return _insert_plan(target_name(tree), tree, _stage_table(tree, batch), many=True)
 
+
+def plan_insert_table(name: str, columns: Sequence[str], table: pa.Table) -> WritePlan:
+    """COPY FROM: the rows of `table` (one Arrow column per name in `columns`, as text or
+    as values) written as `INSERT INTO name (columns) SELECT ...` would write them: the
+    same casts, validation and upsert, one atomic write; later rows win per key, as if
+    inserted one by one."""
+    target = ", ".join(quote(c) for c in columns)
+    tree = sqlglot.parse_one(
+        f"INSERT INTO {quote(name)} ({target}) SELECT * FROM {PARAMS}", read=DIALECT
+    )
+    assert isinstance(tree, exp.Insert)
+    return _insert_plan(name, tree, _stage_table(tree, table), many=True)
+
+
+def _stage_table(
+    tree: exp.Insert, batch: pa.Table
+) -> Callable[[duckdb.DuckDBPyConnection, Schema], None]:
     def stage(cur: duckdb.DuckDBPyConnection, schema: Schema) -> None:
         cur.register(PARAMS, batch)
         try:
@@ -132,7 +150,7 @@ def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePl
         finally:
             cur.unregister(PARAMS)
 
-    return _insert_plan(target_name(tree), tree, stage, many=True)
+    return stage
 
 
 def _does_nothing(conflict: exp.OnConflict) -> bool:

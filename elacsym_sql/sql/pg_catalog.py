@@ -1,19 +1,26 @@
 """What Postgres clients ask the server about itself: version(), current_setting(), the
-type names they cast to (jsonb, name, ...).
+type names they cast to (jsonb, name, ...), and the catalog (pg_class, pg_attribute,
+information_schema, format_type(), ...) that lists namespaces as tables of schema public.
 
 Installed once per Database on its DuckDB catalog, so the embedded connection and the
-server answer alike.
+server answer alike. The catalog's views and macros live in schema `elacsym_pg`
+(pg_views.py); pg_rewrite.py points client SQL at them.
 """
 
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 import sqlglot
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
+from ..schema import Schema
 from .client_settings import DEFAULTS, VERSION_STRING
 from .parse import DIALECT, Statement, split_statements
+from .pg_rewrite import SHIM, rewrite_catalog
+from .pg_types import pg_type_of, type_rows
+from .pg_views import MACROS, VIEWS
 
 # Functions answered by our macros in main, also when a client writes pg_catalog.f(...).
 OWN_FUNCTIONS = {"version", "current_setting", "set_config", "to_regtype"}
@@ -41,24 +48,77 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection) -> None:
             # Accepted and answered, not applied: SET is the way to change a setting here.
             "CREATE OR REPLACE MACRO main.set_config(n, v, is_local) AS v",
             "CREATE OR REPLACE MACRO main.to_regtype(n) AS "
-            "(SELECT oid FROM pg_catalog.pg_type WHERE typname = lower(n) LIMIT 1)",
+            f"(SELECT oid FROM {SHIM}.pg_type WHERE typname = lower(n) LIMIT 1)",
         ]
         for name, base in (("jsonb", "JSON"), ("name", "VARCHAR"), ("regclass", "VARCHAR"),
-                           ("regtype", "VARCHAR"), ("regproc", "VARCHAR")):  # fmt: skip
+                           ("regtype", "VARCHAR"), ("regproc", "VARCHAR"),
+                           ("regnamespace", "VARCHAR"), ("regrole", "VARCHAR"),
+                           ("int2vector", "SMALLINT[]"), ("oidvector", "BIGINT[]"),
+                           ("xid", "BIGINT"), ("bpchar", "VARCHAR")):  # fmt: skip
             exists = cur.execute(
                 "SELECT count(*) FROM duckdb_types() WHERE type_name = ?", [name]
             ).fetchone()
             if not exists or not exists[0]:
                 statements.append(f"CREATE TYPE {name} AS {base}")
+        _install_catalog(duck, cur)
         for sql in statements:
             cur.execute(sql)
     finally:
         cur.close()
 
 
+def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
+    def oids(types: pa.Array) -> pa.Array:
+        return pa.array([None if t is None else pg_type_of(t)[0] for t in types.to_pylist()],
+                        pa.int64())  # fmt: skip
+
+    def typmods(types: pa.Array) -> pa.Array:
+        return pa.array([None if t is None else pg_type_of(t)[1] for t in types.to_pylist()],
+                        pa.int32())  # fmt: skip
+
+    for name, fn, ret in (("__elacsym_pg_oid", oids, "BIGINT"),
+                          ("__elacsym_pg_typmod", typmods, "INTEGER")):  # fmt: skip
+        duck.create_function(name, fn, ["VARCHAR"], ret, type="arrow")
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SHIM}")
+    cur.execute(
+        f"CREATE OR REPLACE TABLE {SHIM}.types (oid BIGINT, typname VARCHAR, display VARCHAR, "
+        "typlen INTEGER, typcategory VARCHAR, typelem BIGINT, typarray BIGINT)"
+    )
+    cur.executemany(f"INSERT INTO {SHIM}.types VALUES (?, ?, ?, ?, ?, ?, ?)", type_rows())
+    cur.execute(
+        f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys (name VARCHAR PRIMARY KEY, key VARCHAR)"
+    )
+    # Views and macros refer to each other: create each once what it needs exists.
+    pending = [
+        f"CREATE OR REPLACE MACRO {SHIM}.{n}"
+        + ", ".join(f"({p}) AS {body}" for p in params.split("|"))
+        for n, params, body in MACROS
+    ]
+    pending += [f"CREATE OR REPLACE VIEW {SHIM}.{n} AS {sql}" for n, sql in VIEWS.items()]
+    while pending:
+        failed = []
+        for sql in pending:
+            try:
+                cur.execute(sql)
+            except duckdb.CatalogException:
+                failed.append(sql)
+        if len(failed) == len(pending):
+            cur.execute(failed[0])  # raises: a definition names what nothing defines
+        pending = failed
+
+
+def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+    """Record a namespace's primary key: its view is then a table in the catalog."""
+    duck.execute(
+        f"INSERT OR REPLACE INTO {SHIM}.namespace_keys VALUES (?, ?)",
+        [schema.name, schema.primary_key],
+    )
+
+
 def unqualify_catalog_calls(stmt: Statement) -> Statement:
     """`pg_catalog.version()` -> `version()` for the functions defined here (DuckDB's own
-    pg_catalog schema would answer otherwise)."""
+    pg_catalog schema would answer otherwise), and catalog reads pointed at ours."""
+    stmt = rewrite_catalog(stmt)
     if "pg_catalog" not in stmt.text.lower():
         return stmt
     try:

@@ -28,3 +28,14 @@ def test_embedded_blocks_match_the_wire(tmp_path):
             con.execute("SELECT 1")
         con.execute("COMMIT")  # ends the failed block
         assert con.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_executemany_in_a_block_counts_as_a_write(tmp_path):
+    con = elacsym_sql.connect(str(tmp_path / "d"), cache_dir=str(tmp_path / "c"), indexer=False)
+    with con:
+        con.execute("CREATE TABLE t (id BIGINT PRIMARY KEY)")
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (3,)])
+        with pytest.raises(elacsym_sql.NotSupportedError):
+            con.execute("ROLLBACK")
+        assert con.execute("SELECT count(*) FROM t").fetchall() == [(3,)]

@@ -19,44 +19,57 @@ NUMERIC, UUID, JSONB, REGPROC, REGCLASS, REGTYPE = 1700, 2950, 3802, 24, 2205, 2
 @dataclass(frozen=True)
 class PgType:
     oid: int
+    typname: str  # pg_type.typname
     name: str  # Postgres's name, as format_type() prints it
     size: int  # typlen: bytes of a fixed-size value, -1 for variable
     array_oid: int
+    category: str  # pg_type.typcategory
     element: int = 0  # for an array type: the element type's OID
 
 
 _BASE = [
-    PgType(BOOL, "boolean", 1, 1000),
-    PgType(BYTEA, "bytea", -1, 1001),
-    PgType(CHAR, '"char"', 1, 1002),
-    PgType(NAME, "name", 64, 1003),
-    PgType(INT8, "bigint", 8, 1016),
-    PgType(INT2, "smallint", 2, 1005),
-    PgType(INT4, "integer", 4, 1007),
-    PgType(TEXT, "text", -1, 1009),
-    PgType(OID, "oid", 4, 1028),
-    PgType(REGPROC, "regproc", 4, 1008),
-    PgType(JSON, "json", -1, 199),
-    PgType(FLOAT4, "real", 4, 1021),
-    PgType(FLOAT8, "double precision", 8, 1022),
-    PgType(UNKNOWN, "unknown", -2, 0),
-    PgType(BPCHAR, "character", -1, 1014),
-    PgType(VARCHAR, "character varying", -1, 1015),
-    PgType(DATE, "date", 4, 1182),
-    PgType(TIME, "time without time zone", 8, 1183),
-    PgType(TIMESTAMP, "timestamp without time zone", 8, 1115),
-    PgType(TIMESTAMPTZ, "timestamp with time zone", 8, 1185),
-    PgType(INTERVAL, "interval", 16, 1187),
-    PgType(NUMERIC, "numeric", -1, 1231),
-    PgType(UUID, "uuid", 16, 2951),
-    PgType(JSONB, "jsonb", -1, 3807),
-    PgType(REGCLASS, "regclass", 4, 2210),
-    PgType(REGTYPE, "regtype", 4, 2211),
+    PgType(BOOL, "bool", "boolean", 1, 1000, "B"),
+    PgType(BYTEA, "bytea", "bytea", -1, 1001, "U"),
+    PgType(CHAR, "char", '"char"', 1, 1002, "S"),
+    PgType(NAME, "name", "name", 64, 1003, "S"),
+    PgType(INT8, "int8", "bigint", 8, 1016, "N"),
+    PgType(INT2, "int2", "smallint", 2, 1005, "N"),
+    PgType(INT4, "int4", "integer", 4, 1007, "N"),
+    PgType(TEXT, "text", "text", -1, 1009, "S"),
+    PgType(OID, "oid", "oid", 4, 1028, "N"),
+    PgType(REGPROC, "regproc", "regproc", 4, 1008, "S"),
+    PgType(JSON, "json", "json", -1, 199, "S"),
+    PgType(FLOAT4, "float4", "real", 4, 1021, "N"),
+    PgType(FLOAT8, "float8", "double precision", 8, 1022, "N"),
+    PgType(UNKNOWN, "unknown", "unknown", -2, 0, "S"),
+    PgType(BPCHAR, "bpchar", "character", -1, 1014, "S"),
+    PgType(VARCHAR, "varchar", "character varying", -1, 1015, "S"),
+    PgType(DATE, "date", "date", 4, 1182, "D"),
+    PgType(TIME, "time", "time without time zone", 8, 1183, "D"),
+    PgType(TIMESTAMP, "timestamp", "timestamp without time zone", 8, 1115, "D"),
+    PgType(TIMESTAMPTZ, "timestamptz", "timestamp with time zone", 8, 1185, "D"),
+    PgType(INTERVAL, "interval", "interval", 16, 1187, "T"),
+    PgType(NUMERIC, "numeric", "numeric", -1, 1231, "N"),
+    PgType(UUID, "uuid", "uuid", 16, 2951, "S"),
+    PgType(JSONB, "jsonb", "jsonb", -1, 3807, "S"),
+    PgType(REGCLASS, "regclass", "regclass", 4, 2210, "S"),
+    PgType(REGTYPE, "regtype", "regtype", 4, 2211, "S"),
 ]
 BY_OID: dict[int, PgType] = {t.oid: t for t in _BASE}
 for _t in _BASE:
     if _t.array_oid:
-        BY_OID[_t.array_oid] = PgType(_t.array_oid, _t.name + "[]", -1, 0, element=_t.oid)
+        BY_OID[_t.array_oid] = PgType(
+            _t.array_oid, "_" + _t.typname, _t.name + "[]", -1, 0, "A", element=_t.oid
+        )
+
+
+def type_rows() -> list[tuple[int, str, str, int, str, int, int]]:
+    """pg_type's rows: (oid, typname, display name, typlen, typcategory, typelem, typarray)."""
+    return [
+        (t.oid, t.typname, t.name, t.size, t.category, t.element, t.array_oid)
+        for _, t in sorted(BY_OID.items())
+    ]
+
 
 # DuckDB base type name -> Postgres OID.
 _FROM_DUCK = {

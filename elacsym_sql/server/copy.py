@@ -1,0 +1,103 @@
+"""The COPY sub-protocol of a session (docs/decisions/0016-copy-auth-tls.md).
+
+COPY FROM STDIN: the namespace's columns are resolved first (an unknown namespace or
+column fails before any data is asked for), CopyInResponse, then CopyData until CopyDone
+(CopyFail aborts), and the rows go to `Database.copy_in`: INSERT's path, one atomic
+write. Nothing is written unless every row parses and validates.
+
+COPY TO STDOUT: the query (or `SELECT cols FROM namespace`) runs through the statement
+router like any SELECT; its rows stream as CopyData, one message per row.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import NotSupportedError, QueryCanceled
+from ..sql.views import quote
+from . import protocol as p
+from .copy_in import decode_copy
+from .copy_out import COPY_DONE, CopyEncoder, copy_response
+from .copy_statement import CopyRequest
+from .rows import columns_of, returns_rows
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class CopyProtocolError(p.ProtocolViolation):
+    pass
+
+
+async def run_copy(s: Session, request: CopyRequest) -> None:
+    if request.direction == "in":
+        await _copy_in(s, request)
+    else:
+        await _copy_out(s, request)
+
+
+async def _copy_in(s: Session, request: CopyRequest) -> None:
+    s.state.transaction.check()
+    assert request.namespace is not None
+    columns = await s.run_sync(s.db.copy_columns, request.namespace, request.columns)
+    s.send(copy_response(b"G", request.options.format == "binary", len(columns)))
+    await s.flush()
+    chunks: list[bytes] = []
+    while True:
+        msg = await p.read_message(s.reader)
+        if msg.kind == b"d":
+            chunks.append(msg.body)
+        elif msg.kind == b"c":
+            break
+        elif msg.kind == b"f":
+            reason = msg.body.rstrip(b"\x00").decode("utf-8", "replace")
+            raise QueryCanceled(f"COPY from stdin failed: {reason}")
+        elif msg.kind in (b"H", b"S"):
+            continue  # ignored during copy-in, as in Postgres
+        else:
+            raise CopyProtocolError(f"unexpected message type {msg.kind!r} during COPY from stdin")
+    data = b"".join(chunks)
+    del chunks
+    table = await s.run_sync(decode_copy, data, request.options, columns)
+    names = [name for name, _ in columns]
+    written = await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table)
+    if written:
+        s.state.transaction.wrote()
+    s.send(p.command_complete(f"COPY {table.num_rows}"))
+
+
+async def _copy_out(s: Session, request: CopyRequest) -> None:
+    if request.query is not None:
+        sql = request.query
+    else:
+        assert request.namespace is not None
+        cols = ", ".join(quote(c) for c in request.columns) or "*"
+        sql = f"SELECT {cols} FROM {quote(request.namespace)}"
+    statements = s.db.execute_each(s.cur, sql, None, session=s.state)
+    try:
+        outcome = await s.run_sync(next, statements, None)
+        if outcome is None or not returns_rows(outcome):
+            raise NotSupportedError("COPY (query) TO STDOUT wants a query that returns rows")
+        assert outcome.result is not None
+        encoder = CopyEncoder(columns_of(outcome), request.options)
+        s.send(copy_response(b"H", encoder.binary, len(encoder.columns)))
+        s.send(encoder.start())
+        batches = outcome.result.batches()
+        rows = 0
+
+        def next_chunk() -> tuple[bytes | memoryview, int]:
+            batch = next(batches, None)
+            return (b"", -1) if batch is None else (encoder.encode(batch), batch.num_rows)
+
+        while True:
+            chunk, n = await s.run_sync(next_chunk)
+            if n < 0:
+                break
+            rows += n
+            s.send(chunk)
+            await s.maybe_flush()
+        s.send(encoder.finish())
+        s.send(COPY_DONE)
+        s.send(p.command_complete(f"COPY {rows}"))
+    finally:
+        statements.close()

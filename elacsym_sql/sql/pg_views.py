@@ -1,0 +1,338 @@
+"""The catalog relations and functions Postgres clients read, as DuckDB views and macros in
+schema `elacsym_pg` (pg_rewrite.py points client SQL here).
+
+Namespaces are tables (relkind 'r') in schema `public` (DuckDB's `main`), each with its
+primary key index `<name>_pkey`; other DuckDB tables and views in main show as tables and
+views. OIDs of relations are a hash of their name, stable across restarts. Column types are
+the Postgres types the wire server sends for them (sql/pg_types.py).
+"""
+
+from __future__ import annotations
+
+S = "elacsym_pg"
+PUBLIC, PG_CATALOG, INFO_SCHEMA, OWNER = 2200, 11, 13000, 10
+
+
+def _empty(columns: str) -> str:
+    """A view with these `name TYPE` columns and no rows."""
+    cols = ", ".join(
+        f"NULL::{c.split()[1]} AS {c.split()[0]}" for c in columns.split(",") if c.strip()
+    )
+    return f"SELECT {cols} WHERE false"
+
+
+# DuckDB's name of the database holding the namespaces (unqualified current_database()
+# inside these views would be our macro, which answers the Postgres name).
+HOME = f"(SELECT database_name FROM duckdb_schemas() WHERE schema_name = '{S}')"
+# Relations of DuckDB's main schema: namespaces (registered), DuckDB tables and views.
+_RELS = f"""
+SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key FROM (
+  SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key
+  FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
+  WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
+  UNION ALL
+  SELECT table_name, 'r', NULL FROM duckdb_tables()
+  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
+"""
+_COLS = f"""
+SELECT r.oid AS attrelid, r.name AS relname, r.kind, c.column_name AS attname,
+  c.column_index::SMALLINT AS attnum, __elacsym_pg_oid(c.data_type) AS atttypid,
+  __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
+  (c.column_name = r.key OR NOT c.is_nullable) AS attnotnull, c.column_default
+FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
+  AND c.database_name = {HOME} AND c.schema_name = 'main'
+"""
+
+VIEWS: dict[str, str] = {
+    "rels": _RELS,
+    "cols": _COLS,
+    "pg_namespace": f"""SELECT * FROM (VALUES ({PG_CATALOG}::BIGINT, 'pg_catalog', {OWNER}::BIGINT),
+        ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
+        AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)""",
+    "pg_class": f"""
+SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS reltype,
+  0::BIGINT AS reloftype, {OWNER}::BIGINT AS relowner,
+  CASE WHEN kind = 'r' THEN 2 ELSE 0 END::BIGINT AS relam, oid AS relfilenode,
+  0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
+  0::BIGINT AS reltoastrelid, key IS NOT NULL AS relhasindex, false AS relisshared,
+  'p' AS relpersistence, kind AS relkind, 0::SMALLINT AS relnatts, 0::SMALLINT AS relchecks,
+  false AS relhasrules, false AS relhastriggers, false AS relhassubclass,
+  false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
+  'd' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite,
+  0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl,
+  NULL::VARCHAR[] AS reloptions, NULL::VARCHAR AS relpartbound
+FROM {S}.rels
+UNION ALL
+SELECT oid + 1, name || '_pkey', {PUBLIC}, 0, 0, {OWNER}, 1, oid + 1, 0, 0, -1, 0, 0, false,
+  false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL,
+  NULL, NULL
+FROM {S}.rels WHERE key IS NOT NULL""",
+    "pg_attribute": f"""
+SELECT attrelid, attname, atttypid, -1 AS attstattarget,
+  coalesce((SELECT typlen FROM {S}.pg_type t WHERE t.oid = atttypid), -1)::SMALLINT AS attlen,
+  attnum, CASE WHEN data_type LIKE '%]' THEN 1 ELSE 0 END::SMALLINT AS attndims,
+  -1 AS attcacheoff, atttypmod, false AS attbyval, 'd' AS attalign, 'x' AS attstorage,
+  '' AS attcompression, attnotnull, false AS atthasdef, false AS atthasmissing,
+  '' AS attidentity, '' AS attgenerated, false AS attisdropped, true AS attislocal,
+  0 AS attinhcount, CASE WHEN atttypid = 25 THEN 100 ELSE 0 END::BIGINT AS attcollation,
+  NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions,
+  NULL::VARCHAR AS attmissingval
+FROM {S}.cols""",
+    "pg_type": f"""
+SELECT oid, typname, {PG_CATALOG}::BIGINT AS typnamespace, {OWNER}::BIGINT AS typowner,
+  typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, 'b' AS typtype,
+  typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim,
+  0::BIGINT AS typrelid, 0::BIGINT AS typsubscript, typelem, typarray,
+  typname || 'in' AS typinput, typname || 'out' AS typoutput, typname || 'recv' AS typreceive,
+  typname || 'send' AS typsend, '-' AS typmodin, '-' AS typmodout, '-' AS typanalyze,
+  'i' AS typalign, 'x' AS typstorage, false AS typnotnull, 0::BIGINT AS typbasetype,
+  -1 AS typtypmod, 0 AS typndims,
+  CASE WHEN oid IN (25, 1043, 1042, 19) THEN 100 ELSE 0 END::BIGINT AS typcollation,
+  NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl
+FROM {S}.types""",
+    "pg_index": f"""
+SELECT oid + 1 AS indexrelid, oid AS indrelid, 1::SMALLINT AS indnatts,
+  1::SMALLINT AS indnkeyatts, true AS indisunique, false AS indnullsnotdistinct,
+  true AS indisprimary, false AS indisexclusion, true AS indimmediate,
+  false AS indisclustered, true AS indisvalid, false AS indcheckxmin, true AS indisready,
+  true AS indislive, false AS indisreplident,
+  [(SELECT attnum FROM {S}.cols c WHERE c.attrelid = r.oid AND c.attname = r.key)]::SMALLINT[]
+    AS indkey,
+  [0]::BIGINT[] AS indcollation, [0]::BIGINT[] AS indclass, [0]::SMALLINT[] AS indoption,
+  NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
+FROM {S}.rels r WHERE key IS NOT NULL""",
+    "pg_constraint": f"""
+SELECT oid + 2 AS oid, name || '_pkey' AS conname, {PUBLIC}::BIGINT AS connamespace,
+  'p' AS contype, false AS condeferrable, false AS condeferred, true AS convalidated,
+  oid AS conrelid, 0::BIGINT AS contypid, oid + 1 AS conindid, 0::BIGINT AS conparentid,
+  0::BIGINT AS confrelid, ' ' AS confupdtype, ' ' AS confdeltype, ' ' AS confmatchtype,
+  true AS conislocal, 0 AS coninhcount, true AS connoinherit,
+  [(SELECT attnum FROM {S}.cols c WHERE c.attrelid = r.oid AND c.attname = r.key)]::SMALLINT[]
+    AS conkey,
+  NULL::SMALLINT[] AS confkey, NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop,
+  NULL::BIGINT[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols,
+  NULL::BIGINT[] AS conexclop, NULL::VARCHAR AS conbin, key
+FROM {S}.rels r WHERE key IS NOT NULL""",
+    "pg_database": f"""
+SELECT 16384::BIGINT AS oid, {S}.current_database() AS datname, {OWNER}::BIGINT AS datdba,
+  6 AS encoding, 'c' AS datlocprovider, false AS datistemplate, true AS datallowconn,
+  -1 AS datconnlimit, 0::BIGINT AS datfrozenxid, 0::BIGINT AS datminmxid,
+  1663::BIGINT AS dattablespace, 'C' AS datcollate, 'C' AS datctype,
+  NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl""",
+    "pg_roles": f"""
+SELECT 'elacsym' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
+  true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
+  '********' AS rolpassword, NULL::TIMESTAMP AS rolvaliduntil, false AS rolbypassrls,
+  NULL::VARCHAR[] AS rolconfig, {OWNER}::BIGINT AS oid""",
+    "pg_authid": f"SELECT oid, rolname, rolsuper, rolcanlogin FROM {S}.pg_roles",
+    "pg_user": f"""SELECT rolname AS usename, oid AS usesysid, true AS usecreatedb,
+        true AS usesuper, false AS userepl, false AS usebypassrls, '********' AS passwd,
+        NULL::TIMESTAMP AS valuntil, NULL::VARCHAR[] AS useconfig FROM {S}.pg_roles""",
+    "pg_am": """SELECT * FROM (VALUES (1::BIGINT, 'btree', 'i'), (2, 'heap', 't'))
+        AS t(oid, amname, amtype), (SELECT 'handler' AS amhandler)""",
+    "pg_proc": f"""
+SELECT (hash(function_name || coalesce(parameters::VARCHAR, '')) % 1000000000)::BIGINT
+    + 100000 AS oid, function_name AS proname, {PUBLIC}::BIGINT AS pronamespace,
+  {OWNER}::BIGINT AS proowner, 13::BIGINT AS prolang, 1::FLOAT AS procost, 0::FLOAT AS prorows,
+  0::BIGINT AS provariadic, '-' AS prosupport, 'f' AS prokind, false AS prosecdef,
+  false AS proleakproof, false AS proisstrict, function_type = 'table_macro' AS proretset,
+  'v' AS provolatile, 'u' AS proparallel, len(parameters)::SMALLINT AS pronargs,
+  0::SMALLINT AS pronargdefaults, 0::BIGINT AS prorettype, NULL::BIGINT[] AS proargtypes,
+  NULL::BIGINT[] AS proallargtypes, NULL::VARCHAR[] AS proargmodes,
+  parameters AS proargnames, NULL::VARCHAR AS proargdefaults, NULL::BIGINT[] AS protrftypes,
+  coalesce(macro_definition, '') AS prosrc, NULL::VARCHAR AS probin,
+  NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl,
+  function_type
+FROM duckdb_functions()
+WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
+  AND NOT contains(function_name, '__')
+  AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype')""",
+    "pg_tables": f"""SELECT 'public' AS schemaname, relname AS tablename, 'elacsym' AS tableowner,
+        NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
+        false AS hastriggers, false AS rowsecurity FROM {S}.pg_class WHERE relkind = 'r'""",
+    "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname, 'elacsym' AS viewowner,
+        '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
+    "pg_indexes": f"""SELECT 'public' AS schemaname, r.name AS tablename,
+        r.name || '_pkey' AS indexname, NULL::VARCHAR AS tablespace,
+        {S}.pg_get_indexdef(r.oid + 1, 0, false) AS indexdef
+        FROM {S}.rels r WHERE key IS NOT NULL""",
+    "pg_settings": """SELECT name, setting, NULL::VARCHAR AS unit, 'Ungrouped' AS category,
+        '' AS short_desc, 'user' AS context, 'string' AS vartype, 'default' AS source
+        FROM (SELECT unnest(map_keys(m)) AS name, unnest(map_values(m)) AS setting
+        FROM (SELECT getvariable('elacsym_settings') AS m) WHERE m IS NOT NULL)""",
+    "pg_stat_activity": f"""SELECT 16384::BIGINT AS datid, {S}.current_database() AS datname,
+        0 AS pid, 'elacsym' AS usename, '' AS application_name, 'active' AS state,
+        '' AS query""",
+    "pg_description": _empty(
+        "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"
+    ),
+    "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
+    "pg_attrdef": _empty("oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR"),
+    "pg_inherits": _empty(
+        "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN"
+    ),
+    "pg_policy": _empty(
+        "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN,"
+        "polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR"
+    ),
+    "pg_statistic_ext": _empty(
+        "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT,"
+        "stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[], stxexprs VARCHAR"
+    ),
+    "pg_publication": _empty(
+        "oid BIGINT, pubname VARCHAR, pubowner BIGINT, puballtables BOOLEAN, pubinsert BOOLEAN,"
+        "pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN"
+    ),
+    "pg_publication_rel": _empty(
+        "oid BIGINT, prpubid BIGINT, prrelid BIGINT, prqual VARCHAR, prattrs SMALLINT[]"
+    ),
+    "pg_publication_namespace": _empty("oid BIGINT, pnpubid BIGINT, pnnspid BIGINT"),
+    "pg_trigger": _empty(
+        "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT,"
+        "tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT"
+    ),
+    "pg_rewrite": _empty(
+        "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR,"
+        "is_instead BOOLEAN"
+    ),
+    "pg_foreign_table": _empty("ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]"),
+    "pg_partitioned_table": _empty(
+        "partrelid BIGINT, partstrat VARCHAR, partnatts SMALLINT, partdefid BIGINT,"
+        "partattrs SMALLINT[]"
+    ),
+    "pg_range": _empty(
+        "rngtypid BIGINT, rngsubtype BIGINT, rngmultitypid BIGINT, rngcollation BIGINT,"
+        "rngsubopc BIGINT, rngcanonical VARCHAR, rngsubdiff VARCHAR"
+    ),
+    "pg_opclass": _empty(
+        "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT,"
+        "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"
+    ),
+    "pg_enum": _empty("oid BIGINT, enumtypid BIGINT, enumsortorder FLOAT, enumlabel VARCHAR"),
+    "pg_extension": _empty(
+        "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT,"
+        "extrelocatable BOOLEAN, extversion VARCHAR"
+    ),
+    "pg_sequence": _empty(
+        "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT,"
+        "seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN"
+    ),
+    "pg_depend": _empty(
+        "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT,"
+        "refobjsubid INTEGER, deptype VARCHAR"
+    ),
+    "pg_auth_members": _empty("oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT"),
+    "pg_matviews": _empty("schemaname VARCHAR, matviewname VARCHAR, definition VARCHAR"),
+    "pg_collation": """SELECT * FROM (VALUES (100::BIGINT, 'default', 11::BIGINT, 'd'),
+        (950, 'C', 11, 'c')) AS t(oid, collname, collnamespace, collprovider)""",
+    # information_schema, with Postgres type names.
+    "information_schema_schemata": f"""SELECT {S}.current_database() AS catalog_name,
+        nspname AS schema_name, 'elacsym' AS schema_owner,
+        NULL::VARCHAR AS default_character_set_catalog,
+        NULL::VARCHAR AS default_character_set_schema,
+        NULL::VARCHAR AS default_character_set_name, NULL::VARCHAR AS sql_path
+        FROM {S}.pg_namespace""",
+    "information_schema_tables": f"""
+SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema, name AS table_name,
+  CASE kind WHEN 'v' THEN 'VIEW' ELSE 'BASE TABLE' END AS table_type,
+  NULL::VARCHAR AS self_referencing_column_name, NULL::VARCHAR AS reference_generation,
+  NULL::VARCHAR AS user_defined_type_catalog, NULL::VARCHAR AS user_defined_type_schema,
+  NULL::VARCHAR AS user_defined_type_name, CASE kind WHEN 'v' THEN 'NO' ELSE 'YES' END
+    AS is_insertable_into, 'NO' AS is_typed, NULL::VARCHAR AS commit_action
+FROM {S}.rels""",
+    "information_schema_views": f"""SELECT {S}.current_database() AS table_catalog,
+        'public' AS table_schema, name AS table_name, '' AS view_definition
+        FROM {S}.rels WHERE kind = 'v'""",
+    "information_schema_columns": f"""
+SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
+  relname AS table_name, attname AS column_name, attnum::INTEGER AS ordinal_position,
+  column_default, CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END AS is_nullable,
+  CASE WHEN t.typcategory = 'A' THEN 'ARRAY' ELSE {S}.format_type(atttypid, -1) END
+    AS data_type,
+  NULL::INTEGER AS character_maximum_length, NULL::INTEGER AS character_octet_length,
+  CASE atttypid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24
+    WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN atttypmod > 4 THEN (atttypmod - 4) >> 16 END
+  END::INTEGER AS numeric_precision,
+  CASE WHEN atttypid IN (21, 23, 20, 1700) THEN 10 WHEN atttypid IN (700, 701) THEN 2
+  END::INTEGER AS numeric_precision_radix,
+  CASE WHEN atttypid IN (21, 23, 20) THEN 0
+    WHEN atttypid = 1700 AND atttypmod > 4 THEN (atttypmod - 4) & 65535 END::INTEGER
+    AS numeric_scale,
+  NULL::INTEGER AS datetime_precision, NULL::VARCHAR AS interval_type,
+  {S}.current_database() AS udt_catalog, 'pg_catalog' AS udt_schema, t.typname AS udt_name,
+  'NO' AS is_identity, 'NEVER' AS is_generated, 'YES' AS is_updatable
+FROM {S}.cols c LEFT JOIN {S}.types t ON t.oid = c.atttypid""",
+    "information_schema_table_constraints": f"""
+SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  'public' AS table_schema, r.name AS table_name, 'PRIMARY KEY' AS constraint_type,
+  'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
+FROM {S}.pg_constraint k JOIN {S}.rels r ON r.oid = k.conrelid""",
+    "information_schema_key_column_usage": f"""
+SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  'public' AS table_schema, r.name AS table_name, k.key AS column_name,
+  1 AS ordinal_position, NULL::INTEGER AS position_in_unique_constraint
+FROM {S}.pg_constraint k JOIN {S}.rels r ON r.oid = k.conrelid""",
+    "information_schema_routines": f"""SELECT {S}.current_database() AS routine_catalog,
+        'public' AS routine_schema, proname AS routine_name, 'FUNCTION' AS routine_type
+        FROM {S}.pg_proc""",
+}
+
+# Scalar functions, by (name, parameters, body). Lookups by OID are scalar subqueries.
+MACROS: list[tuple[str, str, str]] = [
+    ("current_database", "", "'elacsym'"),
+    ("current_schema", "", "'public'"),
+    ("current_schemas", "include_implicit",
+     "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
+    ("pg_get_userbyid", "role", "'elacsym'"),
+    ("pg_table_is_visible", "rel", "true"),
+    ("pg_type_is_visible", "typ", "true"),
+    ("pg_function_is_visible", "fn", "true"),
+    ("pg_relation_is_publishable", "rel", "false"),
+    ("pg_encoding_to_char", "enc", "CASE WHEN enc = 6 THEN 'UTF8' ELSE 'SQL_ASCII' END"),
+    ("format_type", "typ, typmod",
+     f"""CASE WHEN typ IS NULL THEN NULL
+       WHEN typ = 1700 AND typmod > 4
+         THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')'
+       WHEN typ = 1231 AND typmod > 4
+         THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
+       ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),
+    ("pg_get_indexdef", "idx, col := 0, pretty := false",
+     f"""(SELECT 'CREATE UNIQUE INDEX ' || __r.name || '_pkey ON public.' || __r.name
+        || ' USING btree (' || __r.key || ')' FROM {S}.rels __r WHERE __r.oid + 1 = idx)"""),
+    ("pg_get_constraintdef", "con, pretty := false",
+     f"""(SELECT 'PRIMARY KEY (' || __r.key || ')' FROM {S}.rels __r WHERE __r.oid + 2 = con)"""),
+    ("pg_get_expr", "expr, rel, pretty := false", "NULL::VARCHAR"),
+    ("pg_get_viewdef", "rel, pretty := false", "NULL::VARCHAR"),
+    ("pg_get_triggerdef", "trg, pretty := false", "NULL::VARCHAR"),
+    ("pg_get_partkeydef", "rel", "NULL::VARCHAR"),
+    ("pg_get_serial_sequence", "rel, col", "NULL::VARCHAR"),
+    ("pg_get_statisticsobjdef_columns", "stx", "NULL::VARCHAR"),
+    ("pg_get_function_result", "fn",
+     f"""(SELECT CASE WHEN function_type = 'table_macro' THEN 'SETOF record' ELSE 'unknown'
+        END FROM {S}.pg_proc __p WHERE __p.oid = fn LIMIT 1)"""),
+    ("pg_get_function_arguments", "fn",
+     f"""(SELECT array_to_string(proargnames, ', ') FROM {S}.pg_proc __p
+        WHERE __p.oid = fn LIMIT 1)"""),
+    ("pg_get_function_identity_arguments", "fn", f"{S}.pg_get_function_arguments(fn)"),
+    ("obj_description", "obj, cat := NULL", "NULL::VARCHAR"),
+    ("col_description", "rel, col", "NULL::VARCHAR"),
+    ("shobj_description", "obj, cat", "NULL::VARCHAR"),
+    ("json_build_object",
+     " | ".join(", ".join(f"a{i}" for i in range(n)) for n in range(2, 17, 2)), "NULL::JSON"),
+    ("pg_total_relation_size", "rel", "0::BIGINT"),
+    ("pg_relation_size", "rel, fork := 'main'", "0::BIGINT"),
+    ("pg_table_size", "rel", "0::BIGINT"),
+    ("pg_indexes_size", "rel", "0::BIGINT"),
+    ("array_upper", "arr, dim", "CASE WHEN dim = 1 THEN len(arr) END"),
+    ("array_lower", "arr, dim", "CASE WHEN dim = 1 AND len(arr) > 0 THEN 1 END"),
+    # pgJDBC's getPrimaryKeys: one (x, n) per key column; our keys have one column.
+    ("information_schema__pg_expandarray", "arr", "{'x': arr[1], 'n': 1}"),
+    ("pg_backend_pid", "", "0"),
+    ("pg_is_in_recovery", "", "false"),
+    ("txid_current", "", "1::BIGINT"),
+    ("has_table_privilege", "a, b, c := NULL", "true"),
+    ("has_schema_privilege", "a, b, c := NULL", "true"),
+    ("has_database_privilege", "a, b, c := NULL", "true"),
+]  # fmt: skip
