@@ -20,7 +20,7 @@ from .client_settings import DEFAULTS, VERSION_STRING
 from .parse import DIALECT, Statement, split_statements
 from .pg_rewrite import SHIM, rewrite_catalog
 from .pg_types import pg_type_of, type_rows
-from .pg_views import MACROS, VIEWS
+from .pg_views import INT8_COLUMNS, MACROS, VIEWS
 
 # Functions answered by our macros in main, also when a client writes pg_catalog.f(...).
 OWN_FUNCTIONS = {"version", "current_setting", "set_config", "to_regtype"}
@@ -70,19 +70,19 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection) -> None:
 def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
     def oids(types: pa.Array) -> pa.Array:
         return pa.array([None if t is None else pg_type_of(t)[0] for t in types.to_pylist()],
-                        pa.int64())  # fmt: skip
+                        pa.uint32())  # fmt: skip
 
     def typmods(types: pa.Array) -> pa.Array:
         return pa.array([None if t is None else pg_type_of(t)[1] for t in types.to_pylist()],
                         pa.int32())  # fmt: skip
 
-    for name, fn, ret in (("__elacsym_pg_oid", oids, "BIGINT"),
+    for name, fn, ret in (("__elacsym_pg_oid", oids, "UINTEGER"),
                           ("__elacsym_pg_typmod", typmods, "INTEGER")):  # fmt: skip
         duck.create_function(name, fn, ["VARCHAR"], ret, type="arrow")
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SHIM}")
     cur.execute(
-        f"CREATE OR REPLACE TABLE {SHIM}.types (oid BIGINT, typname VARCHAR, display VARCHAR, "
-        "typlen INTEGER, typcategory VARCHAR, typelem BIGINT, typarray BIGINT)"
+        f"CREATE OR REPLACE TABLE {SHIM}.types (oid UINTEGER, typname VARCHAR, display VARCHAR, "
+        "typlen INTEGER, typcategory VARCHAR, typelem UINTEGER, typarray UINTEGER)"
     )
     cur.executemany(f"INSERT INTO {SHIM}.types VALUES (?, ?, ?, ?, ?, ?, ?)", type_rows())
     cur.execute(
@@ -105,6 +105,26 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         if len(failed) == len(pending):
             cur.execute(failed[0])  # raises: a definition names what nothing defines
         pending = failed
+    for name, sql in VIEWS.items():
+        _type_oid_columns(cur, name, sql)
+
+
+def _type_oid_columns(cur: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    """Give a view's OID columns the type the wire sends as Postgres `oid` (UINTEGER; see
+    pg_types.py): asyncpg, for one, decodes only oid[], not int8[], before it has
+    introspected types. The views are written with BIGINT, which DuckDB also widens
+    unions to; every BIGINT column of a catalog view is an OID but those in INT8_COLUMNS."""
+    columns = cur.execute(f"DESCRIBE {SHIM}.{name}").fetchall()
+    casts = [
+        f"{column}::{kind.replace('BIGINT', 'UINTEGER')} AS {column}"
+        for column, kind, *_ in columns
+        if kind in ("BIGINT", "BIGINT[]") and column not in INT8_COLUMNS
+    ]
+    if casts:
+        cur.execute(
+            f"CREATE OR REPLACE VIEW {SHIM}.{name} AS "
+            f"SELECT * REPLACE ({', '.join(casts)}) FROM ({sql})"
+        )
 
 
 def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:

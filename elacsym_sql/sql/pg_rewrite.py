@@ -56,7 +56,10 @@ FUNCTIONS = frozenset(
     )
 )
 _NAME = (TokenType.VAR, TokenType.IDENTIFIER)
-_CATALOG_MARKERS = ("pg_", "information_schema", "public", "current_", "format_type", "json_")
+_CATALOG_MARKERS = ("pg_", "information_schema", "public", "current_", "format_type", "json_",
+                    "oid")
+# Postgres's oid type: DuckDB's `oid` is a BIGINT, which the wire would call int8.
+OID_TYPE = "UINTEGER"
 
 
 def rewrite_catalog(stmt: Statement) -> Statement:
@@ -118,7 +121,9 @@ def rewrite_text(sql: str) -> str:
                 target = tokens[i + 2]
                 name = target.text.lower()
                 call = _is(tokens[i + 3] if i + 3 < n else None, TokenType.L_PAREN)
-                if name in RELATIONS or (call and name in FUNCTIONS):
+                if name == "oid" and _is(prev, TokenType.DCOLON):
+                    edits.append((tok.start, target.end + 1, OID_TYPE))
+                elif name in RELATIONS or (call and name in FUNCTIONS):
                     edits.append((tok.start, target.end + 1, f"{SHIM}.{name}"))
                 elif call or not _is(tokens[i + 3] if i + 3 < n else None, TokenType.DOT):
                     if name.startswith("pg_") and not call:
@@ -139,6 +144,8 @@ def rewrite_text(sql: str) -> str:
                     edits.append((tok.start, tok.end + 1, "main"))
                 i += 3
                 continue
+            if word == "oid" and _is(prev, TokenType.DCOLON):
+                edits.append((tok.start, tok.end + 1, OID_TYPE))
             bare = not after_dot and not _is(nxt, TokenType.DOT) and not _is(prev, TokenType.ALIAS)
             relation = word in RELATIONS and tok.token_type == TokenType.VAR
             function = word in FUNCTIONS and _is(nxt, TokenType.L_PAREN)

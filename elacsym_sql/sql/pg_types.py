@@ -79,7 +79,7 @@ _FROM_DUCK = {
     "SMALLINT": INT2,
     "USMALLINT": INT4,
     "INTEGER": INT4,
-    "UINTEGER": INT8,
+    "UINTEGER": OID,  # Postgres's oid is an unsigned 32-bit integer; DuckDB's `oid` is BIGINT
     "BIGINT": INT8,
     "UBIGINT": NUMERIC,
     "HUGEINT": NUMERIC,
@@ -158,7 +158,7 @@ _TO_DUCK = {
     INT8: "BIGINT",
     INT2: "SMALLINT",
     INT4: "INTEGER",
-    OID: "BIGINT",
+    OID: "UINTEGER",
     TEXT: "VARCHAR",
     VARCHAR: "VARCHAR",
     BPCHAR: "VARCHAR",

@@ -129,13 +129,6 @@ def test_asyncpg_scalar_results_and_catalog(wire):
     asyncio.run(run())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="asyncpg introspects arrays with `$1::oid[]` and needs the wire to call it oid[] "
-    "(1028); DuckDB has no oid type, so the server sends int8[], which asyncpg introspects "
-    "again, forever (decision 0015)",
-)
 def test_asyncpg_array_parameters_and_results(wire):
     asyncpg = pytest.importorskip("asyncpg")
 

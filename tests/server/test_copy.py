@@ -130,12 +130,13 @@ def test_asyncpg_copy_records_to_table(table):
     async def run() -> str:
         conn = await asyncpg.connect(host="127.0.0.1", port=port, user="t", database="e")
         try:
-            # (asyncpg looks float4[] up in pg_type through a query whose oid[] columns
-            # the catalog types as int8[]: vectors are left out here.)
             status = await conn.copy_records_to_table(
                 name,
-                records=[(i, f"t{i}", i / 2, [f"x{i}", None], i % 2 == 0) for i in range(1, 501)],
-                columns=["id", "title", "price", "tags", "ok"],
+                records=[
+                    (i, f"t{i}", i / 2, [f"x{i}", None], i % 2 == 0, [i, 0.5, -1])
+                    for i in range(1, 501)
+                ],
+                columns=["id", "title", "price", "tags", "ok", "embedding"],
             )
             assert await conn.fetchval(f"SELECT count(*) FROM {name}") == 500
             return status
@@ -144,7 +145,7 @@ def test_asyncpg_copy_records_to_table(table):
 
     assert asyncio.run(run()) == "COPY 500"
     got = rows_of(con, name)
-    assert got[0] == (1, "t1", 0.5, ["x1", None], False, None)
+    assert got[0] == (1, "t1", 0.5, ["x1", None], False, (1.0, 0.5, -1.0))
     assert got[-1][0] == 500
 
 
