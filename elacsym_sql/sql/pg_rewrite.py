@@ -56,8 +56,15 @@ FUNCTIONS = frozenset(
     )
 )
 _NAME = (TokenType.VAR, TokenType.IDENTIFIER)
-_CATALOG_MARKERS = ("pg_", "information_schema", "public", "current_", "format_type", "json_",
-                    "oid")
+_CATALOG_MARKERS = (
+    "pg_",
+    "information_schema",
+    "public",
+    "current_",
+    "format_type",
+    "json_",
+    "oid",
+)
 # Postgres's oid type: DuckDB's `oid` is a BIGINT, which the wire would call int8.
 OID_TYPE = "UINTEGER"
 
