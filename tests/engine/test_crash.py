@@ -15,6 +15,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -276,16 +277,20 @@ def _spawn(tmp_path: Path, cfg: dict[str, Any]) -> subprocess.Popen[str]:
     )
 
 
-def _collect(proc: subprocess.Popen[str], first: list[str]) -> ChildLog:
+def _collect(proc: subprocess.Popen[str]) -> ChildLog:
+    # Read through proc.stdout, not communicate(): a readline() before may have buffered
+    # lines past the first, which communicate() (reading the raw pipe) would never see.
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
     try:
-        out, err = proc.communicate(timeout=60)
+        out = proc.stdout.read()  # to EOF: the child has died or ended
+        err = proc.stderr.read()
+        proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        watchdog.cancel()
     acked: list[dict[str, Any]] = []
     pending = begun = None
-    for line in [*first, *out.splitlines(keepends=True)]:
+    for line in out.splitlines(keepends=True):
         if not line.endswith("\n"):
             continue  # cut off by the kill: never printed
         msg = json.loads(line)
@@ -420,7 +425,7 @@ def test_killed_at_random_times_loses_no_acknowledged_write(make_settings, tmp_p
             time.sleep(delay)  # the kill time is the random variable, not a synchronisation
             os.kill(proc.pid, signal.SIGKILL)
         finally:
-            log = _collect(proc, [])
+            log = _collect(proc)
         assert log.returncode == -signal.SIGKILL, f"{why}: child died by itself:\n{log.stderr}"
         statements += len(log.acked)
         with connection(make_settings) as con:
@@ -443,7 +448,7 @@ del SCRIPTED_MODEL[5]
 
 def _run_scripted(make_settings, tmp_path: Path, point: str) -> ChildLog:
     cfg = {"settings": dataclasses.asdict(make_settings()), "mode": "scripted", "point": point}
-    log = _collect(_spawn(tmp_path, cfg), [])
+    log = _collect(_spawn(tmp_path, cfg))
     assert log.returncode == -signal.SIGKILL, (
         f"the child was not killed at {point}: rc={log.returncode}\n{log.stderr}"
     )
