@@ -3,10 +3,17 @@
 Statements and portals live per session, named or unnamed. Describe binds a statement
 without running it (sql/describe.py). After an error, messages are skipped until Sync,
 as the protocol requires.
+
+Drivers send Bind, Describe (portal), Execute, Sync together for every statement. A
+portal's Describe is therefore answered lazily: if the next message executes that portal,
+the RowDescription is taken from the result itself (no second bind of the statement);
+any other next message gets it computed first. Nothing is sent before Sync or Flush, so
+the client sees the same messages in the same order either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +64,13 @@ class Extended:
     statements: dict[str, Prepared] = field(default_factory=dict)
     portals: dict[str, Portal] = field(default_factory=dict)
     skipping: bool = False  # after an error, until Sync
+    deferred: str | None = None  # a portal whose Describe is not answered yet
 
     async def handle(self, msg: p.Message) -> None:
         s = self.session
+        if self.deferred is not None and not self._executes(msg, self.deferred):
+            name, self.deferred = self.deferred, None
+            await self._guarded(self._describe_portal(name))
         if msg.kind == b"S":
             self.skipping = False
             self.portals.pop("", None)
@@ -71,28 +82,39 @@ class Extended:
             return
         if self.skipping:
             return
-        try:
-            if msg.kind == b"P":
-                self.parse(p.parse_parse(msg.body))
-            elif msg.kind == b"B":
-                await self.bind(p.parse_bind(msg.body))
-            elif msg.kind == b"D":
-                await self.describe(msg.body[:1], p.Reader(msg.body[1:]).cstring())
-            elif msg.kind == b"E":
-                r = p.Reader(msg.body)
-                await self.execute(r.cstring(), r.int32())
-            elif msg.kind == b"C":
-                r = p.Reader(msg.body)
-                which, name = r.byte(), r.cstring()
-                (self.statements if which == b"S" else self.portals).pop(name, None)
-                s.send(p.CLOSE_COMPLETE)
-            else:
-                raise p.ProtocolViolation(f"unexpected message type {msg.kind!r}")
-        except Exception as exc:
-            s.state.transaction.fail()
-            s.send(error_response(exc))
-            self.skipping = True
+        await self._guarded(self._dispatch(msg))
         await s.maybe_flush()
+
+    async def _guarded(self, step: Coroutine[Any, Any, None]) -> None:
+        """Run one message's work; an error is answered and the rest skipped until Sync."""
+        try:
+            await step
+        except Exception as exc:
+            self.session.state.transaction.fail()
+            self.session.send(error_response(exc))
+            self.skipping = True
+
+    async def _dispatch(self, msg: p.Message) -> None:
+        if msg.kind == b"P":
+            self.parse(p.parse_parse(msg.body))
+        elif msg.kind == b"B":
+            await self.bind(p.parse_bind(msg.body))
+        elif msg.kind == b"D":
+            await self.describe(msg.body[:1], p.Reader(msg.body[1:]).cstring())
+        elif msg.kind == b"E":
+            r = p.Reader(msg.body)
+            await self.execute(r.cstring(), r.int32())
+        elif msg.kind == b"C":
+            r = p.Reader(msg.body)
+            which, name = r.byte(), r.cstring()
+            (self.statements if which == b"S" else self.portals).pop(name, None)
+            self.session.send(p.CLOSE_COMPLETE)
+        else:
+            raise p.ProtocolViolation(f"unexpected message type {msg.kind!r}")
+
+    @staticmethod
+    def _executes(msg: p.Message, portal: str) -> bool:
+        return msg.kind == b"E" and p.Reader(msg.body).cstring() == portal
 
     def parse(self, msg: p.Parse) -> None:
         if msg.name and msg.name in self.statements:
@@ -157,31 +179,46 @@ class Extended:
         portal = self.portals.get(name)
         if portal is None:
             raise UndefinedObject(f'portal "{name}" does not exist')
-        if not portal.described and portal.statement.copy is not None:
+        if portal.statement.copy is not None:
             portal.described = True
-        if not portal.described:
-            found = await s.run_sync(
-                describe, s.db, s.cur, portal.statement.query, s.state, portal.params
-            )
-            portal.described = True
-            if found.columns is not None:
-                portal.columns = [t.column(n, ty) for n, ty in found.columns]
+        if portal.described:
+            self._send_description(portal)
+        else:
+            self.deferred = name  # answered by the next message (see the module's doc)
+
+    async def _describe_portal(self, name: str) -> None:
+        s = self.session
+        portal = self.portals[name]
+        found = await s.run_sync(
+            describe, s.db, s.cur, portal.statement.query, s.state, portal.params
+        )
+        portal.described = True
+        if found.columns is not None:
+            portal.columns = [t.column(n, ty) for n, ty in found.columns]
+        self._send_description(portal)
+
+    def _send_description(self, portal: Portal) -> None:
         if portal.columns is None:
-            s.send(p.NO_DATA)
+            self.session.send(p.NO_DATA)
         else:
             formats = p.per_column(portal.result_formats, len(portal.columns))
-            s.send(row_description(portal.columns, formats))
+            self.session.send(row_description(portal.columns, formats))
 
     async def execute(self, name: str, limit: int) -> None:
         s = self.session
         portal = self.portals.get(name)
         if portal is None:
             raise UndefinedObject(f'portal "{name}" does not exist')
+        describe, self.deferred = self.deferred == name, None
         if portal.stream is not None:  # resume a suspended result
             stream, portal.stream = portal.stream, None
+            if describe:
+                self._send_description(portal)
             portal.stream = await s.stream_rows(stream, limit + stream.sent if limit else 0)
             return
         if portal.finished:
+            if describe:
+                self._send_description(portal)
             s.send(p.command_complete("SELECT 0"))
             return
         for other in self.portals.values():  # the cursor is about to run something else
@@ -194,16 +231,16 @@ class Extended:
         statements = s.db.execute_each(
             s.cur, portal.statement.query, portal.params, session=s.state
         )
-        outcome = await s.run_sync(next, statements, None)
-        portal.finished = True
+        try:
+            outcome, portal.stream = await s.run_next(
+                statements, portal.result_formats, max(limit, 0), describe, portal.columns
+            )
+        finally:
+            portal.finished = True
+            statements.close()
         if outcome is None:
+            if describe:
+                s.send(p.NO_DATA)
             s.send(p.EMPTY_QUERY)
-            return
-        s.report_settings()
-        if portal.columns is not None and outcome.kind == "rows":
-            formats = p.per_column(portal.result_formats, len(portal.columns))
-            stream = RowStream(outcome, portal.columns, formats)
-            portal.stream = await s.stream_rows(stream, max(limit, 0))
-        else:
-            portal.stream = await s.send_outcome(outcome, portal.result_formats, max(limit, 0))
-        statements.close()
+        elif portal.stream is not None:  # a later Describe of this portal tells these columns
+            portal.described, portal.columns = True, list(portal.stream.columns)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from ..sql import pg_types as t
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
@@ -97,8 +99,24 @@ _TEXT: dict[int, Callable[[str], Any]] = {
 }
 
 
+# Element types whose text never needs quotes: a flat array of them splits on commas.
+_PLAIN_NUMBERS = {t.INT2: int, t.INT4: int, t.INT8: int, t.OID: int, t.FLOAT4: float,
+                  t.FLOAT8: float}  # fmt: skip
+
+
 def _parse_array(text: str, element: int) -> list[Any]:
     """A Postgres array literal ('{1,2,"a b",NULL}', nested braces) to nested lists."""
+    number = _PLAIN_NUMBERS.get(element)
+    if number is not None and text[:1] == "{" and text[-1:] == "}" and "{" not in text[1:]:
+        # A vector: thousands of numbers, read without the general parser's per-character
+        # loop. float() reads Postgres's Infinity and NaN too.
+        body = text[1:-1]
+        if not body.strip():
+            return []
+        items = body.split(",")
+        if "N" in body or "n" in body:  # NULL, NaN
+            return [None if i.strip().upper() == "NULL" else number(i) for i in items]
+        return [number(i) for i in items]
     pos = text.find("{")  # skips a '[1:3]=' bounds prefix
     if pos < 0:
         raise ValueError(f"malformed array literal {text!r}")
@@ -212,8 +230,21 @@ _BINARY: dict[int, Callable[[bytes], Any]] = {
 }
 
 
+# Fixed-size element types a flat binary array of can be read in one numpy call.
+_FIXED = {t.INT2: ">i2", t.INT4: ">i4", t.INT8: ">i8", t.FLOAT4: ">f4", t.FLOAT8: ">f8"}
+
+
 def _binary_array(raw: bytes) -> list[Any]:
     ndim, _flags, element = struct.unpack_from("!iiI", raw)
+    dtype = _FIXED.get(element)
+    if ndim == 1 and dtype is not None:
+        (count,) = struct.unpack_from("!i", raw, 12)
+        size = int(dtype[-1])
+        # Each element is its length (int32) and its bytes; a NULL (length -1) makes the
+        # array shorter than this, and is read by the general loop below.
+        if len(raw) == 20 + count * (4 + size):
+            items = np.frombuffer(raw, np.dtype([("n", ">i4"), ("v", dtype)]), count, 20)
+            return items["v"].tolist()
     dims = [struct.unpack_from("!ii", raw, 12 + 8 * i)[0] for i in range(ndim)]
     pos = 12 + 8 * ndim
     flat: list[Any] = []

@@ -81,22 +81,23 @@ class RowStream:
         self._batches = iter(self.outcome.result.batches(BATCH_ROWS))
 
     def next_chunk(self, limit: int) -> tuple[bytes | memoryview, int]:
-        """Encode up to `limit` rows (0: no limit) of the next batch: (bytes, rows)."""
+        """Encode up to `limit` rows (0: no limit) of the next batch: (bytes, rows). Reads
+        one batch ahead, so `done` is known as soon as the last rows are encoded."""
         if self._encoder is None:
             self._start()
-        batch = self._rest
+        assert self._batches is not None and self._encoder is not None
+        batch = self._rest if self._rest is not None else next(self._batches, None)
         self._rest = None
-        if batch is None:
-            assert self._batches is not None
-            batch = next(self._batches, None)
         if batch is None:
             self.done = True
             return b"", 0
         if limit and batch.num_rows > limit:
             self._rest = batch.slice(limit)
             batch = batch.slice(0, limit)
+        else:
+            self._rest = next(self._batches, None)
+            self.done = self._rest is None
         self.sent += batch.num_rows
-        assert self._encoder is not None
         return self._encoder.encode(batch), batch.num_rows
 
     def materialize(self) -> None:
@@ -110,6 +111,36 @@ class RowStream:
         rest.extend(self._batches)
         self._rest = None
         self._batches = iter(rest)
+
+
+def first_messages(
+    outcome: Outcome,
+    formats: Sequence[int],
+    limit: int,
+    describe: bool,
+    columns: Sequence[Column] | None = None,
+) -> tuple[list[bytes | memoryview], RowStream | None]:
+    """A statement's answer as far as its first chunk of rows (a worker's job: it reads
+    and encodes), and the stream of rows when it returns rows. `describe`: begin with
+    RowDescription or NoData; `columns`: as described earlier, else the result's own."""
+    messages: list[bytes | memoryview] = []
+    if not returns_rows(outcome):
+        if describe:
+            messages.append(p.NO_DATA)
+        rows = 0
+        if outcome.kind == "rows" and outcome.command in ("INSERT", "UPDATE", "DELETE"):
+            rows = count_of(outcome)  # DuckDB's own table
+        messages.append(p.command_complete(tag(outcome, rows)))
+        return messages, None
+    columns = columns if columns is not None else columns_of(outcome)
+    formats = p.per_column(formats, len(columns))
+    if describe:
+        messages.append(row_description(columns, formats))
+    stream = RowStream(outcome, columns, formats)
+    chunk, n = stream.next_chunk(limit)
+    if n:
+        messages.append(chunk)
+    return messages, stream
 
 
 def row_description(columns: Sequence[Column], formats: Sequence[int]) -> bytes:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ElacsymError
+from ..sql import Outcome
 from ..sql.client_settings import REPORTED
+from ..sql.pg_types import Column
 from ..sql.session_state import SessionState
 from . import copy_statement
 from . import protocol as p
@@ -23,7 +25,7 @@ from .copy import run_copy
 from .copy_statement import CopyRequest, mentions_copy
 from .errors import error_response, fatal
 from .extended import Extended
-from .rows import RowStream, columns_of, count_of, returns_rows, row_description, tag
+from .rows import RowStream, first_messages, tag
 
 if TYPE_CHECKING:
     from .listener import Server
@@ -208,13 +210,8 @@ class Session:
                     await run_copy(self, part)
                     continue
                 statements = self.db.execute_each(self.cur, part, None, session=self.state)
-                while True:
-                    outcome = await self.run_sync(next, statements, None)
-                    if outcome is None:
-                        break
+                while (await self.run_next(statements, [], 0, describe=True))[0] is not None:
                     ran = True
-                    self.report_settings()
-                    await self.send_outcome(outcome, [], -1)
         except Exception as exc:
             self.state.transaction.fail()
             self.report_settings()
@@ -223,30 +220,44 @@ class Session:
         if not ran:
             self.send(p.EMPTY_QUERY)
 
-    async def send_outcome(self, outcome: Any, formats: list[int], limit: int) -> RowStream | None:
-        """RowDescription (simple query only), rows and CommandComplete; returns the stream
-        when a row limit left rows for a later Execute."""
-        if not returns_rows(outcome):
-            rows = 0
-            if outcome.kind == "rows" and outcome.command in ("INSERT", "UPDATE", "DELETE"):
-                rows = await self.run_sync(count_of, outcome)  # DuckDB's own table
-            self.send(p.command_complete(tag(outcome, rows)))
-            return None
-        columns = columns_of(outcome)
-        formats = p.per_column(formats, len(columns))
-        if limit == -1:  # simple query: the description comes with the rows
-            self.send(row_description(columns, formats))
-            limit = 0
-        stream = RowStream(outcome, columns, formats)
-        return await self.stream_rows(stream, limit)
+    async def run_next(
+        self,
+        statements: Iterator[Outcome],
+        formats: list[int],
+        limit: int,
+        describe: bool,
+        columns: list[Column] | None = None,
+    ) -> tuple[Outcome | None, RowStream | None]:
+        """Run the next statement and send its answer (rows.first_messages); one worker
+        call runs it and encodes its first rows, so a small query costs one thread hop.
+        Returns the outcome (None: no statements left) and the rows left when `limit`
+        suspended them."""
+
+        def step() -> tuple[Outcome | None, list[bytes | memoryview], RowStream | None]:
+            outcome = next(statements, None)
+            if outcome is None:
+                return None, [], None
+            return outcome, *first_messages(outcome, formats, limit, describe, columns)
+
+        outcome, messages, stream = await self.run_sync(step)
+        if outcome is None:
+            return None, None
+        self.report_settings()
+        for message in messages:
+            self.send(message)
+        if stream is None:
+            return outcome, None
+        return outcome, await self.stream_rows(stream, limit)
 
     async def stream_rows(self, stream: RowStream, limit: int) -> RowStream | None:
-        while not limit or stream.sent < limit:
+        """The rest of a result's rows, up to `limit` rows in all (0: all), then
+        CommandComplete, or PortalSuspended and the stream to resume."""
+        await self.maybe_flush()
+        while not stream.done and (not limit or stream.sent < limit):
             want = limit - stream.sent if limit else 0
             chunk, n = await self.run_sync(stream.next_chunk, want)
-            if not n:
-                break
-            self.send(chunk)
+            if n:
+                self.send(chunk)
             await self.maybe_flush()
         if limit and stream.sent >= limit and not stream.done:
             self.send(p.PORTAL_SUSPENDED)

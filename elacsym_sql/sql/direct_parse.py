@@ -276,9 +276,11 @@ def _plain_values(found: DirectSearch) -> bool:
     return True
 
 
+_NUMBER_TYPES = {int, float, np.float64}  # not bool: True is no coordinate
+
+
 def _is_vector(value: Any) -> bool:
     if isinstance(value, np.ndarray):
         return value.ndim == 1 and value.dtype.kind in "fi"
-    return isinstance(value, list | tuple) and all(
-        isinstance(x, int | float) and not isinstance(x, bool) for x in value
-    )
+    # set(map(type, ...)) runs in C: a 1,536-float vector is checked in microseconds.
+    return isinstance(value, list | tuple) and set(map(type, value)) <= _NUMBER_TYPES

@@ -6,6 +6,7 @@ read is handed to DuckDB untouched: DuckDB is the judge of what is valid SQL.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -46,7 +47,18 @@ def _space_parameters(sql: str) -> str:
 
 
 def split_statements(sql: str) -> list[Statement]:
-    """The statements of `sql` in order, each with its text and parse tree."""
+    """The statements of `sql` in order, each with its text and parse tree. Parsed once
+    per text: drivers and applications send the same statements again and again, and
+    parsing costs more than running a small query. Callers never modify the trees."""
+    return list(_split_cached(sql))
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_cached(sql: str) -> tuple[Statement, ...]:
+    return tuple(_split(sql))
+
+
+def _split(sql: str) -> list[Statement]:
     sql = _space_parameters(sql)
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)

@@ -101,13 +101,16 @@ class ArrowResult(ResultSet):
         self._cur = cur  # makes DataFrames, NumPy and Arrow of the rows the way DuckDB does
         self._position = 0
         self._rows: list[tuple[Any, ...]] | None = None
+        self._description: Description | None = None
 
     @property
     def description(self) -> Description:
-        return [
-            (name, duckdb.sqltype(t), None, None, None, None, None)
-            for name, t in zip(self._table.column_names, self._types, strict=True)
-        ]
+        if self._description is None:  # duckdb.sqltype parses: once per result
+            self._description = [
+                (name, duckdb.sqltype(t), None, None, None, None, None)
+                for name, t in zip(self._table.column_names, self._types, strict=True)
+            ]
+        return self._description
 
     def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
         rows = self._python_rows()

@@ -10,6 +10,7 @@ Postgres.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +31,8 @@ State = Literal["idle", "block", "failed"]
 _BEGIN = {"BEGIN", "START"}
 _COMMIT = {"COMMIT", "END"}
 _ROLLBACK = {"ROLLBACK", "ABORT"}
+_CONTROL_WORDS = _BEGIN | _COMMIT | _ROLLBACK | {"SAVEPOINT", "RELEASE"}
+_FIRST_WORD = re.compile(r"\s*([A-Za-z_]+)")
 
 
 def leading_words(stmt: Statement, n: int = 3) -> list[str]:
@@ -45,6 +48,9 @@ def leading_words(stmt: Statement, n: int = 3) -> list[str]:
 def control_kind(stmt: Statement) -> str | None:
     """'begin', 'commit', 'rollback', 'savepoint <name>', 'release <name>' or
     'rollback_to <name>' for transaction control; else None."""
+    first_word = _FIRST_WORD.match(stmt.text)
+    if first_word and first_word.group(1).upper() not in _CONTROL_WORDS:
+        return None  # e.g. SELECT: no need to tokenize (comments first do need it)
     words = leading_words(stmt, 5)
     if not words:
         return None
