@@ -8,6 +8,8 @@ import asyncio
 import os
 import shutil
 import subprocess
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -112,40 +114,40 @@ def test_information_schema_over_the_wire_and_embedded(wire, dsn):
     assert typed[0] == ("id", "bigint", True) and typed[3] == ("embedding", "real[]", False)
 
 
-def test_asyncpg_scalar_results_and_catalog(wire):
+def _with_asyncpg(port: int, check: Callable[[Any], Awaitable[None]]) -> None:
     asyncpg = pytest.importorskip("asyncpg")
 
-    async def run():
-        con = await asyncpg.connect(host="127.0.0.1", port=wire[0], user="tester",
+    async def run() -> None:
+        con = await asyncpg.connect(host="127.0.0.1", port=port, user="tester",
                                     database="elacsym")  # fmt: skip
         try:
-            rows = await con.fetch(
-                "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind = $1", "r"
-            )
-            assert "docs" in [r["relname"] for r in rows]
+            await check(con)
         finally:
             await con.close()
 
     asyncio.run(run())
+
+
+def test_asyncpg_scalar_results_and_catalog(wire):
+    async def check(con: Any) -> None:
+        rows = await con.fetch(
+            "SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind = $1", "r"
+        )
+        assert "docs" in [r["relname"] for r in rows]
+
+    _with_asyncpg(wire[0], check)
 
 
 def test_asyncpg_array_parameters_and_results(wire):
-    asyncpg = pytest.importorskip("asyncpg")
+    async def check(con: Any) -> None:
+        rows = await con.fetch(
+            "SELECT id FROM vector_search('docs', $1::float4[], 2)", [1.0, 0.0, 0.0]
+        )
+        assert rows[0]["id"] == 1
+        rows = await con.fetch("SELECT embedding FROM docs ORDER BY id")
+        assert list(rows[0]["embedding"]) == [1.0, 0.0, 0.0]
 
-    async def run():
-        con = await asyncpg.connect(host="127.0.0.1", port=wire[0], user="tester",
-                                    database="elacsym")  # fmt: skip
-        try:
-            rows = await con.fetch(
-                "SELECT id FROM vector_search('docs', $1::float4[], 2)", [1.0, 0.0, 0.0]
-            )
-            assert rows[0]["id"] == 1
-            rows = await con.fetch("SELECT embedding FROM docs ORDER BY id")
-            assert list(rows[0]["embedding"]) == [1.0, 0.0, 0.0]
-        finally:
-            await con.close()
-
-    asyncio.run(run())
+    _with_asyncpg(wire[0], check)
 
 
 JAVA = """

@@ -14,15 +14,19 @@ from tests.helpers import connection, fold, rows
 MINMAX = "SELECT id, _score, _vector_rank, _text_rank FROM hybrid_search('docs', "
 
 
+def _docs(c, rows: list[tuple[int, str, list[float]]]) -> None:
+    c.execute(
+        "CREATE TABLE docs (id BIGINT PRIMARY KEY, title TEXT, emb FLOAT[2]) "
+        "WITH (full_text = 'title', metric = 'l2')"
+    )
+    c.executemany("INSERT INTO docs VALUES (?, ?, ?)", rows)
+
+
 @pytest.fixture
 def con(make_settings):
     with connection(make_settings) as c:
-        c.execute(
-            "CREATE TABLE docs (id BIGINT PRIMARY KEY, title TEXT, emb FLOAT[2]) "
-            "WITH (full_text = 'title', metric = 'l2')"
-        )
-        c.executemany(
-            "INSERT INTO docs VALUES (?, ?, ?)",
+        _docs(
+            c,
             [
                 (1, "red apple", [0, 0]),
                 (2, "green apple", [1, 0]),
@@ -171,14 +175,7 @@ def test_minmax_single_candidate_branches_give_one(con):
 
 def test_minmax_vector_ties_give_one(make_settings):
     with connection(make_settings) as c:
-        c.execute(
-            "CREATE TABLE docs (id BIGINT PRIMARY KEY, title TEXT, emb FLOAT[2]) "
-            "WITH (full_text = 'title', metric = 'l2')"
-        )
-        c.executemany(
-            "INSERT INTO docs VALUES (?, ?, ?)",
-            [(1, "x", [1, 0]), (2, "y", [0, 1]), (3, "x y", [-1, 0])],
-        )
+        _docs(c, [(1, "x", [1, 0]), (2, "y", [0, 1]), (3, "x y", [-1, 0])])
         # every vector is at distance 1 from [0, 0]: vector part 1.0 for each
         got = rows(c, MINMAX + "[0, 0], 'zzz', 10, fusion := 'minmax', alpha := 0.25)")
         assert [(g[0], g[2], g[3]) for g in got] == [(1, 1, None), (2, 2, None), (3, 3, None)]
