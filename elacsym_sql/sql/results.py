@@ -19,6 +19,13 @@ import pyarrow as pa
 
 from .views import quote
 
+# DuckDB suggests its relation API to save a copy; a cursor's result is what we have. Set
+# once here, for calls from this module only: warnings.catch_warnings() around each call
+# is not thread-safe, and server sessions fetch on many threads at once.
+warnings.filterwarnings(
+    "ignore", "Arrow output on a DB-API result", UserWarning, r"elacsym_sql\.sql\.results"
+)
+
 Description = list[tuple[str, Any, None, None, None, None, None]]
 
 
@@ -73,17 +80,10 @@ class DuckResult(ResultSet):
         return self._cur.fetchall()
 
     def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
-        with warnings.catch_warnings():
-            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
-            warnings.simplefilter("ignore", UserWarning)
-            reader = self._cur.to_arrow_reader(rows_per_batch)
-        yield from reader
+        yield from self._cur.to_arrow_reader(rows_per_batch)
 
     def arrow(self) -> pa.Table:
-        with warnings.catch_warnings():
-            # DuckDB suggests its relation API to save a copy; a cursor's result is what we have.
-            warnings.simplefilter("ignore", UserWarning)
-            return self._cur.to_arrow_table()
+        return self._cur.to_arrow_table()
 
     def df(self) -> Any:
         return self._cur.fetchdf()
