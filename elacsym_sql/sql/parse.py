@@ -49,8 +49,14 @@ def _space_parameters(sql: str) -> str:
 def split_statements(sql: str) -> list[Statement]:
     """The statements of `sql` in order, each with its text and parse tree. Parsed once
     per text: drivers and applications send the same statements again and again, and
-    parsing costs more than running a small query. Callers never modify the trees."""
+    parsing costs more than running a small query. Callers never modify the trees. Long
+    texts (bulk INSERT ... VALUES) are not kept: rarely repeated, and large."""
+    if len(sql) > _CACHED_TEXT:
+        return _split(sql)
     return list(_split_cached(sql))
+
+
+_CACHED_TEXT = 4096  # characters
 
 
 @functools.lru_cache(maxsize=1024)
