@@ -146,10 +146,19 @@ SELECT (hash(function_name || coalesce(parameters::VARCHAR, '')) % 1000000000)::
   coalesce(macro_definition, '') AS prosrc, NULL::VARCHAR AS probin,
   NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl,
   function_type
-FROM duckdb_functions()
-WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
-  AND NOT contains(function_name, '__')
-  AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype')""",
+FROM (
+  SELECT function_name, parameters, function_type, macro_definition FROM duckdb_functions()
+  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
+    AND NOT contains(function_name, '__')
+    AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype')
+  UNION ALL
+  -- vector_search(ns, ...) and its kin, as users call them: each namespace has its own
+  -- macro (search_calls.py), all with the same parameters.
+  SELECT DISTINCT ON (name) name, list_prepend('ns', parameters), function_type, NULL
+  FROM (SELECT regexp_extract(function_name, '^elacsym_([a-z]+_search)__', 1) AS name,
+          parameters, function_type FROM duckdb_functions()
+        WHERE database_name = {HOME} AND schema_name = 'main'
+          AND regexp_matches(function_name, '^elacsym_[a-z]+_search__')))""",
     "pg_tables": f"""SELECT 'public' AS schemaname, relname AS tablename, 'elacsym' AS tableowner,
         NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
         false AS hastriggers, false AS rowsecurity FROM {S}.pg_class WHERE relkind = 'r'""",

@@ -58,6 +58,11 @@ def test_psql_lists_functions(wire):
     out = psql(wire[0], r"\df")
     assert "elacsym_stats" in out and "SETOF record" in out
     assert "__docs" not in out  # per-namespace helpers stay hidden
+    rows = {r.split("|")[1].strip(): r.split("|")[3].strip() for r in out.splitlines()
+            if r.count("|") == 4}  # fmt: skip
+    assert rows["vector_search"] == "ns, q, k, column, filter, ef, exact"
+    assert rows["text_search"].startswith("ns, query, k")
+    assert rows["hybrid_search"].startswith("ns, q, query, k")
 
 
 def test_sqlalchemy_inspect_and_pandas(wire):
