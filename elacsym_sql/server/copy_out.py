@@ -18,12 +18,10 @@ from ..sql.pg_types import Column
 from . import protocol as p
 from .copy_in import BINARY_SIGNATURE
 from .copy_statement import CopyOptions
-from .encode import field_encoder, fixed_width
+from .encode import ROW_HEADER, SEP, field_encoder, fixed_width, joined_bytes
 
 _COPY_HEADER = np.dtype([("kind", "S1"), ("length", ">i4")])
-_ROW_HEADER = np.dtype([("kind", "S1"), ("length", ">i4"), ("count", ">i2")])
 COPY_DONE = p.message(b"c")
-_NONE = pa.scalar(b"", pa.large_binary())
 
 
 def copy_response(kind: bytes, binary: bool, ncols: int) -> bytes:
@@ -88,7 +86,7 @@ class CopyEncoder:
         return p.message(b"d", tail)
 
     def _binary(self, fields: list[pa.Array], n: int) -> bytes | memoryview:
-        rows = _messages(pc.binary_join_element_wise(*fields, _NONE), n, _ROW_HEADER, 7,
+        rows = _messages(pc.binary_join_element_wise(*fields, SEP), n, ROW_HEADER, 7,
                          count=len(fields))  # fmt: skip
         if self._started:
             return rows
@@ -143,9 +141,7 @@ def _messages(
     header["length"] = lengths + (width - 1)
     if count is not None:
         header["count"] = count
-    rows = pc.binary_join_element_wise(fixed_width(header.tobytes(), width, n), payload, _NONE)
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8)
-    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+    return joined_bytes(fixed_width(header.tobytes(), width, n), payload)
 
 
 def _row_length(rows: memoryview) -> int:

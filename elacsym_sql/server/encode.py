@@ -25,7 +25,7 @@ NULL_FIELD = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())
 SEP = pa.scalar(b"", pa.large_binary())
 PG_EPOCH_DAYS = 10_957  # 1970-01-01 to 2000-01-01
 PG_EPOCH_MICROS = PG_EPOCH_DAYS * 86_400_000_000
-_HEADER = np.dtype([("kind", "S1"), ("length", ">i4"), ("count", ">i2")])
+ROW_HEADER = np.dtype([("kind", "S1"), ("length", ">i4"), ("count", ">i2")])
 
 Encoder = Callable[[pa.Array], pa.Array]  # column -> large_binary wire fields, no nulls
 
@@ -40,8 +40,7 @@ class RowEncoder:
 
     def __init__(self, columns: Sequence[Column], formats: Sequence[int]) -> None:
         self._encoders = [
-            _binary_encoder(c.oid) if fmt == 1 else _text_encoder(c.oid)
-            for c, fmt in zip(columns, formats, strict=True)
+            field_encoder(c.oid, fmt == 1) for c, fmt in zip(columns, formats, strict=True)
         ]
         self._small = [
             _small_text(c.oid) if fmt == 0 else None
@@ -61,15 +60,11 @@ class RowEncoder:
                 f.buffers()[1], dtype=np.int64, count=n + 1, offset=f.offset * 8
             )
             length += np.diff(offsets)
-        header = np.empty(n, dtype=_HEADER)
+        header = np.empty(n, dtype=ROW_HEADER)
         header["kind"] = b"D"
         header["length"] = length
         header["count"] = len(fields)
-        rows = pc.binary_join_element_wise(_fixed(header.tobytes(), 7, n), *fields, SEP)
-        offsets = np.frombuffer(
-            rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8
-        )
-        return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+        return joined_bytes(fixed_width(header.tobytes(), 7, n), *fields)
 
     def _encode_small(self, batch: pa.RecordBatch) -> bytes:
         """The same bytes as encode(), one row at a time: ints, text and booleans in text
@@ -110,17 +105,21 @@ def _small_text(oid: int) -> SmallText | None:
     return None
 
 
+def joined_bytes(*columns: pa.Array) -> memoryview:
+    """Each row's values of `columns` (large_binary) concatenated, all rows back to back:
+    the data buffer of their element-wise join, without a copy."""
+    rows = pc.binary_join_element_wise(*columns, SEP)
+    n = len(rows)
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=n + 1, offset=rows.offset * 8)
+    return memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]]
+
+
 def field_encoder(oid: int, binary: bool) -> Encoder:
     """One column's values as wire fields: a length word and the bytes, -1 for NULL."""
     return _binary_encoder(oid) if binary else _text_encoder(oid)
 
 
 def fixed_width(data: bytes | np.ndarray, width: int, n: int) -> pa.Array:
-    """n values of `width` bytes each, laid end to end in `data`, as large_binary."""
-    return _fixed(data, width, n)
-
-
-def _fixed(data: bytes | np.ndarray, width: int, n: int) -> pa.Array:
     """n values of `width` bytes each, laid end to end in `data`, as large_binary."""
     buf = pa.py_buffer(data)
     return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, buf]).cast(
@@ -139,7 +138,7 @@ def _payload_fields(payload: pa.Array) -> pa.Array:
     payload = payload.cast(pa.large_binary())
     n = len(payload)
     lengths = pc.binary_length(payload).fill_null(-1).to_numpy(zero_copy_only=False)
-    prefix = _fixed(lengths.astype(">i4").tobytes(), 4, n)
+    prefix = fixed_width(lengths.astype(">i4").tobytes(), 4, n)
     return pc.binary_join_element_wise(prefix, payload.fill_null(b""), SEP)
 
 
@@ -151,7 +150,7 @@ def _number_fields(column: pa.Array, dtype: str) -> pa.Array:
     packed = np.empty(n, dtype=[("length", ">i4"), ("value", dtype)])
     packed["length"] = size
     packed["value"] = data
-    return _with_nulls(_fixed(packed.tobytes(), 4 + size, n), column)
+    return _with_nulls(fixed_width(packed.tobytes(), 4 + size, n), column)
 
 
 def _per_value(convert: Callable[[object], bytes | str | None]) -> Encoder:
@@ -234,7 +233,7 @@ def _binary_array(oid: int) -> Encoder:
         packed["head"] = (1, 0, element, d, 1)  # ndim, has nulls, element type, size, lower bound
         packed["items"]["n"] = size
         packed["items"]["v"] = flat.to_numpy(zero_copy_only=False).reshape(n, d)
-        return _with_nulls(_fixed(packed.tobytes(), packed.dtype.itemsize, n), column)
+        return _with_nulls(fixed_width(packed.tobytes(), packed.dtype.itemsize, n), column)
 
     return encode
 
