@@ -9,6 +9,7 @@ import itertools
 import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
+from typing import get_args
 
 from ..sql import Database
 from .auth import AuthMode, Users
@@ -35,8 +36,10 @@ class Server:
         users: Users | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
+        if auth not in get_args(AuthMode):
+            raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
         if auth != "trust" and users is None:
-            raise ValueError(f"auth {auth!r} needs users")
+            raise ValueError(f"--auth {auth} needs users (--users users.toml)")
         self.auth: AuthMode = auth
         self.users = users
         self.tls = tls  # answers SSLRequest with 'S' when set
