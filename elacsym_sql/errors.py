@@ -134,7 +134,21 @@ class SerializationFailure(OperationalError):
     sqlstate = "40001"
 
 
+class StatementCompletionUnknown(OperationalError):
+    """A conditional write was sent, its answer lost, and reading it back failed too: the
+    statement may or may not have taken effect. Read the data to find out."""
+
+    sqlstate = "40003"
+
+
 class StorageError(OperationalError):
+    sqlstate = "58030"
+
+
+class StorageUnavailable(StorageError):
+    """The object store kept failing (resets, timeouts, 5xx, short bodies) until the
+    operation's retry deadline passed; nothing was written that the caller relies on."""
+
     sqlstate = "58030"
 
 
