@@ -23,7 +23,7 @@ from .errors import translate
 from .parse import DIALECT, Statement, split_statements
 from .pg_rewrite import rewrite_catalog
 from .search_calls import rewrite_search_calls
-from .transactions import control_kind
+from .txn_control import parse_control
 from .views import quote
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def describe(
     if len(statements) > 1:
         raise SyntaxError("cannot insert multiple commands into a prepared statement")
     stmt = statements[0]
-    if control_kind(stmt) is not None:
+    if parse_control(stmt.text) is not None:
         return NO_ROWS
     words = stmt.text.split(None, 2)
     if words and words[0].upper() in ("SET", "SHOW", "RESET", "DISCARD"):

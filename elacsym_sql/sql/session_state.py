@@ -18,7 +18,8 @@ from .client_settings import ClientSettings
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
-from .transactions import Transaction, control_kind
+from .transactions import Transaction
+from .txn_control import parse_control
 
 _NAMESPACE_DDL = ("CREATE TABLE", "DROP TABLE")
 
@@ -37,9 +38,9 @@ class SessionState:
     ) -> Outcome:
         """One statement: answered here, or by `execute` (the router)."""
         tx = self.transaction
-        kind = control_kind(stmt)
-        if kind is not None:
-            return Outcome("none", tx.control(kind))
+        control = parse_control(stmt.text)
+        if control is not None:
+            return Outcome("none", tx.control(control))
         tx.check()
         try:
             ours = self.settings.intercept(stmt)

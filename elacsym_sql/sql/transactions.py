@@ -10,12 +10,8 @@ Postgres.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
-
-import sqlglot
-from sqlglot.errors import TokenError
 
 from ..errors import (
     InFailedTransaction,
@@ -23,49 +19,9 @@ from ..errors import (
     NoActiveTransaction,
     NotSupportedError,
 )
-from .parse import DIALECT, Statement
+from .txn_control import Control
 
 State = Literal["idle", "block", "failed"]
-
-
-_BEGIN = {"BEGIN", "START"}
-_COMMIT = {"COMMIT", "END"}
-_ROLLBACK = {"ROLLBACK", "ABORT"}
-_CONTROL_WORDS = _BEGIN | _COMMIT | _ROLLBACK | {"SAVEPOINT", "RELEASE"}
-_FIRST_WORD = re.compile(r"\s*([A-Za-z_]+)")
-
-
-def leading_words(stmt: Statement, n: int = 3) -> list[str]:
-    """The first words of a statement, from the tokenizer (never substrings: a string
-    literal 'beginning' is not BEGIN)."""
-    try:
-        tokens = sqlglot.tokenize(stmt.text, read=DIALECT)
-    except TokenError:
-        return []
-    return [tok.text.upper() for tok in tokens[:n]]
-
-
-def control_kind(stmt: Statement) -> str | None:
-    """'begin', 'commit', 'rollback', 'savepoint <name>', 'release <name>' or
-    'rollback_to <name>' for transaction control; else None."""
-    first_word = _FIRST_WORD.match(stmt.text)
-    if first_word and first_word.group(1).upper() not in _CONTROL_WORDS:
-        return None  # e.g. SELECT: no need to tokenize (comments first do need it)
-    words = leading_words(stmt, 5)
-    if not words:
-        return None
-    first, last = words[0], words[-1].lower()
-    if first in _BEGIN and (first == "BEGIN" or words[1:2] == ["TRANSACTION"]):
-        return "begin"
-    if first in _COMMIT:
-        return "commit"
-    if first in _ROLLBACK:
-        return f"rollback_to {last}" if "TO" in words[1:] else "rollback"
-    if first == "SAVEPOINT":
-        return f"savepoint {last}"
-    if first == "RELEASE":
-        return f"release {last}"
-    return None
 
 
 @dataclass
@@ -81,18 +37,18 @@ class Transaction:
         """ReadyForQuery's transaction status: idle, in a block, or in a failed block."""
         return {"idle": "I", "block": "T", "failed": "E"}[self.state]
 
-    def control(self, kind: str) -> str:
+    def control(self, control: Control) -> str:
         """Apply BEGIN/COMMIT/ROLLBACK/savepoints; returns the command tag."""
-        verb, _, name = kind.partition(" ")
-        if verb in ("savepoint", "release", "rollback_to"):
-            return self._savepoint(verb, name)
-        if kind == "begin":
+        verb = control.verb
+        if control.savepoint is not None:
+            return self._savepoint(verb, control.savepoint)
+        if verb == "begin":
             if self.state == "idle":
                 self.state, self.writes, self.savepoints = "block", 0, {}
             return "BEGIN"
         failed, writes = self.state == "failed", self.writes
         self.state, self.writes = "idle", 0
-        if writes and (kind == "rollback" or failed):
+        if writes and (verb == "rollback" or failed):
             raise NotSupportedError(
                 f"cannot roll back: {writes} write{'s were' if writes != 1 else ' was'} "
                 "already durable in this transaction",
@@ -100,7 +56,7 @@ class Transaction:
                 "the transaction block has ended and those writes stay.",
                 hint="see docs/decisions/0011-transactions.md",
             )
-        return "ROLLBACK" if kind == "rollback" or failed else "COMMIT"
+        return "ROLLBACK" if verb == "rollback" or failed else "COMMIT"
 
     def _savepoint(self, verb: str, name: str) -> str:
         """Savepoints mark a write count; going back to one is possible only when nothing
