@@ -11,6 +11,9 @@ class ElacsymError(Exception):
     """Root of every elacsym_sql error (PEP 249 `Error`)."""
 
     sqlstate = "XX000"
+    # Where in the statement's text a syntax error is: 1-based, in characters (the P field
+    # of Postgres's ErrorResponse). None when not known.
+    position: int | None = None
 
     def __init__(self, message: str, *, detail: str | None = None, hint: str | None = None):
         super().__init__(message)
@@ -116,6 +119,18 @@ class NumericValueOutOfRange(DataError):
     sqlstate = "22003"
 
 
+class InvalidBinaryRepresentation(DataError):
+    """A binary-format value whose bytes do not read as its type."""
+
+    sqlstate = "22P03"
+
+
+class CharacterNotInRepertoire(DataError):
+    """Text that is not valid UTF-8."""
+
+    sqlstate = "22021"
+
+
 class InvalidVector(DataError):
     """Wrong length, NULL element, NaN or infinity in a vector."""
 
@@ -139,6 +154,18 @@ class StatementCompletionUnknown(OperationalError):
     statement may or may not have taken effect. Read the data to find out."""
 
     sqlstate = "40003"
+
+
+class ProtocolViolation(OperationalError):
+    """A wire-protocol message that breaks the protocol's rules."""
+
+    sqlstate = "08P01"
+
+
+class ProgramLimitExceeded(OperationalError):
+    """A message, array or other input beyond a size limit."""
+
+    sqlstate = "54000"
 
 
 class StorageError(OperationalError):
