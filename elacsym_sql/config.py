@@ -56,6 +56,17 @@ class Settings:
     write_retries: int = field(
         default=32, metadata={"help": "lost WAL races retried before SQLSTATE 40001"}
     )
+    storage_deadline_seconds: float = field(
+        default=30.0,
+        metadata={
+            "help": "retry a failing object-store request this long before SQLSTATE 58030"
+            " (per request; 0: one attempt)"
+        },
+    )
+    storage_timeout_seconds: float = field(
+        default=20.0,
+        metadata={"help": "abandon (and retry) an object-store request silent this long"},
+    )
     indexer: bool = field(
         default=True, metadata={"help": "run the background fold/compact/GC thread"}
     )

@@ -183,7 +183,8 @@ def test_download(store: ObjectStore, tmp_path: Any) -> None:
     store.request_counts.clear()
     store.download("blob.bin", str(target))
     assert target.read_bytes() == payload
-    assert store.request_counts["get"] == 1  # (S3 also HEADs it: pyarrow wants the size)
+    assert store.request_counts["get"] == 1
+    assert store.request_counts["head"] == 0
     store.put("empty", b"")
     store.download("empty", str(tmp_path / "empty"))
     assert (tmp_path / "empty").read_bytes() == b""
@@ -229,7 +230,7 @@ def _lose_first_response(store: Any, write: Callable[[], object]) -> None:
 
 
 def test_conditional_put_whose_response_was_lost(s3_settings: Settings) -> None:
-    # botocore retries a timed-out PUT; the retry then fails its precondition against
+    # The store retries a timed-out PUT; the retry then fails its precondition against
     # our own first attempt. The store must see that the write is ours and succeed.
     store, other = open_store(s3_settings), open_store(s3_settings)
     _lose_first_response(store, lambda: other.put("wal/7", b"batch"))
