@@ -14,6 +14,7 @@ from typing import Any
 
 from . import connect
 from .errors import ElacsymError
+from .server.frontend import DEFAULT_MAX_MESSAGE
 from .sql import Connection
 
 _MAX_WIDTH = 40
@@ -93,7 +94,13 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
         users = Users.load(args.users) if args.users else None
         tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
         server = Server(
-            con.database, host.strip("[]"), int(port), auth=args.auth, users=users, tls=tls
+            con.database,
+            host.strip("[]"),
+            int(port),
+            auth=args.auth,
+            users=users,
+            tls=tls,
+            max_message_size=args.max_message_size,
         )
     except (OSError, ValueError) as exc:  # unreadable files; --auth without --users
         print(f"elacsym: {exc}", file=sys.stderr)
@@ -150,6 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     srv.add_argument("--tls-cert", default=env("ELACSYM_TLS_CERT"), help="PEM certificate")
     srv.add_argument("--tls-key", default=env("ELACSYM_TLS_KEY"), help="PEM private key")
+    srv.add_argument(
+        "--max-message-size",
+        type=int,
+        default=env("ELACSYM_MAX_MESSAGE_SIZE", str(DEFAULT_MAX_MESSAGE)),
+        help="largest protocol message a client may send after authentication, in bytes; "
+        "a larger one is refused (54000) and the connection closed "
+        f"(default $ELACSYM_MAX_MESSAGE_SIZE or {DEFAULT_MAX_MESSAGE}, 256 MiB)",
+    )
     pw = verbs.add_parser("scram-verifier", help="print a SCRAM-SHA-256 verifier for users.toml")
     pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
     sh = verbs.add_parser("shell", help="interactive SQL prompt")

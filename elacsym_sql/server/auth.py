@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from . import frontend as f
 from . import protocol as p
 
 if TYPE_CHECKING:
@@ -128,20 +129,18 @@ async def authenticate(session: Session, mode: AuthMode, users: Users | None, us
 
 
 async def _password_message(session: Session) -> bytes:
-    msg = await p.read_message(session.reader)
-    if msg.kind != b"p":
-        raise AuthFailed(f"expected a password response, got {msg.kind!r}", "08P01")
-    return msg.body
+    """The body of the next message: the session reads only password messages yet."""
+    return (await session.read_message()).body
 
 
 async def _scram(session: Session, verifier: Verifier, user: str) -> None:
     session.send(p.message(b"R", struct.pack("!i", 10) + p.cstr(_MECHANISM) + b"\x00"))
     await session.flush()
-    r = p.Reader(await _password_message(session))  # SASLInitialResponse
+    r = f.Reader(await _password_message(session))  # SASLInitialResponse
     if r.cstring() != _MECHANISM:
         raise AuthFailed("client selected an invalid SASL authentication mechanism", "08P01")
     length = r.int32()
-    client_first = r.raw(length).decode("utf-8") if length >= 0 else ""
+    client_first = f.utf8(r.raw(length)) if length >= 0 else ""
     gs2, bare = _split_gs2(client_first)
     client_nonce = _attributes(bare).get("r", "")
     if not client_nonce:
@@ -151,7 +150,7 @@ async def _scram(session: Session, verifier: Verifier, user: str) -> None:
     server_first = f"r={nonce},s={salt},i={verifier.iterations}"
     session.send(p.message(b"R", struct.pack("!i", 11) + server_first.encode()))
     await session.flush()
-    client_final = (await _password_message(session)).decode("utf-8")  # SASLResponse
+    client_final = f.utf8(await _password_message(session))  # SASLResponse
     attrs = _attributes(client_final)
     without_proof, _, _ = client_final.rpartition(",p=")
     if attrs.get("r") != nonce or attrs.get("c") != base64.b64encode(gs2.encode()).decode():

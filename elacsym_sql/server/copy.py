@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import NotSupportedError, QueryCanceled
+from ..errors import NotSupportedError, ProtocolViolation, QueryCanceled
 from ..sql.views import quote
 from . import protocol as p
 from .copy_in import decode_copy
@@ -23,10 +23,6 @@ from .rows import columns_of, returns_rows
 
 if TYPE_CHECKING:
     from .session import Session
-
-
-class CopyProtocolError(p.ProtocolViolation):
-    pass
 
 
 async def run_copy(s: Session, request: CopyRequest) -> None:
@@ -44,7 +40,7 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
     await s.flush()
     chunks: list[bytes] = []
     while True:
-        msg = await p.read_message(s.reader)
+        msg = await s.read_message()
         if msg.kind == b"d":
             chunks.append(msg.body)
         elif msg.kind == b"c":
@@ -55,7 +51,9 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
         elif msg.kind in (b"H", b"S"):
             continue  # ignored during copy-in, as in Postgres
         else:
-            raise CopyProtocolError(f"unexpected message type {msg.kind!r} during COPY from stdin")
+            raise ProtocolViolation(
+                f"unexpected message type 0x{msg.kind[0]:02X} during COPY from stdin"
+            )
     data = b"".join(chunks)
     del chunks
     table = await s.run_sync(decode_copy, data, request.options, columns)

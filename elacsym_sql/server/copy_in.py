@@ -21,6 +21,7 @@ from ..errors import ElacsymError
 from ..sql import pg_types as t
 from . import params
 from .copy_statement import CopyOptions
+from .frontend import utf8
 
 BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
@@ -32,10 +33,6 @@ class BadCopyFormat(ElacsymError):
     sqlstate = "22P04"
 
 
-class CharacterNotInRepertoire(ElacsymError):
-    sqlstate = "22021"
-
-
 def decode_copy(data: bytes, options: CopyOptions, columns: Sequence[tuple[str, str]]) -> pa.Table:
     """The rows of a COPY FROM stream, one Arrow column per (name, DuckDB type)."""
     oids = [t.pg_type_of(duck_type)[0] for _, duck_type in columns]
@@ -43,10 +40,7 @@ def decode_copy(data: bytes, options: CopyOptions, columns: Sequence[tuple[str, 
         values = _binary_rows(data, oids)
         arrays = [_values_array(col, oid) for col, oid in zip(values, oids, strict=True)]
     else:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise CharacterNotInRepertoire(f"invalid byte sequence for UTF8: {exc}") from None
+        text = utf8(data)
         rows = _csv_rows(text, options) if options.format == "csv" else _text_rows(text, options)
         if options.header and rows:
             rows = rows[1:]
@@ -174,15 +168,15 @@ def _text_array(values: list[str | None], oid: int) -> pa.Array:
 def _bytea(text: str) -> bytes:
     try:
         return params.decode(text.encode("utf-8"), t.BYTEA, False)  # type: ignore[no-any-return]
-    except params.ParameterError as exc:
-        raise BadCopyFormat(str(exc)) from None
+    except ElacsymError as exc:  # a value that does not read as its type
+        raise BadCopyFormat(exc.message) from None
 
 
 def _array(text: str, element: int) -> Any:
     try:
         return params.decode(text.encode("utf-8"), t.BY_OID[element].array_oid, False)
-    except params.ParameterError as exc:
-        raise BadCopyFormat(str(exc)) from None
+    except ElacsymError as exc:  # a value that does not read as its type
+        raise BadCopyFormat(exc.message) from None
 
 
 # -- binary format ---------------------------------------------------------------------
@@ -210,8 +204,8 @@ def _binary_rows(data: bytes, oids: list[int]) -> list[list[Any]]:
                 columns[i].append(params.decode(raw, oid, True))
     except struct.error:
         raise BadCopyFormat("unexpected EOF in COPY data") from None
-    except params.ParameterError as exc:
-        raise BadCopyFormat(str(exc)) from None
+    except ElacsymError as exc:  # a value that does not read as its type
+        raise BadCopyFormat(exc.message) from None
 
 
 def _values_array(values: list[Any], oid: int) -> pa.Array:

@@ -1,15 +1,16 @@
-"""Exceptions to ErrorResponse messages: severity, SQLSTATE, message, detail, hint."""
+"""Exceptions to ErrorResponse messages: severity, SQLSTATE, message, detail, hint, position."""
 
 from __future__ import annotations
 
 import logging
 
 import duckdb
+from sqlglot.errors import SqlglotError
 
 from ..errors import ElacsymError
 from ..sql.errors import translate
+from ..sql.parse import syntax_error
 from . import protocol as p
-from .params import ParameterError
 
 log = logging.getLogger("elacsym.server")
 
@@ -20,14 +21,8 @@ def as_elacsym(exc: BaseException) -> ElacsymError:
         return exc
     if isinstance(exc, duckdb.Error):
         return translate(exc)
-    if isinstance(exc, ParameterError):
-        err = ElacsymError(str(exc))
-        err.sqlstate = "22P02"
-        return err
-    if isinstance(exc, p.ProtocolViolation):
-        err = ElacsymError(str(exc))
-        err.sqlstate = "08P01"
-        return err
+    if isinstance(exc, SqlglotError):
+        return syntax_error(exc)
     log.exception("internal error", exc_info=exc)
     return ElacsymError(f"internal error: {type(exc).__name__}: {exc}")
 
@@ -44,6 +39,8 @@ def error_response(exc: BaseException, severity: str = "ERROR") -> bytes:
         fields.append((b"D", err.detail))
     if err.hint:
         fields.append((b"H", err.hint))
+    if err.position is not None:
+        fields.append((b"P", str(err.position)))
     return p.notice_or_error(b"E", fields)
 
 

@@ -17,9 +17,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ElacsymError
+from ..errors import ElacsymError, ProtocolViolation
 from ..sql import pg_types as t
 from ..sql.describe import Description, describe
+from . import frontend as f
 from . import protocol as p
 from .copy import run_copy
 from .copy_statement import CopyRequest, mentions_copy, parse_copy
@@ -65,13 +66,16 @@ class Extended:
     portals: dict[str, Portal] = field(default_factory=dict)
     skipping: bool = False  # after an error, until Sync
     deferred: str | None = None  # a portal whose Describe is not answered yet
+    query: str = ""  # the text the current message concerns: a syntax error's position
 
-    async def handle(self, msg: p.Message) -> None:
+    async def handle(self, msg: f.Message) -> None:
         s = self.session
         if self.deferred is not None and not self._executes(msg, self.deferred):
             name, self.deferred = self.deferred, None
             await self._guarded(self._describe_portal(name))
         if msg.kind == b"S":
+            if msg.body:  # answered, and still a Sync (as in Postgres)
+                s.send(error_response(ProtocolViolation("invalid message format")))
             self.skipping = False
             self.portals.pop("", None)
             s.ready()
@@ -87,47 +91,50 @@ class Extended:
 
     async def _guarded(self, step: Coroutine[Any, Any, None]) -> None:
         """Run one message's work; an error is answered and the rest skipped until Sync."""
+        self.query = ""
         try:
             await step
+        except f.FrameError:
+            raise  # the connection cannot go on (COPY data over the limit)
         except Exception as exc:
-            self.session.state.transaction.fail()
-            self.session.send(error_response(exc))
             self.skipping = True
+            self.session.fail(exc, self.query)
 
-    async def _dispatch(self, msg: p.Message) -> None:
+    async def _dispatch(self, msg: f.Message) -> None:
         if msg.kind == b"P":
-            self.parse(p.parse_parse(msg.body))
+            self.parse(f.parse_parse(msg.body))
         elif msg.kind == b"B":
-            await self.bind(p.parse_bind(msg.body))
+            await self.bind(f.parse_bind(msg.body))
         elif msg.kind == b"D":
-            await self.describe(msg.body[:1], p.Reader(msg.body[1:]).cstring())
+            await self.describe(*f.parse_target(msg.body, "DESCRIBE"))
         elif msg.kind == b"E":
-            r = p.Reader(msg.body)
-            await self.execute(r.cstring(), r.int32())
-        elif msg.kind == b"C":
-            r = p.Reader(msg.body)
-            which, name = r.byte(), r.cstring()
+            await self.execute(*f.parse_execute(msg.body))
+        else:  # b"C": the session passes only extended-protocol messages here
+            which, name = f.parse_target(msg.body, "CLOSE")
             (self.statements if which == b"S" else self.portals).pop(name, None)
             self.session.send(p.CLOSE_COMPLETE)
-        else:
-            raise p.ProtocolViolation(f"unexpected message type {msg.kind!r}")
 
     @staticmethod
-    def _executes(msg: p.Message, portal: str) -> bool:
-        return msg.kind == b"E" and p.Reader(msg.body).cstring() == portal
+    def _executes(msg: f.Message, portal: str) -> bool:
+        try:
+            return msg.kind == b"E" and f.parse_execute(msg.body)[0] == portal
+        except ElacsymError:
+            return False  # not an Execute that decodes: it fails in its own turn
 
-    def parse(self, msg: p.Parse) -> None:
+    def parse(self, msg: f.Parse) -> None:
+        self.query = msg.query
         if msg.name and msg.name in self.statements:
             raise DuplicateObject(f'prepared statement "{msg.name}" already exists')
         request = parse_copy(msg.query) if mentions_copy(msg.query) else None
         self.statements[msg.name] = Prepared(msg.query, msg.param_oids, copy=request)
         self.session.send(p.PARSE_COMPLETE)
 
-    async def bind(self, msg: p.Bind) -> None:
+    async def bind(self, msg: f.Bind) -> None:
         stmt = self.statements.get(msg.statement)
         if stmt is None:
             raise UndefinedObject(f'prepared statement "{msg.statement}" does not exist')
-        formats = p.per_column(msg.param_formats, len(msg.values))
+        self.query = stmt.query
+        formats = f.per_column(msg.param_formats, len(msg.values))
         given = stmt.param_oids + [0] * len(formats)
         if stmt.description is None and any(
             fmt == 0 and raw is not None and raw[:1] == b"{" and oid == 0
@@ -161,6 +168,7 @@ class Extended:
             stmt = self.statements.get(name)
             if stmt is None:
                 raise UndefinedObject(f'prepared statement "{name}" does not exist')
+            self.query = stmt.query
             if stmt.copy is not None:
                 stmt.description = Description([], None)
             if stmt.description is None:
@@ -189,6 +197,7 @@ class Extended:
     async def _describe_portal(self, name: str) -> None:
         s = self.session
         portal = self.portals[name]
+        self.query = portal.statement.query
         found = await s.run_sync(
             describe, s.db, s.cur, portal.statement.query, s.state, portal.params
         )
@@ -201,7 +210,7 @@ class Extended:
         if portal.columns is None:
             self.session.send(p.NO_DATA)
         else:
-            formats = p.per_column(portal.result_formats, len(portal.columns))
+            formats = f.per_column(portal.result_formats, len(portal.columns))
             self.session.send(row_description(portal.columns, formats))
 
     async def execute(self, name: str, limit: int) -> None:
@@ -209,6 +218,7 @@ class Extended:
         portal = self.portals.get(name)
         if portal is None:
             raise UndefinedObject(f'portal "{name}" does not exist')
+        self.query = portal.statement.query
         describe, self.deferred = self.deferred == name, None
         if portal.stream is not None:  # resume a suspended result
             stream, portal.stream = portal.stream, None

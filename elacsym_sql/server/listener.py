@@ -13,6 +13,7 @@ from typing import get_args
 
 from ..sql import Database
 from .auth import AuthMode, Users
+from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
 from .session import Session
 
 log = logging.getLogger("elacsym.server")
@@ -35,11 +36,15 @@ class Server:
         auth: AuthMode = "trust",
         users: Users | None = None,
         tls: ssl.SSLContext | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE,
     ) -> None:
         if auth not in get_args(AuthMode):
             raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
         if auth != "trust" and users is None:
             raise ValueError(f"--auth {auth} needs users (--users users.toml)")
+        if max_message_size < SMALL_MESSAGE:  # below it, ordinary messages could not pass
+            raise ValueError(f"--max-message-size is at least {SMALL_MESSAGE} bytes")
+        self.max_message_size = max_message_size  # after authentication; over it: 54000
         self.auth: AuthMode = auth
         self.users = users
         self.tls = tls  # answers SSLRequest with 'S' when set

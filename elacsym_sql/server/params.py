@@ -1,7 +1,9 @@
 """Bind parameters: wire bytes (text or binary, by type OID) to the Python values DuckDB binds.
 
 Type OID 0 (unknown) is text: a client that sends '2024-01-01' as a string meant a string,
-and DuckDB casts it where the statement needs another type, as Postgres does.
+and DuckDB casts it where the statement needs another type, as Postgres does. A value that
+does not read as its type is Postgres's error for it: 22021 (not UTF-8), 22P02 (text),
+22P03 (binary), or what arrays.py says of an array.
 """
 
 from __future__ import annotations
@@ -13,29 +15,27 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-
+from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation
 from ..sql import pg_types as t
+from .arrays import binary_array, text_array
+from .frontend import shown, utf8
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
 PG_EPOCH_DATE = dt.date(2000, 1, 1)
 UTC = dt.UTC
-
-
-class ParameterError(ValueError):
-    """A parameter's bytes do not read as its type (SQLSTATE 22P02)."""
+# What a malformed value raises inside the converters below (Decimal's is ArithmeticError).
+_MALFORMED = (ValueError, ArithmeticError, struct.error, IndexError)
 
 
 def decode(raw: bytes | None, oid: int, binary: bool) -> Any:
+    """The value of one parameter; raises an ElacsymError with Postgres's SQLSTATE."""
     if raw is None:
         return None
-    try:
-        return _binary(raw, oid) if binary else _text(raw.decode("utf-8"), oid)
-    except ParameterError:
-        raise
-    except (ValueError, struct.error, UnicodeDecodeError, IndexError) as exc:
-        name = t.BY_OID[oid].name if oid in t.BY_OID else f"type {oid}"
-        raise ParameterError(f"invalid {'binary' if binary else 'text'} {name}: {exc}") from None
+    return _binary(raw, oid) if binary else _text(utf8(raw), oid)
+
+
+def _type_name(oid: int) -> str:
+    return t.BY_OID[oid].name if oid in t.BY_OID else f"type {oid}"
 
 
 # -- text format -----------------------------------------------------------------------
@@ -43,10 +43,15 @@ def decode(raw: bytes | None, oid: int, binary: bool) -> Any:
 
 def _text(text: str, oid: int) -> Any:
     pg = t.BY_OID.get(oid)
-    if pg is not None and pg.element:
-        return _parse_array(text, pg.element)
-    convert = _TEXT.get(oid)
-    return text if convert is None else convert(text)
+    try:
+        if pg is not None and pg.element:
+            return text_array(text, pg.element, _text)
+        convert = _TEXT.get(oid)
+        return text if convert is None else convert(text)
+    except _MALFORMED:
+        raise InvalidTextRepresentation(
+            f"invalid input syntax for type {_type_name(oid)}: {shown(text)}"
+        ) from None
 
 
 def _bool(text: str) -> bool:
@@ -99,75 +104,24 @@ _TEXT: dict[int, Callable[[str], Any]] = {
 }
 
 
-# Element types whose text never needs quotes: a flat array of them splits on commas.
-_PLAIN_NUMBERS = {t.INT2: int, t.INT4: int, t.INT8: int, t.OID: int, t.FLOAT4: float,
-                  t.FLOAT8: float}  # fmt: skip
-
-
-def _parse_array(text: str, element: int) -> list[Any]:
-    """A Postgres array literal ('{1,2,"a b",NULL}', nested braces) to nested lists."""
-    number = _PLAIN_NUMBERS.get(element)
-    if number is not None and text[:1] == "{" and text[-1:] == "}" and "{" not in text[1:]:
-        # A vector: thousands of numbers, read without the general parser's per-character
-        # loop. float() reads Postgres's Infinity and NaN too.
-        body = text[1:-1]
-        if not body.strip():
-            return []
-        items = body.split(",")
-        if "N" in body or "n" in body:  # NULL, NaN
-            return [None if i.strip().upper() == "NULL" else number(i) for i in items]
-        return [number(i) for i in items]
-    pos = text.find("{")  # skips a '[1:3]=' bounds prefix
-    if pos < 0:
-        raise ValueError(f"malformed array literal {text!r}")
-    value, end = _array_at(text, pos, element)
-    if text[end:].strip():
-        raise ValueError(f"junk after array literal {text!r}")
-    return value
-
-
-def _array_at(text: str, pos: int, element: int) -> tuple[list[Any], int]:
-    out: list[Any] = []
-    pos += 1  # past '{'
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "}":
-            return out, pos + 1
-        if ch in ", \t\n":
-            pos += 1
-        elif ch == "{":
-            inner, pos = _array_at(text, pos, element)
-            out.append(inner)
-        elif ch == '"':
-            chars, pos = [], pos + 1
-            while text[pos] != '"':
-                if text[pos] == "\\":
-                    pos += 1
-                chars.append(text[pos])
-                pos += 1
-            out.append(_text("".join(chars), element))
-            pos += 1
-        else:
-            end = pos
-            while end < len(text) and text[end] not in ",}":
-                end += 1
-            item = text[pos:end].strip()
-            out.append(None if item.upper() == "NULL" else _text(item, element))
-            pos = end
-    raise ValueError(f"unterminated array literal {text!r}")
-
-
 # -- binary format ---------------------------------------------------------------------
 
 
 def _binary(raw: bytes, oid: int) -> Any:
     pg = t.BY_OID.get(oid)
     if pg is not None and pg.element:
-        return _binary_array(raw)
+        return binary_array(raw, pg.element, _binary)
     convert = _BINARY.get(oid)
     if convert is None:
-        return raw.decode("utf-8")  # text-like types, and unknown ones, are their UTF-8
-    return convert(raw)
+        return utf8(raw)  # text-like types, and unknown ones, are their UTF-8
+    try:
+        return convert(raw)
+    except ElacsymError:
+        raise
+    except _MALFORMED:
+        raise InvalidBinaryRepresentation(
+            f"incorrect binary data format for type {_type_name(oid)}"
+        ) from None
 
 
 def _numeric(raw: bytes) -> Decimal:
@@ -176,15 +130,20 @@ def _numeric(raw: bytes) -> Decimal:
         return Decimal("NaN")
     if sign in (0xD000, 0xF000):
         return Decimal("Infinity") if sign == 0xD000 else Decimal("-Infinity")
-    digits = struct.unpack_from(f"!{ndigits}h", raw, 8)
-    value = 0
-    for d in digits:
-        value = value * 10000 + d
+    if sign not in (0, 0x4000) or dscale < 0 or len(raw) != 8 + 2 * ndigits:
+        raise ValueError("invalid numeric")
+    groups = struct.unpack_from(f"!{ndigits}h", raw, 8)  # base-10000 digits
+    if any(not 0 <= g < 10000 for g in groups):
+        raise ValueError("invalid digit in numeric")
+    # Built from its digits as text: exact, whatever the number of digits (Decimal
+    # arithmetic would round at the context's 28).
+    digits = "".join(f"{g:04d}" for g in groups) or "0"
     exponent = (weight - ndigits + 1) * 4
-    result = Decimal(value).scaleb(exponent)
-    if sign == 0x4000:
-        result = -result
-    return result.quantize(Decimal(1).scaleb(-dscale)) if dscale >= 0 else result
+    if exponent > -dscale:  # show dscale decimals: pad with zeros
+        digits += "0" * (exponent + dscale)
+    else:  # or drop the (zero) digits past them
+        digits = digits[: len(digits) - (-dscale - exponent)] or "0"
+    return Decimal(f"{'-' if sign == 0x4000 else ''}{digits}E{-dscale}")
 
 
 def _interval(raw: bytes) -> Any:
@@ -207,11 +166,11 @@ def _time(raw: bytes) -> dt.time:
 def _jsonb(raw: bytes) -> str:
     if raw[:1] != b"\x01":
         raise ValueError("unsupported jsonb version")
-    return raw[1:].decode("utf-8")
+    return utf8(raw[1:])
 
 
 _BINARY: dict[int, Callable[[bytes], Any]] = {
-    t.BOOL: lambda b: b != b"\x00",
+    t.BOOL: lambda b: struct.unpack("!?", b)[0],
     t.INT2: lambda b: struct.unpack("!h", b)[0],
     t.INT4: lambda b: struct.unpack("!i", b)[0],
     t.INT8: lambda b: struct.unpack("!q", b)[0],
@@ -228,37 +187,3 @@ _BINARY: dict[int, Callable[[bytes], Any]] = {
     t.UUID: lambda b: uuid.UUID(bytes=bytes(b)),
     t.JSONB: _jsonb,
 }
-
-
-# Fixed-size element types a flat binary array of can be read in one numpy call.
-_FIXED = {t.INT2: ">i2", t.INT4: ">i4", t.INT8: ">i8", t.FLOAT4: ">f4", t.FLOAT8: ">f8"}
-
-
-def _binary_array(raw: bytes) -> list[Any]:
-    ndim, _flags, element = struct.unpack_from("!iiI", raw)
-    dtype = _FIXED.get(element)
-    if ndim == 1 and dtype is not None:
-        (count,) = struct.unpack_from("!i", raw, 12)
-        size = int(dtype[-1])
-        # Each element is its length (int32) and its bytes; a NULL (length -1) makes the
-        # array shorter than this, and is read by the general loop below.
-        if len(raw) == 20 + count * (4 + size):
-            items = np.frombuffer(raw, np.dtype([("n", ">i4"), ("v", dtype)]), count, 20)
-            return items["v"].tolist()
-    dims = [struct.unpack_from("!ii", raw, 12 + 8 * i)[0] for i in range(ndim)]
-    pos = 12 + 8 * ndim
-    flat: list[Any] = []
-    total = 1
-    for d in dims:
-        total *= d
-    for _ in range(total if ndim else 0):
-        (n,) = struct.unpack_from("!i", raw, pos)
-        pos += 4
-        if n == -1:
-            flat.append(None)
-        else:
-            flat.append(_binary(raw[pos : pos + n], element))
-            pos += n
-    for d in reversed(dims[1:]):  # regroup the flat elements into nested lists
-        flat = [flat[i : i + d] for i in range(0, len(flat), d)]
-    return flat

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from ..sql import Outcome
 from ..sql.pg_types import Column, column
+from . import frontend as f
 from . import protocol as p
 from .encode import RowEncoder
 
@@ -133,7 +134,7 @@ def first_messages(
         messages.append(p.command_complete(tag(outcome, rows)))
         return messages, None
     columns = columns if columns is not None else columns_of(outcome)
-    formats = p.per_column(formats, len(columns))
+    formats = f.per_column(formats, len(columns))
     if describe:
         messages.append(row_description(columns, formats))
     stream = RowStream(outcome, columns, formats)

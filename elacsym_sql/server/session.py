@@ -13,12 +13,14 @@ import secrets
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ElacsymError
+from ..errors import ElacsymError, NotSupportedError
 from ..sql import Outcome
 from ..sql.client_settings import REPORTED
+from ..sql.parse import front_door_error
 from ..sql.pg_types import Column
 from ..sql.session_state import SessionState
 from . import copy_statement
+from . import frontend as f
 from . import protocol as p
 from .auth import AuthFailed, authenticate
 from .copy import run_copy
@@ -53,6 +55,7 @@ class Session:
         self._buffered = 0
         self.extended = Extended(self)
         self.tls = False
+        self.authenticated = False  # until then, only small password messages are read
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -67,6 +70,12 @@ class Session:
                 return future.result()
             if self.reader.at_eof() or self.writer.transport.is_closing():
                 self.cur.interrupt()
+
+    async def read_message(self) -> f.Message:
+        """The client's next message, within the limits of where the session is."""
+        if not self.authenticated:
+            return await f.read_message(self.reader, f.PRE_AUTH_MESSAGE, f.AUTHENTICATION)
+        return await f.read_message(self.reader, self.server.max_message_size)
 
     def send(self, data: bytes | memoryview) -> None:
         self._out.append(data)
@@ -105,11 +114,11 @@ class Session:
         try:
             if await self.startup():
                 await self.loop()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client went away
-        except p.ProtocolViolation as exc:
+        except (asyncio.IncompleteReadError, OSError):
+            pass  # the client went away, or its TLS broke
+        except f.FrameError as exc:
             self._out.clear()
-            self.send(fatal("08P01", str(exc)))
+            self.send(fatal(exc.sqlstate, exc.message))
             await self.flush()
         finally:
             self.server.forget(self)
@@ -120,18 +129,18 @@ class Session:
     async def startup(self) -> bool:
         """SSL/GSS negotiation, the StartupMessage, authentication (auth.py). False: no session."""
         while True:
-            code, body = await p.read_startup(self.reader)
-            if code == p.SSL_REQUEST and self.server.tls is not None and not self.tls:
+            code, body = await f.read_startup(self.reader)
+            if code == f.SSL_REQUEST and self.server.tls is not None and not self.tls:
                 self.writer.write(b"S")
                 await self.writer.drain()
                 await self.writer.start_tls(self.server.tls)
                 self.tls = True
                 continue
-            if code in (p.SSL_REQUEST, p.GSSENC_REQUEST):
+            if code in (f.SSL_REQUEST, f.GSSENC_REQUEST):
                 self.writer.write(b"N")  # no TLS here: the client may go on in plain text
                 await self.writer.drain()
                 continue
-            if code == p.CANCEL_REQUEST:
+            if code == f.CANCEL_REQUEST:
                 pid, secret = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
                 self.server.cancel(pid, secret)
                 return False
@@ -142,7 +151,7 @@ class Session:
                 await self.flush()
                 return False
             break
-        params = p.startup_parameters(body)
+        params = f.startup_parameters(body)
         settings = self.state.settings
         for name in (
             "application_name",
@@ -165,6 +174,11 @@ class Session:
             self.send(fatal(exc.sqlstate, str(exc)))
             await self.flush()
             return False
+        except ElacsymError as exc:  # a password message that does not decode
+            self.send(fatal(exc.sqlstate, exc.message))
+            await self.flush()
+            return False
+        self.authenticated = True
         settings.values["session_authorization"] = user
         settings.changed.clear()
         await self.run_sync(self.state.sync_variables, self.cur)
@@ -179,7 +193,7 @@ class Session:
     async def loop(self) -> None:
         while True:
             self.idle.set()
-            msg = await p.read_message(self.reader)
+            msg = await self.read_message()
             self.idle.clear()
             if self.server.closing and msg.kind in (b"Q", b"S"):
                 self.send(fatal("57P01", "terminating connection due to administrator command"))
@@ -190,19 +204,31 @@ class Session:
             if msg.kind in (b"d", b"c", b"f"):
                 continue  # the rest of a COPY that failed: ignored, as in Postgres
             if msg.kind == b"Q":
-                await self.simple_query(msg.body[:-1].decode("utf-8"))
-                self.ready()
-                await self.flush()
+                await self.simple_query(msg.body)
+            elif msg.kind == b"F":
+                self.fail(NotSupportedError("the function call message is not supported"))
             else:
                 await self.extended.handle(msg)
+                continue
+            self.ready()
+            await self.flush()
 
     # -- simple query ------------------------------------------------------------------------
 
-    async def simple_query(self, sql: str) -> None:
-        """Every statement of `sql` in turn, each result in text; stops at the first error.
-        COPY to or from the client is this session's (copy.py); the rest, the router's."""
+    def fail(self, exc: BaseException, sql: str = "") -> None:
+        """Answer an error: the transaction block, if any, is aborted (as in Postgres)."""
+        self.state.transaction.fail()
+        self.report_settings()
+        self.send(error_response(front_door_error(exc, sql)))
+
+    async def simple_query(self, body: bytes) -> None:
+        """Every statement of the Query's text in turn, each result in text; stops at the
+        first error. COPY to or from the client is this session's (copy.py); the rest, the
+        router's."""
         ran = False
+        sql = ""
         try:
+            sql = f.parse_query(body)
             parts = await self.run_sync(copy_statement.split, sql) if mentions_copy(sql) else [sql]
             for part in parts:
                 if isinstance(part, CopyRequest):
@@ -212,10 +238,10 @@ class Session:
                 statements = self.db.execute_each(self.cur, part, None, session=self.state)
                 while (await self.run_next(statements, [], 0, describe=True))[0] is not None:
                     ran = True
+        except f.FrameError:
+            raise  # the connection cannot go on (COPY data over the limit)
         except Exception as exc:
-            self.state.transaction.fail()
-            self.report_settings()
-            self.send(error_response(exc))
+            self.fail(exc, sql)
             return
         if not ran:
             self.send(p.EMPTY_QUERY)

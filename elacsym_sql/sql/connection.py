@@ -15,6 +15,7 @@ import duckdb
 
 from ..errors import InterfaceError, NotSupportedError
 from .database import Database, Params
+from .parse import front_door
 from .results import Outcome, ResultSet
 
 _COUNT_DESCRIPTION = [("Count", "BIGINT", None, None, None, None, None)]
@@ -35,7 +36,8 @@ class Cursor:
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
         self._check_open()
         self._outcome = None
-        self._outcome = self.connection.database.execute(self._duck, operation, parameters)
+        with front_door(operation):
+            self._outcome = self.connection.database.execute(self._duck, operation, parameters)
         self._after()
         return self
 
@@ -43,7 +45,8 @@ class Cursor:
         self._check_open()
         self._outcome = None
         rows = list(seq_of_parameters)
-        self._outcome = self.connection.database.execute_many(self._duck, operation, rows)
+        with front_door(operation):
+            self._outcome = self.connection.database.execute_many(self._duck, operation, rows)
         self._after()
         return self
 

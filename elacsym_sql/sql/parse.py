@@ -1,23 +1,42 @@
 """Statement splitting and inspection with sqlglot's DuckDB dialect.
 
 Statement kinds come from the parser, never from substrings. Text that sqlglot cannot
-read is handed to DuckDB untouched: DuckDB is the judge of what is valid SQL.
+read is handed to DuckDB untouched: DuckDB is the judge of what is valid SQL, and of
+where a syntax error is (`front_door_error`).
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import duckdb
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import TokenType
 
+from ..errors import SyntaxError
 from ..schema import NAME_RE
 
 DIALECT = "duckdb"
+
+
+class _AtDebugLevel(logging.Filter):
+    """sqlglot's warnings quote the statement, i.e. client SQL: debug level only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger("sqlglot").isEnabledFor(logging.DEBUG)
+
+
+logging.getLogger("sqlglot").addFilter(_AtDebugLevel())
 
 
 @dataclass(frozen=True)
@@ -114,7 +133,8 @@ def count_placeholders(text: str) -> int:
 def number_placeholders(text: str) -> str:
     """Rewrite '?' parameters as $1, $2, ... in textual order.
 
-    Generated SQL moves clauses around; numbered parameters keep their binding.
+    Generated SQL moves clauses around; numbered parameters keep their binding. Each `$n`
+    gets a space before it: sqlglot cannot read one glued to what precedes it ('($1').
     """
     tokens = sqlglot.tokenize(text, read=DIALECT)
     out, last, n = [], 0, 0
@@ -122,10 +142,82 @@ def number_placeholders(text: str) -> str:
         if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
             n += 1
             out.append(text[last : tok.start])
-            out.append(f"${n}")
+            out.append(f" ${n}")
             last = tok.end + 1
     out.append(text[last:])
     return "".join(out)
+
+
+# -- syntax errors at the front doors ------------------------------------------------------
+
+
+def syntax_error(exc: SqlglotError) -> SyntaxError:
+    """sqlglot's exception as ours: its message names sqlglot's classes and carries
+    terminal colour codes, so only the place is kept."""
+    found = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
+    near = found.get("highlight")
+    return SyntaxError(f'syntax error at or near "{near}"' if near else "syntax error")
+
+
+def front_door_error(exc: BaseException, sql: str) -> BaseException:
+    """What a front door (embedded cursor, wire session) raises for `exc`, an error while
+    running `sql`: sqlglot's exceptions become SyntaxError (42601), and a syntax error in
+    text DuckDB's parser rejects takes that parser's message and position in `sql`
+    (ElacsymError.position, Postgres's P field). Our message may name rewritten SQL;
+    the client's own text is what the client can fix."""
+    if isinstance(exc, SqlglotError):
+        exc = syntax_error(exc)
+    if not isinstance(exc, SyntaxError) or exc.position is not None:
+        return exc
+    found = _duckdb_syntax_error(sql)
+    if found is not None:
+        message, exc.position = found
+        exc.message, exc.detail = message.partition("\n")[0], None
+        exc.args = (exc.message,)
+    return exc
+
+
+@contextmanager
+def front_door(sql: str) -> Iterator[None]:
+    """Errors raised inside, while running `sql`, leave as `front_door_error` makes them."""
+    try:
+        yield
+    except Exception as exc:
+        err = front_door_error(exc, sql)
+        if err is exc:
+            raise
+        raise err from None
+
+
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET errors_as_json = true")  # the place as a number, not a drawing
+    return con
+
+
+_parser_lock = threading.Lock()  # one DuckDB connection is not for concurrent use
+
+
+def _duckdb_syntax_error(sql: str) -> tuple[str, int] | None:
+    """(message, 1-based character position) of DuckDB's parser's first syntax error in
+    `sql`, or None when it parses (only parses: nothing runs)."""
+    try:
+        with _parser_lock:
+            _parser().extract_statements(sql)
+        return None
+    except duckdb.ParserException as exc:
+        _, _, text = str(exc).partition(": ")
+        try:
+            info = json.loads(text)
+            offset = int(info["position"])  # in bytes
+            message = str(info["exception_message"])
+        except (ValueError, KeyError):
+            return None
+    except duckdb.Error:
+        return None
+    position = len(sql.encode("utf-8")[:offset].decode("utf-8", "ignore")) + 1
+    return message, position
 
 
 def table_name(table: exp.Table) -> str | None:
