@@ -18,7 +18,7 @@ from ..engine.search import DISTANCE, SCORE, SearchResult, text_search
 from ..engine.vector_search import vector_column, vector_search
 from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
 from .errors import translate
-from .parse import DIALECT
+from .parse import DIALECT, syntax_error
 from .views import quote
 
 # A filter's rows are cached per snapshot unless it may change without a write (the clock,
@@ -129,7 +129,7 @@ class SearchRunner:
         try:
             tree = sqlglot.parse_one(filter_sql, read=DIALECT)
         except (ParseError, TokenError) as exc:
-            raise SyntaxError(f"invalid filter: {exc}") from None
+            raise SyntaxError(f"invalid filter: {syntax_error(exc).message}") from None
         if isinstance(tree, sqlglot.exp.Query | sqlglot.exp.Command) or ";" in filter_sql:
             raise SyntaxError("filter := takes a predicate, not a statement")
         key = quote(snap.schema.primary_key)
