@@ -3,74 +3,9 @@ answers with and without an Execute behind it, and that Describe alone runs noth
 
 from __future__ import annotations
 
-import socket
-import struct
-
 import pytest
 
-
-def _message(kind: bytes, body: bytes) -> bytes:
-    return kind + struct.pack("!i", len(body) + 4) + body
-
-
-def _cstr(text: str) -> bytes:
-    return text.encode() + b"\0"
-
-
-def parse(sql: str, name: str = "") -> bytes:
-    return _message(b"P", _cstr(name) + _cstr(sql) + struct.pack("!h", 0))
-
-
-def bind(params: list[str], portal: str = "", statement: str = "") -> bytes:
-    body = _cstr(portal) + _cstr(statement) + struct.pack("!hh", 0, len(params))
-    for value in params:
-        body += struct.pack("!i", len(value)) + value.encode()
-    return _message(b"B", body + struct.pack("!h", 0))
-
-
-def describe_portal(portal: str = "") -> bytes:
-    return _message(b"D", b"P" + _cstr(portal))
-
-
-def execute(portal: str = "", limit: int = 0) -> bytes:
-    return _message(b"E", _cstr(portal) + struct.pack("!i", limit))
-
-
-SYNC = _message(b"S", b"")
-
-
-class Client:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        body = struct.pack("!i", 196608) + _cstr("user") + _cstr("tester") + b"\0"
-        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        self.until_ready()
-
-    def _read(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            assert chunk, "the server closed the connection"
-            data += chunk
-        return data
-
-    def until_ready(self) -> list[tuple[bytes, bytes]]:
-        """(kind, body) of every message up to and including ReadyForQuery."""
-        got = []
-        while True:
-            kind = self._read(1)
-            (length,) = struct.unpack("!i", self._read(4))
-            got.append((kind, self._read(length - 4)))
-            if kind == b"Z":
-                return got
-
-    def send(self, *messages: bytes) -> list[bytes]:
-        self.sock.sendall(b"".join(messages))
-        return [kind for kind, _ in self.until_ready()]
-
-    def close(self) -> None:
-        self.sock.sendall(_message(b"X", b""))
-        self.sock.close()
+from .wire_client import SYNC, Client, bind, describe_portal, execute, parse
 
 
 @pytest.fixture
