@@ -74,7 +74,8 @@ _TRANSPORT = (
     ChecksumError,
     urllib3.exceptions.HTTPError,
     http.client.HTTPException,
-    OSError,
+    ConnectionError,  # reset, refused, broken pipe
+    TimeoutError,
 )
 # Error codes S3 answers when trying again later may work (besides any 5xx and 429).
 _RETRY_CODES = frozenset(
@@ -343,10 +344,12 @@ class S3Store(ObjectStore):
         try:
             with open(path, "wb") as dst:
                 self._run("GET", key, lambda: call(dst))
-        except BaseException:
+        except BaseException as exc:
             # Never leave a truncated file behind that looks like the object.
             with contextlib.suppress(OSError):
                 os.unlink(path)
+            if isinstance(exc, OSError):  # the local file (disk full, ...)
+                raise StorageError(f"download {self.uri}/{key} to {path} failed: {exc}") from exc
             raise
 
     # -- writes ---------------------------------------------------------------------------
