@@ -67,6 +67,14 @@ class Settings:
         default=20.0,
         metadata={"help": "abandon (and retry) an object-store request silent this long"},
     )
+    txn_timeout_seconds: float = field(
+        default=10.0,
+        metadata={"help": "a multi-namespace commit undecided this long is aborted by its readers"},
+    )
+    max_transaction_bytes: int = field(
+        default=512 << 20,
+        metadata={"help": "rows a transaction block may stage before SQLSTATE 54000"},
+    )
     indexer: bool = field(
         default=True, metadata={"help": "run the background fold/compact/GC thread"}
     )

@@ -2,5 +2,6 @@
 
 from .engine import Engine
 from .namespace import Namespace, Snapshot, WriteConflict
+from .transaction import Transaction
 
-__all__ = ["Engine", "Namespace", "Snapshot", "WriteConflict"]
+__all__ = ["Engine", "Namespace", "Snapshot", "Transaction", "WriteConflict"]

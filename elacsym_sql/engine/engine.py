@@ -24,6 +24,8 @@ from .memory_cache import MemoryCache
 from .namespace import Namespace, Snapshot
 from .search import FullTextIndexes
 from .segments import SegmentFiles
+from .transaction import Transaction
+from .txn_decisions import TxnDecisions
 
 
 class Engine:
@@ -34,6 +36,7 @@ class Engine:
         self.manifests = ManifestStore(self.store)
         self.files = SegmentFiles(self.store, self.cache, MemoryCache(settings.memory_cache_bytes))
         self.full_text = FullTextIndexes(self.files)
+        self.decisions = TxnDecisions(self.store, settings.txn_timeout_seconds)
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         self._last_fold: dict[str, float] = {}
@@ -50,8 +53,14 @@ class Engine:
         with self._lock:
             ns = self._namespaces.get(name)
             if ns is None:
-                ns = self._namespaces[name] = Namespace(name, self.store, self.settings)
+                ns = self._namespaces[name] = Namespace(
+                    name, self.store, self.settings, self.decisions
+                )
             return ns
+
+    def begin(self) -> Transaction:
+        """A transaction block (transaction.py): snapshot reads, staged writes."""
+        return Transaction(self)
 
     # -- DDL -------------------------------------------------------------------------------
 

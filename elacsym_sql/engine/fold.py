@@ -24,8 +24,9 @@ from .segments import SegmentFiles
 
 
 def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
-    """Fold every WAL record of the current snapshot; True when a new version was committed."""
-    snap = ns.snapshot()
+    """Fold the WAL records of the current snapshot up to the first undecided transaction
+    record; True when a new version was committed."""
+    snap = ns.snapshot().foldable()
     if not snap.tail.records:
         return False
     manifest, schema = snap.manifest, snap.schema

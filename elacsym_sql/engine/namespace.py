@@ -4,13 +4,18 @@ Reads are strong: `snapshot()` probes the WAL for the next sequence number (one 
 nothing changed) and re-reads the manifest pointer when the cached manifest is older than
 `manifest_refresh_seconds`. Writes append one WAL object at the next free sequence number
 with a conditional create; an acknowledged write is in storage before `append` returns.
+
+A WAL object written by a multi-namespace transaction counts only once its decision says
+committed (txn_decisions.py); until then it is *pending*: readers leave it out, folds stop
+before it, and conditional writers wait for it to be decided.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import pyarrow as pa
 
@@ -19,9 +24,10 @@ from ..config import Settings
 from ..errors import SerializationFailure, UndefinedTable
 from ..schema import Schema
 from ..storage import ObjectStore
-from ..wal import WalLog, WalRecord, encode_record
+from ..wal import TxnRef, WalEntry, WalLog, WalRecord, encode_entry
 from ..wal.record import Kind
 from .tail import Tail
+from .txn_decisions import TxnDecisions
 
 
 class WriteConflict(Exception):
@@ -35,6 +41,12 @@ class Snapshot:
     manifest: Manifest
     tail: Tail
     tail_seq: int  # the last WAL sequence number this view includes
+    # Undecided multi-namespace commits at or before tail_seq, left out of `tail`.
+    pending: tuple[tuple[int, TxnRef], ...] = ()
+    # Multi-namespace commits whose records are in `tail` (txn_decisions.settle reads them).
+    txns: tuple[tuple[int, TxnRef], ...] = ()
+    late: int = 0  # records decided after later ones were read (inserted into the tail)
+    overlay: int = 0  # nonzero: a transaction's own staged writes are in `tail` too
 
     @property
     def schema(self) -> Schema:
@@ -45,15 +57,27 @@ class Snapshot:
         return self.manifest.namespace
 
     @property
-    def token(self) -> tuple[str, int, int]:
+    def token(self) -> tuple[str, int, int, int, int]:
         """Equal tokens mean equal contents (same segments, same tail)."""
-        return (self.manifest.incarnation, self.manifest.version, self.tail_seq)
+        m = self.manifest
+        return (m.incarnation, m.version, self.tail_seq, self.late, self.overlay)
+
+    def foldable(self) -> Snapshot:
+        """This snapshot up to the first pending record: a fold must not pass it."""
+        if not self.pending:
+            return self
+        stop = min(seq for seq, _ in self.pending) - 1
+        txns = tuple((s, t) for s, t in self.txns if s <= stop)
+        return replace(self, tail=self.tail.upto(stop), tail_seq=stop, pending=(), txns=txns)
 
 
 class Namespace:
-    def __init__(self, name: str, store: ObjectStore, settings: Settings) -> None:
+    def __init__(
+        self, name: str, store: ObjectStore, settings: Settings, decisions: TxnDecisions
+    ) -> None:
         self.name = name
         self.settings = settings
+        self.decisions = decisions
         self.wal = WalLog(store, name)
         self.manifests = ManifestStore(store)
         # Held by a writer from evaluating a statement to appending it, so writers in this
@@ -64,6 +88,9 @@ class Namespace:
         self._manifest_read_at = 0.0
         self._tail: Tail | None = None
         self._tail_seq = 0
+        self._pending: dict[int, WalEntry] = {}
+        self._txns: dict[int, TxnRef] = {}  # committed multi-namespace records in the tail
+        self._late = 0
         self._dropped = False
         self._drop_record: tuple[str, int] | None = None  # (incarnation, seq) of a drop read
         self._written = False
@@ -85,6 +112,7 @@ class Namespace:
         with self._lock:
             self._refresh_manifest(force=self._manifest is None or self._dropped)
             self._read_new_wal()
+            self._settle_pending()
             return self._current()
 
     def exists(self) -> bool:
@@ -97,7 +125,9 @@ class Namespace:
     def _current(self) -> Snapshot:
         if self._manifest is None or self._dropped or self._tail is None:
             raise UndefinedTable(f'relation "{self.name}" does not exist')
-        return Snapshot(self._manifest, self._tail, self._tail_seq)
+        pending = tuple((seq, e.txn) for seq, e in sorted(self._pending.items()) if e.txn)
+        txns = tuple(sorted(self._txns.items()))
+        return Snapshot(self._manifest, self._tail, self._tail_seq, pending, txns, self._late)
 
     def _refresh_manifest(self, force: bool = False) -> None:
         age = time.monotonic() - self._manifest_read_at
@@ -119,29 +149,59 @@ class Namespace:
             assert self._tail is not None
             self._tail = self._tail.after(manifest.wal_hwm)
             self._tail_seq = max(self._tail_seq, manifest.wal_hwm)
+            self._pending = {s: e for s, e in self._pending.items() if s > manifest.wal_hwm}
+            self._txns = {s: t for s, t in self._txns.items() if s > manifest.wal_hwm}
             self._dropped = self._dropped or manifest.dropped  # a drop is final
         else:
             self._tail = Tail(manifest.schema)
             self._tail_seq = manifest.wal_hwm
+            self._pending, self._txns = {}, {}
             self._dropped = manifest.dropped
         self._manifest = manifest
 
     def _read_new_wal(self) -> None:
         if self._manifest is None:
             return
-        while (record := self.wal.read(self._tail_seq + 1)) is not None:
-            self._take(self._tail_seq + 1, record)
+        while (entry := self.wal.read(self._tail_seq + 1)) is not None:
+            self._take(self._tail_seq + 1, entry)
 
-    def _take(self, seq: int, record: WalRecord) -> None:
+    def _take(self, seq: int, entry: WalEntry) -> None:
         assert self._manifest is not None and self._tail is not None
         self._tail_seq = seq
-        if record.incarnation != self._manifest.incarnation or self._dropped:
+        if entry.incarnation != self._manifest.incarnation or self._dropped:
             return  # a straggler of a dropped incarnation, or a write racing the drop
-        if record.kind == "drop":
+        if entry.records[0].kind == "drop":
             self._dropped = True
-            self._drop_record = (record.incarnation, seq)
+            self._drop_record = (entry.incarnation, seq)
             return
-        self._tail = self._tail.apply(seq, record)
+        decided = self.decisions.known(entry.txn.id) if entry.txn else True
+        if decided is None:
+            self._pending[seq] = entry
+        elif decided:
+            self._tail = self._tail.apply(seq, entry.records)
+            if entry.txn:
+                self._txns[seq] = entry.txn
+
+    def _settle_pending(self) -> None:
+        """Look up the decisions of pending records (one GET each while undecided)."""
+        assert self._tail is not None or not self._pending
+        for seq, entry in sorted(self._pending.items()):
+            assert entry.txn is not None and self._tail is not None
+            decided = self.decisions.lookup(entry.txn)
+            if decided is None:
+                continue
+            del self._pending[seq]
+            if decided:
+                self._tail = self._tail.insert(seq, entry.records)
+                self._txns[seq] = entry.txn
+                self._late += 1
+
+    def wait_for_pending(self) -> None:
+        """Block until no undecided transaction record is in the tail (writers that read
+        before they write must see them decided: at most about `txn_timeout_seconds`)."""
+        while pending := self.snapshot().pending:
+            for _, ref in pending:
+                self.decisions.wait(ref)
 
     def reload_manifest(self) -> None:
         """Read the newest manifest now (after losing a commit race to another process)."""
@@ -162,30 +222,50 @@ class Namespace:
         number: the append succeeds only directly after it, else WriteConflict. Without it
         (blind upserts and deletes by key) a lost race simply retries at the next number.
         """
+
+        def directly_after(snap: Snapshot) -> None:
+            if snap.tail_seq != based_on or snap.pending:
+                raise WriteConflict
+
+        check = directly_after if based_on is not None else None
+        return self.append_records([(kind, table)], check)
+
+    def append_records(
+        self,
+        parts: Sequence[tuple[Kind, pa.Table]],
+        check: Callable[[Snapshot], None] | None = None,
+        txn: TxnRef | None = None,
+    ) -> int:
+        """Append one WAL object holding `parts`; returns its sequence number once durable.
+
+        `check` sees the snapshot the object would follow and raises to refuse it (it is
+        asked again after every lost race); `txn` tags the object as part of a
+        multi-namespace transaction.
+        """
         with self.write_lock:
             payload = b""
             incarnation = ""
+            entry = WalEntry(())
             for _ in range(self.settings.write_retries):
                 with self._lock:
-                    self._refresh_manifest()
+                    self._refresh_manifest(force=self._manifest is None or self._dropped)
                     snap = self._current()
+                if check is not None:
+                    check(snap)
                 seq = snap.tail_seq + 1
-                if based_on is not None and based_on != snap.tail_seq:
-                    raise WriteConflict
                 if incarnation != snap.manifest.incarnation:
                     incarnation = snap.manifest.incarnation
-                    record = WalRecord(kind, incarnation, table)
-                    payload = encode_record(record)
+                    records = tuple(WalRecord(k, incarnation, t) for k, t in parts)
+                    entry = WalEntry(records, txn)
+                    payload = encode_entry(records, txn)
                 if self.wal.try_append(seq, payload):
                     self._written = True
                     with self._lock:
                         if self._tail_seq == seq - 1:
-                            self._take(seq, record)
+                            self._take(seq, entry)
                     return seq
                 with self._lock:
                     self._read_new_wal()
-                if based_on is not None:
-                    raise WriteConflict
             raise SerializationFailure(
                 f"could not append to namespace {self.name}: lost "
                 f"{self.settings.write_retries} races with other writers"

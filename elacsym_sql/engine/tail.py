@@ -21,8 +21,19 @@ class Tail:
     schema: Schema
     records: tuple[tuple[int, WalRecord], ...] = ()
 
-    def apply(self, seq: int, record: WalRecord) -> Tail:
-        return Tail(self.schema, (*self.records, (seq, record)))
+    def apply(self, seq: int, records: tuple[WalRecord, ...]) -> Tail:
+        """The tail with one WAL object's records added at `seq` (the newest so far)."""
+        return Tail(self.schema, (*self.records, *((seq, r) for r in records)))
+
+    def insert(self, seq: int, records: tuple[WalRecord, ...]) -> Tail:
+        """The tail with records added at `seq`, which may be older than others here (a
+        transaction decided after later writes were read): kept in sequence order."""
+        merged = sorted((*self.records, *((seq, r) for r in records)), key=lambda sr: sr[0])
+        return Tail(self.schema, tuple(merged))
+
+    def upto(self, seq: int) -> Tail:
+        """The tail without the records after `seq`."""
+        return Tail(self.schema, tuple((s, r) for s, r in self.records if s <= seq))
 
     def after(self, hwm: int) -> Tail:
         """The tail without the records up to `hwm` (they were folded into segments)."""

@@ -58,9 +58,7 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
     del chunks
     table = await s.run_sync(decode_copy, data, request.options, columns)
     names = [name for name, _ in columns]
-    written = await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table)
-    if written:
-        s.state.transaction.wrote()
+    await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table, s.state)
     s.send(p.command_complete(f"COPY {table.num_rows}"))
 
 

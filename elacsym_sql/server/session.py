@@ -18,7 +18,6 @@ from ..sql import Outcome
 from ..sql.client_settings import REPORTED
 from ..sql.parse import front_door_error
 from ..sql.pg_types import Column
-from ..sql.session_state import SessionState
 from . import copy_statement
 from . import frontend as f
 from . import protocol as p
@@ -47,7 +46,7 @@ class Session:
         self.reader = reader
         self.writer = writer
         self.cur = self.db.session()
-        self.state = SessionState(self.db._duck_settings)
+        self.state = self.db.new_session_state()
         self.pid = server.next_pid()
         self.secret = secrets.randbits(31)
         self.idle = asyncio.Event()  # set while waiting for the client's next message

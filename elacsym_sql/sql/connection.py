@@ -1,9 +1,9 @@
 """PEP 249 (DB-API 2.0) connection and cursor over a Database.
 
 Results of queries stream from the cursor's own DuckDB connection (or, for plain search
-statements answered directly, from an Arrow table). Writes to namespaces
-are durable when `execute` returns: `commit()` has nothing left to do, and `rollback()`
-cannot undo them (it says so instead of pretending).
+statements answered directly, from an Arrow table). Autocommit is on, as in DuckDB's Python
+API: each statement is durable when `execute` returns. `begin()` (or `BEGIN`) opens a
+transaction block shared by the connection's cursors; `commit()` and `rollback()` end it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import InterfaceError, NotSupportedError
+from ..errors import InterfaceError
 from .database import Database, Params
 from .parse import front_door
 from .results import Outcome, ResultSet
@@ -37,7 +37,9 @@ class Cursor:
         self._check_open()
         self._outcome = None
         with front_door(operation):
-            self._outcome = self.connection.database.execute(self._duck, operation, parameters)
+            self._outcome = self.connection.database.execute(
+                self._duck, operation, parameters, self.connection.session
+            )
         self._after()
         return self
 
@@ -46,7 +48,9 @@ class Cursor:
         self._outcome = None
         rows = list(seq_of_parameters)
         with front_door(operation):
-            self._outcome = self.connection.database.execute_many(self._duck, operation, rows)
+            self._outcome = self.connection.database.execute_many(
+                self._duck, operation, rows, self.connection.session
+            )
         self._after()
         return self
 
@@ -54,10 +58,7 @@ class Cursor:
         outcome = self._outcome
         assert outcome is not None
         if outcome.kind == "count":
-            self.connection._wrote = True
             self._count_rows = [(outcome.rowcount,)]
-        elif outcome.command in ("CREATE TABLE", "DROP TABLE"):
-            self.connection._wrote = True
 
     # -- results ---------------------------------------------------------------------------
 
@@ -160,7 +161,8 @@ class Connection:
         self.database = database
         self._owns_database = owns_database
         self._closed = False
-        self._wrote = False
+        # One session for all cursors: a transaction belongs to the connection (PEP 249).
+        self.session = database.new_session_state()
         self._cursors: list[Cursor] = []
         self._default = self.cursor()
 
@@ -189,18 +191,25 @@ class Connection:
         """Rows, segments, unindexed rows, cache hits and storage requests of a namespace."""
         return self.database.engine.stats(namespace)
 
+    def begin(self) -> None:
+        """Start a transaction block (as `BEGIN`); autocommit is on until then."""
+        self.execute("BEGIN")
+
     def commit(self) -> None:
-        """Nothing to do: every write was durable when its statement returned."""
+        """Commit the open transaction block; nothing to do outside one (autocommit)."""
         self._check_open()
-        self._wrote = False
+        if self.session.transaction.state != "idle":
+            self.execute("COMMIT")
 
     def rollback(self) -> None:
+        """Roll the open transaction block back; nothing to do outside one."""
         self._check_open()
-        if self._wrote:
-            raise NotSupportedError(
-                "rollback() cannot undo writes to namespaces: each statement was durable "
-                "when it returned"
-            )
+        if self.session.transaction.state != "idle":
+            self.execute("ROLLBACK")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.session.transaction.state != "idle"
 
     def close(self) -> None:
         if self._closed:

@@ -30,6 +30,7 @@ from .dml import (
     plan_insert_many,
     plan_insert_table,
     plan_write,
+    stage_plan,
     target_name,
 )
 from .errors import translate
@@ -41,6 +42,7 @@ from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
 from .session_state import SessionState
+from .transactions import TransactionBlock
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
@@ -75,20 +77,30 @@ class Database:
             names |= set(self.engine.list_namespaces()) | set(self.views.known)
         return names
 
+    def new_session_state(self) -> SessionState:
+        """Transaction block and client settings for a new session (transactions.py)."""
+        return SessionState(self._duck_settings, TransactionBlock(self.engine.begin, self.views))
+
     def session_state(self, cur: duckdb.DuckDBPyConnection) -> SessionState:
-        """The transaction block and client settings of a cursor's session (transactions.py)."""
+        """The session state of a cursor used on its own (without a session of its own)."""
         state = self._states.get(cur)
         if state is None:
-            state = self._states[cur] = SessionState(self._duck_settings)
+            state = self._states[cur] = self.new_session_state()
         return state
 
     def session(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection of its own for one user connection or cursor."""
         return self._duck.cursor()
 
-    def execute(self, cur: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Outcome:
+    def execute(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        sql: str,
+        params: Params = None,
+        session: SessionState | None = None,
+    ) -> Outcome:
         """Run every statement of `sql`; returns the last one's outcome."""
-        outcomes = list(self.execute_each(cur, sql, params))
+        outcomes = list(self.execute_each(cur, sql, params, session))
         return outcomes[-1] if outcomes else Outcome("none", "EMPTY")
 
     def execute_each(
@@ -110,7 +122,9 @@ class Database:
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
-            yield state.run(cur, stmt, lambda s: self.execute_statement(cur, s, params or []))
+            yield state.run(
+                cur, stmt, lambda s: self.execute_statement(cur, s, params or [], state.transaction)
+            )
 
     def _direct_search(
         self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
@@ -124,17 +138,27 @@ class Database:
         return Outcome("rows", "SELECT", result=ArrowResult(rows, types, cur))
 
     def execute_many(
-        self, cur: duckdb.DuckDBPyConnection, sql: str, rows: Sequence[Sequence[Any]]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        sql: str,
+        rows: Sequence[Sequence[Any]],
+        session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
         statements = split_statements(sql)
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
-        state = self.session_state(cur)
-        return state.run(cur, statements[0], lambda stmt: self._execute_many(cur, stmt, rows))
+        state = session if session is not None else self.session_state(cur)
+        return state.run(
+            cur, statements[0], lambda stmt: self._execute_many(cur, stmt, rows, state.transaction)
+        )
 
     def _execute_many(
-        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, rows: Sequence[Sequence[Any]]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        rows: Sequence[Sequence[Any]],
+        block: TransactionBlock,
     ) -> Outcome:
         if (
             isinstance(stmt.tree, exp.Insert)
@@ -143,11 +167,11 @@ class Database:
         ):
             plan = plan_insert_many(stmt.tree, rows)
             if plan is not None:
-                return Outcome("count", "INSERT", self._write(cur, plan))
+                return Outcome("count", "INSERT", self._write(cur, plan, block))
         total = 0
         outcome = Outcome("none", "EMPTY")
         for row in rows:
-            outcome = self.execute_statement(cur, stmt, row)
+            outcome = self.execute_statement(cur, stmt, row, block)
             total += max(outcome.rowcount, 0)
         return Outcome(outcome.kind, outcome.command, total) if outcome.kind == "count" else outcome
 
@@ -167,13 +191,19 @@ class Database:
         namespace: str,
         columns: Sequence[str],
         table: pa.Table,
+        session: SessionState,
     ) -> int:
         """COPY FROM: `table` (one column per name in `columns`, text or values) into the
         namespace as one atomic write, through INSERT's path (casts, validation, upsert)."""
-        return self._write(cur, plan_insert_table(namespace, columns, table))
+        plan = plan_insert_table(namespace, columns, table)
+        return self._write(cur, plan, session.transaction)
 
     def execute_statement(
-        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        params: Sequence[Any],
+        block: TransactionBlock,
     ) -> Outcome:
         tree = stmt.tree
         try:
@@ -190,25 +220,34 @@ class Database:
                 name = target_name(tree)
                 if self._is_namespace(name):
                     plan = plan_write(tree, stmt.text, params)
-                    return Outcome("count", type(tree).__name__.upper(), self._write(cur, plan))
+                    written = self._write(cur, plan, block)
+                    return Outcome("count", type(tree).__name__.upper(), written)
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
                     raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
-            self._query(cur, stmt, params)
+            self._query(cur, stmt, params, block)
         except duckdb.Error as exc:
             raise translate(exc) from None
         return Outcome("rows", _command(tree), result=DuckResult(cur))
 
     def _query(
-        self, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any]
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        params: Sequence[Any],
+        block: TransactionBlock,
     ) -> None:
-        """Run a statement in DuckDB over up-to-date views of the namespaces it names."""
+        """Run a statement in DuckDB over up-to-date views of the namespaces it names (in a
+        transaction block: over the block's snapshot of them)."""
         text, searched = rewrite_search_calls(stmt.text)
         names = self.tables_read(stmt, text) | searched
         for name in searched:
             self.views.refresh_one(name)  # an unknown namespace is an error here
         self.views.refresh(names - searched)
+        self.views.settle(names)
+        if block.active is not None:
+            block.show(cur, names)
         cur.abort()
         try:
             cur.execute(text, params or None)
@@ -219,9 +258,15 @@ class Database:
             cur.abort()
             cur.execute(text, params or None)
 
-    def _write(self, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
+    def _write(
+        self, cur: duckdb.DuckDBPyConnection, plan: WritePlan, block: TransactionBlock
+    ) -> int:
+        tx = block.active
         try:
-            return execute_plan(self.engine, self.views, cur, plan)
+            if tx is None:
+                return execute_plan(self.engine, self.views, cur, plan)
+            block.show(cur, [plan.namespace])
+            return stage_plan(tx, cur, plan)
         except duckdb.Error as exc:
             err = translate(exc)
             err.message = err.message.replace(STAGE, plan.namespace)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..engine import Engine, WriteConflict
+from ..engine import Engine, Transaction, WriteConflict
 from ..engine.validate import conform_keys, conform_rows
 from ..errors import (
     InvalidTableDefinition,
@@ -69,6 +69,11 @@ def execute_plan(
             if attempt:
                 time.sleep(_conflict_pause(attempt))
             snap = views.refresh_one(plan.namespace)
+            if plan.conditional and snap.pending:
+                # A statement that reads what it changes must not pass an undecided
+                # transaction: it would overwrite that transaction's rows unseen.
+                ns.wait_for_pending()
+                snap = views.refresh_one(plan.namespace)
             kind, rows = plan.evaluate(cur, snap.schema)
             if rows.num_rows == 0:
                 return 0
@@ -81,6 +86,14 @@ def execute_plan(
         f"could not write to {plan.namespace}: other writers changed it "
         f"{engine.settings.write_retries} times while this statement was evaluated"
     )
+
+
+def stage_plan(tx: Transaction, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
+    """Evaluate `plan` against the transaction's view (shown on `cur`) and stage its rows
+    until COMMIT; returns the number of rows written."""
+    kind, rows = plan.evaluate(cur, tx.snapshot(plan.namespace).schema)
+    tx.stage(plan.namespace, kind, rows)
+    return rows.num_rows
 
 
 def _conflict_pause(attempt: int) -> float:

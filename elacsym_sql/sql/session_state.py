@@ -18,15 +18,13 @@ from .client_settings import ClientSettings
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
-from .transactions import Transaction
+from .transactions import TransactionBlock
 from .txn_control import parse_control
-
-_NAMESPACE_DDL = ("CREATE TABLE", "DROP TABLE")
 
 
 class SessionState:
-    def __init__(self, duck_settings: set[str]) -> None:
-        self.transaction = Transaction()
+    def __init__(self, duck_settings: set[str], transaction: TransactionBlock) -> None:
+        self.transaction = transaction
         self.settings = ClientSettings(duck_settings)
         self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
 
@@ -53,20 +51,16 @@ class SessionState:
                 if verb == "DEALLOCATE" and name is not None:
                     self.deallocated.append(name)  # the server drops these statements
                 return Outcome("none", verb)
-            outcome = execute(unqualify_catalog_calls(stmt))
+            return execute(unqualify_catalog_calls(stmt))
         except ElacsymError:
             tx.fail()
             raise
-        if (outcome.kind == "count" and outcome.rowcount > 0) or (
-            outcome.kind == "none" and outcome.command in _NAMESPACE_DDL
-        ):
-            tx.wrote()
-        return outcome
 
     def guard(self, execute: Callable[[], Outcome | None]) -> Outcome | None:
         """A read answered outside the statement loop (the direct search path)."""
-        if self.transaction.state == "failed":
-            return None  # the statement loop answers (ROLLBACK works, the rest is refused)
+        if self.transaction.state != "idle":
+            # A failed block refuses it in the statement loop; a block reads its own snapshot.
+            return None
         try:
             return execute()
         except ElacsymError:

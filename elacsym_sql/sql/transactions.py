@@ -1,41 +1,53 @@
-"""Transaction blocks: BEGIN/COMMIT/ROLLBACK with the semantics elacsym_sql can honour.
+"""A session's transaction block, as Postgres means it (docs/decisions/0021-transactions.md).
 
-Every statement's write is atomic and durable when the statement returns, inside a block
-too (docs/decisions/0011-transactions.md). The block is tracked here, never passed to
-DuckDB: COMMIT succeeds; ROLLBACK of a block that wrote fails loudly (0A000) and ends the
-block; ROLLBACK of a block that only read succeeds. An error inside a block puts it in
-the failed state, where every statement answers 25P02 until COMMIT or ROLLBACK, as in
-Postgres.
+Outside a block every statement commits on its own. BEGIN opens an engine transaction
+(engine/transaction.py): reads see the snapshot of each namespace's first use plus the
+block's own writes, writes are staged, COMMIT makes them durable and visible all at once
+(or fails with 40001 when another commit changed the same keys first), ROLLBACK drops
+them; savepoints mark how much was staged. An error puts the block in the failed state,
+where every statement answers 25P02 until ROLLBACK (or ROLLBACK TO a savepoint), as in
+Postgres. Statement kinds come from txn_control.py, never from substrings.
+
+The block's snapshot is shown to DuckDB as temporary views, one per namespace and DuckDB
+connection, that shadow the shared views for that connection only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Literal
 
-from ..errors import (
-    InFailedTransaction,
-    InvalidSavepoint,
-    NoActiveTransaction,
-    NotSupportedError,
-)
+import duckdb
+
+from ..engine import Transaction as EngineTransaction
+from ..errors import InFailedTransaction, InvalidSavepoint, NoActiveTransaction
 from .txn_control import Control
+from .views import ViewCatalog
 
 State = Literal["idle", "block", "failed"]
 
 
-@dataclass
-class Transaction:
-    """One session's transaction block."""
+class TransactionBlock:
+    """One session's block: BEGIN ... COMMIT / ROLLBACK with savepoints."""
 
-    state: State = "idle"
-    writes: int = 0  # statements in this block that wrote to namespaces
-    savepoints: dict[str, int] = field(default_factory=dict)  # name -> writes when set
+    def __init__(self, begin: Callable[[], EngineTransaction], views: ViewCatalog) -> None:
+        self._begin = begin
+        self._views = views
+        self.state: State = "idle"
+        self.engine_tx: EngineTransaction | None = None
+        self._savepoints: list[tuple[str, int]] = []  # (name, staged writes when set)
+        # Temporary views shown per DuckDB connection, with the snapshot token they show.
+        self._shown: dict[tuple[duckdb.DuckDBPyConnection, str], tuple[object, ...]] = {}
 
     @property
     def status(self) -> str:
         """ReadyForQuery's transaction status: idle, in a block, or in a failed block."""
         return {"idle": "I", "block": "T", "failed": "E"}[self.state]
+
+    @property
+    def active(self) -> EngineTransaction | None:
+        """The engine transaction statements run in, or None (each statement commits)."""
+        return self.engine_tx if self.state == "block" else None
 
     def control(self, control: Control) -> str:
         """Apply BEGIN/COMMIT/ROLLBACK/savepoints; returns the command tag."""
@@ -44,46 +56,39 @@ class Transaction:
             return self._savepoint(verb, control.savepoint)
         if verb == "begin":
             if self.state == "idle":
-                self.state, self.writes, self.savepoints = "block", 0, {}
-            return "BEGIN"
-        failed, writes = self.state == "failed", self.writes
-        self.state, self.writes = "idle", 0
-        if writes and (verb == "rollback" or failed):
-            raise NotSupportedError(
-                f"cannot roll back: {writes} write{'s were' if writes != 1 else ' was'} "
-                "already durable in this transaction",
-                detail="Each statement's write is atomic and durable when it returns; "
-                "the transaction block has ended and those writes stay.",
-                hint="see docs/decisions/0011-transactions.md",
-            )
-        return "ROLLBACK" if verb == "rollback" or failed else "COMMIT"
+                self.state, self.engine_tx, self._savepoints = "block", self._begin(), []
+            return "BEGIN"  # inside a block Postgres warns and carries on
+        committing = verb == "commit" and self.state == "block"
+        tx = self.engine_tx
+        try:
+            if committing and tx is not None:
+                tx.commit()  # 40001 here ends the block too, as a failed COMMIT does
+        finally:
+            self._end()
+        return "COMMIT" if committing else "ROLLBACK"
 
     def _savepoint(self, verb: str, name: str) -> str:
-        """Savepoints mark a write count; going back to one is possible only when nothing
-        was written since (then it also clears a failed state, as in Postgres)."""
-        if self.state == "idle":
+        if self.state == "idle" or self.engine_tx is None:
             raise NoActiveTransaction(
                 f"{verb.split('_')[0].upper()} can only be used in transaction blocks"
             )
         if verb == "savepoint":
             self.check()
-            self.savepoints[name] = self.writes
+            self._savepoints.append((name, self.engine_tx.mark()))
             return "SAVEPOINT"
-        if name not in self.savepoints:
+        at = next(
+            (i for i in range(len(self._savepoints) - 1, -1, -1) if self._savepoints[i][0] == name),
+            None,
+        )
+        if at is None:
             self.state = "failed"
             raise InvalidSavepoint(f'savepoint "{name}" does not exist')
         if verb == "release":
             self.check()
-            del self.savepoints[name]
+            del self._savepoints[at:]  # it and every savepoint set after it
             return "RELEASE"
-        since = self.writes - self.savepoints[name]
-        if since:
-            self.state = "failed"
-            raise NotSupportedError(
-                f"cannot roll back to savepoint {name}: {since} write"
-                f"{'s were' if since != 1 else ' was'} already durable since it",
-                hint="see docs/decisions/0011-transactions.md",
-            )
+        del self._savepoints[at + 1 :]  # ROLLBACK TO keeps the savepoint itself
+        self.engine_tx.rollback_to(self._savepoints[at][1])
         self.state = "block"
         return "ROLLBACK"
 
@@ -94,10 +99,24 @@ class Transaction:
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
 
-    def wrote(self) -> None:
-        if self.state == "block":
-            self.writes += 1
-
     def fail(self) -> None:
         if self.state == "block":
             self.state = "failed"
+
+    def show(self, duck: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+        """Make `duck` see the block's snapshot (own writes included) of these namespaces."""
+        tx = self.active
+        assert tx is not None
+        namespaces = [name for name in names if self._views.shows(name)]
+        tx.pin(namespaces)
+        for name in namespaces:
+            snap = tx.snapshot(name)
+            if self._shown.get((duck, name)) != snap.token:
+                self._views.show_snapshot(duck, snap)
+                self._shown[(duck, name)] = snap.token
+
+    def _end(self) -> None:
+        for duck, name in self._shown:
+            self._views.hide_snapshot(duck, name)
+        self._shown.clear()
+        self.state, self.engine_tx, self._savepoints = "idle", None, []

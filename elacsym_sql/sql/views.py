@@ -29,6 +29,11 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _relation(name: str, part: str) -> str:
+    """Name of an Arrow relation registered for a transaction's view of `name`."""
+    return f"__elacsym_tx_{name}_{part}"
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -47,7 +52,7 @@ class ViewCatalog:
         self._on_schema = on_schema  # installs what depends on a namespace's columns
         self._duck_lock = threading.Lock()  # one DuckDB connection: one user at a time
         self._name_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._applied: dict[str, tuple[str, int, int]] = {}
+        self._applied: dict[str, tuple[str, int, int, int]] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._duck.execute(f"CREATE SCHEMA IF NOT EXISTS {INTERNAL}")
 
@@ -64,6 +69,13 @@ class ViewCatalog:
         for name in names:
             with contextlib.suppress(UndefinedTable, InvalidName):
                 self.refresh_one(name)
+
+    def settle(self, names: Iterable[str]) -> None:
+        """After a statement's namespaces were refreshed one by one: refresh again those a
+        multi-namespace commit decided meanwhile, so that it shows in all or none."""
+        snaps = {n: self._snapshots[n] for n in set(names) if n in self._snapshots}
+        if len(snaps) > 1:
+            self._engine.decisions.settle(snaps, self.refresh_one)
 
     def forget(self, names: Iterable[str]) -> None:
         """Rebuild these views from scratch at the next refresh (e.g. a cached file vanished)."""
@@ -108,12 +120,14 @@ class ViewCatalog:
     def _table(self, name: str, part: str) -> str:
         return f"{INTERNAL}.{quote(name + '__' + part)}"
 
-    def _catch_up(self, snap: Snapshot, previous: tuple[str, int, int] | None) -> None:
+    def _catch_up(self, snap: Snapshot, previous: tuple[str, int, int, int] | None) -> None:
         """Apply to DuckDB what changed since `previous`: new WAL records, or a new manifest."""
         schema, name = snap.schema, snap.name
         key = quote(schema.primary_key)
         tail, keys = self._table(name, "tail"), self._table(name, "tail_keys")
-        if previous is None or previous[0] != snap.manifest.incarnation:
+        # A transaction decided late lands among records already applied: start the tail
+        # tables over (rare) rather than track which records are new.
+        if previous is None or previous[0] != snap.manifest.incarnation or previous[3] != snap.late:
             cols = ", ".join(f"{quote(c.name)} {c.type}" for c in schema.columns)
             key_type = schema.column(schema.primary_key).type
             self._duck.execute(f"CREATE OR REPLACE TABLE {tail} ({cols}, __seq BIGINT)")
@@ -147,40 +161,79 @@ class ViewCatalog:
             self._duck.unregister("__elacsym_record")
 
     def _load_segments(self, snap: Snapshot) -> None:
+        name = snap.name
+        deletes_table = self._table(name, "deletes")
+        parts, deletes = self._segment_scans(snap, f"SELECT seg, pos FROM {deletes_table}")
+        self._duck.register("__elacsym_deletes", deletes)
+        try:
+            self._duck.execute(
+                f"CREATE OR REPLACE TABLE {deletes_table} AS SELECT * FROM __elacsym_deletes"
+            )
+        finally:
+            self._duck.unregister("__elacsym_deletes")
+        self._duck.execute(
+            f"CREATE OR REPLACE VIEW main.{quote(name)} AS {self._view_sql(snap.schema, parts)}"
+        )
+
+    def _segment_scans(self, snap: Snapshot, deletes: str) -> tuple[list[str], pa.Table]:
+        """A scan of each segment's live rows (reading `deletes`, a relation of (seg, pos)
+        that must hold the returned table), and that table of deleted row positions."""
         files = self._engine.files
-        name, schema = snap.name, snap.schema
-        seg_no, positions = [], []
-        parts = []
+        seg_no, positions, parts = [], [], []
         for i, seg in enumerate(snap.manifest.segments):
-            path = files.path(name, seg)
+            path = files.path(snap.name, seg)
             scan = f"read_parquet({_literal(path)}, file_row_number = true)"
-            deleted = files.deletes(name, seg)
+            deleted = files.deletes(snap.name, seg)
             if len(deleted):
                 seg_no.append(np.full(len(deleted), i, dtype=np.int32))
                 positions.append(deleted.astype(np.int64))
                 scan = (
                     f"(SELECT s.* FROM {scan} AS s ANTI JOIN "
-                    f"(SELECT pos FROM {self._table(name, 'deletes')} WHERE seg = {i}) AS d "
+                    f"(SELECT pos FROM ({deletes}) WHERE seg = {i}) AS d "
                     "ON s.file_row_number = d.pos)"
                 )
             parts.append(f"SELECT * EXCLUDE (file_row_number) FROM {scan}")
-        deletes = pa.table(
+        table = pa.table(
             {
                 "seg": pa.array(np.concatenate(seg_no) if seg_no else [], pa.int32()),
                 "pos": pa.array(np.concatenate(positions) if positions else [], pa.int64()),
             }
         )
-        self._duck.register("__elacsym_deletes", deletes)
-        try:
-            self._duck.execute(
-                f"CREATE OR REPLACE TABLE {self._table(name, 'deletes')} AS "
-                "SELECT * FROM __elacsym_deletes"
-            )
-        finally:
-            self._duck.unregister("__elacsym_deletes")
-        self._duck.execute(
-            f"CREATE OR REPLACE VIEW main.{quote(name)} AS {self._view_sql(schema, parts)}"
+        return parts, table
+
+    # -- a transaction's own snapshot, for one DuckDB connection ---------------------------
+
+    def show_snapshot(self, duck: duckdb.DuckDBPyConnection, snap: Snapshot) -> None:
+        """Show `snap` (a transaction's snapshot with its staged writes) as the namespace to
+        `duck` alone: a temporary view over the same segment files, the tail from Arrow."""
+        schema, name = snap.schema, snap.name
+        parts, deletes = self._segment_scans(
+            snap, f"SELECT seg, pos FROM {quote(_relation(name, 'deletes'))}"
         )
+        key = schema.primary_key
+        duck.register(_relation(name, "deletes"), deletes)
+        duck.register(_relation(name, "rows"), snap.tail.rows)
+        duck.register(_relation(name, "keys"), pa.table({key: snap.tail.keys}))
+        cols = ", ".join(quote(c) for c in schema.names)
+        tail = f"SELECT {cols} FROM {quote(_relation(name, 'rows'))}"
+        sql = tail
+        if parts:
+            casts = ", ".join(
+                f"CAST(seg.{quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns
+            )
+            sql = (
+                f"SELECT {casts} FROM ({' UNION ALL BY NAME '.join(parts)}) AS seg "
+                f"ANTI JOIN {quote(_relation(name, 'keys'))} AS t "
+                f"ON seg.{quote(key)} = t.{quote(key)} UNION ALL {tail}"
+            )
+        duck.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS {sql}")
+
+    def hide_snapshot(self, duck: duckdb.DuckDBPyConnection, name: str) -> None:
+        """Undo `show_snapshot` (the connection may be closed already: nothing to undo)."""
+        with contextlib.suppress(duckdb.Error):
+            duck.execute(f"DROP VIEW IF EXISTS temp.main.{quote(name)}")
+            for part in ("deletes", "rows", "keys"):
+                duck.unregister(_relation(name, part))
 
     def _view_sql(self, schema: Schema, segment_scans: list[str]) -> str:
         cols = ", ".join(quote(c) for c in schema.names)

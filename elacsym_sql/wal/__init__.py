@@ -1,6 +1,6 @@
-"""Write-ahead log: one immutable object per acknowledged write statement."""
+"""Write-ahead log: one immutable object per acknowledged write."""
 
 from .log import WalLog, wal_key
-from .record import WalRecord, decode_record, encode_record
+from .record import TxnRef, WalEntry, WalRecord, decode_entry, encode_entry
 
-__all__ = ["WalLog", "WalRecord", "decode_record", "encode_record", "wal_key"]
+__all__ = ["TxnRef", "WalEntry", "WalLog", "WalRecord", "decode_entry", "encode_entry", "wal_key"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
-from .record import WalRecord, decode_record
+from .record import WalEntry, decode_entry
 
 
 def wal_key(namespace: str, seq: int) -> str:
@@ -23,14 +23,14 @@ class WalLog:
             return False
         return True
 
-    def read(self, seq: int) -> WalRecord | None:
-        """The record at `seq`, or None when nothing was written there (yet)."""
+    def read(self, seq: int) -> WalEntry | None:
+        """The entry at `seq`, or None when nothing was written there (yet)."""
         key = wal_key(self.namespace, seq)
         try:
             data = self.store.get(key)
         except ObjectNotFound:
             return None
-        return decode_record(data, key)
+        return decode_entry(data, key)
 
     def seq_of(self, key: str) -> int | None:
         """The sequence number a listed key names, or None for other objects."""

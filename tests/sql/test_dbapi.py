@@ -87,15 +87,22 @@ def test_arrow_result(con):
         con.execute("INSERT INTO kv VALUES (2, 'b')").fetch_arrow_table()
 
 
-def test_commit_is_a_no_op_and_rollback_refuses_to_pretend(con):
+def test_autocommit_by_default_and_begin_for_blocks(con):
     con.commit()
-    con.rollback()  # nothing written since the commit: fine
+    con.rollback()  # no block open: nothing to do, as in DuckDB's Python API
     con.execute("INSERT INTO kv VALUES (1, 'a')")
-    with pytest.raises(errors.NotSupportedError):
-        con.rollback()
-    con.commit()
     con.rollback()
-    assert rows(con, "SELECT count(*) FROM kv") == [(1,)]
+    assert rows(con, "SELECT count(*) FROM kv") == [(1,)]  # it had committed on its own
+    con.begin()
+    assert con.in_transaction
+    con.execute("INSERT INTO kv VALUES (2, 'b')")
+    con.rollback()
+    assert not con.in_transaction
+    assert rows(con, "SELECT id FROM kv") == [(1,)]
+    con.begin()
+    con.cursor().execute("INSERT INTO kv VALUES (3, 'c')")  # the block is the connection's
+    con.commit()
+    assert rows(con, "SELECT id FROM kv ORDER BY id") == [(1,), (3,)]
 
 
 def test_closed_connection_and_cursor_refuse_work(make_settings):
