@@ -265,7 +265,8 @@ class Database:
         try:
             if tx is None:
                 return execute_plan(self.engine, self.views, cur, plan)
-            block.show(cur, [plan.namespace])
+            self.views.refresh(plan.reads - {plan.namespace})
+            block.show(cur, plan.reads)  # what it reads, it reads at the block's snapshot
             return stage_plan(tx, cur, plan)
         except duckdb.Error as exc:
             err = translate(exc)

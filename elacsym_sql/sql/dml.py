@@ -52,6 +52,12 @@ class WritePlan:
     namespace: str
     evaluate: Evaluate
     conditional: bool  # depends on stored rows: must append right after what it read
+    sources: frozenset[str] = frozenset()  # other tables its rows are computed from
+
+    @property
+    def reads(self) -> set[str]:
+        """Every table evaluating the plan reads (a transaction shows them its snapshot)."""
+        return set(self.sources) | ({self.namespace} if self.conditional else set())
 
 
 def target_name(tree: exp.Expression) -> str:
@@ -184,7 +190,8 @@ def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePla
 
     plan = _insert_plan(name, tree, stage, many=False)
     reads_itself = name in referenced_tables(source)
-    return WritePlan(name, plan.evaluate, plan.conditional or reads_itself)
+    sources = frozenset(referenced_tables(source))
+    return WritePlan(name, plan.evaluate, plan.conditional or reads_itself, sources)
 
 
 def _insert_plan(

@@ -109,3 +109,20 @@ def test_staging_more_than_the_bound_fails_the_block_and_writes_nothing(make_set
             con.execute("SELECT 1")
         con.rollback()
         assert rows(con, "SELECT count(*) FROM kv") == [(0,)]
+
+
+def test_writes_in_a_block_read_the_blocks_own_writes(make_settings):
+    with connection(make_settings) as con, connection(make_settings) as other:
+        con.execute("CREATE TABLE src (id BIGINT PRIMARY KEY, v TEXT)")
+        con.execute("CREATE TABLE dst (id BIGINT PRIMARY KEY, v TEXT)")
+        con.begin()
+        con.execute("INSERT INTO src VALUES (1, 'staged')")
+        con.execute("INSERT INTO dst SELECT id, v FROM src")
+        con.execute("UPDATE dst SET v = v || '!' WHERE id = 1")
+        con.execute(
+            "INSERT INTO dst VALUES (1, 'x') ON CONFLICT (id) DO UPDATE SET v = dst.v || '?'"
+        )
+        assert rows(con, "SELECT v FROM dst") == [("staged!?",)]
+        assert rows(other, "SELECT count(*) FROM dst") == [(0,)]
+        con.commit()
+        assert rows(other, "SELECT v FROM dst") == [("staged!?",)]
