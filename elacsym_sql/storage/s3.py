@@ -123,7 +123,8 @@ def _code(exc: ClientError) -> str:
 
 
 def _read_body(resp: dict[str, Any]) -> bytes:
-    """The whole body of a GET; a body shorter than its Content-Length is a fault, never data."""
+    """The whole body of a GET; a body shorter than its Content-Length is a fault, never data
+    (botocore checks this as well today; correctness does not rest on that)."""
     data: bytes = resp["Body"].read()
     if len(data) != resp["ContentLength"]:
         raise Transient(f"body cut short: {len(data)} of {resp['ContentLength']} bytes")
