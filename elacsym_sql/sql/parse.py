@@ -108,9 +108,19 @@ def _has_code(text: str) -> bool:
 
 def _parse(text: str) -> exp.Expression | None:
     try:
-        return sqlglot.parse_one(text, read=DIALECT)
+        tree = sqlglot.parse_one(text, read=DIALECT)
     except (ParseError, TokenError):
         return None
+    return tree if _whole(tree) else None
+
+
+def _whole(tree: exp.Expression) -> bool:
+    """sqlglot reads some broken text into trees with holes ('DELETE?' deletes from no
+    table): those are not read either, and DuckDB's parser says what is wrong."""
+    if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        return isinstance(target, exp.Table)
+    return True
 
 
 def count_placeholders(text: str) -> int:

@@ -6,6 +6,7 @@ The module's data: namespace `docs` with 3 rows (vectors, text, NULLs).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -40,3 +41,13 @@ def wire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, elacsy
 @pytest.fixture(scope="module")
 def dsn(wire: tuple[int, elacsym_sql.Connection]) -> str:
     return f"host=127.0.0.1 port={wire[0]} user=tester dbname=elacsym"
+
+
+@pytest.fixture
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The test fails if anything logs an error or a traceback: a client's mistake is
+    answered, never logged as the server's."""
+    caplog.set_level(logging.WARNING)
+    yield
+    logged = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not logged, [r.getMessage() for r in logged]

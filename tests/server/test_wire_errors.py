@@ -5,7 +5,6 @@ against their bytes before anything is allocated. No traceback reaches the serve
 
 from __future__ import annotations
 
-import logging
 import struct
 from collections.abc import Iterator
 from decimal import Decimal
@@ -17,13 +16,7 @@ from elacsym_sql.sql import pg_types as t
 
 from .wire_client import SYNC, Client, Reply, bind, cstr, errors, execute, message, parse, query
 
-
-@pytest.fixture(autouse=True)
-def no_traceback_in_the_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    caplog.set_level(logging.WARNING)
-    yield
-    logged = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
-    assert not logged, [r.getMessage() for r in logged]
+pytestmark = pytest.mark.usefixtures("no_tracebacks")
 
 
 @pytest.fixture
