@@ -43,10 +43,11 @@ class FrameError(Exception):
     """The byte stream cannot be read on (a bad length, an unknown type, a message over
     its limit): the session answers FATAL and closes, as Postgres does."""
 
-    def __init__(self, sqlstate: str, message: str) -> None:
+    def __init__(self, sqlstate: str, message: str, unread: int = 0) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
         self.message = message
+        self.unread = unread  # bytes of a refused message's body still on their way
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ async def read_message(
     if length < 4:
         raise FrameError("08P01", "invalid message length")
     if length > limit:
-        raise FrameError("54000", f"message of {length} bytes is over the limit of {limit}")
+        message = f"message of {length} bytes is over the limit of {limit}"
+        raise FrameError("54000", message, unread=length - 4)
     return Message(kind, await reader.readexactly(length - 4))
 
 

@@ -8,6 +8,7 @@ slow query does not stall other sessions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Iterator
@@ -35,6 +36,7 @@ log = logging.getLogger("elacsym.server")
 T = TypeVar("T")
 FLUSH_BYTES = 1 << 18  # write out once this much is buffered
 WATCH_SECONDS = 0.25  # how often a running statement checks that its client is still there
+DISCARD_SECONDS = 10.0  # the longest a refused message's body is read (and dropped)
 
 
 class Session:
@@ -119,11 +121,22 @@ class Session:
             self._out.clear()
             self.send(fatal(exc.sqlstate, exc.message))
             await self.flush()
+            if self.authenticated:
+                await self._discard(exc.unread)
         finally:
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
             await self.run_sync(self.cur.close)
+
+    async def _discard(self, n: int) -> None:
+        """Read and drop up to `n` bytes (a refused message's body) for a while: a client
+        still sending it reads why it was refused only once it is done, and closing on
+        unread data would reset the connection before it could."""
+        with contextlib.suppress(TimeoutError, OSError):
+            async with asyncio.timeout(DISCARD_SECONDS):
+                while n > 0 and (chunk := await self.reader.read(min(n, 1 << 16))):
+                    n -= len(chunk)
 
     async def startup(self) -> bool:
         """SSL/GSS negotiation, the StartupMessage, authentication (auth.py). False: no session."""

@@ -45,11 +45,14 @@ def _fatal(replies: list[Reply]) -> dict[str, str]:
     return fields
 
 
-def _hung_up(client: Client, *frames: bytes) -> dict[str, str]:
-    """Send `frames` (a header may claim a body never sent) and expect FATAL, then close."""
-    with pytest.raises(Closed) as closed:
-        client.exchange(*frames)
-    return _fatal(closed.value.replies)
+def _refused(client: Client, *frames: bytes) -> dict[str, str]:
+    """Send `frames` (a header may claim a body never sent): the answer is FATAL."""
+    client.sock.sendall(b"".join(frames))
+    try:
+        fields = _fatal(client.until(b"E"))
+    finally:
+        client.sock.close()
+    return fields
 
 
 def _header(kind: bytes, length: int) -> bytes:
@@ -71,7 +74,7 @@ def _select_one(port: int) -> None:
 
 def test_a_message_over_the_limit_is_refused_before_its_body_arrives(limited):
     client = Client(limited)
-    fields = _hung_up(client, _header(b"Q", LIMIT + 1))  # no body follows: none is awaited
+    fields = _refused(client, _header(b"Q", LIMIT + 1))  # no body follows: none is awaited
     assert fields["C"] == "54000" and str(LIMIT) in fields["M"]
     _select_one(limited)
 
@@ -82,14 +85,15 @@ def test_a_query_just_under_the_limit_runs_and_one_over_it_closes(limited):
     replies = client.exchange(query(f"SELECT length('{text}')"))
     assert [r.kind for r in replies] == [b"T", b"D", b"C", b"Z"]
     assert str(len(text)).encode() in replies[1].body
-    fields = _hung_up(client, query(f"SELECT length('{text}{text}')"))
-    assert fields["C"] == "54000"
+    with pytest.raises(Closed) as closed:  # once the refused body is read, the server hangs up
+        client.exchange(query(f"SELECT length('{text}{text}')"))
+    assert _fatal(closed.value.replies)["C"] == "54000"
 
 
 def test_the_default_limit_is_256_mib(wire):
     assert DEFAULT_MAX_MESSAGE == 256 << 20
     client = Client(wire[0])
-    assert _hung_up(client, _header(b"Q", (256 << 20) + 5))["C"] == "54000"
+    assert _refused(client, _header(b"Q", (256 << 20) + 5))["C"] == "54000"
     # A 1 MB message is far under it.
     client = Client(wire[0])
     text = "y" * 1_000_000
@@ -97,11 +101,14 @@ def test_the_default_limit_is_256_mib(wire):
     client.close()
 
 
-def test_psycopg_sees_54000_and_a_closed_connection(limited):
+@pytest.mark.parametrize("size", [LIMIT + 1, 10_000_000])
+def test_psycopg_sees_54000_and_a_closed_connection(limited, size):
+    """Even when the client is still sending a large message: the server reads the rest
+    and drops it, so the error is read rather than lost to a reset connection."""
     dsn = f"host=127.0.0.1 port={limited} user=tester dbname=elacsym"
     with psycopg.connect(dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.OperationalError) as failed:
-            conn.execute("SELECT length(%s)", ["z" * (LIMIT + 1)])
+            conn.execute("SELECT length(%s)", ["z" * size])
         assert failed.value.sqlstate == "54000"
         assert conn.closed
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -111,7 +118,7 @@ def test_psycopg_sees_54000_and_a_closed_connection(limited):
 @pytest.mark.parametrize("kind", [b"S", b"H", b"C", b"D", b"E", b"X"])
 def test_messages_that_carry_only_a_name_are_small(wire, kind):
     client = Client(wire[0])
-    assert _hung_up(client, _header(kind, 10_005))["C"] == "54000"
+    assert _refused(client, _header(kind, 10_005))["C"] == "54000"
 
 
 # -- framing -----------------------------------------------------------------------------
@@ -122,7 +129,7 @@ def test_an_unknown_message_type_is_fatal(wire, kind):
     """Postgres: FATAL 08P01 "invalid frontend message type", before reading the body
     (a password message after authentication is one of these)."""
     client = Client(wire[0])
-    fields = _hung_up(client, _header(kind, 100_000))
+    fields = _refused(client, _header(kind, 100_000))
     assert fields["C"] == "08P01"
     assert fields["M"] == f"invalid frontend message type {kind[0]}"
     _select_one(wire[0])
@@ -131,7 +138,7 @@ def test_an_unknown_message_type_is_fatal(wire, kind):
 @pytest.mark.parametrize("length", [0, 3, -1, -(2**31)])
 def test_an_impossible_length_is_fatal(wire, length):
     client = Client(wire[0])
-    assert _hung_up(client, _header(b"Q", length))["C"] == "08P01"
+    assert _refused(client, _header(b"Q", length))["C"] == "08P01"
 
 
 # -- before authentication ----------------------------------------------------------------

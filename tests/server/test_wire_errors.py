@@ -265,3 +265,21 @@ def test_psycopg_binary_arrays_with_nulls_and_dimensions(dsn):
             [["a", None, "c"], [[1, 2], [3, 4]]],
         ).fetchone()
         assert row == (3, True)
+
+
+# -- syntax errors -------------------------------------------------------------------------
+
+
+def test_a_syntax_error_tells_its_position(client):
+    """Postgres's P field: 1-based, in characters of the Query's whole text."""
+    fields = _one_error(client.exchange(query("SELECT 1;\nSELEC 2")))
+    assert (fields["C"], fields["P"]) == ("42601", "11")
+    assert "D" not in fields  # no second drawing of the place beside psql's own
+
+
+def test_psycopg_sees_the_position_of_a_syntax_error(dsn):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.SyntaxError) as failed:
+            conn.execute("SELECT 'üü' FRM x")
+        assert failed.value.diag.statement_position == "17"  # as PostgreSQL 15 says
+        assert conn.execute("SELECT 1").fetchone() == (1,)

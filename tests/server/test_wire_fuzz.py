@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from elacsym_sql.sql import pg_types as t
 
-from .wire_client import SYNC, Client, Closed, Reply, cstr, errors, message, query
+from .wire_client import SYNC, Client, Reply, cstr, errors, message, query
 
 pytestmark = pytest.mark.usefixtures("no_tracebacks")
 
@@ -101,16 +101,17 @@ _BROKEN = st.one_of(
 
 
 def _answered(client: Client) -> list[Reply]:
-    """Replies up to the probe's ReadyForQuery (or the connection's end)."""
-    replies: list[Reply] = []
-    while True:
-        try:
-            got = client.until_ready()
-        except Closed as closed:
-            return replies + closed.replies
-        replies += got
-        if any(r.kind == b"D" and b"4242" in r.body for r in got):
-            return replies
+    """Replies up to the probe's ReadyForQuery, a FATAL error, or the connection's end."""
+    got: list[Reply] = []
+    probed = False
+    for reply in client.replies():
+        got.append(reply)
+        probed = probed or (reply.kind == b"D" and b"4242" in reply.body)
+        if (reply.kind == b"Z" and probed) or (
+            reply.kind == b"E" and reply.fields().get("S") == "FATAL"
+        ):
+            break
+    return got
 
 
 @settings(

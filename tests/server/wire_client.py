@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -89,7 +89,7 @@ class Client:
         self.sock.sendall(startup_packet(user))
         self.until_ready()
 
-    def _read(self, n: int, replies: list[Reply]) -> bytes:
+    def _read(self, n: int) -> bytes:
         data = b""
         while len(data) < n:
             try:
@@ -97,19 +97,32 @@ class Client:
             except ConnectionResetError:
                 chunk = b""
             if not chunk:
-                raise Closed(replies)
+                raise EOFError
             data += chunk
         return data
 
-    def until_ready(self) -> list[Reply]:
-        """Every message up to and including ReadyForQuery; Closed if the server hangs up."""
-        replies: list[Reply] = []
+    def replies(self) -> Iterator[Reply]:
+        """Each message as it arrives, until the server hangs up."""
         while True:
-            kind = self._read(1, replies)
-            (length,) = struct.unpack("!i", self._read(4, replies))
-            replies.append(Reply(kind, self._read(length - 4, replies)))
-            if kind == b"Z":
-                return replies
+            try:
+                kind = self._read(1)
+                (length,) = struct.unpack("!i", self._read(4))
+                yield Reply(kind, self._read(length - 4))
+            except EOFError:
+                return
+
+    def until(self, last: bytes) -> list[Reply]:
+        """Every message up to and including one of kind `last` (b"Z": ReadyForQuery);
+        Closed if the server hangs up first."""
+        got: list[Reply] = []
+        for reply in self.replies():
+            got.append(reply)
+            if reply.kind == last:
+                return got
+        raise Closed(got)
+
+    def until_ready(self) -> list[Reply]:
+        return self.until(b"Z")
 
     def exchange(self, *messages: bytes) -> list[Reply]:
         self.sock.sendall(b"".join(messages))
