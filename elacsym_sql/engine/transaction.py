@@ -57,9 +57,7 @@ class Transaction:
         staged = self._staged.get(name)
         if not staged:
             return base
-        tail = base.tail
-        for record in staged:
-            tail = tail.apply(base.tail_seq + 1, (record,))
+        tail = base.tail.apply(base.tail_seq + 1, tuple(staged))  # newest last: they win
         view = replace(base, tail=tail, overlay=next(_overlay_ids))
         self._views[name] = view
         return view
@@ -151,9 +149,10 @@ class Transaction:
         ns = self._engine.namespace(name)
         pinned = self._pinned[name]
         keys = pa.chunked_array([t.column(pinned.schema.primary_key) for _, t in parts])
+        read_back: dict[int, list[pa.Array]] = {}  # WAL objects read once, however many retries
 
         def no_conflict(snap: Snapshot) -> None:
-            _check_conflicts(ns, pinned, snap, keys)
+            _check_conflicts(ns, pinned, snap, keys, read_back)
 
         while True:
             try:
@@ -163,7 +162,11 @@ class Transaction:
 
 
 def _check_conflicts(
-    ns: Namespace, pinned: Snapshot, snap: Snapshot, keys: pa.ChunkedArray
+    ns: Namespace,
+    pinned: Snapshot,
+    snap: Snapshot,
+    keys: pa.ChunkedArray,
+    read_back: dict[int, list[pa.Array]],
 ) -> None:
     """Refuse the commit when a write committed since `pinned` touched one of `keys`."""
     if snap.manifest.incarnation != pinned.manifest.incarnation:
@@ -173,15 +176,19 @@ def _check_conflicts(
         )
     if any(seq > pinned.tail_seq for seq, _ in snap.pending):
         raise _Undecided
+    in_tail: dict[int, list[pa.Array]] = {}
+    for seq, record in snap.tail.records:
+        in_tail.setdefault(seq, []).append(_keys_of(record, snap))
+    left_undecided = {s for s, _ in pinned.pending}
     # Records the snapshot left out: those after it, and transactions undecided at the time.
-    seqs = set(range(pinned.tail_seq + 1, snap.tail_seq + 1)) | {s for s, _ in pinned.pending}
-    in_tail = {s for s, _ in snap.tail.records}
     touched: list[pa.Array] = []
-    for seq in sorted(seqs):
+    for seq in sorted(set(range(pinned.tail_seq + 1, snap.tail_seq + 1)) | left_undecided):
         if seq in in_tail:
-            touched += [_keys_of(r, snap) for s, r in snap.tail.records if s == seq]
-        elif seq <= snap.manifest.wal_hwm or any(seq == s for s, _ in pinned.pending):
-            touched += _committed_keys(ns, seq, snap)
+            touched += in_tail[seq]
+        elif seq <= snap.manifest.wal_hwm or seq in left_undecided:
+            if seq not in read_back:
+                read_back[seq] = _committed_keys(ns, seq, snap)
+            touched += read_back[seq]
         # else: read since, and not in the tail: an aborted transaction's record
     if not touched:
         return

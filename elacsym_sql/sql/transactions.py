@@ -76,13 +76,11 @@ class TransactionBlock:
             self.check()
             self._savepoints.append((name, self.engine_tx.mark()))
             return "SAVEPOINT"
-        at = next(
-            (i for i in range(len(self._savepoints) - 1, -1, -1) if self._savepoints[i][0] == name),
-            None,
-        )
-        if at is None:
+        names = [n for n, _ in self._savepoints]
+        if name not in names:
             self.state = "failed"
             raise InvalidSavepoint(f'savepoint "{name}" does not exist')
+        at = len(names) - 1 - names[::-1].index(name)  # the newest of that name, as Postgres
         if verb == "release":
             self.check()
             del self._savepoints[at:]  # it and every savepoint set after it

@@ -210,22 +210,12 @@ class ViewCatalog:
         parts, deletes = self._segment_scans(
             snap, f"SELECT seg, pos FROM {quote(_relation(name, 'deletes'))}"
         )
-        key = schema.primary_key
         duck.register(_relation(name, "deletes"), deletes)
         duck.register(_relation(name, "rows"), snap.tail.rows)
-        duck.register(_relation(name, "keys"), pa.table({key: snap.tail.keys}))
-        cols = ", ".join(quote(c) for c in schema.names)
-        tail = f"SELECT {cols} FROM {quote(_relation(name, 'rows'))}"
-        sql = tail
-        if parts:
-            casts = ", ".join(
-                f"CAST(seg.{quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns
-            )
-            sql = (
-                f"SELECT {casts} FROM ({' UNION ALL BY NAME '.join(parts)}) AS seg "
-                f"ANTI JOIN {quote(_relation(name, 'keys'))} AS t "
-                f"ON seg.{quote(key)} = t.{quote(key)} UNION ALL {tail}"
-            )
+        duck.register(_relation(name, "keys"), pa.table({schema.primary_key: snap.tail.keys}))
+        # Arrow's types are storage types (JSON as text, say): cast as the shared tail is.
+        tail = f"SELECT {_casts(schema, 'r')} FROM {quote(_relation(name, 'rows'))} AS r"
+        sql = _live_rows_sql(schema, parts, quote(_relation(name, "keys")), tail)
         duck.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS {sql}")
 
     def hide_snapshot(self, duck: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -245,13 +235,24 @@ class ViewCatalog:
             f"(SELECT {key}, max(__seq) AS __seq FROM {keys} GROUP BY {key}) AS n "
             f"ON r.{key} = n.{key} AND r.__seq = n.__seq"
         )
-        if not segment_scans:
-            return tail
-        casts = ", ".join(
-            f"CAST(seg.{quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns
-        )
-        segments = " UNION ALL BY NAME ".join(segment_scans)
-        return (
-            f"SELECT {casts} FROM ({segments}) AS seg "
-            f"ANTI JOIN {keys} AS t ON seg.{key} = t.{key} UNION ALL {tail}"
-        )
+        return _live_rows_sql(schema, segment_scans, keys, tail)
+
+
+def _live_rows_sql(schema: Schema, segment_scans: list[str], hidden_keys: str, tail: str) -> str:
+    """The namespace's live rows: segment rows whose key the tail does not hide (a relation
+    of keys), cast to the namespace's types, plus the tail's rows (`tail`, a query)."""
+    if not segment_scans:
+        return tail
+    key = quote(schema.primary_key)
+    segments = " UNION ALL BY NAME ".join(segment_scans)
+    return (
+        f"SELECT {_casts(schema, 'seg')} FROM ({segments}) AS seg "
+        f"ANTI JOIN {hidden_keys} AS t ON seg.{key} = t.{key} UNION ALL {tail}"
+    )
+
+
+def _casts(schema: Schema, alias: str) -> str:
+    """Every column of `alias`, cast to the namespace's SQL type, in schema order."""
+    return ", ".join(
+        f"CAST({alias}.{quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns
+    )

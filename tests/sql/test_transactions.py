@@ -126,3 +126,19 @@ def test_writes_in_a_block_read_the_blocks_own_writes(make_settings):
         assert rows(other, "SELECT count(*) FROM dst") == [(0,)]
         con.commit()
         assert rows(other, "SELECT v FROM dst") == [("staged!?",)]
+
+
+def test_savepoints_of_one_name_stack_as_in_postgres(make_settings):
+    with connection(make_settings) as con:
+        con.execute("CREATE TABLE kv (id BIGINT PRIMARY KEY, v TEXT)")
+        con.begin()
+        con.execute("SAVEPOINT a")
+        con.execute("INSERT INTO kv VALUES (1, 'one')")
+        con.execute("SAVEPOINT a")
+        con.execute("INSERT INTO kv VALUES (2, 'two')")
+        con.execute("ROLLBACK TO a")  # the newer "a": undoes 2 only, and stays
+        assert rows(con, "SELECT id FROM kv") == [(1,)]
+        con.execute("RELEASE a")  # releases the newer "a"; the older one remains
+        con.execute("ROLLBACK TO SAVEPOINT a")
+        assert rows(con, "SELECT count(*) FROM kv") == [(0,)]
+        con.commit()
