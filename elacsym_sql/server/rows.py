@@ -120,13 +120,16 @@ def first_messages(
     limit: int,
     describe: bool,
     columns: Sequence[Column] | None = None,
+    no_data: bool = True,
 ) -> tuple[list[bytes | memoryview], RowStream | None]:
     """A statement's answer as far as its first chunk of rows (a worker's job: it reads
     and encodes), and the stream of rows when it returns rows. `describe`: begin with
-    RowDescription or NoData; `columns`: as described earlier, else the result's own."""
+    RowDescription, or NoData when no rows come and `no_data` (the simple protocol never
+    sends NoData: pgJDBC's simple mode fails on it); `columns`: as described earlier,
+    else the result's own."""
     messages: list[bytes | memoryview] = []
     if not returns_rows(outcome):
-        if describe:
+        if describe and no_data:
             messages.append(p.NO_DATA)
         rows = 0
         if outcome.kind == "rows" and outcome.command in ("INSERT", "UPDATE", "DELETE"):

@@ -248,7 +248,7 @@ class Session:
                     await run_copy(self, part)
                     continue
                 statements = self.db.execute_each(self.cur, part, None, session=self.state)
-                while (await self.run_next(statements, [], 0, describe=True))[0] is not None:
+                while (await self.run_next(statements, [], 0, True, simple=True))[0] is not None:
                     ran = True
         except f.FrameError:
             raise  # the connection cannot go on (COPY data over the limit)
@@ -265,6 +265,7 @@ class Session:
         limit: int,
         describe: bool,
         columns: list[Column] | None = None,
+        simple: bool = False,
     ) -> tuple[Outcome | None, RowStream | None]:
         """Run the next statement and send its answer (rows.first_messages); one worker
         call runs it and encodes its first rows, so a small query costs one thread hop.
@@ -275,7 +276,8 @@ class Session:
             outcome = next(statements, None)
             if outcome is None:
                 return None, [], None
-            return outcome, *first_messages(outcome, formats, limit, describe, columns)
+            messages = first_messages(outcome, formats, limit, describe, columns, not simple)
+            return outcome, *messages
 
         outcome, messages, stream = await self.run_sync(step)
         if outcome is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .wire_client import SYNC, Client, bind, describe_portal, execute, parse
+from .wire_client import SYNC, Client, bind, describe_portal, execute, parse, query
 
 
 @pytest.fixture
@@ -56,3 +56,9 @@ def test_describe_of_a_failing_statement_reports_the_error_once(client):
     assert client.send(parse("SELECT 1"), bind([]), describe_portal(), execute(), SYNC) == [
         b"1", b"2", b"T", b"D", b"C", b"Z"
     ]  # fmt: skip
+
+
+def test_simple_query_sends_no_nodata(client):
+    # As PostgreSQL 15: commands answer CommandComplete alone, queries RowDescription first.
+    got = client.send(query("BEGIN; SELECT 1; INSERT INTO docs SELECT * FROM docs LIMIT 0; COMMIT"))
+    assert got == [b"C", b"T", b"D", b"C", b"C", b"C", b"Z"]
