@@ -1,0 +1,3 @@
+"""SQLAlchemy's dialect compliance suite, collected as it ships inside SQLAlchemy."""
+
+from sqlalchemy.testing.suite import *  # noqa: F403
