@@ -201,3 +201,13 @@ class NoActiveTransaction(OperationalError):
 
 class InvalidSavepoint(OperationalError):
     sqlstate = "3B001"
+
+
+class UndefinedObject(ProgrammingError):
+    """An extension, index or other named object that does not exist."""
+
+    sqlstate = "42704"
+
+
+class DivisionByZero(DataError):
+    sqlstate = "22012"

@@ -21,6 +21,7 @@ from ..engine import Engine, Snapshot
 from ..errors import NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
 from ..schema import Schema
 from .admin_functions import install_admin_functions
+from .command_tags import command_tag, returns_rows
 from .ddl import execute_create, execute_drop
 from .direct import DirectPath, recognise
 from .dml import (
@@ -34,6 +35,8 @@ from .dml import (
     target_name,
 )
 from .errors import translate
+from .extensions import run_extension_statement
+from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog, register_namespace
 from .pg_rewrite import reads_catalog
@@ -207,6 +210,9 @@ class Database:
     ) -> Outcome:
         tree = stmt.tree
         try:
+            tag = self._pg_utility(cur, stmt.text)
+            if tag is not None:
+                return Outcome("none", tag)
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
                 execute_create(self.engine, tree)
                 return Outcome("none", "CREATE TABLE")
@@ -227,9 +233,25 @@ class Database:
                 if name and self._is_namespace(name):
                     raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
             self._query(cur, stmt, params, block)
+            return _duckdb_outcome(cur, stmt)
         except duckdb.Error as exc:
             raise translate(exc) from None
-        return Outcome("rows", _command(tree), result=DuckResult(cur))
+
+    def _pg_utility(self, cur: duckdb.DuckDBPyConnection, text: str) -> str | None:
+        """The tag of an EXTENSION or INDEX statement answered here, or None."""
+
+        def schema_of(name: str) -> Schema | None:
+            return self.views.refresh_one(name).schema if self._is_namespace(name) else None
+
+        def duckdb_has(name: str) -> bool:
+            sql = "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?"
+            return bool(cur.execute(sql, [name]).fetchall()[0][0])
+
+        return (
+            run_extension_statement(text)
+            or run_index_statement(text, schema_of)
+            or run_drop_index(text, duckdb_has)
+        )
 
     def _query(
         self,
@@ -302,6 +324,20 @@ def _creates_namespace(tree: exp.Create) -> bool:
         isinstance(p, exp.TemporaryProperty) for p in props.expressions
     )
     return not temporary
+
+
+def _duckdb_outcome(cur: duckdb.DuckDBPyConnection, stmt: Statement) -> Outcome:
+    """What a statement DuckDB ran did: rows, a count, or (a utility statement) its
+    Postgres command tag alone, never DuckDB's 'Success' row."""
+    tree = stmt.tree
+    if isinstance(tree, exp.Insert | exp.Update | exp.Delete) or returns_rows(stmt.text):
+        return Outcome("rows", _command(tree), result=DuckResult(cur))
+    tag = command_tag(stmt.text)
+    counted = bool(cur.description) and cur.description[0][0] == "Count"  # type: ignore[index]
+    rows = cur.fetchall() if cur.description else []
+    if tag == "CREATE TABLE" and counted and rows:
+        return Outcome("count", "SELECT", int(rows[0][0]))  # CREATE TABLE AS: "SELECT n"
+    return Outcome("none", tag)
 
 
 def _command(tree: exp.Expression | None) -> str:

@@ -17,6 +17,7 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import NotSupportedError, SyntaxError
+from .command_tags import leading_words
 from .ddl import identifier
 from .dml import target_name
 from .errors import translate
@@ -59,6 +60,8 @@ def describe(
     words = stmt.text.split(None, 2)
     if words and words[0].upper() in ("SET", "SHOW", "RESET", "DISCARD"):
         return _describe_setting(cur, stmt, state, params)
+    if _answered_without_duckdb(stmt.text):
+        return Description([None] * stmt.placeholders, None)
     try:
         tree = stmt.tree
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
@@ -70,6 +73,12 @@ def describe(
         return _bind(db, cur, stmt, params)
     except duckdb.Error as exc:
         raise translate(exc) from None
+
+
+def _answered_without_duckdb(text: str) -> bool:
+    """CREATE/DROP EXTENSION and INDEX (extensions.py, indexes.py): no rows, no binding."""
+    words = leading_words(text, 4)
+    return words[:1] in (["CREATE"], ["DROP"]) and ("EXTENSION" in words or "INDEX" in words)
 
 
 def _duckdb_only(tree: exp.Expression) -> bool:

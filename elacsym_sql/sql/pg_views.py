@@ -221,10 +221,12 @@ FROM (
         "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"
     ),
     "pg_enum": _empty("oid BIGINT, enumtypid BIGINT, enumsortorder FLOAT, enumlabel VARCHAR"),
-    "pg_extension": _empty(
-        "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT,"
-        "extrelocatable BOOLEAN, extversion VARCHAR"
-    ),
+    # Built in (sql/extensions.py): CREATE EXTENSION of these succeeds, of others is 0A000.
+    "pg_extension": f"""SELECT * FROM (VALUES
+        (13001::BIGINT, 'plpgsql', {OWNER}::BIGINT, {PG_CATALOG}::BIGINT, false, '1.0'),
+        (16400, 'vector', {OWNER}, {PUBLIC}, true, '0.8.0'))
+        AS t(oid, extname, extowner, extnamespace, extrelocatable, extversion),
+        (SELECT NULL::BIGINT[] AS extconfig, NULL::VARCHAR[] AS extcondition)""",
     "pg_sequence": _empty(
         "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT,"
         "seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN"

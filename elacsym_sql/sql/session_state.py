@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from ..errors import ElacsymError
 from .client_settings import ClientSettings
+from .command_tags import command_tag
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
@@ -50,7 +51,7 @@ class SessionState:
                     self.sync_variables(cur)
                 if verb == "DEALLOCATE" and name is not None:
                     self.deallocated.append(name)  # the server drops these statements
-                return Outcome("none", verb)
+                return Outcome("none", command_tag(stmt.text) if verb == "DISCARD" else verb)
             return execute(unqualify_catalog_calls(stmt))
         except ElacsymError:
             tx.fail()
