@@ -1,5 +1,6 @@
-"""pg8000's DB-API module with its implicit transactions: commit and rollback. Run against
-PostgreSQL 15 too with ELACSYM_CLIENT_TESTS_PG=1."""
+"""pg8000 (pure Python: the DB-API module with implicit transactions, and the native API), one
+test per behaviour issue 8 asks of it. Run against PostgreSQL 15 too with
+ELACSYM_CLIENT_TESTS_PG=1."""
 
 from __future__ import annotations
 

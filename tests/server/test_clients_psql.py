@@ -1,5 +1,5 @@
-"""psql as a user runs it: a single-transaction script that fails halfway (`-1`) applies
-nothing. Run against PostgreSQL 15 too with ELACSYM_CLIENT_TESTS_PG=1."""
+"""psql as a user types it (meta-commands, scripts), one test per behaviour issue 8 asks of it.
+Run against PostgreSQL 15 too with ELACSYM_CLIENT_TESTS_PG=1."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""psycopg2 in its default mode: every statement inside an implicit transaction that the
-application commits or rolls back. Run against PostgreSQL 15 too with
-ELACSYM_CLIENT_TESTS_PG=1."""
+"""psycopg2 in its default mode (every statement inside an implicit transaction the application
+commits or rolls back), one test per behaviour issue 8 asks of it. Run against PostgreSQL 15
+too with ELACSYM_CLIENT_TESTS_PG=1."""
 
 from __future__ import annotations
 
