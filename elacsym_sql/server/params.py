@@ -86,6 +86,22 @@ def _bytea(text: str) -> bytes:
     return text.encode("latin-1")  # escape format: rare; take the bytes as they are
 
 
+def _vector_text(text: str) -> list[float]:
+    """pgvector's text form, '[1,2,3]'."""
+    inner = text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")) or not inner[1:-1].strip():
+        raise ValueError("not a vector")
+    return [float(x) for x in inner[1:-1].split(",")]
+
+
+def _vector_binary(raw: bytes) -> list[float]:
+    """pgvector's binary form: int16 dimensions, int16 unused (0), float4 values."""
+    dim, unused = struct.unpack_from("!HH", raw)
+    if unused != 0 or len(raw) != 4 + 4 * dim or dim == 0:
+        raise ValueError("not a vector")
+    return list(struct.unpack_from(f"!{dim}f", raw, 4))
+
+
 _TEXT: dict[int, Callable[[str], Any]] = {
     t.BOOL: _bool,
     t.INT2: int,
@@ -101,6 +117,7 @@ _TEXT: dict[int, Callable[[str], Any]] = {
     t.TIMESTAMPTZ: _temporal(dt.datetime.fromisoformat),
     t.TIME: _temporal(dt.time.fromisoformat),
     t.UUID: uuid.UUID,
+    t.VECTOR: _vector_text,
 }
 
 
@@ -186,4 +203,5 @@ _BINARY: dict[int, Callable[[bytes], Any]] = {
     t.INTERVAL: _interval,
     t.UUID: lambda b: uuid.UUID(bytes=bytes(b)),
     t.JSONB: _jsonb,
+    t.VECTOR: _vector_binary,
 }

@@ -40,6 +40,8 @@ from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog, register_namespace
 from .pg_rewrite import reads_catalog
+from .pgvector_order import rewrite_nearest
+from .pgvector_sql import install_pgvector, rewrite_pgvector
 from .results import ArrowResult, DuckResult, Outcome
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
@@ -66,6 +68,7 @@ class Database:
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
         install_pg_catalog(self._duck)  # version(), current_setting(), jsonb, ...
+        install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self._duck_settings = duck_setting_names(self._duck)
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
 
@@ -117,6 +120,11 @@ class Database:
         rows before asking for the next statement, which reuses the cursor. `session`
         (default: the cursor's own) tracks transaction blocks and client settings."""
         state = session if session is not None else self.session_state(cur)
+        sql = rewrite_pgvector(sql)
+        if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
+            nearest = rewrite_nearest(sql, params or [], self._namespace_schema)
+            if nearest is not None:
+                sql, params = nearest
         direct = state.guard(lambda: self._direct_search(cur, sql, params or []))
         if direct is not None:
             yield direct
@@ -148,7 +156,7 @@ class Database:
         session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
-        statements = split_statements(sql)
+        statements = split_statements(rewrite_pgvector(sql))
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)
@@ -240,16 +248,13 @@ class Database:
     def _pg_utility(self, cur: duckdb.DuckDBPyConnection, text: str) -> str | None:
         """The tag of an EXTENSION or INDEX statement answered here, or None."""
 
-        def schema_of(name: str) -> Schema | None:
-            return self.views.refresh_one(name).schema if self._is_namespace(name) else None
-
         def duckdb_has(name: str) -> bool:
             sql = "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?"
             return bool(cur.execute(sql, [name]).fetchall()[0][0])
 
         return (
             run_extension_statement(text)
-            or run_index_statement(text, schema_of)
+            or run_index_statement(text, self._namespace_schema)
             or run_drop_index(text, duckdb_has)
         )
 
@@ -298,6 +303,10 @@ class Database:
 
     def _snapshot_of(self, name: str) -> Snapshot:
         return self.views.snapshot_of(name)
+
+    def _namespace_schema(self, name: str) -> Schema | None:
+        """The schema of namespace `name` (a strong read), or None if it is not one."""
+        return self.views.refresh_one(name).schema if self._is_namespace(name) else None
 
     def _is_namespace(self, name: str) -> bool:
         """Whether `name` is a namespace. A name whose view exists answers without I/O: the

@@ -23,6 +23,7 @@ from .dml import target_name
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
 from .pg_rewrite import rewrite_catalog
+from .pgvector_sql import rewrite_pgvector
 from .search_calls import rewrite_search_calls
 from .txn_control import parse_control
 from .views import quote
@@ -49,7 +50,7 @@ def describe(
     params: Sequence[Any] | None = None,
 ) -> Description:
     """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
-    statements = split_statements(sql)
+    statements = split_statements(rewrite_pgvector(sql))
     if not statements:
         return NO_ROWS
     if len(statements) > 1:

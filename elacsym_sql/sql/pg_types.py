@@ -14,6 +14,9 @@ BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 2
 JSON, FLOAT4, FLOAT8, UNKNOWN, VARCHAR, BPCHAR = 114, 700, 701, 705, 1043, 1042
 DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL = 1082, 1083, 1114, 1184, 1186
 NUMERIC, UUID, JSONB, REGPROC, REGCLASS, REGTYPE = 1700, 2950, 3802, 24, 2205, 2206
+BIT = 1560
+# pgvector's type (an extension's type: its OID is ours to choose, and stays this one).
+VECTOR, VECTOR_ARRAY = 16401, 16402
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ _BASE = [
     PgType(JSONB, "jsonb", "jsonb", -1, 3807, "S"),
     PgType(REGCLASS, "regclass", "regclass", 4, 2210, "S"),
     PgType(REGTYPE, "regtype", "regtype", 4, 2211, "S"),
+    PgType(BIT, "bit", "bit", -1, 1561, "V"),  # pgvector's register_vector looks it up
+    PgType(VECTOR, "vector", "vector", -1, VECTOR_ARRAY, "U"),
 ]
 BY_OID: dict[int, PgType] = {t.oid: t for t in _BASE}
 for _t in _BASE:
@@ -175,4 +180,5 @@ _TO_DUCK = {
     INTERVAL: "INTERVAL",
     NUMERIC: "DECIMAL(38,10)",
     UUID: "UUID",
+    VECTOR: "FLOAT[]",
 }

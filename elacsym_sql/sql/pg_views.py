@@ -82,7 +82,9 @@ SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   NULL::VARCHAR AS attmissingval
 FROM {S}.cols""",
     "pg_type": f"""
-SELECT oid, typname, {PG_CATALOG}::BIGINT AS typnamespace, {OWNER}::BIGINT AS typowner,
+SELECT oid, typname,
+  CASE WHEN typname IN ('vector', '_vector') THEN {PUBLIC} ELSE {PG_CATALOG} END::BIGINT
+    AS typnamespace, {OWNER}::BIGINT AS typowner,
   typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, 'b' AS typtype,
   typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim,
   0::BIGINT AS typrelid, 0::BIGINT AS typsubscript, typelem, typarray,
@@ -149,7 +151,7 @@ SELECT (hash(function_name || coalesce(parameters::VARCHAR, '')) % 1000000000)::
 FROM (
   SELECT function_name, parameters, function_type, macro_definition FROM duckdb_functions()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
-    AND NOT contains(function_name, '__')
+    AND NOT contains(function_name, '__') AND regexp_matches(function_name, '^[a-z_]')
     AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype')
   UNION ALL
   -- vector_search(ns, ...) and its kin, as users call them: each namespace has its own
