@@ -25,6 +25,11 @@ class ElacsymError(Exception):
         return f"{self.message} (SQLSTATE {self.sqlstate})"
 
 
+def shown(value: str, limit: int = 100) -> str:
+    """A client's value quoted for an error message, cut short: never echo megabytes."""
+    return '"' + (value if len(value) <= limit else value[:limit] + "...") + '"'
+
+
 class Warning(Exception):
     """PEP 249 `Warning`; elacsym_sql does not raise it today."""
 
@@ -77,6 +82,26 @@ class UndefinedColumn(ProgrammingError):
 
 class UndefinedFunction(ProgrammingError):
     sqlstate = "42883"
+
+
+class UndefinedObject(ProgrammingError):
+    sqlstate = "42704"
+
+
+class DuplicateObject(ProgrammingError):
+    sqlstate = "42710"
+
+
+class DependentObjectsStillExist(ProgrammingError):
+    sqlstate = "2BP01"
+
+
+class InvalidCursorName(ProgrammingError):
+    sqlstate = "34000"
+
+
+class DuplicateCursor(ProgrammingError):
+    sqlstate = "42P03"
 
 
 class DuplicateTable(ProgrammingError):

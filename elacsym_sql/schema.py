@@ -24,20 +24,29 @@ from .errors import (
 
 NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
-# Scalar types a column may have, with their Arrow storage type. UUID and JSON are kept as
-# strings in WAL and Parquet files; the namespace view casts them back.
+# Scalar types a column may have, with their Arrow storage type. UUID, JSON, JSONB, enum
+# labels and intervals (Parquet has no month-day-microsecond type) are kept as strings in
+# WAL and Parquet files; the namespace view casts them back. JSONB is DuckDB's JSON under
+# an alias (pg_catalog.py creates it), so the catalog can tell the two apart.
 SCALAR_TYPES: dict[str, pa.DataType] = {
     "BOOLEAN": pa.bool_(),
+    "SMALLINT": pa.int16(),
     "BIGINT": pa.int64(),
     "INTEGER": pa.int32(),
     "DOUBLE": pa.float64(),
     "FLOAT": pa.float32(),
     "VARCHAR": pa.string(),
     "TIMESTAMP": pa.timestamp("us"),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
     "DATE": pa.date32(),
+    "TIME": pa.time64("us"),
+    "INTERVAL": pa.string(),
+    "BLOB": pa.binary(),
     "UUID": pa.string(),
     "JSON": pa.string(),
+    "JSONB": pa.string(),
 }
+MAX_DECIMAL_PRECISION = 38  # DuckDB's widest DECIMAL (a 128-bit integer)
 KEY_TYPES = ("BIGINT", "VARCHAR", "UUID")
 METRICS = ("cosine", "l2", "dot")
 LANGUAGES = (
@@ -51,7 +60,11 @@ MAX_VECTOR_DIM = 16_000
 RESERVED_COLUMNS = frozenset(
     {"_distance", "_score", "_vector_rank", "_text_rank", "_snippet", "_rank"}
 )
-_TYPE_RE = re.compile(r"([A-Z]+)(\[(\d*)\])?")
+# A type: a scalar (BIGINT, DECIMAL(10,2), ENUM('a', 'b')), then `[]` for a list or `[d]`
+# for a vector.
+_TYPE_RE = re.compile(r"([A-Z]+(?:\(.*\))?)(\[(\d*)\])?", re.DOTALL)
+_DECIMAL_RE = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+_ENUM_RE = re.compile(r"ENUM\(('(?:[^']|'')*'(?:, '(?:[^']|'')*')*)\)", re.DOTALL)
 
 
 def check_name(name: str, what: str) -> str:
@@ -71,6 +84,7 @@ class Column:
 
     @property
     def base(self) -> str:
+        """The scalar type: the type itself, or the type of a list's items."""
         return _TYPE_RE.fullmatch(self.type).group(1)  # type: ignore[union-attr]
 
     @property
@@ -89,20 +103,54 @@ class Column:
 
     @property
     def arrow_type(self) -> pa.DataType:
-        scalar = SCALAR_TYPES[self.base]
+        scalar = storage_type(self.base)
         if self.is_vector:
             return pa.list_(pa.float32(), self.dim)
         return pa.list_(scalar) if self.is_list else scalar
 
 
+TYPES_HINT = (
+    "use BOOLEAN, SMALLINT, INTEGER, BIGINT, NUMERIC(p,s), REAL, DOUBLE PRECISION, TEXT, "
+    "BYTEA, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, UUID, JSON, JSONB, an enum type, "
+    "an array of one of them (TEXT[]), or FLOAT[d] for a vector"
+)
+
+
+def enum_type(labels: list[str] | tuple[str, ...]) -> str:
+    """The canonical type of an enum with these labels (DuckDB's spelling)."""
+    return "ENUM(" + ", ".join("'" + x.replace("'", "''") + "'" for x in labels) + ")"
+
+
+def enum_labels(type_: str) -> list[str] | None:
+    """The labels of an enum type, or None for another type."""
+    m = _ENUM_RE.fullmatch(type_)
+    if not m:
+        return None
+    return [x.replace("''", "'") for x in re.findall(r"'((?:[^']|'')*)'", m.group(1))]
+
+
+def storage_type(scalar: str) -> pa.DataType:
+    """How values of a scalar type are kept in WAL and Parquet files."""
+    decimal = _DECIMAL_RE.fullmatch(scalar)
+    if decimal:
+        return pa.decimal128(int(decimal.group(1)), int(decimal.group(2)))
+    if enum_labels(scalar) is not None:
+        return pa.string()
+    return SCALAR_TYPES[scalar]
+
+
+def _known_scalar(scalar: str) -> bool:
+    decimal = _DECIMAL_RE.fullmatch(scalar)
+    if decimal:
+        precision, scale = int(decimal.group(1)), int(decimal.group(2))
+        return 1 <= precision <= MAX_DECIMAL_PRECISION and 0 <= scale <= precision
+    return scalar in SCALAR_TYPES or bool(enum_labels(scalar))
+
+
 def check_type(type_: str) -> str:
     m = _TYPE_RE.fullmatch(type_)
-    if not m or m.group(1) not in SCALAR_TYPES:
-        raise NotSupportedError(
-            f"type {type_} is not supported",
-            hint="use BOOLEAN, BIGINT, INTEGER, DOUBLE, FLOAT, TEXT, TIMESTAMP, DATE, UUID, "
-            "JSON, a list of one of them (TEXT[]), or FLOAT[d] for a vector",
-        )
+    if not m or not _known_scalar(m.group(1)):
+        raise NotSupportedError(f"type {type_} is not supported", hint=TYPES_HINT)
     if m.group(3):
         dim = int(m.group(3))
         if m.group(1) != "FLOAT":

@@ -27,8 +27,32 @@ def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
     arrays = []
     for col in schema.columns:
         arr = rows.column(col.name)
-        arrays.append(_conform_vector(arr, col, key) if col.is_vector else arr.cast(col.arrow_type))
+        if col.is_vector:
+            arrays.append(_conform_vector(arr, col, key))
+        elif pa.types.is_interval(arr.type):
+            arrays.append(interval_strings(arr.combine_chunks()))
+        else:
+            arrays.append(arr.cast(col.arrow_type))
     return pa.Table.from_arrays(arrays, schema=schema.arrow_schema)
+
+
+def interval_strings(arr: pa.Array) -> pa.Array:
+    """Intervals in their storage form, text DuckDB reads back exactly (Parquet has no
+    month-day-microsecond type): '14 months 3 days 5000000 microseconds'."""
+    parts = np.frombuffer(
+        arr.buffers()[1],
+        dtype=np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")]),
+        count=len(arr),
+        offset=arr.offset * 16,
+    )
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(
+        [
+            f"{m} months {d} days {n // 1000} microseconds" if ok else None
+            for (m, d, n), ok in zip(parts.tolist(), valid, strict=True)
+        ],
+        pa.string(),
+    )
 
 
 def conform_keys(keys: pa.Array | pa.ChunkedArray, schema: Schema) -> pa.Table:

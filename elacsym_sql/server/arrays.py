@@ -16,12 +16,13 @@ import numpy as np
 from ..errors import (
     DatatypeMismatch,
     InvalidBinaryRepresentation,
-    InvalidTextRepresentation,
     ProgramLimitExceeded,
     ProtocolViolation,
 )
 from ..sql import pg_types as t
-from .frontend import shown
+from ..sql.pg_literals import text_array
+
+__all__ = ["binary_array", "text_array"]
 
 MAX_DIMENSIONS = 6  # Postgres's MAXDIM
 MAX_ELEMENTS = 134_217_727  # Postgres's MaxArraySize
@@ -117,69 +118,3 @@ def _elements(raw: bytes, pos: int, count: int, element: int, decode: Decode) ->
     if pos != len(raw):
         raise InvalidBinaryRepresentation("incorrect binary data format in array parameter")
     return flat
-
-
-# -- text form ---------------------------------------------------------------------------
-
-# Element types whose text never needs quotes: a flat array of them splits on commas.
-_PLAIN_NUMBERS = {t.INT2: int, t.INT4: int, t.INT8: int, t.OID: int, t.FLOAT4: float,
-                  t.FLOAT8: float}  # fmt: skip
-
-
-def text_array(text: str, element: int, decode: Callable[[str, int], Any]) -> list[Any]:
-    """A Postgres array literal ('{1,2,"a b",NULL}', nested braces) to nested lists."""
-    number = _PLAIN_NUMBERS.get(element)
-    if number is not None and text[:1] == "{" and text[-1:] == "}" and "{" not in text[1:]:
-        # A vector: thousands of numbers, read without the general parser's per-character
-        # loop. float() reads Postgres's Infinity and NaN too.
-        body = text[1:-1]
-        if not body.strip():
-            return []
-        items = body.split(",")
-        if "N" in body or "n" in body:  # NULL, NaN
-            return [None if i.strip().upper() == "NULL" else number(i) for i in items]
-        return [number(i) for i in items]
-    pos = text.find("{")  # skips a '[1:3]=' bounds prefix
-    if pos < 0:
-        raise InvalidTextRepresentation(f"malformed array literal: {shown(text)}")
-    value, end = _array_at(text, pos, element, decode, 1)
-    if text[end:].strip():
-        raise InvalidTextRepresentation(f"malformed array literal: {shown(text)}")
-    return value
-
-
-def _array_at(
-    text: str, pos: int, element: int, decode: Callable[[str, int], Any], depth: int
-) -> tuple[list[Any], int]:
-    if depth > MAX_DIMENSIONS:
-        raise ProgramLimitExceeded(
-            f"number of array dimensions ({depth}) exceeds the maximum allowed ({MAX_DIMENSIONS})"
-        )
-    out: list[Any] = []
-    pos += 1  # past '{'
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "}":
-            return out, pos + 1
-        if ch in ", \t\n":
-            pos += 1
-        elif ch == "{":
-            inner, pos = _array_at(text, pos, element, decode, depth + 1)
-            out.append(inner)
-        elif ch == '"':
-            chars, pos = [], pos + 1
-            while pos < len(text) and text[pos] != '"':
-                if text[pos] == "\\":
-                    pos += 1
-                chars.append(text[pos : pos + 1])
-                pos += 1
-            out.append(decode("".join(chars), element))
-            pos += 1
-        else:
-            end = pos
-            while end < len(text) and text[end] not in ",}":
-                end += 1
-            item = text[pos:end].strip()
-            out.append(None if item.upper() == "NULL" else decode(item, element))
-            pos = end
-    raise InvalidTextRepresentation(f"malformed array literal: {shown(text)}")

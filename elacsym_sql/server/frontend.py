@@ -106,11 +106,6 @@ def utf8(data: bytes) -> str:
         raise CharacterNotInRepertoire(message) from None
 
 
-def shown(value: str, limit: int = 100) -> str:
-    """A client's value quoted for an error message, cut short: never echo megabytes."""
-    return '"' + (value if len(value) <= limit else value[:limit] + "...") + '"'
-
-
 class Reader:
     """Sequential reads from one message body; a short or malformed body is 08P01."""
 

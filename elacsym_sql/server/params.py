@@ -15,10 +15,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation
+from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation, shown
 from ..sql import pg_types as t
+from ..sql.pg_literals import bytea
 from .arrays import binary_array, text_array
-from .frontend import shown, utf8
+from .frontend import utf8
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
 PG_EPOCH_DATE = dt.date(2000, 1, 1)
@@ -80,12 +81,6 @@ def _temporal(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return convert
 
 
-def _bytea(text: str) -> bytes:
-    if text.startswith("\\x"):
-        return bytes.fromhex(text[2:])
-    return text.encode("latin-1")  # escape format: rare; take the bytes as they are
-
-
 def _vector_text(text: str) -> list[float]:
     """pgvector's text form, '[1,2,3]'."""
     inner = text.strip()
@@ -111,7 +106,7 @@ _TEXT: dict[int, Callable[[str], Any]] = {
     t.FLOAT4: _float,
     t.FLOAT8: _float,
     t.NUMERIC: Decimal,
-    t.BYTEA: _bytea,
+    t.BYTEA: bytea,
     t.DATE: _temporal(dt.date.fromisoformat),
     t.TIMESTAMP: _temporal(dt.datetime.fromisoformat),
     t.TIMESTAMPTZ: _temporal(dt.datetime.fromisoformat),

@@ -68,19 +68,18 @@ def timestamp_text(value: dt.datetime) -> str:
 
 
 def interval_text(months: int, days: int, micros: int) -> str:
-    """Postgres's default (IntervalStyle postgres) interval output."""
-    parts = []
-    years, mons = divmod(abs(months), 12) if months >= 0 else (0, 0)
-    if months < 0:
-        years, mons = -(abs(months) // 12), -(abs(months) % 12)
-    if years:
-        parts.append(f"{years} year{'s' if abs(years) != 1 else ''}")
-    if mons:
-        parts.append(f"{mons} mon{'s' if abs(mons) != 1 else ''}")
-    if days:
-        parts.append(f"{days} day{'s' if abs(days) != 1 else ''}")
+    """Postgres's default (IntervalStyle postgres) interval output: after a negative
+    field, a positive one carries '+' ('-3 days +04:05:06'); units are plural but for 1."""
+    years, mons = int(months / 12), months - int(months / 12) * 12  # both toward zero
+    parts: list[str] = []
+    before_negative = False
+    for value, unit in ((years, "year"), (mons, "mon"), (days, "day")):
+        if value:
+            sign = "+" if before_negative and value > 0 else ""
+            parts.append(f"{sign}{value} {unit}{'' if value == 1 else 's'}")
+            before_negative = value < 0
     if micros or not parts:
-        sign = "-" if micros < 0 else ""
+        sign = "-" if micros < 0 else ("+" if before_negative else "")
         seconds, frac = divmod(abs(micros), 1_000_000)
         hours, rest = divmod(seconds, 3600)
         clock = f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
@@ -143,6 +142,7 @@ def numeric_binary(value: Decimal | int) -> bytes:
         int_digits += "0" * exponent
         exponent = 0
     frac_len = -exponent
+    int_digits = int_digits.zfill(frac_len)  # 0.000123: the fraction's leading zeros
     whole, frac = (
         int_digits[: len(int_digits) - frac_len] or "0",
         int_digits[-frac_len:] if frac_len else "",

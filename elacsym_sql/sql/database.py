@@ -8,6 +8,7 @@ namespaces it names are brought up to date (a strong read).
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -34,11 +35,13 @@ from .dml import (
     stage_plan,
     target_name,
 )
+from .enum_types import EnumTypes, parse_type_statement
 from .errors import translate
 from .extensions import run_extension_statement
 from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog, register_namespace
+from .pg_literals import rewrite_literal_casts
 from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
 from .pgvector_sql import install_pgvector, rewrite_pgvector
@@ -69,12 +72,22 @@ class Database:
         self.direct = DirectPath(self.engine, self.views, self.runner)
         install_pg_catalog(self._duck)  # version(), current_setting(), jsonb, ...
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
+        self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
         self._duck_settings = duck_setting_names(self._duck)
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)
         register_namespace(schema, duck)  # the catalog shows it as a table (pg_catalog.py)
+
+    def _columns_of_type(self, column_type: str) -> list[str]:
+        """Every namespace column of a scalar type (or an array of it), as "ns.column"."""
+        found = []
+        for name in self.engine.list_namespaces():
+            with contextlib.suppress(UndefinedTable):
+                schema = self.views.refresh_one(name).schema
+                found += [f"{name}.{c.name}" for c in schema.columns if c.base == column_type]
+        return found
 
     def tables_read(self, stmt: Statement, text: str) -> set[str]:
         """Namespaces a statement reads: those it names, or all of them for a catalog read."""
@@ -221,8 +234,12 @@ class Database:
             tag = self._pg_utility(cur, stmt.text)
             if tag is not None:
                 return Outcome("none", tag)
+            if tree is None or isinstance(tree, exp.Command | exp.Drop):
+                type_stmt = parse_type_statement(stmt.text)
+                if type_stmt is not None:
+                    return Outcome("none", self.enums.execute(type_stmt))
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
-                execute_create(self.engine, tree)
+                execute_create(self.engine, tree, self.enums.lookup)
                 return Outcome("none", "CREATE TABLE")
             if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
                 names = [table_name(t) for t in tree.args.get("tables") or []]
@@ -267,7 +284,7 @@ class Database:
     ) -> None:
         """Run a statement in DuckDB over up-to-date views of the namespaces it names (in a
         transaction block: over the block's snapshot of them)."""
-        text, searched = rewrite_search_calls(stmt.text)
+        text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
         names = self.tables_read(stmt, text) | searched
         for name in searched:
             self.views.refresh_one(name)  # an unknown namespace is an error here

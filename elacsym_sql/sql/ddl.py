@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlglot import exp
@@ -12,15 +13,27 @@ from ..errors import (
     InvalidParameterValue,
     InvalidTableDefinition,
     NotSupportedError,
+    UndefinedObject,
     UndefinedTable,
 )
 from ..index.analyzer import check_options
-from ..schema import Column, Options, Schema, check_name
+from ..schema import (
+    MAX_DECIMAL_PRECISION,
+    TYPES_HINT,
+    Column,
+    Options,
+    Schema,
+    check_name,
+)
 
 DType = exp.DataType.Type
+EnumLookup = Callable[[str], str | None]  # a type's name -> its enum type, or None
+UNCONSTRAINED_NUMERIC = "DECIMAL(38,12)"
 
 _SCALARS: dict[DType, str] = {
     DType.BOOLEAN: "BOOLEAN",
+    DType.SMALLINT: "SMALLINT",
+    DType.TINYINT: "SMALLINT",
     DType.BIGINT: "BIGINT",
     DType.INT: "INTEGER",
     DType.DOUBLE: "DOUBLE",
@@ -29,9 +42,15 @@ _SCALARS: dict[DType, str] = {
     DType.VARCHAR: "VARCHAR",
     DType.TIMESTAMP: "TIMESTAMP",
     DType.TIMESTAMPNTZ: "TIMESTAMP",
+    DType.TIMESTAMPTZ: "TIMESTAMPTZ",
     DType.DATE: "DATE",
+    DType.TIME: "TIME",
+    DType.INTERVAL: "INTERVAL",
+    DType.VARBINARY: "BLOB",
+    DType.BINARY: "BLOB",
     DType.UUID: "UUID",
     DType.JSON: "JSON",
+    DType.JSONB: "JSONB",
 }
 
 
@@ -46,26 +65,58 @@ def identifier(ident: exp.Expression, what: str) -> str:
     return check_name(ident.name if ident.quoted else ident.name.lower(), what)
 
 
-def canonical_type(dt: exp.DataType) -> str:
+def canonical_type(dt: exp.DataType, enums: EnumLookup | None = None) -> str:
+    """The canonical type (schema.py) of a declared column type; `enums` resolves the name
+    of a user-defined type to its enum type."""
     if dt.this in (DType.ARRAY, DType.LIST) and dt.expressions:
         inner = dt.expressions[0]
         if not isinstance(inner, exp.DataType) or inner.this in (DType.ARRAY, DType.LIST):
             raise NotSupportedError(f"type {dt.sql('duckdb')} is not supported (nested lists)")
-        base = canonical_type(inner)
+        base = canonical_type(inner, enums)
         values = dt.args.get("values") or []
         if values:
             return f"{base}[{values[0].name}]"
         return f"{base}[]"
+    if dt.this == DType.DECIMAL:
+        return _decimal_type(dt)
+    if dt.this == DType.USERDEFINED:
+        name = str(dt.args.get("kind") or "")
+        found = enums(name) if enums is not None else None
+        if found is None:
+            raise UndefinedObject(f'type "{name}" does not exist')
+        return found
     if dt.this not in _SCALARS:
-        raise NotSupportedError(
-            f"type {dt.sql('duckdb')} is not supported",
-            hint="use BOOLEAN, BIGINT, INTEGER, DOUBLE, FLOAT, TEXT, TIMESTAMP, DATE, UUID, "
-            "JSON, a list of one of them (TEXT[]), or FLOAT[d] for a vector",
-        )
+        raise NotSupportedError(f"type {dt.sql('duckdb')} is not supported", hint=TYPES_HINT)
     return _SCALARS[dt.this]
 
 
-def schema_from_create(tree: exp.Create) -> Schema:
+def _decimal_type(dt: exp.DataType) -> str:
+    """NUMERIC(p,s) exactly; NUMERIC(p) has scale 0; a bare NUMERIC (no fixed scale in
+    DuckDB) is DECIMAL(38,12): decision 0030."""
+    params = [int(p.name) for p in dt.expressions]
+    if not params or _is_duckdb_default(dt):
+        return UNCONSTRAINED_NUMERIC
+    precision, scale = params[0], params[1] if len(params) > 1 else 0
+    if not 1 <= precision <= MAX_DECIMAL_PRECISION:
+        raise NotSupportedError(
+            f"NUMERIC precision {precision} must be between 1 and {MAX_DECIMAL_PRECISION}"
+        )
+    if not 0 <= scale <= precision:
+        raise InvalidParameterValue(
+            f"NUMERIC scale {scale} must be between 0 and precision {precision}"
+        )
+    return f"DECIMAL({precision},{scale})"
+
+
+def _is_duckdb_default(dt: exp.DataType) -> bool:
+    """sqlglot's DuckDB parser writes DuckDB's default (18,3) into a bare DECIMAL/NUMERIC by
+    parsing the text 'DECIMAL(18, 3)': its literals carry positions in that text (the 18
+    at offset 8), which no literal of a CREATE/ALTER TABLE statement can have."""
+    first = dt.expressions[0].this if dt.expressions else None
+    return isinstance(first, exp.Literal) and first.meta.get("start") == 8 and first.name == "18"
+
+
+def schema_from_create(tree: exp.Create, enums: EnumLookup | None = None) -> Schema:
     target = tree.this
     if not isinstance(target, exp.Schema) or tree.expression is not None:
         raise NotSupportedError(
@@ -95,7 +146,7 @@ def schema_from_create(tree: exp.Create) -> Schema:
             kind_type = item.args.get("kind")
             if kind_type is None:
                 raise InvalidTableDefinition(f'column "{col_name}" has no type')
-            columns.append(Column(col_name, canonical_type(kind_type), not_null))
+            columns.append(Column(col_name, canonical_type(kind_type, enums), not_null))
         elif isinstance(item, exp.PrimaryKey):
             keys.extend(identifier(e, "column") for e in item.expressions)
         else:
@@ -135,8 +186,8 @@ def _option_value(key: str, value: exp.Expression | None) -> Any:
     raise InvalidParameterValue(f"option {key} needs a literal value")
 
 
-def execute_create(engine: Engine, tree: exp.Create) -> None:
-    schema = schema_from_create(tree)
+def execute_create(engine: Engine, tree: exp.Create, enums: EnumLookup | None = None) -> None:
+    schema = schema_from_create(tree, enums)
     check_options(schema.options)  # options the full-text index cannot honour are refused
     engine.create(schema, if_not_exists=bool(tree.args.get("exists")))
 

@@ -34,6 +34,7 @@ from ..wal.record import Kind
 from .bind import run_arrow
 from .ddl import identifier
 from .parse import DIALECT, number_placeholders, referenced_tables
+from .pg_literals import typed_literal, with_typed_literals
 from .views import ViewCatalog, quote
 
 STAGE = "__elacsym_stage"
@@ -186,12 +187,22 @@ def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePla
         raise NotSupportedError("INSERT ... DEFAULT VALUES is not supported on namespaces")
 
     def stage(cur: duckdb.DuckDBPyConnection, schema: Schema) -> None:
-        _stage_rows(cur, schema, tree, source.sql(DIALECT), params)
+        values = with_typed_literals(source, _target_types(tree, schema))
+        _stage_rows(cur, schema, tree, values.sql(DIALECT), params)
 
     plan = _insert_plan(name, tree, stage, many=False)
     reads_itself = name in referenced_tables(source)
     sources = frozenset(referenced_tables(source))
     return WritePlan(name, plan.evaluate, plan.conditional or reads_itself, sources)
+
+
+def _target_types(tree: exp.Insert, schema: Schema) -> list[str | None]:
+    """The types of the columns an INSERT writes, in order (None: not a column)."""
+    if isinstance(tree.this, exp.Schema):
+        names = [identifier(c, "column") for c in tree.this.expressions]
+    else:
+        names = schema.names
+    return [schema.column(n).type if n in schema.names else None for n in names]
 
 
 def _insert_plan(
@@ -315,7 +326,8 @@ def _assignments(
             )
         col = schema.column(col_name)
         target = "FLOAT[]" if col.is_vector else col.type
-        out[col_name] = f"CAST({rewrite(item.expression).sql(DIALECT)} AS {target})"
+        value = typed_literal(item.expression, col.type)
+        out[col_name] = f"CAST({rewrite(value).sql(DIALECT)} AS {target})"
     return out
 
 

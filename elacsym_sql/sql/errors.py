@@ -35,6 +35,8 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
         if any(p in msg for p in _COLUMN):
             return e.UndefinedColumn
         return e.DatatypeMismatch
+    if isinstance(exc, duckdb.ConversionException) and "out of range" in msg:
+        return e.NumericValueOutOfRange  # a number too wide for its column: Postgres's 22003
     table: list[tuple[type[duckdb.Error], type[e.ElacsymError]]] = [
         (duckdb.ParserException, e.SyntaxError),
         (duckdb.ConversionException, e.InvalidTextRepresentation),

@@ -82,9 +82,18 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SHIM}")
     cur.execute(
         f"CREATE OR REPLACE TABLE {SHIM}.types (oid UINTEGER, typname VARCHAR, display VARCHAR, "
-        "typlen INTEGER, typcategory VARCHAR, typelem UINTEGER, typarray UINTEGER)"
+        "typlen INTEGER, typcategory VARCHAR, typelem UINTEGER, typarray UINTEGER, "
+        "typtype VARCHAR DEFAULT 'b')"
     )
-    cur.executemany(f"INSERT INTO {SHIM}.types VALUES (?, ?, ?, ?, ?, ?, ?)", type_rows())
+    cur.executemany(
+        f"INSERT INTO {SHIM}.types VALUES (?, ?, ?, ?, ?, ?, ?, 'b')",
+        type_rows(),
+    )
+    # Labels of enum types (enum_types.py fills it).
+    cur.execute(
+        f"CREATE OR REPLACE TABLE {SHIM}.enum_labels (oid UINTEGER, enumtypid UINTEGER, "
+        "enumsortorder FLOAT, enumlabel VARCHAR)"
+    )
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys (name VARCHAR PRIMARY KEY, key VARCHAR)"
     )

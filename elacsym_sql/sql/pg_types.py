@@ -8,6 +8,8 @@ counterpart for (STRUCT, MAP, UNION, ENUM, BIT) travel as text.
 from __future__ import annotations
 
 import re
+import threading
+import zlib
 from dataclasses import dataclass
 
 BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 23, 25, 26
@@ -118,9 +120,43 @@ class Column:
     modifier: int = -1
 
 
+# Enum types users created (sql/enum_types.py), by DuckDB's spelling of their type
+# ("ENUM('sad', 'ok')"): DuckDB names a result's enum type by its labels, not its name.
+_ENUMS: dict[str, tuple[int, str]] = {}  # type text -> (OID, name)
+_ENUMS_LOCK = threading.Lock()
+
+
+def enum_oid(name: str) -> int:
+    """A user type's OID: a hash of its name, stable across restarts and processes, above
+    Postgres's built-in OIDs (as relation OIDs are, pg_views.py)."""
+    return zlib.crc32(b"type:" + name.encode()) % 1_000_000_000 + 100_000
+
+
+def register_enum(name: str, duck_type: str) -> int:
+    """Make results of this enum type travel as the type `name`; returns its OID."""
+    oid = enum_oid(name)
+    with _ENUMS_LOCK:
+        _ENUMS[duck_type] = (oid, name)
+    return oid
+
+
+def forget_enum(duck_type: str) -> None:
+    with _ENUMS_LOCK:
+        _ENUMS.pop(duck_type, None)
+
+
+def enum_name(duck_type: str) -> str | None:
+    """The name of a registered enum type, by its DuckDB spelling."""
+    found = _ENUMS.get(duck_type)
+    return found[1] if found else None
+
+
 def pg_type_of(duck_type: str) -> tuple[int, int]:
     """(OID, type modifier) for a DuckDB type's SQL text."""
     text = duck_type.strip()
+    if text.startswith("ENUM("):
+        found = _ENUMS.get(text)  # an enum no CREATE TYPE names: its labels as text
+        return (found[0] if found else TEXT), -1
     array = _ARRAY.match(text)
     if array:
         element, _ = pg_type_of(array.group(1))
@@ -137,7 +173,7 @@ def pg_type_of(duck_type: str) -> tuple[int, int]:
 
 def column(name: str, duck_type: str) -> Column:
     oid, modifier = pg_type_of(duck_type)
-    return Column(name, oid, BY_OID[oid].size, modifier)
+    return Column(name, oid, BY_OID[oid].size if oid in BY_OID else 4, modifier)
 
 
 def is_nested_list(duck_type: str) -> bool:

@@ -83,9 +83,9 @@ SELECT attrelid, attname, atttypid, -1 AS attstattarget,
 FROM {S}.cols""",
     "pg_type": f"""
 SELECT oid, typname,
-  CASE WHEN typname IN ('vector', '_vector') THEN {PUBLIC} ELSE {PG_CATALOG} END::BIGINT
-    AS typnamespace, {OWNER}::BIGINT AS typowner,
-  typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, 'b' AS typtype,
+  CASE WHEN typname IN ('vector', '_vector') OR typtype = 'e' THEN {PUBLIC} ELSE {PG_CATALOG}
+    END::BIGINT AS typnamespace, {OWNER}::BIGINT AS typowner,
+  typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, typtype,
   typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim,
   0::BIGINT AS typrelid, 0::BIGINT AS typsubscript, typelem, typarray,
   typname || 'in' AS typinput, typname || 'out' AS typoutput, typname || 'recv' AS typreceive,
@@ -222,7 +222,7 @@ FROM (
         "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT,"
         "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"
     ),
-    "pg_enum": _empty("oid BIGINT, enumtypid BIGINT, enumsortorder FLOAT, enumlabel VARCHAR"),
+    "pg_enum": f"SELECT oid, enumtypid, enumsortorder, enumlabel FROM {S}.enum_labels",
     # Built in (sql/extensions.py): CREATE EXTENSION of these succeeds, of others is 0A000.
     "pg_extension": f"""SELECT * FROM (VALUES
         (13001::BIGINT, 'plpgsql', {OWNER}::BIGINT, {PG_CATALOG}::BIGINT, false, '1.0'),

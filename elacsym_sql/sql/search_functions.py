@@ -21,24 +21,24 @@ import pyarrow.compute as pc
 from ..engine import Snapshot
 from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
 from ..engine.search import SearchResult
-from ..schema import Schema
+from ..schema import Column, Schema, storage_type
 from .errors import guarded_udf
 from .search_calls import macro_name
 from .search_runner import SCORE_COLUMNS, SearchRunner
 from .views import quote
 
 _ARROW_TYPES = {"FLOAT": pa.float32(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
-# Types the UDF's structs carry: storage forms (UUID and JSON as text); the macro casts back.
-_STORAGE_TYPES = {"UUID": "VARCHAR", "JSON": "VARCHAR"}
 
 
-def _storage_type(type_: str) -> str:
-    base, _, rest = type_.partition("[")
-    return _STORAGE_TYPES.get(base, base) + ("[" + rest if rest else "")
+# Types the UDF's structs carry: storage forms (schema.py: UUID, JSON, enum labels and
+# intervals as text); the macro casts back.
+def _storage_type(col: Column) -> str:
+    base = "VARCHAR" if pa.types.is_string(storage_type(col.base)) else col.base
+    return base + col.type[len(col.base) :]
 
 
 def _row_struct(schema: Schema, extra: list[tuple[str, str]]) -> str:
-    fields = [(c.name, _storage_type(c.type)) for c in schema.columns] + extra
+    fields = [(c.name, _storage_type(c)) for c in schema.columns] + extra
     return "STRUCT(" + ", ".join(f"{quote(n)} {t}" for n, t in fields) + ")[]"
 
 

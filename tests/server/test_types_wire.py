@@ -1,0 +1,208 @@
+"""Column types over the wire (issue 8 item 5): psycopg in text and binary, asyncpg
+(binary), enum types, array literals as node `pg` sends them; and, when PostgreSQL 15 is
+reachable on 127.0.0.1:5432, the exact bytes of every field against it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+
+import asyncpg
+import psycopg
+import pytest
+from psycopg.adapt import Loader
+from psycopg.types.json import Jsonb
+
+DDL = (
+    "CREATE TABLE wt (id BIGINT PRIMARY KEY, n NUMERIC(10,2), n2 NUMERIC(20,6), s SMALLINT,"
+    " r REAL, tz TIMESTAMPTZ, tm TIME, iv INTERVAL, iv2 INTERVAL, b BYTEA, j JSON,"
+    " na NUMERIC(5,1)[], ta TEXT[], ts TIMESTAMP, d DATE)"
+)
+VALUES = r"""(1, -12345678.91, 0.000123, -7, 1.5, '2024-01-02 03:04:05.123456+02', '13:14:15.5',
+ '1 year 2 months -3 days 04:05:06.7', '-00:00:01', '\x00ff', '{"b":1}', '{1.5,NULL}',
+ '{"a b",c,NULL,"\"q"}', '1999-12-31 23:59:59.5', '1970-01-01')"""
+# Postgres's type OIDs for the columns above.
+OIDS = [20, 1700, 1700, 21, 700, 1184, 1083, 1186, 1186, 17, 114, 1231, 1009, 1114, 1082]
+PG15 = "host=127.0.0.1 port=5432 user=postgres password=postgres dbname=postgres"
+TZ = dt.UTC
+
+
+class _RawText(Loader):
+    def load(self, data: bytes) -> bytes:
+        return bytes(data)
+
+
+class _RawBinary(_RawText):
+    format = psycopg.pq.Format.BINARY
+
+
+@pytest.fixture(scope="module")
+def typed(dsn: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(DDL)
+        con.execute("INSERT INTO wt VALUES " + VALUES)
+    return dsn
+
+
+def _fields(dsn: str, setup: bool) -> dict[tuple[str, bool], tuple[int, bytes]]:
+    """Every field of wt's row as the server sends it: (type OID, raw bytes), per format."""
+    out = {}
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        if setup:
+            con.execute("DROP TABLE IF EXISTS wt")
+            con.execute(DDL)
+            con.execute("INSERT INTO wt VALUES " + VALUES)
+        for binary in (False, True):
+            cur = con.cursor(binary=binary)
+            for oid in OIDS:
+                cur.adapters.register_loader(oid, _RawBinary if binary else _RawText)
+            row = cur.execute("SELECT * FROM wt WHERE id = 1").fetchone()
+            assert cur.description is not None and row is not None
+            for col, value in zip(cur.description, row, strict=True):
+                out[(col.name, binary)] = (col.type_code, value)
+    return out
+
+
+def test_type_oids_and_values_in_text_and_binary(typed: str) -> None:
+    expected = (
+        1,
+        Decimal("-12345678.91"),
+        Decimal("0.000123"),
+        -7,
+        1.5,
+        dt.datetime(2024, 1, 2, 1, 4, 5, 123456, tzinfo=TZ),
+        dt.time(13, 14, 15, 500000),
+        dt.timedelta(days=422, seconds=14706, microseconds=700000),  # months as 30 days
+        dt.timedelta(seconds=-1),
+        b"\x00\xff",
+        {"b": 1},
+        [Decimal("1.5"), None],
+        ["a b", "c", None, '"q'],
+        dt.datetime(1999, 12, 31, 23, 59, 59, 500000),
+        dt.date(1970, 1, 1),
+    )
+    with psycopg.connect(typed, autocommit=True) as con:
+        for binary in (False, True):
+            cur = con.cursor(binary=binary)
+            row = cur.execute("SELECT * FROM wt WHERE id = 1").fetchone()
+            assert [c.type_code for c in cur.description] == OIDS
+            assert row == expected, binary
+
+
+def test_binary_parameters(typed: str) -> None:
+    ts = dt.datetime(2024, 1, 2, 1, 4, 5, 123456, tzinfo=TZ)
+    with psycopg.connect(typed, autocommit=True) as con:
+        cur = con.cursor(binary=True)
+        cur.execute(
+            "SELECT id FROM wt WHERE n = %b AND n2 = %b AND s = %b AND tz = %b AND tm = %b"
+            " AND iv2 = %b AND b = %b",
+            (
+                Decimal("-12345678.91"),
+                Decimal("0.000123"),
+                -7,
+                ts,
+                dt.time(13, 14, 15, 500000),
+                dt.timedelta(seconds=-1),
+                b"\x00\xff",
+            ),
+        )
+        assert cur.fetchall() == [(1,)]
+        cur.execute("SELECT %b::jsonb, %b::smallint", (Jsonb({"a": [1, None]}), 3))
+        assert cur.fetchone() == ({"a": [1, None]}, 3)
+
+
+def test_asyncpg_round_trips_every_type(typed: str, wire) -> None:
+    row = (
+        2,
+        Decimal("0.05"),
+        Decimal("-0.000001"),
+        32767,
+        -2.5,
+        dt.datetime(1999, 1, 1, 0, 0, tzinfo=TZ),
+        dt.time(0, 0, 0, 1),
+        dt.timedelta(days=-3, seconds=5, microseconds=7),
+        dt.timedelta(0),
+        b"\x00\x01\xfe",
+        '{"k": "v"}',
+        [None, Decimal("-2.5")],
+        ["", "NULL", None, "a,b"],
+        dt.datetime(2030, 6, 1, 12, 0),
+        dt.date(1900, 2, 28),
+    )
+
+    async def run() -> list:
+        con = await asyncpg.connect(host="127.0.0.1", port=wire[0], user="t", database="e")
+        try:
+            await con.execute(
+                "INSERT INTO wt VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
+                *row,
+            )
+            return list(await con.fetchrow("SELECT * FROM wt WHERE id = $1 AND n = $2", 2, row[1]))
+        finally:
+            await con.close()
+
+    assert tuple(asyncio.run(run())) == row
+
+
+def test_enum_type_over_the_wire(typed: str, wire) -> None:
+    with psycopg.connect(typed, autocommit=True) as con:
+        con.execute("CREATE TYPE feeling AS ENUM ('sad', 'ok')")
+        con.execute("CREATE TABLE fe (id BIGINT PRIMARY KEY, f feeling)")
+        con.execute("INSERT INTO fe VALUES (%s, %s)", (1, "ok"))
+        oid = con.execute("SELECT oid FROM pg_type WHERE typname = 'feeling'").fetchone()[0]
+        cur = con.execute("SELECT f FROM fe WHERE f = %s", ("ok",))
+        assert cur.description[0].type_code == oid and cur.fetchall() == [("ok",)]
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            con.execute("INSERT INTO fe VALUES (2, 'angry')")
+
+    async def run() -> list:  # asyncpg introspects the unknown OID through pg_type
+        con = await asyncpg.connect(host="127.0.0.1", port=wire[0], user="t", database="e")
+        try:
+            return [tuple(r) for r in await con.fetch("SELECT id, f FROM fe WHERE f = $1", "ok")]
+        finally:
+            await con.close()
+
+    assert asyncio.run(run()) == [(1, "ok")]
+
+
+def test_array_literals_as_node_pg_sends_them(typed: str) -> None:
+    with psycopg.connect(typed, autocommit=True) as con:
+        con.execute("CREATE TABLE vecs (id BIGINT PRIMARY KEY, tags TEXT[], v FLOAT[3])")
+        # str parameters travel untyped (OID 0), as node `pg` sends arrays.
+        con.execute(
+            "INSERT INTO vecs VALUES (%s, %s, %s)", (1, '{"a b","c,d",NULL}', '{"0.4","0.5","0.6"}')
+        )
+        con.execute("INSERT INTO vecs VALUES (2, '{x}', '{1,2,3}')")
+        con.execute("UPDATE vecs SET tags = %s WHERE id = %s", ('{"q\\"r"}', 2))
+        rows = con.execute("SELECT id, tags, v FROM vecs ORDER BY id").fetchall()
+        assert rows == [
+            (1, ["a b", "c,d", None], pytest.approx([0.4, 0.5, 0.6])),
+            (2, ['q"r'], [1.0, 2.0, 3.0]),
+        ]
+        found = con.execute("SELECT id FROM vector_search('vecs', %s, 1)", ('{"0.4","0.5","0.6"}',))
+        assert found.fetchall() == [(1,)]
+
+
+def _postgres_reachable() -> bool:
+    try:
+        psycopg.connect(PG15, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason="PostgreSQL 15 not on 127.0.0.1:5432")
+def test_field_bytes_equal_postgres(typed: str) -> None:
+    pg_db = "h_types_wire_test"
+    with psycopg.connect(PG15, autocommit=True) as con:
+        con.execute(f"DROP DATABASE IF EXISTS {pg_db}")
+        con.execute(f"CREATE DATABASE {pg_db}")
+    try:
+        theirs = _fields(PG15.replace("dbname=postgres", f"dbname={pg_db}"), setup=True)
+    finally:
+        with psycopg.connect(PG15, autocommit=True) as con:
+            con.execute(f"DROP DATABASE IF EXISTS {pg_db}")
+    ours = _fields(typed, setup=False)
+    assert ours == theirs
