@@ -100,6 +100,10 @@ class InvalidCursorName(ProgrammingError):
     sqlstate = "34000"
 
 
+class ObjectNotInPrerequisiteState(OperationalError):
+    sqlstate = "55000"
+
+
 class DuplicateCursor(ProgrammingError):
     sqlstate = "42P03"
 

@@ -185,6 +185,11 @@ class Extended:
                 s.send(row_description(cols, [0] * len(cols)))
             return
         portal = self.portals.get(name)
+        cursor = s.state.cursors.open.get(name) if portal is None else None
+        if cursor is not None:  # a DECLAREd cursor is a portal too (psycopg describes it)
+            cols = [t.column(n, ty) for n, ty in zip(cursor.names, cursor.types, strict=True)]
+            s.send(row_description(cols, [int(cursor.binary)] * len(cols)))
+            return
         if portal is None:
             raise UndefinedObject(f'portal "{name}" does not exist')
         if portal.statement.copy is not None:

@@ -21,7 +21,7 @@ from .encode import RowEncoder
 BATCH_ROWS = 65_536
 # Verbs whose statements return rows as results; others answer with a command tag.
 _ROW_COMMANDS = {"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA", "CALL", "SUMMARIZE",
-                 "WITH", "TABLE", "VALUES", "COMMAND", "FROM", "UNION"}  # fmt: skip
+                 "WITH", "TABLE", "VALUES", "COMMAND", "FROM", "UNION", "FETCH"}  # fmt: skip
 
 
 def columns_of(outcome: Outcome) -> list[Column]:
@@ -49,6 +49,8 @@ def tag(outcome: Outcome, rows: int) -> str:
         return f"INSERT 0 {n}" if command == "INSERT" else f"{command} {n}"
     if outcome.kind == "rows" and command in ("SHOW",):
         return "SHOW"
+    if command == "FETCH":
+        return f"FETCH {rows}"
     if outcome.kind == "rows" and returns_rows(outcome):
         return f"SELECT {rows}"
     if outcome.kind == "rows" and command in ("INSERT", "UPDATE", "DELETE"):

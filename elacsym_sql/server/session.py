@@ -127,6 +127,7 @@ class Session:
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
+            await self.run_sync(self.state.close)  # its SQL cursors' connections
             await self.run_sync(self.cur.close)
 
     async def _discard(self, n: int) -> None:
@@ -276,7 +277,8 @@ class Session:
             outcome = next(statements, None)
             if outcome is None:
                 return None, [], None
-            messages = first_messages(outcome, formats, limit, describe, columns, not simple)
+            fmts = [1] if simple and getattr(outcome.result, "binary", False) else formats
+            messages = first_messages(outcome, fmts, limit, describe, columns, not simple)
             return outcome, *messages
 
         outcome, messages, stream = await self.run_sync(step)

@@ -216,6 +216,7 @@ class Connection:
             return
         for cur in self._cursors:
             cur.close()
+        self.session.close()  # SQL cursors (DECLARE) still open
         self._closed = True
         if self._owns_database:
             self.database.close()

@@ -98,7 +98,9 @@ class Database:
 
     def new_session_state(self) -> SessionState:
         """Transaction block and client settings for a new session (transactions.py)."""
-        return SessionState(self._duck_settings, TransactionBlock(self.engine.begin, self.views))
+        return SessionState(
+            self._duck_settings, TransactionBlock(self.engine.begin, self.views), self.session
+        )
 
     def session_state(self, cur: duckdb.DuckDBPyConnection) -> SessionState:
         """The session state of a cursor used on its own (without a session of its own)."""
@@ -147,7 +149,9 @@ class Database:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
             yield state.run(
-                cur, stmt, lambda s: self.execute_statement(cur, s, params or [], state.transaction)
+                cur,
+                stmt,
+                lambda s, on: self.execute_statement(on, s, params or [], state.transaction),
             )
 
     def _direct_search(
@@ -174,7 +178,9 @@ class Database:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)
         return state.run(
-            cur, statements[0], lambda stmt: self._execute_many(cur, stmt, rows, state.transaction)
+            cur,
+            statements[0],
+            lambda stmt, on: self._execute_many(on, stmt, rows, state.transaction),
         )
 
     def _execute_many(

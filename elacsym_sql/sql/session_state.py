@@ -1,5 +1,5 @@
 """What one session (an embedded cursor or a server connection) carries between statements:
-its transaction block and its client settings.
+its transaction block, its client settings and its SQL cursors.
 
 `Database.execute_each` consults it for each statement: transaction control and client
 SET/SHOW are answered here; everything else runs through the router, and its success
@@ -16,32 +16,46 @@ import pyarrow as pa
 from ..errors import ElacsymError
 from .client_settings import ClientSettings
 from .command_tags import command_tag
+from .cursor_statements import parse_cursor_statement
+from .cursors import Cursors, RunOn
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
 from .transactions import TransactionBlock
-from .txn_control import parse_control
+from .txn_control import Control, parse_control
 
 
 class SessionState:
-    def __init__(self, duck_settings: set[str], transaction: TransactionBlock) -> None:
+    def __init__(
+        self,
+        duck_settings: set[str],
+        transaction: TransactionBlock,
+        new_duck: Callable[[], duckdb.DuckDBPyConnection],
+    ) -> None:
         self.transaction = transaction
         self.settings = ClientSettings(duck_settings)
         self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
+        self.cursors = Cursors(new_duck)
 
     def run(
         self,
         cur: duckdb.DuckDBPyConnection,
         stmt: Statement,
-        execute: Callable[[Statement], Outcome],
+        execute: RunOn,
     ) -> Outcome:
-        """One statement: answered here, or by `execute` (the router)."""
+        """One statement: answered here, or by `execute` (the router) on `cur` (or on a
+        cursor's own connection)."""
         tx = self.transaction
         control = parse_control(stmt.text)
         if control is not None:
-            return Outcome("none", tx.control(control))
+            return Outcome("none", self._control(control))
         tx.check()
         try:
+            cursor_stmt = parse_cursor_statement(stmt.text)
+            if cursor_stmt is not None:
+                in_block = tx.state == "block"
+                run_on: RunOn = lambda s, duck: execute(unqualify_catalog_calls(s), duck)  # noqa: E731
+                return self.cursors.run(cursor_stmt, in_block, run_on, cur)
             ours = self.settings.intercept(stmt)
             if ours is not None:
                 verb, name = ours
@@ -52,10 +66,29 @@ class SessionState:
                 if verb == "DEALLOCATE" and name is not None:
                     self.deallocated.append(name)  # the server drops these statements
                 return Outcome("none", command_tag(stmt.text) if verb == "DISCARD" else verb)
-            return execute(unqualify_catalog_calls(stmt))
+            return execute(unqualify_catalog_calls(stmt), cur)
         except ElacsymError:
             tx.fail()
             raise
+
+    def _control(self, control: Control) -> str:
+        """BEGIN/COMMIT/ROLLBACK/savepoints; a block's end ends its cursors too."""
+        tx = self.transaction
+        ending = control.verb in ("commit", "rollback") and tx.state != "idle"
+        if ending and control.verb == "commit" and tx.state == "block":
+            self.cursors.before_commit()
+        committed = False
+        try:
+            verb = tx.control(control)
+            committed = verb == "COMMIT"
+            return verb
+        finally:
+            if ending:
+                self.cursors.end_block(committed)
+
+    def close(self) -> None:
+        """The session ended: its cursors' connections are closed."""
+        self.cursors.close_all()
 
     def guard(self, execute: Callable[[], Outcome | None]) -> Outcome | None:
         """A read answered outside the statement loop (the direct search path)."""
