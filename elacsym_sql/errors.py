@@ -84,10 +84,6 @@ class UndefinedFunction(ProgrammingError):
     sqlstate = "42883"
 
 
-class UndefinedObject(ProgrammingError):
-    sqlstate = "42704"
-
-
 class DuplicateObject(ProgrammingError):
     sqlstate = "42710"
 

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, str] = {
     "jit": "off",
     "max_connections": "100",
     "block_size": "8192",
+    # Compile-time limits clients read from pg_settings (pgJDBC's getImportedKeys).
+    "max_index_keys": "32",
+    "max_function_args": "100",
 }
 # Reported to the client at start-up and whenever they change (GUC_REPORT in Postgres).
 REPORTED = (
@@ -87,6 +90,8 @@ _READ_ONLY = {
     "integer_datetimes",
     "max_identifier_length",
     "block_size",
+    "max_index_keys",
+    "max_function_args",
     "lc_collate",
     "lc_ctype",
     "is_superuser",

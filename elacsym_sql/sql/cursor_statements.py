@@ -23,6 +23,7 @@ class Declare:
     query: str
     binary: bool
     hold: bool
+    text: str  # the whole statement
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _declare(sql: str) -> Declare:
         i += 2
     if words[i : i + 1] != ["FOR"]:
         raise SyntaxError(f'syntax error at or near "{tokens[i].text if i < len(tokens) else ""}"')
-    return Declare(name, sql[tokens[i].end :].strip(), binary, hold)
+    return Declare(name, sql[tokens[i].end :].strip(), binary, hold, sql.strip())
 
 
 def _fetch(tokens: list[_Tok], move: bool) -> Fetch:

@@ -12,6 +12,7 @@ streaming. ROLLBACK drops the cursors its block declared.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -55,6 +56,8 @@ class OpenCursor:
     binary: bool
     hold: bool
     in_block: bool  # declared in the current transaction block (its ROLLBACK drops it)
+    statement: str = ""  # the DECLARE, as pg_cursors shows it
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _batches: Iterator[pa.RecordBatch] = field(default_factory=lambda: iter(()))
     _buffer: list[pa.RecordBatch] = field(default_factory=list)
     position: int = 0  # rows read so far
@@ -150,7 +153,8 @@ class Cursors:
                 stmt.binary,
                 stmt.hold,
                 in_block,
-                iter(outcome.result.batches(CHUNK_ROWS)),
+                stmt.text,
+                _batches=iter(outcome.result.batches(CHUNK_ROWS)),
             )
         except BaseException:
             duck.close()
@@ -190,6 +194,19 @@ class Cursors:
                 del self.open[name]
             else:
                 cursor.in_block = False
+
+    def listing(self) -> list[dict[str, object]]:
+        """The open cursors as pg_cursors lists them."""
+        return [
+            {
+                "name": c.name,
+                "statement": c.statement,
+                "is_holdable": c.hold,
+                "is_binary": c.binary,
+                "creation_time": c.created,
+            }
+            for c in self.open.values()
+        ]
 
     def close_all(self) -> None:
         for cursor in self.open.values():

@@ -40,8 +40,9 @@ from .errors import translate
 from .extensions import run_extension_statement
 from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
-from .pg_catalog import duck_setting_names, install_pg_catalog, register_namespace
+from .pg_catalog import duck_setting_names, install_pg_catalog
 from .pg_literals import rewrite_literal_casts
+from .pg_namespaces import register_namespace
 from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
 from .pgvector_sql import install_pgvector, rewrite_pgvector
@@ -70,7 +71,7 @@ class Database:
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
-        install_pg_catalog(self._duck)  # version(), current_setting(), jsonb, ...
+        install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
         self._duck_settings = duck_setting_names(self._duck)

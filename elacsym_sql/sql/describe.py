@@ -18,10 +18,12 @@ from sqlglot import exp
 
 from ..errors import NotSupportedError, SyntaxError
 from .command_tags import leading_words
+from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
 from .ddl import identifier
 from .dml import target_name
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
+from .pg_literals import rewrite_literal_casts
 from .pg_rewrite import rewrite_catalog
 from .pgvector_sql import rewrite_pgvector
 from .search_calls import rewrite_search_calls
@@ -58,6 +60,9 @@ def describe(
     stmt = statements[0]
     if parse_control(stmt.text) is not None:
         return NO_ROWS
+    cursor_stmt = parse_cursor_statement(stmt.text)
+    if cursor_stmt is not None:
+        return _describe_cursor(db, cur, cursor_stmt, state, params)
     words = stmt.text.split(None, 2)
     if words and words[0].upper() in ("SET", "SHOW", "RESET", "DISCARD"):
         return _describe_setting(cur, stmt, state, params)
@@ -80,6 +85,23 @@ def _answered_without_duckdb(text: str) -> bool:
     """CREATE/DROP EXTENSION and INDEX (extensions.py, indexes.py): no rows, no binding."""
     words = leading_words(text, 4)
     return words[:1] in (["CREATE"], ["DROP"]) and ("EXTENSION" in words or "INDEX" in words)
+
+
+def _describe_cursor(
+    db: Database,
+    cur: duckdb.DuckDBPyConnection,
+    stmt: CursorStatement,
+    state: SessionState,
+    params: Sequence[Any] | None,
+) -> Description:
+    """DECLARE has its query's parameters and no rows; FETCH the rows of its cursor."""
+    if isinstance(stmt, Declare):
+        inner = describe(db, cur, stmt.query, state, params)
+        return Description(inner.parameters, None)
+    if isinstance(stmt, Fetch) and not stmt.move:
+        cursor = state.cursors.get(stmt.name)
+        return Description([], list(zip(cursor.names, cursor.types, strict=True)))
+    return NO_ROWS
 
 
 def _duckdb_only(tree: exp.Expression) -> bool:
@@ -112,7 +134,7 @@ def _bind(
     db: Database, cur: duckdb.DuckDBPyConnection, stmt: Statement, params: Sequence[Any] | None
 ) -> Description:
     stmt = rewrite_catalog(stmt)  # pg_catalog reads, as execution sees them
-    text, searched = rewrite_search_calls(stmt.text)
+    text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
     names = db.tables_read(stmt, text)
     for name in searched:
         db.views.refresh_one(name)

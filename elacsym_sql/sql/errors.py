@@ -35,6 +35,11 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
         if any(p in msg for p in _COLUMN):
             return e.UndefinedColumn
         return e.DatatypeMismatch
+    if isinstance(exc, duckdb.InvalidInputException):  # error() in our catalog macros
+        if re.search(r'Error: relation ".*" does not exist', msg):
+            return e.UndefinedTable
+        if re.search(r'Error: function ".*" does not exist', msg):
+            return e.UndefinedFunction
     if isinstance(exc, duckdb.ConversionException) and "out of range" in msg:
         return e.NumericValueOutOfRange  # a number too wide for its column: Postgres's 22003
     table: list[tuple[type[duckdb.Error], type[e.ElacsymError]]] = [

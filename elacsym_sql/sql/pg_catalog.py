@@ -15,10 +15,13 @@ import sqlglot
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-from ..schema import Schema
+from ..engine import Engine
 from .client_settings import DEFAULTS, VERSION_STRING
 from .parse import DIALECT, Statement, split_statements
+from .pg_namespaces import install_namespace_tables
+from .pg_quoting import QUOTING_MACROS
 from .pg_rewrite import SHIM, rewrite_catalog
+from .pg_stats import STAT_MACROS, STAT_VIEWS, install_size_function
 from .pg_types import pg_type_of, type_rows
 from .pg_views import INT8_COLUMNS, MACROS, VIEWS
 
@@ -35,7 +38,8 @@ def duck_setting_names(duck: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def install_pg_catalog(duck: duckdb.DuckDBPyConnection) -> None:
+def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    """Our pg_catalog in `duck`; `engine` measures namespaces (sizes, row counts)."""
     cur = duck.cursor()
     try:
         defaults = ", ".join(f"{_literal(k.lower())}: {_literal(v)}" for k, v in DEFAULTS.items())
@@ -47,6 +51,7 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection) -> None:
             f"MAP {{{defaults}}}[lower(n)])",
             # Accepted and answered, not applied: SET is the way to change a setting here.
             "CREATE OR REPLACE MACRO main.set_config(n, v, is_local) AS v",
+            *QUOTING_MACROS,
             "CREATE OR REPLACE MACRO main.to_regtype(n) AS "
             f"(SELECT oid FROM {SHIM}.pg_type WHERE typname = lower(n) LIMIT 1)",
         ]
@@ -60,11 +65,15 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection) -> None:
             ).fetchone()
             if not exists or not exists[0]:
                 statements.append(f"CREATE TYPE {name} AS {base}")
+        install_size_function(duck, engine)
         _install_catalog(duck, cur)
         for sql in statements:
             cur.execute(sql)
     finally:
         cur.close()
+
+
+ALL_VIEWS = {**VIEWS, **STAT_VIEWS}
 
 
 def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
@@ -94,16 +103,14 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         f"CREATE OR REPLACE TABLE {SHIM}.enum_labels (oid UINTEGER, enumtypid UINTEGER, "
         "enumsortorder FLOAT, enumlabel VARCHAR)"
     )
-    cur.execute(
-        f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys (name VARCHAR PRIMARY KEY, key VARCHAR)"
-    )
+    install_namespace_tables(cur)
     # Views and macros refer to each other: create each once what it needs exists.
     pending = [
         f"CREATE OR REPLACE MACRO {SHIM}.{n}"
         + ", ".join(f"({p}) AS {body}" for p in params.split("|"))
-        for n, params, body in MACROS
+        for n, params, body in MACROS + STAT_MACROS
     ]
-    pending += [f"CREATE OR REPLACE VIEW {SHIM}.{n} AS {sql}" for n, sql in VIEWS.items()]
+    pending += [f"CREATE OR REPLACE VIEW {SHIM}.{n} AS {sql}" for n, sql in ALL_VIEWS.items()]
     while pending:
         failed = []
         for sql in pending:
@@ -114,7 +121,7 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         if len(failed) == len(pending):
             cur.execute(failed[0])  # raises: a definition names what nothing defines
         pending = failed
-    for name, sql in VIEWS.items():
+    for name, sql in ALL_VIEWS.items():
         _type_oid_columns(cur, name, sql)
 
 
@@ -134,14 +141,6 @@ def _type_oid_columns(cur: duckdb.DuckDBPyConnection, name: str, sql: str) -> No
             f"CREATE OR REPLACE VIEW {SHIM}.{name} AS "
             f"SELECT * REPLACE ({', '.join(casts)}) FROM ({sql})"
         )
-
-
-def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-    """Record a namespace's primary key: its view is then a table in the catalog."""
-    duck.execute(
-        f"INSERT OR REPLACE INTO {SHIM}.namespace_keys VALUES (?, ?)",
-        [schema.name, schema.primary_key],
-    )
 
 
 def unqualify_catalog_calls(stmt: Statement) -> Statement:

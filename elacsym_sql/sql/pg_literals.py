@@ -1,15 +1,19 @@
-"""Postgres literal text DuckDB reads otherwise: array literals and bytea.
+"""Postgres literal text DuckDB reads otherwise: array literals, bytea, regclass/regproc.
 
 DuckDB writes lists `[...]` and cannot cast '{1,"a b",NULL}' text to one; it reads
 '\\x00ff' as a BLOB of escapes, not hex. Postgres types such a string from its context;
 here the contexts that need it convert it: wire parameters (server/params.py), a namespace
 column of a list or bytea type in INSERT VALUES or UPDATE SET (`typed_literal`,
 sql/dml.py), and an explicit cast anywhere (`rewrite_literal_casts`: `'{1,2}'::INT[]`,
-`CAST('{a}' AS TEXT[])`, `'\\x00ff'::bytea`).
+`CAST('{a}' AS TEXT[])`, `'\\x00ff'::bytea`). `'docs'::regclass` and `'f'::regproc::oid`
+are the OIDs of the relation and function so named (an error if there is none), as
+Postgres reads them; a bare `'pg_catalog.f'::regproc` is the name `f`, which the catalog's
+regproc columns (typinput, ...) hold; other regclass casts stay text.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +25,7 @@ from sqlglot.tokens import Token, TokenType
 from ..errors import InvalidTextRepresentation, ProgramLimitExceeded, shown
 from . import pg_types as t
 from .parse import DIALECT
+from .pg_rewrite import SHIM
 
 MAX_DIMENSIONS = 6  # Postgres's MAXDIM
 
@@ -162,7 +167,8 @@ def typed_literal(expr: exp.Expression, column_type: str) -> exp.Expression:
 def rewrite_literal_casts(sql: str) -> str:
     """String literals cast to an array type (`::T[]`, `CAST(... AS T[])`) as DuckDB
     lists, and to bytea as bytes; every other literal untouched."""
-    if "'{" not in sql and "::bytea" not in sql.lower():
+    lowered = sql.lower()
+    if "'{" not in sql and not any(f"::{t}" in lowered for t in ("bytea", "regclass", "regproc")):
         return sql
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
@@ -177,6 +183,13 @@ def rewrite_literal_casts(sql: str) -> str:
             edits.append((tok.start, tok.end + 1, duck_list_sql(tok.text)))
         elif target == "bytea":
             edits.append((tok.start, tok.end + 1, _bytea_sql(tok.text)))
+        elif target in ("regclass", "regproc"):  # the literal and its cast
+            end = tokens[i + 2].end + 1
+            name = _quoted(object_name(tok.text))
+            if target == "regproc" and not _oid_follows(tokens, i + 3):
+                edits.append((tok.start, end, name))  # compared with catalog regproc names
+            else:
+                edits.append((tok.start, end, f"{SHIM}.{target}_oid({name})"))
     out, last = [], 0
     for start, end, repl in edits:
         out += [sql[last:start], repl]
@@ -195,10 +208,35 @@ def _cast_target(tokens: list[Token], i: int) -> str | None:
         if before is None or before.text.upper() not in ("CAST", "TRY_CAST"):
             return None
     first = tokens[i + 2] if i + 2 < len(tokens) else None
+    if first is not None and first.text.lower() in ("regclass", "regproc"):
+        return None if nxt.token_type == TokenType.ALIAS else first.text.lower()
     if first is not None and first.text.lower() == "bytea":
         after = tokens[i + 3] if i + 3 < len(tokens) else None
         return "array" if after is not None and after.token_type == TokenType.L_BRACKET else "bytea"
     return "array" if _array_type_follows(tokens, i + 2) else None
+
+
+def _oid_follows(tokens: list[Token], i: int) -> bool:
+    """Whether `::oid` (written `::UINTEGER` by pg_rewrite.py) is at `i`."""
+    return (
+        i + 1 < len(tokens)
+        and tokens[i].token_type == TokenType.DCOLON
+        and tokens[i + 1].text.lower() in ("oid", "uinteger")
+    )
+
+
+def object_name(text: str) -> str:
+    """The name a regclass/regproc literal denotes: schema `public`/`pg_catalog` dropped,
+    a quoted name as written, an unquoted one lower-cased ('public."Docs"' -> 'Docs')."""
+    parts = re.findall(r'"((?:[^"]|"")*)"|([^."]+)', text.strip())
+    names = [q.replace('""', '"') if q else w.strip().lower() for q, w in parts]
+    if len(names) > 1 and names[0] in ("public", "pg_catalog"):
+        names = names[1:]
+    return ".".join(names)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _array_type_follows(tokens: list[Token], start: int) -> bool:

@@ -29,20 +29,23 @@ def _empty(columns: str) -> str:
 HOME = f"(SELECT database_name FROM duckdb_schemas() WHERE schema_name = '{S}')"
 # Relations of DuckDB's main schema: namespaces (registered), DuckDB tables and views.
 _RELS = f"""
-SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key FROM (
-  SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key
+SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, options FROM (
+  SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key,
+    k.options
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
   WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
   UNION ALL
-  SELECT table_name, 'r', NULL FROM duckdb_tables()
+  SELECT table_name, 'r', NULL, NULL FROM duckdb_tables()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
 """
 _COLS = f"""
 SELECT r.oid AS attrelid, r.name AS relname, r.kind, c.column_name AS attname,
-  c.column_index::SMALLINT AS attnum, __elacsym_pg_oid(c.data_type) AS atttypid,
+  c.column_index::SMALLINT AS attnum,
+  coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid, nc.description,
   __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
   (c.column_name = r.key OR NOT c.is_nullable) AS attnotnull, c.column_default
 FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
+  LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
   AND c.database_name = {HOME} AND c.schema_name = 'main'
 """
 
@@ -63,10 +66,10 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
   'd' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite,
   0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl,
-  NULL::VARCHAR[] AS reloptions, NULL::VARCHAR AS relpartbound
+  options AS reloptions, NULL::VARCHAR AS relpartbound
 FROM {S}.rels
 UNION ALL
-SELECT oid + 1, name || '_pkey', {PUBLIC}, 0, 0, {OWNER}, 1, oid + 1, 0, 0, -1, 0, 0, false,
+SELECT oid + 1, name || '_pkey', {PUBLIC}, 0, 0, {OWNER}, 1, oid + 1, 0, 1, 0, 0, 0, false,
   false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL,
   NULL, NULL
 FROM {S}.rels WHERE key IS NOT NULL""",
@@ -74,7 +77,8 @@ FROM {S}.rels WHERE key IS NOT NULL""",
 SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   coalesce((SELECT typlen FROM {S}.pg_type t WHERE t.oid = atttypid), -1)::SMALLINT AS attlen,
   attnum, CASE WHEN data_type LIKE '%]' THEN 1 ELSE 0 END::SMALLINT AS attndims,
-  -1 AS attcacheoff, atttypmod, false AS attbyval, 'd' AS attalign, 'x' AS attstorage,
+  -1 AS attcacheoff, atttypmod, false AS attbyval, 'd' AS attalign,
+  coalesce((SELECT typstorage FROM {S}.pg_type t WHERE t.oid = atttypid), 'x') AS attstorage,
   '' AS attcompression, attnotnull, false AS atthasdef, false AS atthasmissing,
   '' AS attidentity, '' AS attgenerated, false AS attisdropped, true AS attislocal,
   0 AS attinhcount, CASE WHEN atttypid = 25 THEN 100 ELSE 0 END::BIGINT AS attcollation,
@@ -88,9 +92,13 @@ SELECT oid, typname,
   typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, typtype,
   typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim,
   0::BIGINT AS typrelid, 0::BIGINT AS typsubscript, typelem, typarray,
-  typname || 'in' AS typinput, typname || 'out' AS typoutput, typname || 'recv' AS typreceive,
-  typname || 'send' AS typsend, '-' AS typmodin, '-' AS typmodout, '-' AS typanalyze,
-  'i' AS typalign, 'x' AS typstorage, false AS typnotnull, 0::BIGINT AS typbasetype,
+  -- regproc columns hold the function's name (pg_literals.py reads 'x'::regproc so)
+  CASE typcategory WHEN 'A' THEN 'array' WHEN 'E' THEN 'enum' ELSE typname END AS __fn,
+  __fn || '_in' AS typinput, __fn || '_out' AS typoutput, __fn || '_recv' AS typreceive,
+  __fn || '_send' AS typsend, '-' AS typmodin, '-' AS typmodout, '-' AS typanalyze,
+  'i' AS typalign,
+  CASE WHEN typlen > 0 THEN 'p' WHEN oid = 1700 THEN 'm' ELSE 'x' END AS typstorage,
+  false AS typnotnull, 0::BIGINT AS typbasetype,
   -1 AS typtypmod, 0 AS typndims,
   CASE WHEN oid IN (25, 1043, 1042, 19) THEN 100 ELSE 0 END::BIGINT AS typcollation,
   NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl
@@ -116,7 +124,7 @@ SELECT oid + 2 AS oid, name || '_pkey' AS conname, {PUBLIC}::BIGINT AS connamesp
     AS conkey,
   NULL::SMALLINT[] AS confkey, NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop,
   NULL::BIGINT[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols,
-  NULL::BIGINT[] AS conexclop, NULL::VARCHAR AS conbin, key
+  NULL::BIGINT[] AS conexclop, NULL::VARCHAR AS conbin, key, 2606::BIGINT AS tableoid
 FROM {S}.rels r WHERE key IS NOT NULL""",
     "pg_database": f"""
 SELECT 16384::BIGINT AS oid, {S}.current_database() AS datname, {OWNER}::BIGINT AS datdba,
@@ -125,9 +133,10 @@ SELECT 16384::BIGINT AS oid, {S}.current_database() AS datname, {OWNER}::BIGINT 
   1663::BIGINT AS dattablespace, 'C' AS datcollate, 'C' AS datctype,
   NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS datcollversion, NULL::VARCHAR[] AS datacl""",
     "pg_roles": f"""
-SELECT 'elacsym' AS rolname, true AS rolsuper, true AS rolinherit, true AS rolcreaterole,
-  true AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit,
-  '********' AS rolpassword, NULL::TIMESTAMP AS rolvaliduntil, false AS rolbypassrls,
+SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
+  true AS rolcreaterole,
+  true AS rolcreatedb, true AS rolcanlogin, true AS rolreplication, -1 AS rolconnlimit,
+  '********' AS rolpassword, NULL::TIMESTAMP AS rolvaliduntil, true AS rolbypassrls,
   NULL::VARCHAR[] AS rolconfig, {OWNER}::BIGINT AS oid""",
     "pg_authid": f"SELECT oid, rolname, rolsuper, rolcanlogin FROM {S}.pg_roles",
     "pg_user": f"""SELECT rolname AS usename, oid AS usesysid, true AS usecreatedb,
@@ -161,25 +170,19 @@ FROM (
           parameters, function_type FROM duckdb_functions()
         WHERE database_name = {HOME} AND schema_name = 'main'
           AND regexp_matches(function_name, '^elacsym_[a-z]+_search__')))""",
-    "pg_tables": f"""SELECT 'public' AS schemaname, relname AS tablename, 'elacsym' AS tableowner,
+    "pg_tables": f"""SELECT 'public' AS schemaname, relname AS tablename,
+        {S}.session_user_name() AS tableowner,
         NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
         false AS hastriggers, false AS rowsecurity FROM {S}.pg_class WHERE relkind = 'r'""",
-    "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname, 'elacsym' AS viewowner,
+    "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
+        {S}.session_user_name() AS viewowner,
         '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
     "pg_indexes": f"""SELECT 'public' AS schemaname, r.name AS tablename,
         r.name || '_pkey' AS indexname, NULL::VARCHAR AS tablespace,
         {S}.pg_get_indexdef(r.oid + 1, 0, false) AS indexdef
         FROM {S}.rels r WHERE key IS NOT NULL""",
-    "pg_settings": """SELECT name, setting, NULL::VARCHAR AS unit, 'Ungrouped' AS category,
-        '' AS short_desc, 'user' AS context, 'string' AS vartype, 'default' AS source
-        FROM (SELECT unnest(map_keys(m)) AS name, unnest(map_values(m)) AS setting
-        FROM (SELECT getvariable('elacsym_settings') AS m) WHERE m IS NOT NULL)""",
-    "pg_stat_activity": f"""SELECT 16384::BIGINT AS datid, {S}.current_database() AS datname,
-        0 AS pid, 'elacsym' AS usename, '' AS application_name, 'active' AS state,
-        '' AS query""",
-    "pg_description": _empty(
-        "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"
-    ),
+    "pg_description": f"""SELECT attrelid AS objoid, 1259::BIGINT AS classoid,
+        attnum::INTEGER AS objsubid, description FROM {S}.cols WHERE description IS NOT NULL""",
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
     "pg_attrdef": _empty("oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR"),
     "pg_inherits": _empty(
@@ -203,11 +206,12 @@ FROM (
     "pg_publication_namespace": _empty("oid BIGINT, pnpubid BIGINT, pnnspid BIGINT"),
     "pg_trigger": _empty(
         "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT,"
-        "tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT"
+        "tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT,"
+        "tableoid BIGINT"
     ),
     "pg_rewrite": _empty(
         "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR,"
-        "is_instead BOOLEAN"
+        "is_instead BOOLEAN, tableoid BIGINT"
     ),
     "pg_foreign_table": _empty("ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]"),
     "pg_partitioned_table": _empty(
@@ -220,7 +224,8 @@ FROM (
     ),
     "pg_opclass": _empty(
         "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcowner BIGINT,"
-        "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT"
+        "opcfamily BIGINT, opcintype BIGINT, opcdefault BOOLEAN, opckeytype BIGINT,"
+        "tableoid BIGINT"
     ),
     "pg_enum": f"SELECT oid, enumtypid, enumsortorder, enumlabel FROM {S}.enum_labels",
     # Built in (sql/extensions.py): CREATE EXTENSION of these succeeds, of others is 0A000.
@@ -243,7 +248,7 @@ FROM (
         (950, 'C', 11, 'c')) AS t(oid, collname, collnamespace, collprovider)""",
     # information_schema, with Postgres type names.
     "information_schema_schemata": f"""SELECT {S}.current_database() AS catalog_name,
-        nspname AS schema_name, 'elacsym' AS schema_owner,
+        nspname AS schema_name, {S}.session_user_name() AS schema_owner,
         NULL::VARCHAR AS default_character_set_catalog,
         NULL::VARCHAR AS default_character_set_schema,
         NULL::VARCHAR AS default_character_set_name, NULL::VARCHAR AS sql_path
@@ -301,9 +306,11 @@ MACROS: list[tuple[str, str, str]] = [
     ("current_schema", "", "'public'"),
     ("current_schemas", "include_implicit",
      "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
-    ("pg_get_userbyid", "role", "'elacsym'"),
+    ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
     ("pg_table_is_visible", "rel", "true"),
     ("pg_type_is_visible", "typ", "true"),
+    ("pg_opclass_is_visible", "opc", "true"),
+    ("pg_opfamily_is_visible", "opf", "true"),
     ("pg_function_is_visible", "fn", "true"),
     ("pg_relation_is_publishable", "rel", "false"),
     ("pg_encoding_to_char", "enc", "CASE WHEN enc = 6 THEN 'UTF8' ELSE 'SQL_ASCII' END"),
@@ -315,11 +322,25 @@ MACROS: list[tuple[str, str, str]] = [
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
        ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),
     ("pg_get_indexdef", "idx, col := 0, pretty := false",
-     f"""(SELECT 'CREATE UNIQUE INDEX ' || __r.name || '_pkey ON public.' || __r.name
-        || ' USING btree (' || __r.key || ')' FROM {S}.rels __r WHERE __r.oid + 1 = idx)"""),
+     f"""(SELECT CASE WHEN col > 0 THEN CASE WHEN col = 1 THEN __r.key END
+        ELSE 'CREATE UNIQUE INDEX ' || __r.name || '_pkey ON public.' || __r.name
+        || ' USING btree (' || __r.key || ')' END FROM {S}.rels __r WHERE __r.oid + 1 = idx)"""),
     ("pg_get_constraintdef", "con, pretty := false",
      f"""(SELECT 'PRIMARY KEY (' || __r.key || ')' FROM {S}.rels __r WHERE __r.oid + 2 = con)"""),
     ("pg_get_expr", "expr, rel, pretty := false", "NULL::VARCHAR"),
+    # 'name'::regclass and 'name'::regproc (pg_literals.py): the OID, or Postgres's error.
+    ("regclass_oid", "n",
+     f"""coalesce((SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
+        error('relation "' || n || '" does not exist'))"""),
+    ("regproc_oid", "n",
+     f"""coalesce((SELECT oid FROM {S}.pg_proc WHERE proname = n LIMIT 1),
+        error('function "' || n || '" does not exist'))"""),
+    ("pg_get_functiondef", "fn",
+     f"""(SELECT 'CREATE OR REPLACE FUNCTION public.' || proname || '('
+        || coalesce(array_to_string(proargnames, ', '), '') || ')' || chr(10) || ' RETURNS '
+        || {S}.pg_get_function_result(oid) || chr(10) || ' LANGUAGE sql' || chr(10)
+        || 'AS $function$' || prosrc || '$function$' || chr(10)
+        FROM {S}.pg_proc WHERE oid = fn LIMIT 1)"""),
     ("pg_get_viewdef", "rel, pretty := false", "NULL::VARCHAR"),
     ("pg_get_triggerdef", "trg, pretty := false", "NULL::VARCHAR"),
     ("pg_get_partkeydef", "rel", "NULL::VARCHAR"),
@@ -333,14 +354,11 @@ MACROS: list[tuple[str, str, str]] = [
         WHERE __p.oid = fn LIMIT 1)"""),
     ("pg_get_function_identity_arguments", "fn", f"{S}.pg_get_function_arguments(fn)"),
     ("obj_description", "obj, cat := NULL", "NULL::VARCHAR"),
-    ("col_description", "rel, col", "NULL::VARCHAR"),
+    ("col_description", "rel, col",
+     f"(SELECT description FROM {S}.cols WHERE attrelid = rel AND attnum = col)"),
     ("shobj_description", "obj, cat", "NULL::VARCHAR"),
     ("json_build_object",
      " | ".join(", ".join(f"a{i}" for i in range(n)) for n in range(2, 17, 2)), "NULL::JSON"),
-    ("pg_total_relation_size", "rel", "0::BIGINT"),
-    ("pg_relation_size", "rel, fork := 'main'", "0::BIGINT"),
-    ("pg_table_size", "rel", "0::BIGINT"),
-    ("pg_indexes_size", "rel", "0::BIGINT"),
     ("array_upper", "arr, dim", "CASE WHEN dim = 1 THEN len(arr) END"),
     ("array_lower", "arr, dim", "CASE WHEN dim = 1 AND len(arr) > 0 THEN 1 END"),
     # pgJDBC's getPrimaryKeys: one (x, n) per key column; our keys have one column.

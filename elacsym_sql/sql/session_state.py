@@ -16,7 +16,7 @@ import pyarrow as pa
 from ..errors import ElacsymError
 from .client_settings import ClientSettings
 from .command_tags import command_tag
-from .cursor_statements import parse_cursor_statement
+from .cursor_statements import CursorStatement, Fetch, parse_cursor_statement
 from .cursors import Cursors, RunOn
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
@@ -48,14 +48,12 @@ class SessionState:
         tx = self.transaction
         control = parse_control(stmt.text)
         if control is not None:
-            return Outcome("none", self._control(control))
+            return Outcome("none", self._control(cur, control))
         tx.check()
         try:
             cursor_stmt = parse_cursor_statement(stmt.text)
             if cursor_stmt is not None:
-                in_block = tx.state == "block"
-                run_on: RunOn = lambda s, duck: execute(unqualify_catalog_calls(s), duck)  # noqa: E731
-                return self.cursors.run(cursor_stmt, in_block, run_on, cur)
+                return self._cursor_statement(cur, cursor_stmt, execute)
             ours = self.settings.intercept(stmt)
             if ours is not None:
                 verb, name = ours
@@ -71,10 +69,30 @@ class SessionState:
             tx.fail()
             raise
 
-    def _control(self, control: Control) -> str:
+    def _cursor_statement(
+        self, cur: duckdb.DuckDBPyConnection, stmt: CursorStatement, execute: RunOn
+    ) -> Outcome:
+        def run_on(inner: Statement, duck: duckdb.DuckDBPyConnection) -> Outcome:
+            return execute(unqualify_catalog_calls(inner), duck)
+
+        outcome = self.cursors.run(stmt, self.transaction.state == "block", run_on, cur)
+        if not isinstance(stmt, Fetch):
+            self._publish_cursors(cur)
+        return outcome
+
+    def _publish_cursors(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Hand the open cursors to SQL's pg_cursors (a DuckDB variable, as settings are)."""
+        cur.execute(
+            "SET VARIABLE elacsym_cursors = ?::STRUCT(name VARCHAR, statement VARCHAR, "
+            "is_holdable BOOLEAN, is_binary BOOLEAN, creation_time TIMESTAMPTZ)[]",
+            [self.cursors.listing()],
+        )
+
+    def _control(self, cur: duckdb.DuckDBPyConnection, control: Control) -> str:
         """BEGIN/COMMIT/ROLLBACK/savepoints; a block's end ends its cursors too."""
         tx = self.transaction
         ending = control.verb in ("commit", "rollback") and tx.state != "idle"
+        had_cursors = bool(self.cursors.open)
         if ending and control.verb == "commit" and tx.state == "block":
             self.cursors.before_commit()
         committed = False
@@ -83,8 +101,9 @@ class SessionState:
             committed = verb == "COMMIT"
             return verb
         finally:
-            if ending:
+            if ending and had_cursors:
                 self.cursors.end_block(committed)
+                self._publish_cursors(cur)
 
     def close(self) -> None:
         """The session ended: its cursors' connections are closed."""

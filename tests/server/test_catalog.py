@@ -173,6 +173,25 @@ public class Meta {
         while (r.next()) System.out.println("PK " + r.getString("COLUMN_NAME") + " "
             + r.getString("PK_NAME"));
       }
+      try (ResultSet r = m.getIndexInfo(null, "public", "docs", false, true)) {
+        while (r.next()) System.out.println("INDEX " + r.getString("INDEX_NAME") + " "
+            + r.getString("COLUMN_NAME") + " " + r.getBoolean("NON_UNIQUE") + " "
+            + r.getInt("ORDINAL_POSITION"));
+      }
+      // Foreign keys: these read max_index_keys from pg_settings, then pg_constraint.
+      for (ResultSet r : new ResultSet[]{m.getImportedKeys(null, "public", "docs"),
+          m.getExportedKeys(null, "public", "docs"),
+          m.getCrossReference(null, "public", "docs", null, "public", "docs")}) {
+        int n = 0;
+        while (r.next()) n++;
+        r.close();
+        System.out.println("KEYS " + n);
+      }
+      try (ResultSet r = c.createStatement().executeQuery(
+          "SELECT setting FROM pg_catalog.pg_settings WHERE name='max_index_keys'")) {
+        r.next();
+        System.out.println("MAX_INDEX_KEYS " + r.getString(1));
+      }
     }
   }
 }
@@ -199,3 +218,6 @@ def test_jdbc_database_metadata(wire, tmp_path):
         "COLUMN embedding _float4 YES",
     ]
     assert "PK id docs_pkey" in lines
+    assert "INDEX docs_pkey id false 1" in lines
+    assert [line for line in lines if line.startswith("KEYS")] == ["KEYS 0"] * 3  # no FKs
+    assert "MAX_INDEX_KEYS 32" in lines
