@@ -56,6 +56,7 @@ class OpenCursor:
     binary: bool
     hold: bool
     in_block: bool  # declared in the current transaction block (its ROLLBACK drops it)
+    depth: int  # savepoints set when declared (ROLLBACK TO an earlier one drops it)
     statement: str = ""  # the DECLARE, as pg_cursors shows it
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _batches: Iterator[pa.RecordBatch] = field(default_factory=lambda: iter(()))
@@ -117,11 +118,12 @@ class Cursors:
         self,
         stmt: CursorStatement,
         in_block: bool,
+        depth: int,
         run_on: RunOn,
         cur: duckdb.DuckDBPyConnection,
     ) -> Outcome:
         if isinstance(stmt, Declare):
-            self._declare(stmt, in_block, run_on)
+            self._declare(stmt, in_block, depth, run_on)
             return Outcome("none", "DECLARE CURSOR")
         if isinstance(stmt, Close):
             if stmt.name is None:
@@ -132,7 +134,7 @@ class Cursors:
             return Outcome("none", "CLOSE CURSOR")
         return self._fetch(stmt, cur)
 
-    def _declare(self, stmt: Declare, in_block: bool, run_on: RunOn) -> None:
+    def _declare(self, stmt: Declare, in_block: bool, depth: int, run_on: RunOn) -> None:
         if not stmt.hold and not in_block:
             raise NoActiveTransaction("DECLARE CURSOR can only be used in transaction blocks")
         if stmt.name in self.open:
@@ -153,6 +155,7 @@ class Cursors:
                 stmt.binary,
                 stmt.hold,
                 in_block,
+                depth,
                 stmt.text,
                 _batches=iter(outcome.result.batches(CHUNK_ROWS)),
             )
@@ -185,6 +188,13 @@ class Cursors:
         for cursor in self.open.values():
             if cursor.in_block and cursor.hold:
                 cursor.materialize()
+
+    def rolled_back_to(self, depth: int) -> None:
+        """ROLLBACK TO a savepoint (`depth` savepoints remain): cursors declared since close."""
+        for name, cursor in list(self.open.items()):
+            if cursor.in_block and cursor.depth >= depth:
+                cursor.close()
+                del self.open[name]
 
     def end_block(self, committed: bool) -> None:
         """The block ended: its cursors without HOLD close, and on ROLLBACK those it declared."""

@@ -18,6 +18,7 @@ from sqlglot.tokens import TokenType
 from ..engine import Engine
 from .client_settings import DEFAULTS, VERSION_STRING
 from .parse import DIALECT, Statement, split_statements
+from .pg_constraints import CONSTRAINT_MACROS, CONSTRAINT_VIEWS
 from .pg_namespaces import install_namespace_tables
 from .pg_quoting import QUOTING_MACROS
 from .pg_rewrite import SHIM, rewrite_catalog
@@ -73,7 +74,7 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
         cur.close()
 
 
-ALL_VIEWS = {**VIEWS, **STAT_VIEWS}
+ALL_VIEWS = {**VIEWS, **STAT_VIEWS, **CONSTRAINT_VIEWS}
 
 
 def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
@@ -108,7 +109,7 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
     pending = [
         f"CREATE OR REPLACE MACRO {SHIM}.{n}"
         + ", ".join(f"({p}) AS {body}" for p in params.split("|"))
-        for n, params, body in MACROS + STAT_MACROS
+        for n, params, body in MACROS + STAT_MACROS + CONSTRAINT_MACROS
     ]
     pending += [f"CREATE OR REPLACE VIEW {SHIM}.{n} AS {sql}" for n, sql in ALL_VIEWS.items()]
     while pending:

@@ -184,12 +184,17 @@ def rewrite_literal_casts(sql: str) -> str:
         elif target == "bytea":
             edits.append((tok.start, tok.end + 1, _bytea_sql(tok.text)))
         elif target in ("regclass", "regproc"):  # the literal and its cast
-            end = tokens[i + 2].end + 1
+            start, after = tok.start, i + 3  # 'x'::regclass
+            if tokens[i + 1].token_type == TokenType.ALIAS:  # CAST('x' AS regclass)
+                if i + 3 >= len(tokens) or tokens[i + 3].token_type != TokenType.R_PAREN:
+                    continue
+                start, after = tokens[i - 2].start, i + 4
+            end = tokens[after - 1].end + 1
             name = _quoted(object_name(tok.text))
-            if target == "regproc" and not _oid_follows(tokens, i + 3):
-                edits.append((tok.start, end, name))  # compared with catalog regproc names
+            if target == "regproc" and not _oid_follows(tokens, after):
+                edits.append((start, end, name))  # compared with catalog regproc names
             else:
-                edits.append((tok.start, end, f"{SHIM}.{target}_oid({name})"))
+                edits.append((start, end, f"{SHIM}.{target}_oid({name})"))
     out, last = [], 0
     for start, end, repl in edits:
         out += [sql[last:start], repl]
@@ -209,7 +214,7 @@ def _cast_target(tokens: list[Token], i: int) -> str | None:
             return None
     first = tokens[i + 2] if i + 2 < len(tokens) else None
     if first is not None and first.text.lower() in ("regclass", "regproc"):
-        return None if nxt.token_type == TokenType.ALIAS else first.text.lower()
+        return first.text.lower()
     if first is not None and first.text.lower() == "bytea":
         after = tokens[i + 3] if i + 3 < len(tokens) else None
         return "array" if after is not None and after.token_type == TokenType.L_BRACKET else "bytea"

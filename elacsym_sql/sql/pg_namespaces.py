@@ -13,9 +13,11 @@ import duckdb
 
 from ..schema import Schema
 from . import pg_types as t
+from .pg_constraints import TABLE as CONSTRAINTS_TABLE
 from .pg_rewrite import SHIM
 
 TABLES = [
+    CONSTRAINTS_TABLE,
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys "
     "(name VARCHAR PRIMARY KEY, key VARCHAR, options VARCHAR[])",
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_columns "
@@ -61,3 +63,16 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
     duck.execute(f"DELETE FROM {SHIM}.namespace_columns WHERE name = ?", [schema.name])
     if rows:
         duck.executemany(f"INSERT INTO {SHIM}.namespace_columns VALUES (?, ?, ?, ?)", rows)
+    _register_constraints(schema, duck)
+
+
+def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+    """One row per constraint (pg_constraints.py): the primary key, by its column numbers."""
+    attnum = {name: i + 1 for i, name in enumerate(schema.names)}  # the view's column order
+    key = [schema.primary_key]
+    rows = [[schema.name, f"{schema.name}_pkey", "p", key, [attnum[c] for c in key],
+             None, None, None, None]]  # fmt: skip
+    duck.execute(f"DELETE FROM {SHIM}.namespace_constraints WHERE name = ?", [schema.name])
+    duck.executemany(
+        f"INSERT INTO {SHIM}.namespace_constraints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )

@@ -122,7 +122,7 @@ class Column:
 
 # Enum types users created (sql/enum_types.py), by DuckDB's spelling of their type
 # ("ENUM('sad', 'ok')"): DuckDB names a result's enum type by its labels, not its name.
-_ENUMS: dict[str, tuple[int, str]] = {}  # type text -> (OID, name)
+_ENUMS: dict[str, int] = {}  # type text -> OID
 _ENUMS_LOCK = threading.Lock()
 
 
@@ -136,7 +136,7 @@ def register_enum(name: str, duck_type: str) -> int:
     """Make results of this enum type travel as the type `name`; returns its OID."""
     oid = enum_oid(name)
     with _ENUMS_LOCK:
-        _ENUMS[duck_type] = (oid, name)
+        _ENUMS[duck_type] = oid
     return oid
 
 
@@ -145,18 +145,11 @@ def forget_enum(duck_type: str) -> None:
         _ENUMS.pop(duck_type, None)
 
 
-def enum_name(duck_type: str) -> str | None:
-    """The name of a registered enum type, by its DuckDB spelling."""
-    found = _ENUMS.get(duck_type)
-    return found[1] if found else None
-
-
 def pg_type_of(duck_type: str) -> tuple[int, int]:
     """(OID, type modifier) for a DuckDB type's SQL text."""
     text = duck_type.strip()
     if text.startswith("ENUM("):
-        found = _ENUMS.get(text)  # an enum no CREATE TYPE names: its labels as text
-        return (found[0] if found else TEXT), -1
+        return _ENUMS.get(text, TEXT), -1  # an enum no CREATE TYPE names: its labels as text
     array = _ARRAY.match(text)
     if array:
         element, _ = pg_type_of(array.group(1))

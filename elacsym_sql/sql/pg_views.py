@@ -45,8 +45,8 @@ SELECT r.oid AS attrelid, r.name AS relname, r.kind, c.column_name AS attname,
   __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
   (c.column_name = r.key OR NOT c.is_nullable) AS attnotnull, c.column_default
 FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
-  LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
   AND c.database_name = {HOME} AND c.schema_name = 'main'
+  LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
 """
 
 VIEWS: dict[str, str] = {
@@ -69,10 +69,10 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   options AS reloptions, NULL::VARCHAR AS relpartbound
 FROM {S}.rels
 UNION ALL
-SELECT oid + 1, name || '_pkey', {PUBLIC}, 0, 0, {OWNER}, 1, oid + 1, 0, 1, 0, 0, 0, false,
+SELECT oid, relname, {PUBLIC}, 0, 0, {OWNER}, 1, oid, 0, 1, 0, 0, 0, false,
   false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL,
   NULL, NULL
-FROM {S}.rels WHERE key IS NOT NULL""",
+FROM {S}.index_rels""",
     "pg_attribute": f"""
 SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   coalesce((SELECT typlen FROM {S}.pg_type t WHERE t.oid = atttypid), -1)::SMALLINT AS attlen,
@@ -103,29 +103,6 @@ SELECT oid, typname,
   CASE WHEN oid IN (25, 1043, 1042, 19) THEN 100 ELSE 0 END::BIGINT AS typcollation,
   NULL::VARCHAR AS typdefaultbin, NULL::VARCHAR AS typdefault, NULL::VARCHAR[] AS typacl
 FROM {S}.types""",
-    "pg_index": f"""
-SELECT oid + 1 AS indexrelid, oid AS indrelid, 1::SMALLINT AS indnatts,
-  1::SMALLINT AS indnkeyatts, true AS indisunique, false AS indnullsnotdistinct,
-  true AS indisprimary, false AS indisexclusion, true AS indimmediate,
-  false AS indisclustered, true AS indisvalid, false AS indcheckxmin, true AS indisready,
-  true AS indislive, false AS indisreplident,
-  [(SELECT attnum FROM {S}.cols c WHERE c.attrelid = r.oid AND c.attname = r.key)]::SMALLINT[]
-    AS indkey,
-  [0]::BIGINT[] AS indcollation, [0]::BIGINT[] AS indclass, [0]::SMALLINT[] AS indoption,
-  NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
-FROM {S}.rels r WHERE key IS NOT NULL""",
-    "pg_constraint": f"""
-SELECT oid + 2 AS oid, name || '_pkey' AS conname, {PUBLIC}::BIGINT AS connamespace,
-  'p' AS contype, false AS condeferrable, false AS condeferred, true AS convalidated,
-  oid AS conrelid, 0::BIGINT AS contypid, oid + 1 AS conindid, 0::BIGINT AS conparentid,
-  0::BIGINT AS confrelid, ' ' AS confupdtype, ' ' AS confdeltype, ' ' AS confmatchtype,
-  true AS conislocal, 0 AS coninhcount, true AS connoinherit,
-  [(SELECT attnum FROM {S}.cols c WHERE c.attrelid = r.oid AND c.attname = r.key)]::SMALLINT[]
-    AS conkey,
-  NULL::SMALLINT[] AS confkey, NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop,
-  NULL::BIGINT[] AS conffeqop, NULL::SMALLINT[] AS confdelsetcols,
-  NULL::BIGINT[] AS conexclop, NULL::VARCHAR AS conbin, key, 2606::BIGINT AS tableoid
-FROM {S}.rels r WHERE key IS NOT NULL""",
     "pg_database": f"""
 SELECT 16384::BIGINT AS oid, {S}.current_database() AS datname, {OWNER}::BIGINT AS datdba,
   6 AS encoding, 'c' AS datlocprovider, false AS datistemplate, true AS datallowconn,
@@ -177,12 +154,11 @@ FROM (
     "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
         {S}.session_user_name() AS viewowner,
         '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
-    "pg_indexes": f"""SELECT 'public' AS schemaname, r.name AS tablename,
-        r.name || '_pkey' AS indexname, NULL::VARCHAR AS tablespace,
-        {S}.pg_get_indexdef(r.oid + 1, 0, false) AS indexdef
-        FROM {S}.rels r WHERE key IS NOT NULL""",
-    "pg_description": f"""SELECT attrelid AS objoid, 1259::BIGINT AS classoid,
-        attnum::INTEGER AS objsubid, description FROM {S}.cols WHERE description IS NOT NULL""",
+    # Column notes are answered by col_description (psql, SQLAlchemy): rows here would be
+    # compared with CAST($1 AS regclass), which a parameter leaves text.
+    "pg_description": _empty(
+        "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"
+    ),
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
     "pg_attrdef": _empty("oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR"),
     "pg_inherits": _empty(
@@ -283,22 +259,19 @@ SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
   {S}.current_database() AS udt_catalog, 'pg_catalog' AS udt_schema, t.typname AS udt_name,
   'NO' AS is_identity, 'NEVER' AS is_generated, 'YES' AS is_updatable
 FROM {S}.cols c LEFT JOIN {S}.types t ON t.oid = c.atttypid""",
-    "information_schema_table_constraints": f"""
-SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
-  conname AS constraint_name, {S}.current_database() AS table_catalog,
-  'public' AS table_schema, r.name AS table_name, 'PRIMARY KEY' AS constraint_type,
-  'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
-FROM {S}.pg_constraint k JOIN {S}.rels r ON r.oid = k.conrelid""",
-    "information_schema_key_column_usage": f"""
-SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
-  conname AS constraint_name, {S}.current_database() AS table_catalog,
-  'public' AS table_schema, r.name AS table_name, k.key AS column_name,
-  1 AS ordinal_position, NULL::INTEGER AS position_in_unique_constraint
-FROM {S}.pg_constraint k JOIN {S}.rels r ON r.oid = k.conrelid""",
     "information_schema_routines": f"""SELECT {S}.current_database() AS routine_catalog,
         'public' AS routine_schema, proname AS routine_name, 'FUNCTION' AS routine_type
         FROM {S}.pg_proc""",
 }
+
+# Postgres's fixed OIDs of the catalogs clients name as 'pg_class'::regclass.
+_CATALOG_OIDS = "MAP {" + ", ".join(f"'{n}': {o}::UINTEGER" for n, o in {
+    "pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255, "pg_class": 1259,
+    "pg_authid": 1260, "pg_database": 1262, "pg_am": 2601, "pg_attrdef": 2604,
+    "pg_constraint": 2606, "pg_description": 2609, "pg_index": 2610, "pg_namespace": 2615,
+    "pg_opclass": 2616, "pg_rewrite": 2618, "pg_trigger": 2620, "pg_opfamily": 2753,
+    "pg_extension": 3079, "pg_enum": 3501,
+}.items()) + "}"  # fmt: skip
 
 # Scalar functions, by (name, parameters, body). Lookups by OID are scalar subqueries.
 MACROS: list[tuple[str, str, str]] = [
@@ -321,16 +294,10 @@ MACROS: list[tuple[str, str, str]] = [
        WHEN typ = 1231 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
        ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),
-    ("pg_get_indexdef", "idx, col := 0, pretty := false",
-     f"""(SELECT CASE WHEN col > 0 THEN CASE WHEN col = 1 THEN __r.key END
-        ELSE 'CREATE UNIQUE INDEX ' || __r.name || '_pkey ON public.' || __r.name
-        || ' USING btree (' || __r.key || ')' END FROM {S}.rels __r WHERE __r.oid + 1 = idx)"""),
-    ("pg_get_constraintdef", "con, pretty := false",
-     f"""(SELECT 'PRIMARY KEY (' || __r.key || ')' FROM {S}.rels __r WHERE __r.oid + 2 = con)"""),
     ("pg_get_expr", "expr, rel, pretty := false", "NULL::VARCHAR"),
     # 'name'::regclass and 'name'::regproc (pg_literals.py): the OID, or Postgres's error.
     ("regclass_oid", "n",
-     f"""coalesce((SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
+     f"""coalesce({_CATALOG_OIDS}[n], (SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
         error('relation "' || n || '" does not exist'))"""),
     ("regproc_oid", "n",
      f"""coalesce((SELECT oid FROM {S}.pg_proc WHERE proname = n LIMIT 1),
@@ -361,8 +328,6 @@ MACROS: list[tuple[str, str, str]] = [
      " | ".join(", ".join(f"a{i}" for i in range(n)) for n in range(2, 17, 2)), "NULL::JSON"),
     ("array_upper", "arr, dim", "CASE WHEN dim = 1 THEN len(arr) END"),
     ("array_lower", "arr, dim", "CASE WHEN dim = 1 AND len(arr) > 0 THEN 1 END"),
-    # pgJDBC's getPrimaryKeys: one (x, n) per key column; our keys have one column.
-    ("information_schema__pg_expandarray", "arr", "{'x': arr[1], 'n': 1}"),
     ("pg_backend_pid", "", "0"),
     ("pg_is_in_recovery", "", "false"),
     ("txid_current", "", "1::BIGINT"),

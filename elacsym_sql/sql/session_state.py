@@ -75,7 +75,8 @@ class SessionState:
         def run_on(inner: Statement, duck: duckdb.DuckDBPyConnection) -> Outcome:
             return execute(unqualify_catalog_calls(inner), duck)
 
-        outcome = self.cursors.run(stmt, self.transaction.state == "block", run_on, cur)
+        tx = self.transaction
+        outcome = self.cursors.run(stmt, tx.state == "block", tx.depth, run_on, cur)
         if not isinstance(stmt, Fetch):
             self._publish_cursors(cur)
         return outcome
@@ -99,6 +100,9 @@ class SessionState:
         try:
             verb = tx.control(control)
             committed = verb == "COMMIT"
+            if control.verb == "rollback_to" and had_cursors:
+                self.cursors.rolled_back_to(tx.depth)
+                self._publish_cursors(cur)
             return verb
         finally:
             if ending and had_cursors:

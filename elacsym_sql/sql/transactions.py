@@ -45,6 +45,11 @@ class TransactionBlock:
         return {"idle": "I", "block": "T", "failed": "E"}[self.state]
 
     @property
+    def depth(self) -> int:
+        """How many savepoints are set."""
+        return len(self._savepoints)
+
+    @property
     def active(self) -> EngineTransaction | None:
         """The engine transaction statements run in, or None (each statement commits)."""
         return self.engine_tx if self.state == "block" else None

@@ -85,6 +85,17 @@ def test_cursors_end_with_their_block_unless_held(con) -> None:
     assert _state(con, "FETCH auto") == "34000"
 
 
+def test_rollback_to_a_savepoint_closes_the_cursors_declared_since(con) -> None:
+    con.execute("BEGIN")
+    con.execute("DECLARE before CURSOR FOR SELECT 1")
+    con.execute("SAVEPOINT s")
+    con.execute("DECLARE after CURSOR FOR SELECT 2")
+    con.execute("ROLLBACK TO SAVEPOINT s")
+    assert con.execute("FETCH before").fetchall() == [(1,)]
+    assert _state(con, "FETCH after") == "34000"
+    con.execute("ROLLBACK")
+
+
 def test_a_cursor_sees_its_blocks_snapshot(con) -> None:
     con.execute("BEGIN")
     con.execute("INSERT INTO items VALUES (-1, 'staged')")

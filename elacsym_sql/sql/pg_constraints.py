@@ -1,0 +1,111 @@
+"""Keys and constraints as pg_constraint, pg_index and their functions show them.
+
+pg_namespaces.py writes one row per constraint of a namespace into
+`elacsym_pg.namespace_constraints`: its primary key ('p'), and whatever UNIQUE ('u'),
+FOREIGN KEY ('f') and CHECK ('c') constraints its schema has, with the column numbers of
+the columns they name. Everything below reads that table, so psql's `\\d`, pgJDBC's
+getPrimaryKeys / getImportedKeys / getExportedKeys / getIndexInfo, SQLAlchemy's reflection
+and information_schema agree. Primary and unique keys have an index (relkind 'i') named
+after the constraint, as in Postgres; the primary key's OIDs are its table's + 2 (the
+constraint) and + 1 (the index), others a hash of their names.
+"""
+
+from __future__ import annotations
+
+from .pg_rewrite import SHIM as S
+
+PUBLIC, OWNER = 2200, 10
+
+TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {S}.namespace_constraints (name VARCHAR, conname VARCHAR, "
+    "contype VARCHAR, cols VARCHAR[], attnums SMALLINT[], ref_table VARCHAR, "
+    "ref_cols VARCHAR[], deltype VARCHAR, definition VARCHAR)"
+)
+
+_HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
+_CONS = f"""
+SELECT k.*, r.oid AS conrelid,
+  CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
+    END AS oid,
+  CASE WHEN k.contype = 'p' THEN r.oid + 1
+    WHEN k.contype = 'u' THEN {_HASH.format("k.name || '.' || k.conname || '.index'")}
+    ELSE 0 END::BIGINT AS indexoid
+FROM {S}.namespace_constraints k JOIN {S}.rels r ON r.name = k.name
+"""
+
+CONSTRAINT_VIEWS: dict[str, str] = {
+    "cons": _CONS,
+    "pg_constraint": f"""
+SELECT oid, conname, {PUBLIC}::BIGINT AS connamespace, contype, false AS condeferrable,
+  false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,
+  indexoid AS conindid, 0::BIGINT AS conparentid,
+  coalesce((SELECT fr.oid FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)::BIGINT
+    AS confrelid,
+  CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
+  CASE WHEN contype <> 'f' THEN ' ' WHEN deltype = 'restrict' THEN 'r' ELSE 'a' END
+    AS confdeltype,
+  CASE WHEN contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
+  true AS conislocal, 0 AS coninhcount, true AS connoinherit, attnums AS conkey,
+  (SELECT list(c.attnum ORDER BY list_position(k.ref_cols, c.attname)) FROM {S}.cols c
+    WHERE c.relname = k.ref_table AND list_contains(k.ref_cols, c.attname)) AS confkey,
+  NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
+  NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop,
+  definition AS conbin, 2606::BIGINT AS tableoid
+FROM {S}.cons k""",
+    "pg_index": f"""
+SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS indnatts,
+  len(attnums)::SMALLINT AS indnkeyatts, true AS indisunique,
+  false AS indnullsnotdistinct, contype = 'p' AS indisprimary, false AS indisexclusion,
+  true AS indimmediate, false AS indisclustered, true AS indisvalid, false AS indcheckxmin,
+  true AS indisready, true AS indislive, false AS indisreplident, attnums AS indkey,
+  list_transform(attnums, lambda a: 0)::BIGINT[] AS indcollation,
+  list_transform(attnums, lambda a: 0)::BIGINT[] AS indclass,
+  list_transform(attnums, lambda a: 0)::SMALLINT[] AS indoption,
+  NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
+FROM {S}.cons WHERE contype IN ('p', 'u')""",
+    # The index rows of pg_class (pg_views.py unions them with the tables).
+    "index_rels": f"""
+SELECT indexoid AS oid, conname AS relname, name AS table_name FROM {S}.cons
+WHERE contype IN ('p', 'u')""",
+    "pg_indexes": f"""SELECT 'public' AS schemaname, name AS tablename, conname AS indexname,
+        NULL::VARCHAR AS tablespace, {S}.pg_get_indexdef(indexoid, 0, false) AS indexdef
+        FROM {S}.cons WHERE contype IN ('p', 'u')""",
+    "information_schema_table_constraints": f"""
+SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  'public' AS table_schema, name AS table_name,
+  CASE contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+    ELSE 'CHECK' END AS constraint_type,
+  'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
+FROM {S}.cons""",
+    "information_schema_key_column_usage": f"""
+SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  'public' AS table_schema, name AS table_name, unnest(cols) AS column_name,
+  unnest(range(1, len(cols) + 1)) AS ordinal_position,
+  unnest(CASE WHEN contype = 'f' THEN range(1, len(cols) + 1)
+    ELSE list_transform(cols, lambda c: NULL) END)
+    ::INTEGER AS position_in_unique_constraint
+FROM {S}.cons WHERE contype IN ('p', 'u', 'f')""",
+}
+
+# By (name, parameters, body), as pg_views.MACROS.
+CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
+    ("pg_get_indexdef", "idx, col := 0, pretty := false",
+     f"""(SELECT CASE WHEN col > 0 THEN cols[col]
+        ELSE 'CREATE UNIQUE INDEX ' || conname || ' ON public.' || name
+        || ' USING btree (' || array_to_string(cols, ', ') || ')' END
+        FROM {S}.cons WHERE indexoid = idx)"""),
+    ("pg_get_constraintdef", "con, pretty := false",
+     f"""(SELECT CASE contype
+        WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(cols, ', ') || ')'
+        WHEN 'u' THEN 'UNIQUE (' || array_to_string(cols, ', ') || ')'
+        WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(cols, ', ') || ') REFERENCES '
+          || ref_table || '(' || array_to_string(ref_cols, ', ') || ')'
+          || CASE WHEN deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
+        ELSE 'CHECK ((' || definition || '))' END FROM {S}.cons WHERE oid = con)"""),
+    # Postgres's set-returning (x, n) per array element (pgJDBC's getPrimaryKeys,
+    # getIndexInfo): an unnest, several rows in a select list as in Postgres.
+    ("information_schema__pg_expandarray", "arr",
+     "unnest(list_transform(arr, lambda v, i: {'x': v, 'n': i}))"),
+]  # fmt: skip
