@@ -36,8 +36,11 @@ def main() -> None:
         try:
             with psycopg.connect(dsn) as pg:
                 for name in ("plain", "named"):
-                    cur = pg.cursor(name="c") if name == "named" else pg.cursor()
-                    cur.itersize = args.itersize
+                    if name == "named":
+                        cur = pg.cursor(name="c")
+                        cur.itersize = args.itersize  # rows per FETCH
+                    else:
+                        cur = pg.cursor()
                     start = time.perf_counter()
                     cur.execute("SELECT id, label, x FROM big")
                     first = cur.fetchmany(1000)
