@@ -193,6 +193,7 @@ class Session:
             return False
         self.authenticated = True
         settings.values["session_authorization"] = user
+        self.state.database = params.get("database") or user  # Postgres's default: the user
         settings.changed.clear()
         await self.run_sync(self.state.sync_variables, self.cur)
         self.send(p.AUTH_OK)

@@ -22,6 +22,7 @@ from ..engine import Engine, Snapshot
 from ..errors import NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
 from ..schema import Schema
 from .admin_functions import install_admin_functions
+from .column_names import pg_names
 from .command_tags import command_tag, returns_rows
 from .ddl import execute_create, execute_drop
 from .direct import DirectPath, recognise
@@ -38,6 +39,7 @@ from .dml import (
 from .enum_types import EnumTypes, parse_type_statement
 from .errors import translate
 from .extensions import run_extension_statement
+from .float_literals import check_float_literals
 from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
@@ -66,6 +68,9 @@ class Database:
         self._duck.execute("SET GLOBAL python_scan_all_frames = true")
         # A library and a server must not draw progress bars on the host's stdout.
         self._duck.execute("SET enable_progress_bar = false")
+        # Postgres's arithmetic: integer / integer truncates; any division by zero is an
+        # error (sql/errors.py makes it 22012), not Infinity or NULL.
+        self._duck.execute("SET GLOBAL integer_division = true")
         install_admin_functions(self._duck, self.engine, self._snapshot_of)
         self.runner = SearchRunner(self._duck, self.engine)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
@@ -237,6 +242,7 @@ class Database:
         block: TransactionBlock,
     ) -> Outcome:
         tree = stmt.tree
+        check_float_literals(stmt.text)
         try:
             tag = self._pg_utility(cur, stmt.text)
             if tag is not None:
@@ -363,8 +369,11 @@ def _duckdb_outcome(cur: duckdb.DuckDBPyConnection, stmt: Statement) -> Outcome:
     """What a statement DuckDB ran did: rows, a count, or (a utility statement) its
     Postgres command tag alone, never DuckDB's 'Success' row."""
     tree = stmt.tree
-    if isinstance(tree, exp.Insert | exp.Update | exp.Delete) or returns_rows(stmt.text):
+    if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
         return Outcome("rows", _command(tree), result=DuckResult(cur))
+    if returns_rows(stmt.text):
+        names = pg_names(stmt.text, [d[0] for d in cur.description or []])
+        return Outcome("rows", _command(tree), result=DuckResult(cur, names))
     tag = command_tag(stmt.text)
     counted = bool(cur.description) and cur.description[0][0] == "Count"  # type: ignore[index]
     rows = cur.fetchall() if cur.description else []

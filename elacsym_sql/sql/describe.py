@@ -17,6 +17,7 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import NotSupportedError, SyntaxError
+from .column_names import pg_names
 from .command_tags import leading_words
 from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
 from .ddl import identifier
@@ -139,7 +140,14 @@ def _bind(
     for name in searched:
         db.views.refresh_one(name)
     db.views.refresh(names - searched)
-    return _bind_text(cur, text, params)
+    described = _bind_text(cur, text, params)
+    if described.columns is None:
+        return described
+    renamed = pg_names(stmt.text, [n for n, _ in described.columns])
+    if renamed is None:
+        return described
+    columns = [(n, t) for n, (_, t) in zip(renamed, described.columns, strict=True)]
+    return Description(described.parameters, columns)
 
 
 def _bind_text(

@@ -89,12 +89,37 @@ def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
 
 
 def translate(exc: duckdb.Error) -> e.ElacsymError:
-    """Our error for a DuckDB exception, with the DuckDB text as message."""
+    """Our error for a DuckDB exception, with the DuckDB text as message (Postgres's,
+    for the arithmetic errors Postgres clients test for)."""
     text = str(exc)
     marked = _UDF_MARK.search(text)
     if marked:
         return _BY_SQLSTATE.get(marked.group(1), e.InternalError)(marked.group(2).strip())
     first, _, rest = text.partition("\n")
     message = _PREFIX.sub("", first)
+    arithmetic = _arithmetic(exc, message)
+    if arithmetic is not None:
+        return arithmetic
     cls = _pick(exc, text)
     return cls(message, detail=rest.strip() or None)
+
+
+_INTEGER_TYPES = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+_OVERFLOW = re.compile(r"Overflow in \w+ of (INT16|INT32|INT64)")
+_CONVERSION = re.compile(r"Could not convert string '([-+]?[0-9]+)' to (INT16|INT32|INT64)")
+
+
+def _arithmetic(exc: duckdb.Error, message: str) -> e.ElacsymError | None:
+    """Division by zero (22012) and integers out of range (22003), worded as Postgres."""
+    if isinstance(exc, duckdb.InvalidInputException) and message.startswith("Division by zero"):
+        return e.DivisionByZero("division by zero")
+    overflow = _OVERFLOW.search(message)
+    if isinstance(exc, duckdb.OutOfRangeException) and overflow:
+        return e.NumericValueOutOfRange(f"{_INTEGER_TYPES[overflow.group(1)]} out of range")
+    converted = _CONVERSION.search(message)
+    if isinstance(exc, duckdb.ConversionException) and converted:
+        value, kind = converted.groups()
+        return e.NumericValueOutOfRange(
+            f'value "{value}" is out of range for type {_INTEGER_TYPES[kind]}'
+        )
+    return None

@@ -50,6 +50,12 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
             "CREATE OR REPLACE MACRO main.current_setting(n) AS coalesce("
             "getvariable('elacsym_settings')[lower(n)], "
             f"MAP {{{defaults}}}[lower(n)])",
+            # The authenticated user (the server sets session_authorization at start-up).
+            *(
+                f'CREATE OR REPLACE MACRO main."{name}"() AS coalesce('
+                "getvariable('elacsym_settings')['session_authorization'], 'elacsym')"
+                for name in ("current_user", "session_user", "user", "current_role")
+            ),
             # Accepted and answered, not applied: SET is the way to change a setting here.
             "CREATE OR REPLACE MACRO main.set_config(n, v, is_local) AS v",
             *QUOTING_MACROS,

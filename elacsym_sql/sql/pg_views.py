@@ -138,7 +138,8 @@ FROM (
   SELECT function_name, parameters, function_type, macro_definition FROM duckdb_functions()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
     AND NOT contains(function_name, '__') AND regexp_matches(function_name, '^[a-z_]')
-    AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype')
+    AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype',
+                              'current_user', 'session_user', 'user', 'current_role')
   UNION ALL
   -- vector_search(ns, ...) and its kin, as users call them: each namespace has its own
   -- macro (search_calls.py), all with the same parameters.
@@ -275,7 +276,8 @@ _CATALOG_OIDS = "MAP {" + ", ".join(f"'{n}': {o}::UINTEGER" for n, o in {
 
 # Scalar functions, by (name, parameters, body). Lookups by OID are scalar subqueries.
 MACROS: list[tuple[str, str, str]] = [
-    ("current_database", "", "'elacsym'"),
+    # The database the client asked for at start-up (session_state.py), as in Postgres.
+    ("current_database", "", "coalesce(getvariable('elacsym_database'), 'elacsym')"),
     ("current_schema", "", "'public'"),
     ("current_schemas", "include_implicit",
      "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),

@@ -61,14 +61,19 @@ class ResultSet:
 
 
 class DuckResult(ResultSet):
-    """The pending result of a DuckDB cursor."""
+    """The pending result of a DuckDB cursor; `names`, when given, replace DuckDB's
+    column names (Postgres names some columns otherwise: column_names.py)."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cur: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> None:
         self._cur = cur
+        self._names = names
 
     @property
     def description(self) -> Description:
-        return self._cur.description or []
+        description = self._cur.description or []
+        if self._names is None:
+            return description
+        return [(n, *d[1:]) for n, d in zip(self._names, description, strict=True)]
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._cur.fetchone()
@@ -80,16 +85,24 @@ class DuckResult(ResultSet):
         return self._cur.fetchall()
 
     def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
-        yield from self._cur.to_arrow_reader(rows_per_batch)
+        for batch in self._cur.to_arrow_reader(rows_per_batch):
+            yield batch if self._names is None else batch.rename_columns(self._names)
 
     def arrow(self) -> pa.Table:
-        return self._cur.to_arrow_table()
+        table = self._cur.to_arrow_table()
+        return table if self._names is None else table.rename_columns(self._names)
 
     def df(self) -> Any:
-        return self._cur.fetchdf()
+        frame = self._cur.fetchdf()
+        if self._names is not None:
+            frame.columns = self._names
+        return frame
 
     def numpy(self) -> dict[str, Any]:
-        return self._cur.fetchnumpy()
+        arrays = self._cur.fetchnumpy()
+        if self._names is None or len(arrays) != len(self._names):
+            return arrays  # duplicate names already share one key
+        return dict(zip(self._names, arrays.values(), strict=True))
 
 
 @functools.lru_cache(maxsize=256)

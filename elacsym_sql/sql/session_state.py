@@ -36,6 +36,7 @@ class SessionState:
         self.settings = ClientSettings(duck_settings)
         self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
         self.cursors = Cursors(new_duck)
+        self.database = "elacsym"  # what current_database() answers: the one asked for
 
     def run(
         self,
@@ -139,3 +140,4 @@ class SessionState:
             "SET VARIABLE elacsym_settings = MAP(?::VARCHAR[], ?::VARCHAR[])",
             [[k.lower() for k in keys], [self.settings.values[k] for k in keys]],
         )
+        cur.execute("SET VARIABLE elacsym_database = ?::VARCHAR", [self.database])

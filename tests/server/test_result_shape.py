@@ -133,3 +133,122 @@ def test_index_statements_are_checked(conn):
     cur = conn.cursor()
     cur.execute("CREATE INDEX ON docs USING hnsw (embedding vector_cosine_ops)", prepare=True)
     assert cur.statusmessage == "CREATE INDEX" and cur.description is None
+
+
+# (statement, Postgres's names of its result columns)
+NAMES = [
+    ("SELECT count(*) FROM docs", ["count"]),
+    (
+        "SELECT sum(price), max(price), min(price), avg(price) FROM docs",
+        ["sum", "max", "min", "avg"],
+    ),
+    ("SELECT 1 + 1", ["?column?"]),
+    ("SELECT version(), pg_catalog.version()", ["version", "version"]),
+    ("SELECT current_database(), current_schema()", ["current_database", "current_schema"]),
+    ("SELECT now(), current_user, session_user", ["now", "current_user", "session_user"]),
+    (
+        "SELECT 1::int4, CAST(1 AS bigint), 2.5::int, 'a'::text, 1::numeric(10,2),"
+        " 1::double precision, '1'::varchar",
+        ["int4", "int8", "int4", "text", "numeric", "float8", "varchar"],
+    ),
+    ("SELECT CASE WHEN true THEN 1 END", ["case"]),
+    ("SELECT CASE WHEN id > 1 THEN 0 ELSE price END FROM docs", ["price"]),
+    ("SELECT d.id, ID, id::text FROM docs d", ["id", "id", "id"]),
+    (
+        "SELECT lower(title), coalesce(price, 0), nullif(1, 2), greatest(1, 2) FROM docs",
+        ["lower", "coalesce", "nullif", "greatest"],
+    ),
+    (
+        "SELECT exists(SELECT 1), ARRAY[1, 2], (SELECT count(*) FROM docs)",
+        ["exists", "array", "count"],
+    ),
+    ("SELECT 1 IN (1), -1, 'x', NULL, true, 'a' || 'b'", ["?column?"] * 6),
+    ("SELECT extract(year FROM now())", ["extract"]),
+    ("SELECT * FROM (VALUES (1, 2)) t", ["column1", "column2"]),
+    ("VALUES (1, 2)", ["column1", "column2"]),
+    ('SELECT count(*) AS Total, 1 AS "Bar"', ["total", "Bar"]),
+    ("SELECT string_agg(title, ',') FROM docs", ["string_agg"]),
+    ("SELECT row_number() OVER () FROM docs LIMIT 1", ["row_number"]),
+    ("SELECT 1 UNION SELECT 2", ["?column?"]),
+    ("SELECT date '2020-01-01', interval '1 day'", ["date", "interval"]),
+    ("SELECT id, title FROM docs WHERE id = 1", ["id", "title"]),
+]
+# (statement, its one value): integer division truncates.
+VALUES = [("SELECT 15 / 10", 1), ("SELECT -7 / 2", -3), ("SELECT 7 / 2.0", 3.5)]
+# (statement, SQLSTATE, message)
+ERRORS = [
+    ("SELECT 1 / 0", "22012", "division by zero"),
+    ("SELECT 1.5::float8 / 0", "22012", "division by zero"),
+    ("SELECT 1 % 0", "22012", "division by zero"),
+    ("SELECT 2147483647::int4 + 1", "22003", "integer out of range"),
+    ("SELECT 9223372036854775807 + 1", "22003", "bigint out of range"),
+    ("SELECT 32767::int2 + 1::int2", "22003", "smallint out of range"),
+    ("SELECT '99999999999'::int4", "22003", 'value "99999999999" is out of range for type integer'),
+    ("SELECT '1e999'::float8", "22003", '"1e999" is out of range for type double precision'),
+    ("SELECT '1e39'::real", "22003", '"1e39" is out of range for type real'),
+]
+
+
+def _shape(conn: psycopg.Connection, prepare: bool = False) -> tuple[list, list, list]:
+    names = [
+        [d.name for d in conn.cursor().execute(sql, prepare=prepare).description or []]
+        for sql, _ in NAMES
+    ]
+    values = [float(conn.execute(sql, prepare=prepare).fetchone()[0]) for sql, _ in VALUES]
+    errors = []
+    for sql, _, _ in ERRORS:
+        try:
+            conn.execute(sql, prepare=prepare)
+            errors.append(None)
+        except psycopg.Error as exc:
+            errors.append((exc.sqlstate, exc.diag.message_primary))
+    return names, values, errors
+
+
+EXPECTED = (
+    [names for _, names in NAMES],
+    [float(v) for _, v in VALUES],
+    [(state, message) for _, state, message in ERRORS],
+)
+
+
+@pytest.mark.parametrize("prepare", [False, True], ids=["simple", "prepared"])
+def test_names_arithmetic_and_errors(conn, prepare):
+    assert _shape(conn, prepare) == EXPECTED
+
+
+def test_names_arithmetic_and_errors_are_postgres(reference):
+    if reference is None:
+        pytest.skip("PostgreSQL 15 is not reachable on 127.0.0.1:5432: compared above only")
+    assert _shape(reference) == EXPECTED
+
+
+def test_simple_protocol_names(dsn):
+    """psql sends the simple protocol: the names come from the result there."""
+    with psycopg.ClientCursor(psycopg.connect(dsn, autocommit=True)) as cur:
+        cur.execute("SELECT count(*), 1 + 1 FROM docs")
+        assert [d.name for d in cur.description] == ["count", "?column?"]
+
+
+def test_the_user_and_database_of_the_session(wire):
+    port = wire[0]
+    for user, database in (("alice", "shop"), ("bob", None)):
+        dsn = f"host=127.0.0.1 port={port} user={user}" + (
+            f" dbname={database}" if database else ""
+        )
+        with psycopg.connect(dsn, autocommit=True) as c:
+            row = c.execute(
+                "SELECT current_user, session_user, user, current_database()"
+            ).fetchone()
+            assert row == (user, user, user, database or user)  # Postgres: dbname = user
+            (listed,) = c.execute("SELECT datname FROM pg_database").fetchone()
+            assert listed == (database or user)
+
+
+def test_embedded_connection_names_like_postgres(wire):
+    con = wire[1]
+    cur = con.execute("SELECT count(*), sum(price), 1 + 1, 15 / 10 FROM docs")
+    assert [d[0] for d in cur.description] == ["count", "sum", "?column?", "?column?"]
+    assert cur.fetchall() == [(3, 21.5, 2, 1)]
+    assert list(con.execute("SELECT count(*) FROM docs").df().columns) == ["count"]
+    assert con.execute("SELECT count(*) FROM docs").arrow().column_names == ["count"]
