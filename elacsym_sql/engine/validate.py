@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidVector, NotNullViolation, UniqueViolation
+from ..jsonb import normal_forms
 from ..schema import Column, Schema
 
 
@@ -31,6 +32,8 @@ def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
             arrays.append(_conform_vector(arr, col, key))
         elif pa.types.is_interval(arr.type):
             arrays.append(interval_strings(arr.combine_chunks()))
+        elif col.type == "JSONB":  # kept in Postgres's normal form, as jsonb is
+            arrays.append(normal_forms(arr.combine_chunks().cast(pa.string())))
         else:
             arrays.append(arr.cast(col.arrow_type))
     return pa.Table.from_arrays(arrays, schema=schema.arrow_schema)

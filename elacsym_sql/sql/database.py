@@ -43,7 +43,7 @@ from .float_literals import check_float_literals
 from .indexes import run_drop_index, run_index_statement
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
-from .pg_literals import rewrite_literal_casts
+from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
 from .pg_namespaces import register_namespace
 from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
@@ -141,7 +141,7 @@ class Database:
         rows before asking for the next statement, which reuses the cursor. `session`
         (default: the cursor's own) tracks transaction blocks and client settings."""
         state = session if session is not None else self.session_state(cur)
-        sql = rewrite_pgvector(sql)
+        sql = rewrite_bare_numeric(rewrite_pgvector(sql))
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             nearest = rewrite_nearest(sql, params or [], self._namespace_schema)
             if nearest is not None:
@@ -179,7 +179,7 @@ class Database:
         session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
-        statements = split_statements(rewrite_pgvector(sql))
+        statements = split_statements(rewrite_bare_numeric(rewrite_pgvector(sql)))
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)

@@ -25,10 +25,10 @@ from ..schema import (
     Schema,
     check_name,
 )
+from .pg_types import UNCONSTRAINED_NUMERIC
 
 DType = exp.DataType.Type
 EnumLookup = Callable[[str], str | None]  # a type's name -> its enum type, or None
-UNCONSTRAINED_NUMERIC = "DECIMAL(38,12)"
 
 _SCALARS: dict[DType, str] = {
     DType.BOOLEAN: "BOOLEAN",

@@ -24,7 +24,7 @@ from .ddl import identifier
 from .dml import target_name
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
-from .pg_literals import rewrite_literal_casts
+from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
 from .pg_rewrite import rewrite_catalog
 from .pgvector_sql import rewrite_pgvector
 from .search_calls import rewrite_search_calls
@@ -53,7 +53,7 @@ def describe(
     params: Sequence[Any] | None = None,
 ) -> Description:
     """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
-    statements = split_statements(rewrite_pgvector(sql))
+    statements = split_statements(rewrite_bare_numeric(rewrite_pgvector(sql)))
     if not statements:
         return NO_ROWS
     if len(statements) > 1:

@@ -26,6 +26,7 @@ from ..errors import InvalidTextRepresentation, ProgramLimitExceeded, shown
 from . import pg_types as t
 from .parse import DIALECT
 from .pg_rewrite import SHIM
+from .pg_types import UNCONSTRAINED_NUMERIC
 
 MAX_DIMENSIONS = 6  # Postgres's MAXDIM
 
@@ -274,3 +275,30 @@ def with_typed_literals(values: exp.Expression, types: list[str | None]) -> exp.
                 if new is not item:
                     item.replace(new)
     return values
+
+
+# A bare NUMERIC in a cast: DuckDB's default is DECIMAL(18,3), which rounds to 3 decimals;
+# it means a namespace's bare NUMERIC here (ddl.py, decision 0030). Literals, quoted names
+# and comments are skipped.
+_BARE_NUMERIC = re.compile(
+    r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/"""
+    r"|(?P<cast>::\s*(?:pg_catalog\.)?(?:numeric|decimal)\b(?!\s*\())"
+    r"|(?P<as>\bAS\s+(?:pg_catalog\.)?(?:numeric|decimal)\s*(?=\)))",
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def rewrite_bare_numeric(sql: str) -> str:
+    """`x::numeric` and `CAST(x AS numeric)` as DECIMAL(38,12) rather than DuckDB's (18,3)."""
+    lowered = sql.lower()
+    if "numeric" not in lowered and "decimal" not in lowered:
+        return sql
+
+    def replace(m: re.Match[str]) -> str:
+        if m.group("cast"):
+            return f"::{UNCONSTRAINED_NUMERIC}"
+        if m.group("as"):
+            return f"AS {UNCONSTRAINED_NUMERIC}"
+        return m.group()
+
+    return _BARE_NUMERIC.sub(replace, sql)

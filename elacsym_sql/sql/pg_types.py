@@ -21,6 +21,10 @@ BIT = 1560
 VECTOR, VECTOR_ARRAY = 16401, 16402
 
 
+# A NUMERIC without precision: DuckDB has no unbounded decimal (decision 0030).
+UNCONSTRAINED_NUMERIC = "DECIMAL(38,12)"
+
+
 @dataclass(frozen=True)
 class PgType:
     oid: int
@@ -207,7 +211,7 @@ _TO_DUCK = {
     TIMESTAMP: "TIMESTAMP",
     TIMESTAMPTZ: "TIMESTAMPTZ",
     INTERVAL: "INTERVAL",
-    NUMERIC: "DECIMAL(38,10)",
+    NUMERIC: UNCONSTRAINED_NUMERIC,
     UUID: "UUID",
     VECTOR: "FLOAT[]",
 }

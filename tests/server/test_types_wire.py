@@ -111,6 +111,9 @@ def test_binary_parameters(typed: str) -> None:
         assert cur.fetchall() == [(1,)]
         cur.execute("SELECT %b::jsonb, %b::smallint", (Jsonb({"a": [1, None]}), 3))
         assert cur.fetchone() == ({"a": [1, None]}, 3)
+        # A bare ::numeric keeps the digits (DuckDB's own NUMERIC would round to 3).
+        cur.execute("SELECT %b::numeric, %s::numeric", (Decimal("-0.000123"), "12.3456789"))
+        assert cur.fetchone() == (Decimal("-0.000123"), Decimal("12.3456789"))
 
 
 def test_asyncpg_round_trips_every_type(typed: str, wire) -> None:

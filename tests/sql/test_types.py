@@ -148,3 +148,30 @@ def test_array_literals_in_sql_text(tmp_path) -> None:
         con.execute("INSERT INTO arr (id, t) VALUES (3, '{\"unterminated}')")
     assert exc.value.sqlstate == "22P02"
     con.close()
+
+
+def test_jsonb_is_kept_in_postgres_normal_form_json_as_written(tmp_path) -> None:
+    con = elacsym_sql.connect(str(tmp_path / "d"), indexer=False)
+    con.execute("CREATE TABLE js (id BIGINT PRIMARY KEY, b JSONB, j JSON)")
+    text = '{"b":1, "a":[2.50,1e2,-0.0], "aa":{"z":null}, "b":"dup"}'
+    con.execute("INSERT INTO js VALUES (1, ?, ?)", [text, text])
+    # What PostgreSQL 15 prints for the same text as jsonb; json keeps the text as written.
+    assert con.execute("SELECT b, j FROM js").fetchone() == (
+        '{"a": [2.50, 100, 0.0], "b": "dup", "aa": {"z": null}}',
+        text,
+    )
+    with pytest.raises(errors.ElacsymError) as exc:
+        con.execute("INSERT INTO js VALUES (2, '{\"a\": NaN}', NULL)")
+    assert exc.value.sqlstate == "22P02"
+    con.close()
+
+
+def test_bare_numeric_casts_keep_their_digits(tmp_path) -> None:
+    # DuckDB's own NUMERIC is DECIMAL(18,3); Postgres's keeps every digit (SQLAlchemy casts
+    # its parameters with a bare ::NUMERIC).
+    con = elacsym_sql.connect(str(tmp_path / "d"), indexer=False)
+    con.execute("CREATE TABLE nums (id BIGINT PRIMARY KEY, x NUMERIC)")
+    con.execute("INSERT INTO nums VALUES (1, CAST(? AS NUMERIC))", ["0.000001"])
+    row = con.execute("SELECT x, CAST('1.23456' AS numeric), 2.5::decimal FROM nums").fetchone()
+    assert row == (Decimal("0.000001"), Decimal("1.23456"), Decimal("2.5"))
+    con.close()
