@@ -5,6 +5,8 @@ ELACSYM_CLIENT_TESTS_PG=1."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import decimal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +40,27 @@ def test_transaction_with_an_error_inside_rolls_back(target):
         async with conn.transaction():
             await conn.execute("INSERT INTO ap_events VALUES ($1, $2)", 2, "kept")
         assert await conn.fetch("SELECT id, kind FROM ap_events") == [(2, "kept")]
+
+    run(target, check)
+
+
+def test_types_through_the_binary_codecs(target):
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+    async def check(conn: asyncpg.Connection) -> None:
+        await conn.execute("CREATE TABLE ap_typed (id BIGINT PRIMARY KEY, amount NUMERIC(8, 3),"
+                           " small SMALLINT, at TIMESTAMPTZ, span INTERVAL, blob BYTEA, "
+                           "doc JSONB, scores REAL[])")  # fmt: skip
+        await conn.execute("INSERT INTO ap_typed VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                           1, decimal.Decimal("3.142"), 7, at, dt.timedelta(minutes=90),
+                           b"\x01\x02", '{"k": true}', [0.5, 1.5])  # fmt: skip
+        row = await conn.fetchrow("SELECT * FROM ap_typed")
+        assert dict(row) == {"id": 1, "amount": decimal.Decimal("3.142"), "small": 7, "at": at,
+                             "span": dt.timedelta(minutes=90), "blob": b"\x01\x02",
+                             "doc": '{"k": true}', "scores": [0.5, 1.5]}  # fmt: skip
+        assert await conn.fetchval("SELECT 7 / 2") == 3
+        with pytest.raises(asyncpg.exceptions.DivisionByZeroError):
+            await conn.fetchval("SELECT $1::int / 0", 1)
 
     run(target, check)
 

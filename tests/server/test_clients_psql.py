@@ -37,3 +37,14 @@ def test_single_transaction_script_that_fails_applies_nothing(target, tmp_path):
     failed = psql(target, "-1", "-f", str(script), check=False)
     assert failed.returncode == 3 and "ps_no_such_table" in failed.stderr
     assert psql(target, "-At", "-c", "SELECT count(*) FROM ps_batch").stdout.strip() == "0"
+
+
+def test_describe_a_namespace_with_vector_and_full_text(target):
+    if target.kind == "pg15":
+        pytest.skip("vector and full-text namespace settings are elacsym's own")
+    create = ("CREATE TABLE ps_docs (id BIGINT PRIMARY KEY, title TEXT, embedding FLOAT[3]) "
+              "WITH (metric = 'cosine', full_text = 'title')")  # fmt: skip
+    psql(target, "-c", create)
+    out = psql(target, "-c", r"\d+ ps_docs").stdout
+    assert "cosine" in out and "title" in out
+    assert any("3" in line for line in out.splitlines() if "embedding" in line or "dim" in line)

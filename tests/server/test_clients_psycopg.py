@@ -36,6 +36,59 @@ def test_transaction_block_with_an_error_inside_rolls_back_and_the_connection_go
     assert rows == [(3, "kept"), (5, "after the savepoint")]
 
 
+def test_named_cursor_streams_in_batches_and_with_hold_outlives_the_commit(target):
+    with psycopg.connect(target.dsn) as conn:  # not autocommit: named cursors need a block
+        conn.execute("CREATE TABLE nc_items (id BIGINT PRIMARY KEY, v TEXT)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO nc_items VALUES (%s, %s)",
+                            [(i, f"v{i}") for i in range(250)])  # fmt: skip
+        conn.commit()
+        with conn.cursor(name="batches") as cur:
+            cur.itersize = 40
+            cur.execute("SELECT id, v FROM nc_items WHERE id >= %s ORDER BY id", (10,))
+            assert [d.name for d in cur.description] == ["id", "v"]
+            assert cur.fetchone() == (10, "v10")
+            assert cur.fetchmany(3) == [(11, "v11"), (12, "v12"), (13, "v13")]
+            assert [row[0] for row in cur] == list(range(14, 250))
+        with conn.cursor(name="held", withhold=True) as cur:
+            cur.execute("SELECT id FROM nc_items ORDER BY id")
+            conn.commit()
+            assert len(cur.fetchall()) == 250
+
+
+def test_result_shape_names_arithmetic_and_session_functions(conn, target):
+    conn.execute("CREATE TABLE shape (id BIGINT PRIMARY KEY, price INTEGER)")
+    conn.execute("INSERT INTO shape VALUES (1, 10), (2, 20)")
+    cur = conn.execute("SELECT count(*), sum(price), max(price), 1 + 1, 15 / 10, -7 / 2, "
+                       "current_user, session_user, current_database() FROM shape")  # fmt: skip
+    names = [d.name for d in cur.description]
+    assert names == ["count", "sum", "max", "?column?", "?column?", "?column?",
+                     "current_user", "session_user", "current_database"]  # fmt: skip
+    assert cur.fetchone() == (2, 30, 20, 2, 1, -3, target.user, target.user, target.dbname)
+    assert [d.name for d in conn.execute("SELECT version()").description] == ["version"]
+    with pytest.raises(errors.DivisionByZero):  # 22012
+        conn.execute("SELECT 1 / 0")
+    with pytest.raises(errors.NumericValueOutOfRange):  # 22003
+        conn.execute("SELECT '1e999'::float8")
+    with pytest.raises(errors.NumericValueOutOfRange):
+        conn.execute("SELECT 2147483647::integer + 1")
+
+
+def test_sql_cursors_declare_fetch_move_close(conn):
+    conn.execute("CREATE TABLE sc_items (id BIGINT PRIMARY KEY)")
+    conn.execute("INSERT INTO sc_items SELECT g FROM generate_series(1, 10) g")
+    with conn.transaction():
+        conn.execute("DECLARE c CURSOR FOR SELECT id FROM sc_items ORDER BY id")
+        assert conn.execute("FETCH 2 FROM c").fetchall() == [(1,), (2,)]
+        assert conn.execute("MOVE 3 IN c").statusmessage == "MOVE 3"
+        assert conn.execute("FETCH NEXT FROM c").fetchall() == [(6,)]
+        assert conn.execute("CLOSE c").statusmessage == "CLOSE CURSOR"
+        conn.execute("DECLARE h CURSOR WITH HOLD FOR SELECT id FROM sc_items ORDER BY id DESC")
+    assert conn.execute("FETCH 3 FROM h").fetchall() == [(10,), (9,), (8,)]
+    assert conn.execute("FETCH ALL FROM h").statusmessage == "FETCH 7"
+    conn.execute("CLOSE h")
+
+
 def test_concurrent_writers_of_one_key_first_committer_wins(target):
     with psycopg.connect(target.dsn, autocommit=True) as setup:
         setup.execute("CREATE TABLE counters (id BIGINT PRIMARY KEY, n INTEGER)")

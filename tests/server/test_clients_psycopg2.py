@@ -42,3 +42,24 @@ def test_implicit_transactions_commit_and_rollback(conn):
     cur.execute("SELECT id, body FROM p2_notes ORDER BY id")
     assert cur.fetchall() == [(1, "kept")]
     conn.commit()
+
+
+def test_named_cursor_fetches_in_batches(conn):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE p2_big (id BIGINT PRIMARY KEY, v TEXT)")
+    psycopg2.extras.execute_values(cur, "INSERT INTO p2_big VALUES %s",
+                                   [(i, str(i)) for i in range(300)])  # fmt: skip
+    conn.commit()
+    with conn.cursor(name="p2_stream") as named:
+        named.itersize = 64
+        named.execute("SELECT id, v FROM p2_big ORDER BY id")
+        assert named.fetchmany(5) == [(i, str(i)) for i in range(5)]
+        assert sum(1 for _ in named) == 295
+    conn.commit()
+
+
+def test_result_names_with_dict_cursor(conn):
+    cur = conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+    cur.execute("SELECT count(*), max(x), current_database() FROM (VALUES (1), (5)) AS t(x)")
+    assert cur.fetchone() == {"count": 2, "max": 5, "current_database": conn.info.dbname}
+    conn.rollback()
