@@ -2,8 +2,9 @@
 
 Text and CSV fields stay text, and DuckDB casts them to the namespace's column types in
 the INSERT path exactly as it casts a string literal; only what DuckDB reads differently
-from Postgres is converted here: array literals ('{1,2}') and bytea ('\\x00ff'). Binary
-fields are decoded by their column's type, as Bind parameters are (params.py).
+from Postgres is converted here: array literals ('{1,2}'), bytea ('\\x00ff') and intervals
+('-3 days +04:05'). Binary fields are decoded by their column's type, as Bind parameters
+are (params.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 
 from ..errors import ElacsymError
 from ..sql import pg_types as t
+from ..sql.pg_literals import interval_input
 from . import params
 from .copy_statement import CopyOptions
 from .frontend import utf8
@@ -154,6 +156,8 @@ def _csv_rows(text: str, options: CopyOptions) -> list[list[str | None]]:
 def _text_array(values: list[str | None], oid: int) -> pa.Array:
     strings = pa.array(values, pa.string())
     pg = t.BY_OID.get(oid)
+    if oid == t.INTERVAL:  # Postgres's output form, which DuckDB reads once normalised
+        return pa.array([None if v is None else interval_input(v) for v in values], pa.string())
     if oid == t.BYTEA:
         return pa.array([None if v is None else _bytea(v) for v in values], pa.binary())
     if pg is None or not pg.element:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation, shown
 from ..sql import pg_types as t
-from ..sql.pg_literals import bytea
+from ..sql.pg_literals import bytea, interval_input
 from .arrays import binary_array, text_array
 from .frontend import utf8
 
@@ -107,6 +107,7 @@ _TEXT: dict[int, Callable[[str], Any]] = {
     t.FLOAT8: _float,
     t.NUMERIC: Decimal,
     t.BYTEA: bytea,
+    t.INTERVAL: interval_input,
     t.DATE: _temporal(dt.date.fromisoformat),
     t.TIMESTAMP: _temporal(dt.datetime.fromisoformat),
     t.TIMESTAMPTZ: _temporal(dt.datetime.fromisoformat),
@@ -176,9 +177,14 @@ def _time(raw: bytes) -> dt.time:
 
 
 def _jsonb(raw: bytes) -> str:
-    if raw[:1] != b"\x01":
+    """jsonb's binary form: a version byte (1) and the text. Without the byte it is taken as
+    json's (no JSON text starts with 0x01): a binary COPY of a JSONB column written here,
+    where DuckDB knows only json, reads back."""
+    if raw[:1] == b"\x01":
+        return utf8(raw[1:])
+    if raw and raw[0] < 0x09:  # another version byte: no JSON text starts so
         raise ValueError("unsupported jsonb version")
-    return utf8(raw[1:])
+    return utf8(raw)
 
 
 _BINARY: dict[int, Callable[[bytes], Any]] = {

@@ -149,6 +149,25 @@ def bytea(text: str) -> bytes:
     return bytes(out)
 
 
+_ISO_INTERVAL = re.compile(
+    r"P(?:(?P<Y>[-\d.]+)Y)?(?:(?P<M>[-\d.]+)M)?(?:(?P<W>[-\d.]+)W)?(?:(?P<D>[-\d.]+)D)?"
+    r"(?:T(?:(?P<h>[-\d.]+)H)?(?:(?P<m>[-\d.]+)M)?(?:(?P<s>[-\d.]+)S)?)?",
+    re.IGNORECASE,
+)
+_ISO_UNITS = {"Y": "years", "M": "months", "W": "weeks", "D": "days", "h": "hours",
+              "m": "minutes", "s": "seconds"}  # fmt: skip
+
+
+def interval_input(text: str) -> str:
+    """Postgres's interval text as DuckDB reads it: Postgres writes a '+' before a positive
+    field that follows a negative one ('-3 days +04:05:06'), and reads ISO 8601
+    ('P1Y2M3DT4H'); DuckDB reads neither."""
+    iso = _ISO_INTERVAL.fullmatch(text.strip())
+    if iso and any(iso.groupdict().values()):
+        return " ".join(f"{v} {_ISO_UNITS[k]}" for k, v in iso.groupdict().items() if v)
+    return re.sub(r"(?<![\w.])\+(?=\d)", "", text)
+
+
 def _bytea_sql(text: str) -> str:
     return f"unhex('{bytea(text).hex()}')"
 
@@ -162,6 +181,8 @@ def typed_literal(expr: exp.Expression, column_type: str) -> exp.Expression:
         return sqlglot.parse_one(duck_list_sql(expr.this), read=DIALECT)
     if column_type == "BLOB":
         return sqlglot.parse_one(_bytea_sql(expr.this), read=DIALECT)
+    if column_type == "INTERVAL":
+        return exp.Literal.string(interval_input(expr.this))
     return expr
 
 
@@ -169,7 +190,8 @@ def rewrite_literal_casts(sql: str) -> str:
     """String literals cast to an array type (`::T[]`, `CAST(... AS T[])`) as DuckDB
     lists, and to bytea as bytes; every other literal untouched."""
     lowered = sql.lower()
-    if "'{" not in sql and not any(f"::{t}" in lowered for t in ("bytea", "regclass", "regproc")):
+    casts = ("bytea", "regclass", "regproc", "interval")
+    if "'{" not in sql and not any(f"::{t}" in lowered for t in casts):
         return sql
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
@@ -184,6 +206,8 @@ def rewrite_literal_casts(sql: str) -> str:
             edits.append((tok.start, tok.end + 1, duck_list_sql(tok.text)))
         elif target == "bytea":
             edits.append((tok.start, tok.end + 1, _bytea_sql(tok.text)))
+        elif target == "interval":
+            edits.append((tok.start, tok.end + 1, _quoted(interval_input(tok.text))))
         elif target in ("regclass", "regproc"):  # the literal and its cast
             start, after = tok.start, i + 3  # 'x'::regclass
             if tokens[i + 1].token_type == TokenType.ALIAS:  # CAST('x' AS regclass)
@@ -216,6 +240,9 @@ def _cast_target(tokens: list[Token], i: int) -> str | None:
     first = tokens[i + 2] if i + 2 < len(tokens) else None
     if first is not None and first.text.lower() in ("regclass", "regproc"):
         return first.text.lower()
+    if first is not None and first.text.lower() == "interval":
+        after = tokens[i + 3] if i + 3 < len(tokens) else None
+        return None if after is not None and after.token_type == TokenType.L_BRACKET else "interval"
     if first is not None and first.text.lower() == "bytea":
         after = tokens[i + 3] if i + 3 < len(tokens) else None
         return "array" if after is not None and after.token_type == TokenType.L_BRACKET else "bytea"

@@ -106,6 +106,8 @@ _FROM_DUCK = {
     "TIMESTAMP_MS": TIMESTAMP,
     "TIMESTAMP_NS": TIMESTAMP,
     "TIMESTAMP WITH TIME ZONE": TIMESTAMPTZ,
+    "TIMESTAMPTZ": TIMESTAMPTZ,  # a namespace column's type as its schema spells it
+    "JSONB": JSONB,  # likewise: DuckDB itself calls it JSON
     "INTERVAL": INTERVAL,
     "UUID": UUID,
     "JSON": JSON,

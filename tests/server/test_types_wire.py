@@ -209,3 +209,36 @@ def test_field_bytes_equal_postgres(typed: str) -> None:
             con.execute(f"DROP DATABASE IF EXISTS {pg_db}")
     ours = _fields(typed, setup=False)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("fmt", ["text", "csv", "binary"])
+def test_copy_round_trips_every_type(typed: str, fmt: str) -> None:
+    """COPY TO then COPY FROM in each format: the rows come back equal (Postgres's text
+    forms, such as '-3 days +04:05:06.7', are read as Postgres reads them)."""
+    with psycopg.connect(typed, autocommit=True) as con:
+        con.execute(DDL.replace("wt (", f"wt_{fmt} ("))
+        data = bytearray()
+        with con.cursor().copy(
+            f"COPY (SELECT * FROM wt WHERE id = 1) TO STDOUT (FORMAT {fmt})"
+        ) as cp:
+            for chunk in cp:
+                data += chunk
+        with con.cursor().copy(f"COPY wt_{fmt} FROM STDIN (FORMAT {fmt})") as cp:
+            cp.write(bytes(data))
+        assert (
+            con.execute(f"SELECT * FROM wt_{fmt}").fetchall()
+            == con.execute("SELECT * FROM wt WHERE id = 1").fetchall()
+        )
+
+
+def test_postgres_interval_text_is_read(typed: str) -> None:
+    with psycopg.connect(typed, autocommit=True) as con:
+        row = con.execute(
+            "SELECT '-1 years +2 days -00:00:01'::interval,"
+            " CAST('1 year 2 mons -3 days +04:05:06.7' AS interval), 'P1Y2M3DT4H5M6S'::interval"
+        ).fetchone()
+        assert row == (  # psycopg reads a year as 365 days and a month as 30
+            dt.timedelta(days=-365 + 2, seconds=-1),
+            dt.timedelta(days=365 + 60 - 3, seconds=14706, microseconds=700000),
+            dt.timedelta(days=365 + 60 + 3, seconds=14706),
+        )
