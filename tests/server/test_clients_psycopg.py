@@ -3,6 +3,10 @@ PostgreSQL 15 too with ELACSYM_CLIENT_TESTS_PG=1."""
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import json
+
 import psycopg
 import pytest
 from psycopg import errors
@@ -74,6 +78,43 @@ def test_result_shape_names_arithmetic_and_session_functions(conn, target):
         conn.execute("SELECT 2147483647::integer + 1")
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
+def test_types_round_trip_in_both_formats(target, binary):
+    table = f"typed_{'b' if binary else 't'}"
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        mood = f"mood_{table}"
+        conn.execute(f"CREATE TYPE {mood} AS ENUM ('sad', 'ok', 'happy')")
+        conn.execute(
+            f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, amount NUMERIC(10, 2), "
+            f"ratio REAL, happened TIMESTAMPTZ, t TIME, span INTERVAL, blob BYTEA, doc JSONB, "
+            f"feeling {mood}, tags TEXT[], small SMALLINT)"
+        )
+        at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
+        values = (1, decimal.Decimal("12345678.91"), 0.5, at, dt.time(13, 14, 15),
+                  dt.timedelta(days=2, hours=3), b"\x00\xffbytes", json.dumps({"a": [1, 2]}),
+                  "happy", ["x", 'quo"ted', "with space"], -32768)  # fmt: skip
+        conn.execute(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                     values)  # fmt: skip
+        conn.execute(f"INSERT INTO {table} (id, amount, tags) VALUES "
+                     f"(2, 0.125, '{{a,\"b c\",\"d,e\"}}')")  # fmt: skip
+        with conn.cursor(binary=binary) as cur:
+            # an enum's OID is the database's own: psycopg reads it as text only when cast
+            row = cur.execute(
+                f"SELECT id, amount, ratio, happened, t, span, blob, doc, "
+                f"feeling::text, tags, small FROM {table} WHERE id = 1"
+            ).fetchone()
+            assert row[:3] == (1, decimal.Decimal("12345678.91"), 0.5)
+            assert row[3] == at and row[4] == dt.time(13, 14, 15)
+            assert row[5] == dt.timedelta(days=2, hours=3)
+            assert row[6] == b"\x00\xffbytes" and row[7] == {"a": [1, 2]}
+            assert row[8] == "happy" and row[9] == ["x", 'quo"ted', "with space"]
+            assert row[10] == -32768
+            row = cur.execute(f"SELECT amount, tags FROM {table} WHERE id = 2").fetchone()
+            assert row == (decimal.Decimal("0.13"), ["a", "b c", "d,e"])
+        with pytest.raises(errors.InvalidTextRepresentation):  # 22P02
+            conn.execute(f"INSERT INTO {table} (id, feeling) VALUES (3, 'angry')")
+
+
 def test_sql_cursors_declare_fetch_move_close(conn):
     conn.execute("CREATE TABLE sc_items (id BIGINT PRIMARY KEY)")
     conn.execute("INSERT INTO sc_items SELECT g FROM generate_series(1, 10) g")
@@ -106,3 +147,21 @@ def test_concurrent_writers_of_one_key_first_committer_wins(target):
             second.commit()
         second.rollback()
         assert second.execute("SELECT n FROM counters").fetchone() == (1,)
+
+
+def test_catalog_answers_what_tools_ask(conn):
+    conn.execute("CREATE TABLE cat_a (id BIGINT PRIMARY KEY, label TEXT)")
+    conn.execute("CREATE TABLE cat_b (id BIGINT PRIMARY KEY)")
+    oid = conn.execute("SELECT 'cat_a'::regclass::oid").fetchone()[0]
+    assert conn.execute("SELECT relname FROM pg_class WHERE oid = %s", (oid,)).fetchone() == (
+        "cat_a",
+    )
+    quoted = conn.execute("SELECT quote_literal('it''s'), quote_ident('Mixed Case'), "
+                          "quote_ident('plain')").fetchone()  # fmt: skip
+    assert quoted == ("'it''s'", '"Mixed Case"', "plain")
+    assert conn.execute("SELECT count(*) >= 0 FROM pg_locks").fetchone() == (True,)
+    stats = conn.execute("SELECT relname FROM pg_stat_user_tables WHERE relname LIKE 'cat%' "
+                         "ORDER BY relname").fetchall()  # fmt: skip
+    assert stats == [("cat_a",), ("cat_b",)]
+    setting = "SELECT setting FROM pg_settings WHERE name = 'max_index_keys'"
+    assert conn.execute(setting).fetchone() == ("32",)
