@@ -242,3 +242,50 @@ def test_postgres_interval_text_is_read(typed: str) -> None:
             dt.timedelta(days=365 + 60 - 3, seconds=14706, microseconds=700000),
             dt.timedelta(days=365 + 60 + 3, seconds=14706),
         )
+
+
+def test_sqlalchemy_table_of_every_type(wire) -> None:
+    """A SQLAlchemy table with these types (its Enum creates the type), rows in and out,
+    JSONB path filters, and reflection naming the types as on PostgreSQL 15."""
+    import enum
+
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql as pg
+
+    class Mood(enum.Enum):
+        sad = "sad"
+        ok = "ok"
+
+    md = sa.MetaData()
+    things = sa.Table(
+        "things", md,
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("n", sa.Numeric(10, 2)), sa.Column("s", sa.SmallInteger),
+        sa.Column("r", sa.REAL), sa.Column("tz", sa.DateTime(timezone=True)),
+        sa.Column("tm", sa.Time), sa.Column("iv", sa.Interval), sa.Column("b", sa.LargeBinary),
+        sa.Column("jb", pg.JSONB), sa.Column("m", sa.Enum(Mood, name="mood")),
+        sa.Column("tags", pg.ARRAY(sa.Text)),
+    )  # fmt: skip
+    row = dict(id=1, n=Decimal("1.25"), s=3, r=1.5, tz=dt.datetime(2024, 1, 2, 3, tzinfo=TZ),
+               tm=dt.time(1, 2, 3), iv=dt.timedelta(days=2, seconds=5), b=b"\x00\xff",
+               jb={"a": [1, 2]}, m=Mood.ok, tags=["a b", "c"])  # fmt: skip
+    engine = sa.create_engine(f"postgresql+psycopg://tester@127.0.0.1:{wire[0]}/elacsym")
+    try:
+        with engine.begin() as con:
+            md.create_all(con)
+            con.execute(things.insert(), [row])
+        with engine.connect() as con:
+            assert con.execute(sa.select(things)).mappings().one() == row
+            found = sa.select(things.c.id).where(
+                things.c.m == Mood.ok, things.c.jb["a"][0].as_integer() == 1
+            )
+            assert con.execute(found).fetchall() == [(1,)]
+        insp = sa.inspect(engine)
+        types = {c["name"]: str(c["type"]) for c in insp.get_columns("things")}
+        assert types == {"id": "BIGINT", "n": "NUMERIC(10, 2)", "s": "SMALLINT", "r": "REAL",
+                         "tz": "TIMESTAMP", "tm": "TIME", "iv": "INTERVAL", "b": "BYTEA",
+                         "jb": "JSONB", "m": "VARCHAR(3)", "tags": "ARRAY"}  # fmt: skip
+        mood = {"name": "mood", "schema": "public", "visible": True, "labels": ["sad", "ok"]}
+        assert mood in insp.get_enums()
+    finally:
+        engine.dispose()
