@@ -20,7 +20,7 @@ from ..errors import (
     ProtocolViolation,
 )
 from ..sql import pg_types as t
-from ..sql.pg_literals import text_array
+from ..sql.pg_text import text_array
 
 __all__ = ["binary_array", "text_array"]
 

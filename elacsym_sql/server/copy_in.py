@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from ..errors import ElacsymError
 from ..sql import pg_types as t
-from ..sql.pg_literals import interval_input
+from ..sql.pg_text import interval_input
 from . import params
 from .copy_statement import CopyOptions
 from .frontend import utf8

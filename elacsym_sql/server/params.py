@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation, shown
 from ..sql import pg_types as t
-from ..sql.pg_literals import bytea, interval_input
+from ..sql.pg_text import bytea, interval_input
 from .arrays import binary_array, text_array
 from .frontend import utf8
 
