@@ -245,8 +245,8 @@ FROM {S}.rels""",
 SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
   relname AS table_name, attname AS column_name, attnum::INTEGER AS ordinal_position,
   column_default, CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END AS is_nullable,
-  CASE WHEN t.typcategory = 'A' THEN 'ARRAY' ELSE {S}.format_type(atttypid, -1) END
-    AS data_type,
+  CASE WHEN t.typcategory = 'A' THEN 'ARRAY' WHEN t.typtype = 'e' THEN 'USER-DEFINED'
+    ELSE {S}.format_type(atttypid, -1) END AS data_type,
   NULL::INTEGER AS character_maximum_length, NULL::INTEGER AS character_octet_length,
   CASE atttypid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24
     WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN atttypmod > 4 THEN (atttypmod - 4) >> 16 END
@@ -257,7 +257,9 @@ SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
     WHEN atttypid = 1700 AND atttypmod > 4 THEN (atttypmod - 4) & 65535 END::INTEGER
     AS numeric_scale,
   NULL::INTEGER AS datetime_precision, NULL::VARCHAR AS interval_type,
-  {S}.current_database() AS udt_catalog, 'pg_catalog' AS udt_schema, t.typname AS udt_name,
+  {S}.current_database() AS udt_catalog,
+  CASE WHEN t.typtype = 'e' THEN 'public' ELSE 'pg_catalog' END AS udt_schema,
+  t.typname AS udt_name,
   'NO' AS is_identity, 'NEVER' AS is_generated, 'YES' AS is_updatable
 FROM {S}.cols c LEFT JOIN {S}.types t ON t.oid = c.atttypid""",
     "information_schema_routines": f"""SELECT {S}.current_database() AS routine_catalog,

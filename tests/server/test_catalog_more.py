@@ -104,6 +104,16 @@ def test_regclass_quoting_locks_statistics_settings(meta: int, dsn: str) -> None
         assert con.execute(
             "SELECT setting FROM pg_settings WHERE name = 'max_index_keys'"
         ).fetchone() == ("32",)
+        columns = con.execute(
+            "SELECT column_name, data_type, udt_schema, udt_name FROM information_schema.columns"
+            " WHERE table_name = 'notes' AND column_name IN ('tags', 's', 'amount')"
+            " ORDER BY column_name"
+        ).fetchall()
+        assert columns == [  # as PostgreSQL 15 answers for the same table
+            ("amount", "numeric", "pg_catalog", "numeric"),
+            ("s", "USER-DEFINED", "public", "shade"),
+            ("tags", "jsonb", "pg_catalog", "jsonb"),
+        ]
 
 
 def test_pg_cursors_lists_the_sessions_cursors(meta: int, dsn: str) -> None:
