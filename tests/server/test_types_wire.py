@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import shutil
+import subprocess
 from decimal import Decimal
 
 import asyncpg
@@ -289,3 +292,48 @@ def test_sqlalchemy_table_of_every_type(wire) -> None:
         assert mood in insp.get_enums()
     finally:
         engine.dispose()
+
+
+JDBC_JAR = "/usr/share/java/postgresql.jar"
+JAVA = """
+import java.sql.*;
+public class Types {
+  public static void main(String[] a) throws Exception {
+    try (Connection c = DriverManager.getConnection(a[0]);
+         PreparedStatement ps = c.prepareStatement(
+             "SELECT n, s, r, tz, tm, iv, b, ta FROM wt WHERE id = ? AND n = ?")) {
+      // pgJDBC prepares on the server and reads binary from the 5th execution on.
+      for (int i = 0; i < 7; i++) {
+        ps.setLong(1, 1);
+        ps.setBigDecimal(2, new java.math.BigDecimal("-12345678.91"));
+        try (ResultSet r = ps.executeQuery()) {
+          r.next();
+          System.out.println(r.getBigDecimal(1) + "|" + r.getShort(2) + "|" + r.getFloat(3)
+              + "|" + r.getTimestamp(4).getTime() + "|" + r.getString(5) + "|" + r.getString(6)
+              + "|" + java.util.Arrays.toString(r.getBytes(7))
+              + "|" + java.util.Arrays.toString((Object[]) r.getArray(8).getArray()));
+        }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.skipif(
+    shutil.which("java") is None or not os.path.exists(JDBC_JAR),
+    reason="needs java and the PostgreSQL JDBC driver (apt: libpostgresql-jdbc-java)",
+)
+def test_jdbc_reads_every_type_in_text_then_binary(typed: str, wire, tmp_path) -> None:
+    source = tmp_path / "Types.java"
+    source.write_text(JAVA)
+    url = f"jdbc:postgresql://127.0.0.1:{wire[0]}/elacsym?user=tester&sslmode=disable"
+    out = subprocess.run(["java", "-cp", JDBC_JAR, str(source), url],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    # What pgJDBC reads from PostgreSQL 15 for the same row, in both formats.
+    expected = (
+        "-12345678.91|-7|1.5|1704157445123|13:14:15.5|1 year 2 mons -3 days +04:05:06.7"
+        '|[0, -1]|[a b, c, null, "q]'
+    )
+    assert out.stdout.splitlines() == [expected] * 7
