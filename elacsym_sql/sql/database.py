@@ -143,7 +143,9 @@ class Database:
         state = session if session is not None else self.session_state(cur)
         sql = rewrite_bare_numeric(rewrite_pgvector(sql))
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
-            nearest = rewrite_nearest(sql, params or [], self._namespace_schema)
+            ef = state.settings.get("hnsw.ef_search")
+            ef_search = int(ef) if ef is not None and ef.isdigit() and int(ef) > 0 else None
+            nearest = rewrite_nearest(sql, params or [], self._namespace_schema, ef_search)
             if nearest is not None:
                 sql, params = nearest
         direct = state.guard(lambda: self._direct_search(cur, sql, params or []))

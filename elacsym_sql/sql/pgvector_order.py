@@ -178,9 +178,13 @@ class _Rewriter:
 
 
 def rewrite_nearest(
-    sql: str, params: Sequence[Any], schema_of: Callable[[str], Schema | None]
+    sql: str,
+    params: Sequence[Any],
+    schema_of: Callable[[str], Schema | None],
+    ef_search: int | None = None,
 ) -> tuple[str, list[Any]] | None:
-    """(statement, parameters) as a vector search, or None to run `sql` as written."""
+    """(statement, parameters) as a vector search, or None to run `sql` as written.
+    `ef_search`: the session's `hnsw.ef_search` (pgvector's knob), the search's `ef`."""
     if "order" not in sql.lower() or not any(op in sql for op in METRIC_OF_OPERATOR):
         return None
     if "?" in sql:
@@ -216,7 +220,7 @@ def rewrite_nearest(
     schema = schema_of(name)
     if schema is None:
         return None
-    return _Plan(sql, tokens, params, schema, alias, clauses).build()
+    return _Plan(sql, tokens, params, schema, alias, clauses, ef_search).build()
 
 
 def _source(toks: list[_Tok]) -> tuple[str, str | None] | None:
@@ -244,8 +248,10 @@ class _Plan(_Rewriter):
         schema: Schema,
         alias: str | None,
         clauses: dict[str, list[_Tok]],
+        ef_search: int | None,
     ) -> None:
         super().__init__(sql, tokens, params)
+        self.ef_search = ef_search
         self.schema = schema
         self.alias = alias
         self.clauses = clauses
@@ -300,6 +306,8 @@ class _Plan(_Rewriter):
         if select is None or q is None:
             return None
         options = [f'"column" := {_literal_text(column)}']
+        if self.ef_search is not None:
+            options.append(f"ef := {self.ef_search}")
         if "where" in self.clauses:
             filter_sql = self.inline(self.clauses["where"], self.qualifiers)
             if filter_sql is None:

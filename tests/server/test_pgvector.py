@@ -191,3 +191,21 @@ def test_embedded_connection_runs_the_same_sql(server, pg):
         "SELECT id FROM items WHERE cat = ? ORDER BY embedding <=> ? LIMIT 6", ["a", q.tolist()]
     ).fetchall()
     assert _ids(rows) == _search_ids(pg, q, 6, "cat = 'a'")
+
+
+def test_hnsw_ef_search_is_the_search_ef(server, pg):
+    """pgvector's `SET hnsw.ef_search` reaches the search as its `ef`."""
+    q = QUERIES[1]
+    schema = server[1].database.views.refresh_one("items").schema
+    sql = "SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 10"
+    found = rewrite_nearest(sql, [q.tolist()], lambda name: schema, ef_search=200)
+    assert found is not None and "ef := 200" in found[0]
+    pg.execute("SET hnsw.ef_search = 200")
+    try:
+        got = pg.execute("SELECT id FROM items ORDER BY embedding <=> %s LIMIT 10", (q,))
+        want = pg.execute(
+            "SELECT id FROM vector_search('items', %s, 10, ef := 200) ORDER BY _distance", (q,)
+        )
+        assert _ids(got.fetchall()) == _ids(want.fetchall())
+    finally:
+        pg.execute("RESET hnsw.ef_search")
