@@ -31,11 +31,13 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlglot.errors import TokenError
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from ..engine.search import DISTANCE
 from ..schema import Schema
-from .parse import number_placeholders
+from .parse import DIALECT, number_placeholders
 from .pgvector_sql import METRIC_OF_OPERATOR
 
 _TOKEN = re.compile(
@@ -299,8 +301,8 @@ class _Plan(_Rewriter):
         column, query = target
         limit = self.count(self.clauses["limit"])
         offset = self.count(self.clauses.get("offset", [])) if "offset" in self.clauses else 0
-        if limit is None or offset is None:
-            return None
+        if not limit or offset is None:
+            return None  # LIMIT 0 is no search
         select = self.select_list(items, column, query)
         q = self.query_text(query)
         if select is None or q is None:
@@ -310,7 +312,7 @@ class _Plan(_Rewriter):
             options.append(f"ef := {self.ef_search}")
         if "where" in self.clauses:
             filter_sql = self.inline(self.clauses["where"], self.qualifiers)
-            if filter_sql is None:
+            if filter_sql is None or not _readable_filter(filter_sql):
                 return None
             options.append(f"filter := {_literal_text(filter_sql)}")
         source = (
@@ -386,6 +388,16 @@ class _Plan(_Rewriter):
                 return None
             out.append(self.text(item))
         return ", ".join(out)
+
+
+def _readable_filter(filter_sql: str) -> bool:
+    """Whether the search's filter check (search_runner.py) reads this predicate, as it
+    reads filters: with sqlglot, which does not know all of DuckDB's syntax."""
+    try:
+        tree = sqlglot.parse_one(filter_sql, read=DIALECT)
+    except (ParseError, TokenError):
+        return False
+    return not isinstance(tree, exp.Query | exp.Command)
 
 
 def _words(toks: list[_Tok]) -> list[str]:

@@ -139,6 +139,7 @@ def test_the_rewrite_takes_the_search_path(server):
         "SELECT cat FROM items GROUP BY cat ORDER BY min(embedding <=> $1) LIMIT 5",
         "SELECT id FROM items ORDER BY embedding <=> $1 DESC LIMIT 5",
         "SELECT id FROM items ORDER BY embedding <=> $1, id LIMIT 5",
+        "SELECT id FROM items ORDER BY embedding <=> $1 LIMIT 0",
     ):
         assert rewrite_nearest(sql, [[0.0] * 8], lambda name: schema) is None
 
@@ -209,3 +210,16 @@ def test_hnsw_ef_search_is_the_search_ef(server, pg):
         assert _ids(got.fetchall()) == _ids(want.fetchall())
     finally:
         pg.execute("RESET hnsw.ef_search")
+
+
+def test_limit_zero_and_wrong_dimensions(pg):
+    assert (
+        pg.execute(
+            "SELECT id FROM items ORDER BY embedding <=> %s LIMIT 0", (QUERIES[0],)
+        ).fetchall()
+        == []
+    )
+    with pytest.raises(psycopg.errors.DataException):
+        pg.execute(
+            "SELECT id FROM items ORDER BY embedding <=> %s LIMIT 3", ([1.0, 2.0],)
+        ).fetchall()
