@@ -69,16 +69,44 @@ def _select_list_names(text: str) -> list[str | None] | None:
     tree = _serialized(text)
     if tree is None or tree.get("error") or len(tree.get("statements", [])) != 1:
         return None
-    node = tree["statements"][0]["node"]
-    while node.get("type") == "SET_OPERATION_NODE":  # UNION: named by its first branch
-        node = (node.get("children") or [node.get("left")])[0]
-        if node is None:
-            return None
+    node: dict[str, Any] | None = tree["statements"][0]["node"]
+    ctes: dict[str, dict[str, Any]] = {}
+    while node is not None:
+        for cte in (node.get("cte_map") or {}).get("map", []):
+            if not cte["value"].get("aliases"):
+                ctes[cte["key"]] = cte["value"].get("query_node")
+        if node.get("type") == "SET_OPERATION_NODE":  # UNION: named by its first branch
+            node = (node.get("children") or [node.get("left")])[0]
+            continue
+        if _values_list(node):
+            return ["VALUES"]
+        inner = _star_source(node, ctes)  # SELECT * FROM (subquery) or a CTE: its names
+        if inner is None:
+            break
+        node = inner
+    if node is None:
+        return None
     items = node.get("select_list") or []
-    if _values_list(node):
-        return ["VALUES"]
     source = text.encode("utf-8")
     return [None if item["class"] == "STAR" else _name(item, source)[0] for item in items]
+
+
+def _star_source(node: dict[str, Any], ctes: dict[str, Any]) -> dict[str, Any] | None:
+    """The query whose columns `SELECT * FROM <it>` returns as they are: a subquery or a
+    CTE without column aliases; None for anything else."""
+    items = node.get("select_list") or []
+    if len(items) != 1 or items[0]["class"] != "STAR" or items[0].get("exclude_list"):
+        return None
+    if items[0].get("replace_list") or items[0].get("columns") or items[0].get("expr"):
+        return None
+    source = node.get("from_table") or {}
+    if source.get("column_name_alias"):
+        return None
+    if source.get("type") == "SUBQUERY":
+        return (source.get("subquery") or {}).get("node")
+    if source.get("type") == "BASE_TABLE" and not source.get("schema_name"):
+        return ctes.get(source.get("table_name", ""))
+    return None
 
 
 def _values_list(node: dict[str, Any]) -> bool:

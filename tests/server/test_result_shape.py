@@ -172,6 +172,8 @@ NAMES = [
     ("SELECT 1 UNION SELECT 2", ["?column?"]),
     ("SELECT date '2020-01-01', interval '1 day'", ["date", "interval"]),
     ("SELECT id, title FROM docs WHERE id = 1", ["id", "title"]),
+    ("SELECT * FROM (SELECT count(*) FROM docs) s", ["count"]),
+    ("WITH t AS (SELECT count(*), 1 + 1 FROM docs) SELECT * FROM t", ["count", "?column?"]),
 ]
 # (statement, its one value): integer division truncates.
 VALUES = [("SELECT 15 / 10", 1), ("SELECT -7 / 2", -3), ("SELECT 7 / 2.0", 3.5)]
