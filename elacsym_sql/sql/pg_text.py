@@ -27,6 +27,11 @@ def text_array(text: str, element: int, decode: Callable[[str, int], Any]) -> li
     item read by `decode(item text, element)`."""
     number = _PLAIN_NUMBERS.get(element)
     plain = text[:1] == "{" and text[-1:] == "}" and "{" not in text[1:] and '"' not in text
+    # pgvector's text form '[1,2,3]': a vector parameter where the statement wants floats
+    # (pg8000 and psycopg2 send vectors so, untyped).
+    plain = plain or (
+        number is float and text[:1] == "[" and text[-1:] == "]" and "[" not in text[1:]
+    )
     if number is not None and plain:
         # A vector: thousands of numbers, read without the general parser's per-character
         # loop (node `pg` quotes each number: those take the loop). float() reads

@@ -1,16 +1,18 @@
 """pgvector's SQL and its Python package, unchanged (issue 8, item 3): CREATE EXTENSION,
 `vector(n)` columns, `ORDER BY embedding <=> $1 LIMIT k` (with WHERE) answered by the
 engine's filtered vector search, the other operators, CREATE INDEX ... USING hnsw, and
-`register_vector` with psycopg 3 and psycopg2 sending vectors in text and binary."""
+`register_vector` with psycopg 3, psycopg2 and pg8000 sending vectors in text and binary."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import numpy as np
+import pg8000.native
 import psycopg
 import psycopg2
 import pytest
+from pgvector.pg8000 import register_vector as register_vector_pg8000
 from pgvector.psycopg import register_vector
 from pgvector.psycopg2 import register_vector as register_vector_psycopg2
 
@@ -223,3 +225,17 @@ def test_limit_zero_and_wrong_dimensions(pg):
         pg.execute(
             "SELECT id FROM items ORDER BY embedding <=> %s LIMIT 3", ([1.0, 2.0],)
         ).fetchall()
+
+
+def test_pg8000_register_vector(server, pg):
+    """pg8000 sends vectors as untyped '[...]' text, where the statement wants floats."""
+    conn = pg8000.native.Connection("tester", host="127.0.0.1", port=server[0], database="v")
+    try:
+        register_vector_pg8000(conn)
+        q = QUERIES[2]
+        rows = conn.run(
+            "SELECT id FROM items WHERE cat = :cat ORDER BY embedding <=> :q LIMIT 5", cat="a", q=q
+        )
+        assert _ids(rows) == _search_ids(pg, q, 5, "cat = 'a'")
+    finally:
+        conn.close()
