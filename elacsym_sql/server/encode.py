@@ -369,6 +369,8 @@ def _text_encoder(oid: int) -> Encoder:
     }
     if oid in simple:
         return simple[oid]
+    if oid in (t.INT2VECTOR, t.OIDVECTOR):  # '1 2', not '{1,2}'
+        return _per_value(lambda v: " ".join(map(str, v)))
     if oid == t.NUMERIC:
         return lambda c: (
             _text_cast(c)

@@ -65,7 +65,7 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
         for name, base in (("jsonb", "JSON"), ("name", "VARCHAR"), ("regclass", "VARCHAR"),
                            ("regtype", "VARCHAR"), ("regproc", "VARCHAR"),
                            ("regnamespace", "VARCHAR"), ("regrole", "VARCHAR"),
-                           ("int2vector", "SMALLINT[]"), ("oidvector", "BIGINT[]"),
+                           ("int2vector", "USMALLINT[]"), ("oidvector", "UBIGINT[]"),
                            ("xid", "BIGINT"), ("bpchar", "VARCHAR")):  # fmt: skip
             exists = cur.execute(
                 "SELECT count(*) FROM duckdb_types() WHERE type_name = ?", [name]

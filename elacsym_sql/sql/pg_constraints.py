@@ -38,9 +38,12 @@ CONSTRAINT_VIEWS: dict[str, str] = {
     "pg_constraint": f"""
 SELECT oid, conname, {PUBLIC}::BIGINT AS connamespace, contype, false AS condeferrable,
   false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,
-  indexoid AS conindid, 0::BIGINT AS conparentid,
   coalesce((SELECT fr.oid FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)::BIGINT
     AS confrelid,
+  -- a foreign key's index is the referenced primary key's (pgJDBC joins on it)
+  CASE WHEN contype = 'f' THEN
+    coalesce((SELECT fr.oid + 1 FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)
+    ELSE indexoid END::BIGINT AS conindid, 0::BIGINT AS conparentid,
   CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
   CASE WHEN contype <> 'f' THEN ' ' WHEN deltype = 'restrict' THEN 'r' ELSE 'a' END
     AS confdeltype,
@@ -57,10 +60,12 @@ SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS i
   len(attnums)::SMALLINT AS indnkeyatts, true AS indisunique,
   false AS indnullsnotdistinct, contype = 'p' AS indisprimary, false AS indisexclusion,
   true AS indimmediate, false AS indisclustered, true AS indisvalid, false AS indcheckxmin,
-  true AS indisready, true AS indislive, false AS indisreplident, attnums AS indkey,
-  list_transform(attnums, lambda a: 0)::BIGINT[] AS indcollation,
-  list_transform(attnums, lambda a: 0)::BIGINT[] AS indclass,
-  list_transform(attnums, lambda a: 0)::SMALLINT[] AS indoption,
+  true AS indisready, true AS indislive, false AS indisreplident,
+  -- int2vector and oidvector, as pg_types.py spells them (SQLAlchemy reads their text)
+  attnums::USMALLINT[] AS indkey,
+  list_transform(attnums, lambda a: 0)::UBIGINT[] AS indcollation,
+  list_transform(attnums, lambda a: 0)::UBIGINT[] AS indclass,
+  list_transform(attnums, lambda a: 0)::USMALLINT[] AS indoption,
   NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
 FROM {S}.cons WHERE contype IN ('p', 'u')""",
     # The index rows of pg_class (pg_views.py unions them with the tables).
@@ -103,7 +108,7 @@ CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
         WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(cols, ', ') || ') REFERENCES '
           || ref_table || '(' || array_to_string(ref_cols, ', ') || ')'
           || CASE WHEN deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
-        ELSE 'CHECK ((' || definition || '))' END FROM {S}.cons WHERE oid = con)"""),
+        ELSE 'CHECK (' || definition || ')' END FROM {S}.cons WHERE oid = con)"""),
     # Postgres's set-returning (x, n) per array element (pgJDBC's getPrimaryKeys,
     # getIndexInfo): an unnest, several rows in a select list as in Postgres.
     ("information_schema__pg_expandarray", "arr",

@@ -56,6 +56,11 @@ def rewrite_literal_casts(sql: str) -> str:
         return sql
     edits: list[tuple[int, int, str]] = []
     for i, tok in enumerate(tokens):
+        if _column_to_regclass(tokens, i):  # conrelid::regclass: the relation's name
+            start = tokens[i - 2].start if _is_dot(tokens, i - 1) else tok.start
+            edits.append((start, tokens[i + 2].end + 1,
+                          f"{SHIM}.regclass_name({sql[start : tok.end + 1]})"))  # fmt: skip
+            continue
         if tok.token_type != TokenType.STRING:
             continue
         target = _cast_target(tokens, i)
@@ -104,6 +109,21 @@ def _cast_target(tokens: list[Token], i: int) -> str | None:
         after = tokens[i + 3] if i + 3 < len(tokens) else None
         return "array" if after is not None and after.token_type == TokenType.L_BRACKET else "bytea"
     return "array" if _array_type_follows(tokens, i + 2) else None
+
+
+def _is_dot(tokens: list[Token], i: int) -> bool:
+    return i >= 1 and tokens[i].token_type == TokenType.DOT
+
+
+def _column_to_regclass(tokens: list[Token], i: int) -> bool:
+    """Whether a column (`c.conrelid`) at `i` is cast `::regclass`, as psql shows names."""
+    return (
+        tokens[i].token_type == TokenType.VAR
+        and i + 2 < len(tokens)
+        and tokens[i + 1].token_type == TokenType.DCOLON
+        and tokens[i + 2].text.lower() == "regclass"
+        and not (i + 3 < len(tokens) and tokens[i + 3].token_type == TokenType.DCOLON)
+    )
 
 
 def _oid_follows(tokens: list[Token], i: int) -> bool:

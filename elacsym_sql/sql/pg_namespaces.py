@@ -35,7 +35,7 @@ def install_namespace_tables(duck: duckdb.DuckDBPyConnection) -> None:
 def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
     """Record a namespace's key, options and column notes: its view is then a table."""
     opts = schema.options
-    options = [f"metric={opts.metric}"]
+    options = [f"metric={opts.metric}"] if schema.vector_columns else []
     if opts.full_text:
         options += [
             f"full_text={','.join(opts.full_text)}",

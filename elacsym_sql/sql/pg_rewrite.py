@@ -53,7 +53,7 @@ FUNCTIONS = frozenset(
         pg_get_triggerdef pg_get_partkeydef array_upper array_lower pg_backend_pid
         has_table_privilege has_schema_privilege has_database_privilege pg_is_in_recovery
         txid_current pg_opclass_is_visible pg_opfamily_is_visible pg_get_functiondef
-        pg_size_pretty"""
+        pg_size_pretty pg_partition_ancestors"""
     )
 )
 _NAME = (TokenType.VAR, TokenType.IDENTIFIER)

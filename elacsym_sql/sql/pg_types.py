@@ -16,6 +16,11 @@ BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, TEXT, OID = 16, 17, 18, 19, 20, 21, 2
 JSON, FLOAT4, FLOAT8, UNKNOWN, VARCHAR, BPCHAR = 114, 700, 701, 705, 1043, 1042
 DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL = 1082, 1083, 1114, 1184, 1186
 NUMERIC, UUID, JSONB, REGPROC, REGCLASS, REGTYPE = 1700, 2950, 3802, 24, 2205, 2206
+INT2VECTOR, OIDVECTOR = 22, 30
+# DuckDB has no int2vector or oidvector (pg_index.indkey, indoption, indclass): array-like
+# in SQL, space-separated on the wire ('1 2'; SQLAlchemy splits it). The catalog spells
+# them as list types nothing else there uses.
+_VECTOR_TYPES = {"USMALLINT[]": INT2VECTOR, "UBIGINT[]": OIDVECTOR}
 BIT = 1560
 # pgvector's type (an extension's type: its OID is ours to choose, and stays this one).
 VECTOR, VECTOR_ARRAY = 16401, 16402
@@ -41,6 +46,8 @@ _BASE = [
     PgType(BYTEA, "bytea", "bytea", -1, 1001, "U"),
     PgType(CHAR, "char", '"char"', 1, 1002, "S"),
     PgType(NAME, "name", "name", 64, 1003, "S"),
+    PgType(INT2VECTOR, "int2vector", "int2vector", -1, 0, "A", element=INT2),
+    PgType(OIDVECTOR, "oidvector", "oidvector", -1, 0, "A", element=OID),
     PgType(INT8, "int8", "bigint", 8, 1016, "N"),
     PgType(INT2, "int2", "smallint", 2, 1005, "N"),
     PgType(INT4, "int4", "integer", 4, 1007, "N"),
@@ -156,6 +163,8 @@ def pg_type_of(duck_type: str) -> tuple[int, int]:
     text = duck_type.strip()
     if text.startswith("ENUM("):
         return _ENUMS.get(text, TEXT), -1  # an enum no CREATE TYPE names: its labels as text
+    if text in _VECTOR_TYPES:
+        return _VECTOR_TYPES[text], -1
     array = _ARRAY.match(text)
     if array:
         element, _ = pg_type_of(array.group(1))

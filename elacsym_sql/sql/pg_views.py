@@ -61,8 +61,15 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   CASE WHEN kind = 'r' THEN 2 ELSE 0 END::BIGINT AS relam, oid AS relfilenode,
   0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
   0::BIGINT AS reltoastrelid, key IS NOT NULL AS relhasindex, false AS relisshared,
-  'p' AS relpersistence, kind AS relkind, 0::SMALLINT AS relnatts, 0::SMALLINT AS relchecks,
-  false AS relhasrules, false AS relhastriggers, false AS relhassubclass,
+  'p' AS relpersistence, kind AS relkind, 0::SMALLINT AS relnatts,
+  -- psql lists CHECK constraints only when relchecks > 0, and foreign keys (both ways)
+  -- only when relhastriggers: Postgres enforces them with triggers
+  (SELECT count(*) FROM {S}.namespace_constraints k WHERE k.name = rels.name
+    AND k.contype = 'c')::SMALLINT AS relchecks,
+  false AS relhasrules,
+  EXISTS (SELECT 1 FROM {S}.namespace_constraints k WHERE k.contype = 'f'
+    AND (k.name = rels.name OR k.ref_table = rels.name)) AS relhastriggers,
+  false AS relhassubclass,
   false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
   'd' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite,
   0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl,
@@ -301,8 +308,16 @@ MACROS: list[tuple[str, str, str]] = [
     ("pg_get_expr", "expr, rel, pretty := false", "NULL::VARCHAR"),
     # 'name'::regclass and 'name'::regproc (pg_literals.py): the OID, or Postgres's error.
     ("regclass_oid", "n",
-     f"""coalesce({_CATALOG_OIDS}[n], (SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
+     f"""coalesce({_CATALOG_OIDS}[n], TRY_CAST(n AS UINTEGER),
+        (SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
         error('relation "' || n || '" does not exist'))"""),
+    ("regclass_name", "rel",
+     f"coalesce((SELECT relname FROM {S}.pg_class WHERE oid = rel), rel::VARCHAR)"),
+    # No partitions, so no ancestors: as a value (psql's foreign-key lists) and as a table
+    # (its trigger list, WITH ORDINALITY); DuckDB keeps both macros under one name.
+    ("pg_partition_ancestors", "rel", "NULL::UINTEGER"),
+    ("pg_partition_ancestors", "rel",
+     "TABLE SELECT NULL::UINTEGER AS relid, NULL::BIGINT AS depth WHERE false"),
     ("regproc_oid", "n",
      f"""coalesce((SELECT oid FROM {S}.pg_proc WHERE proname = n LIMIT 1),
         error('function "' || n || '" does not exist'))"""),
