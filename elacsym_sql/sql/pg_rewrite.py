@@ -33,7 +33,8 @@ RELATIONS = frozenset(
         pg_policy pg_proc pg_publication pg_publication_namespace pg_publication_rel
         pg_range pg_rewrite pg_roles pg_sequence pg_settings pg_statistic_ext pg_tables
         pg_trigger pg_type pg_user pg_views pg_matviews pg_opclass pg_shdescription
-        pg_stat_activity pg_locks pg_stat_user_tables pg_cursors pg_opfamily"""
+        pg_stat_activity pg_locks pg_stat_user_tables pg_cursors pg_opfamily
+        pg_tablespace"""
     )
 )
 INFORMATION_SCHEMA = frozenset(
@@ -53,7 +54,7 @@ FUNCTIONS = frozenset(
         pg_get_triggerdef pg_get_partkeydef array_upper array_lower pg_backend_pid
         has_table_privilege has_schema_privilege has_database_privilege pg_is_in_recovery
         txid_current pg_opclass_is_visible pg_opfamily_is_visible pg_get_functiondef
-        pg_size_pretty pg_partition_ancestors"""
+        pg_size_pretty pg_partition_ancestors pg_database_size"""
     )
 )
 _NAME = (TokenType.VAR, TokenType.IDENTIFIER)

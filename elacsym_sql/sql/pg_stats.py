@@ -75,6 +75,9 @@ FROM {S}.rels WHERE kind = 'r'""",
         FROM (SELECT unnest(coalesce(getvariable('elacsym_cursors'),
           []::STRUCT(name VARCHAR, statement VARCHAR, is_holdable BOOLEAN, is_binary BOOLEAN,
                      creation_time TIMESTAMPTZ)[])) AS c)""",
+    "pg_tablespace": """SELECT * FROM (VALUES (1663::BIGINT, 'pg_default'), (1664, 'pg_global'))
+        AS t(oid, spcname), (SELECT 10::BIGINT AS spcowner, NULL::VARCHAR[] AS spcacl,
+        NULL::VARCHAR[] AS spcoptions)""",
     "pg_opfamily": """SELECT NULL::BIGINT AS oid, NULL::BIGINT AS opfmethod,
         NULL::VARCHAR AS opfname, NULL::BIGINT AS opfnamespace, NULL::BIGINT AS opfowner,
         NULL::BIGINT AS tableoid WHERE false""",
@@ -96,6 +99,10 @@ STAT_MACROS: list[tuple[str, str, str]] = [
         WHEN abs(s >> 19) < 20479 THEN ((s >> 19) + 1) // 2 || ' MB'
         WHEN abs(s >> 29) < 20479 THEN ((s >> 29) + 1) // 2 || ' GB'
         ELSE ((s >> 39) + 1) // 2 || ' TB' END"""),
+    # Every namespace's segments and indexes (psql's \l+).
+    ("pg_database_size", "db",
+     f"coalesce((SELECT sum(__elacsym_ns_size(name, 'total')) FROM {S}.rels"
+     " WHERE kind = 'r'), 0)::BIGINT"),
     ("__size", "rel, part",
      f"coalesce((SELECT __elacsym_ns_size(name, part) FROM {S}.rels WHERE oid = rel), 0)"),
 ]  # fmt: skip

@@ -72,6 +72,10 @@ def test_psql_lists_with_sizes_owner_roles_schemas_types(meta: int) -> None:
     assert _row(psql(meta, r"\dn"), "public") == ["public", "tester"]
     assert _row(psql(meta, r"\dT"), "public")[1] == "shade"
     assert "(0 rows)" in psql(meta, r"\dd")  # no comments: an empty list, not an error
+    database = _row(psql(meta, r"\l+"), "elacsym")
+    assert database[1] == "tester" and database[-2] == "pg_default"
+    assert float(database[-3].split()[0]) > 0  # the namespaces' size
+    assert _row(psql(meta, r"\di"), "public")[1:5] == ["docs_pkey", "index", "tester", "docs"]
     source = psql(meta, r"\sf vector_search")
     assert source.startswith("CREATE OR REPLACE FUNCTION public.vector_search(ns, q, k")
 
