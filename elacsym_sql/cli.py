@@ -15,6 +15,7 @@ from typing import Any
 from . import connect
 from .errors import ElacsymError
 from .server.frontend import DEFAULT_MAX_MESSAGE
+from .server.options import ServerOptions, option_fields
 from .sql import Connection
 
 _MAX_WIDTH = 40
@@ -101,8 +102,9 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
             users=users,
             tls=tls,
             max_message_size=args.max_message_size,
+            options=ServerOptions(**{o.name: getattr(args, o.name) for o in option_fields()}),
         )
-    except (OSError, ValueError) as exc:  # unreadable files; --auth without --users
+    except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
 
@@ -165,6 +167,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "a larger one is refused (54000) and the connection closed "
         f"(default $ELACSYM_MAX_MESSAGE_SIZE or {DEFAULT_MAX_MESSAGE}, 256 MiB)",
     )
+    for option in option_fields():
+        flag = "--" + option.name.replace("_", "-")
+        default = env(f"ELACSYM_{option.name.upper()}", str(option.default))
+        srv.add_argument(
+            flag,
+            type=int if option.type == "int" else str,
+            default=default,
+            help=f"{option.metadata['help']} (default ${'ELACSYM_' + option.name.upper()} "
+            f"or {option.default!r})",
+        )
     pw = verbs.add_parser("scram-verifier", help="print a SCRAM-SHA-256 verifier for users.toml")
     pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
     sh = verbs.add_parser("shell", help="interactive SQL prompt")

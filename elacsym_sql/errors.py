@@ -236,3 +236,15 @@ class UndefinedObject(ProgrammingError):
 
 class DivisionByZero(DataError):
     sqlstate = "22012"
+
+
+class CantChangeRuntimeParam(OperationalError):
+    """A server setting a session cannot change (max_connections, authentication_timeout)."""
+
+    sqlstate = "55P02"
+
+
+class OutOfMemory(OperationalError):
+    """A statement needed more memory than the engine's memory limit allows."""
+
+    sqlstate = "53200"

@@ -94,8 +94,8 @@ class Extended:
         self.query = ""
         try:
             await step
-        except f.FrameError:
-            raise  # the connection cannot go on (COPY data over the limit)
+        except (f.FrameError, ConnectionError):
+            raise  # the connection cannot go on (COPY data over the limit, client gone)
         except Exception as exc:
             self.skipping = True
             self.session.fail(exc, self.query)

@@ -14,7 +14,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import CharacterNotInRepertoire, InvalidParameterValue, ProtocolViolation
+from ..errors import (
+    CharacterNotInRepertoire,
+    InvalidParameterValue,
+    ProtocolViolation,
+    SyntaxError,
+)
 
 PROTOCOL_V3 = 196608  # 3.0
 SSL_REQUEST = 80877103
@@ -94,6 +99,43 @@ def startup_parameters(body: bytes) -> dict[str, str]:
             break
         params[parts[i].decode("utf-8", "replace")] = parts[i + 1].decode("utf-8", "replace")
     return params
+
+
+def startup_options(text: str) -> dict[str, str]:
+    """Settings in a startup packet's `options` (libpq's PGOPTIONS): `-c name=value`,
+    `-cname=value` or `--name=value`, separated by spaces; a backslash keeps the next
+    character (a space in a value)."""
+    words, word, escaped = [], "", False
+    for ch in text:
+        if escaped:
+            word, escaped = word + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += ch
+    if word:
+        words.append(word)
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "-c" and i + 1 < len(words):
+            i += 1
+            word = words[i]
+        elif word.startswith("-c") or word.startswith("--"):
+            word = word[2:]
+        else:
+            raise SyntaxError(f"invalid command-line argument for server process: {word}")
+        name, sep, value = word.partition("=")
+        if not sep:
+            raise SyntaxError(f"-c {name} requires a value")
+        found[name.replace("-", "_")] = value
+        i += 1
+    return found
 
 
 def utf8(data: bytes) -> str:

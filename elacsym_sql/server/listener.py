@@ -14,6 +14,7 @@ from typing import get_args
 from ..sql import Database
 from .auth import AuthMode, Users
 from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
+from .options import ServerOptions
 from .session import Session
 
 log = logging.getLogger("elacsym.server")
@@ -37,6 +38,7 @@ class Server:
         users: Users | None = None,
         tls: ssl.SSLContext | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
+        options: ServerOptions | None = None,
     ) -> None:
         if auth not in get_args(AuthMode):
             raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
@@ -45,6 +47,9 @@ class Server:
         if max_message_size < SMALL_MESSAGE:  # below it, ordinary messages could not pass
             raise ValueError(f"--max-message-size is at least {SMALL_MESSAGE} bytes")
         self.max_message_size = max_message_size  # after authentication; over it: 54000
+        self.options = options if options is not None else ServerOptions()
+        if self.options.memory_limit:
+            database.set_memory_limit(self.options.memory_limit)
         self.auth: AuthMode = auth
         self.users = users
         self.tls = tls  # answers SSLRequest with 'S' when set
@@ -54,6 +59,7 @@ class Server:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")
         self.closing = False
         self._sessions: dict[int, Session] = {}
+        self._admitted = 0  # sessions past their startup packet: max_connections counts these
         self._tasks: set[asyncio.Task[None]] = set()
         self._pids = itertools.count(1000)
         self._server: asyncio.base_events.Server | None = None
@@ -83,14 +89,25 @@ class Server:
             if task is not None:
                 self._tasks.discard(task)
 
+    def admit(self, session: Session) -> bool:
+        """Count a session that sent its startup packet; False past max_connections."""
+        if self._admitted >= self.options.max_connections:
+            return False
+        self._admitted += 1
+        session.admitted = True
+        return True
+
     def forget(self, session: Session) -> None:
         self._sessions.pop(session.pid, None)
+        if session.admitted:
+            session.admitted = False
+            self._admitted -= 1
 
     def cancel(self, pid: int, secret: int) -> None:
-        """CancelRequest: interrupt the session's running statement, if the key matches."""
+        """CancelRequest: stop the session's running statement, if the key matches."""
         session = self._sessions.get(pid)
         if session is not None and session.secret == secret and not session.idle.is_set():
-            session.cur.interrupt()
+            session.clock.cancel("user request")
 
     async def serve_forever(self) -> None:
         assert self._server is not None

@@ -19,6 +19,9 @@ from . import protocol as p
 from .encode import RowEncoder
 
 BATCH_ROWS = 65_536
+# Rows are encoded and written at most about this many bytes at a time (by their Arrow
+# size), so a client that stops reading holds little of the server's memory.
+CHUNK_BYTES = 1 << 20
 # Verbs whose statements return rows as results; others answer with a command tag.
 _ROW_COMMANDS = {"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA", "CALL", "SUMMARIZE",
                  "WITH", "TABLE", "VALUES", "COMMAND", "FROM", "UNION", "FETCH"}  # fmt: skip
@@ -94,14 +97,22 @@ class RowStream:
         if batch is None:
             self.done = True
             return b"", 0
-        if limit and batch.num_rows > limit:
-            self._rest = batch.slice(limit)
-            batch = batch.slice(0, limit)
+        take = max(1, CHUNK_BYTES * batch.num_rows // max(batch.nbytes, 1))
+        take = min(take, limit) if limit else take
+        if batch.num_rows > take:
+            self._rest = batch.slice(take)
+            batch = batch.slice(0, take)
         else:
             self._rest = next(self._batches, None)
             self.done = self._rest is None
         self.sent += batch.num_rows
         return self._encoder.encode(batch), batch.num_rows
+
+    def close(self) -> None:
+        """Stop early: the rows not sent are dropped, the cursor freed."""
+        self._batches, self._rest, self.done = None, None, True
+        assert self.outcome.result is not None
+        self.outcome.result.close()
 
     def materialize(self) -> None:
         """Read what is left into memory, so the cursor is free for other statements."""

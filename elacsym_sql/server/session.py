@@ -19,6 +19,7 @@ from ..sql import Outcome
 from ..sql.client_settings import REPORTED
 from ..sql.parse import front_door_error
 from ..sql.pg_types import Column
+from ..sql.setting_values import milliseconds
 from . import copy_statement
 from . import frontend as f
 from . import protocol as p
@@ -28,6 +29,7 @@ from .copy_statement import CopyRequest, mentions_copy
 from .errors import error_response, fatal
 from .extended import Extended
 from .rows import RowStream, first_messages, tag
+from .statement_clock import StatementClock
 
 if TYPE_CHECKING:
     from .listener import Server
@@ -37,6 +39,13 @@ T = TypeVar("T")
 FLUSH_BYTES = 1 << 18  # write out once this much is buffered
 WATCH_SECONDS = 0.25  # how often a running statement checks that its client is still there
 DISCARD_SECONDS = 10.0  # the longest a refused message's body is read (and dropped)
+PAUSED_BYTES = 1 << 16  # asyncio's default high-water mark: past it, drain() waits
+_TIMED = frozenset((b"Q", b"P", b"B", b"D", b"E"))  # messages that run statement_timeout
+_IDLE = {  # in a transaction block or not: (setting, SQLSTATE, the FATAL's words)
+    False: ("idle_in_transaction_session_timeout", "25P03", "idle-in-transaction"),
+    True: ("idle_session_timeout", "57P05", "idle-session"),
+}
+_STARTUP_FIXED = frozenset(("user", "database", "options", "replication"))
 
 
 class Session:
@@ -47,7 +56,7 @@ class Session:
         self.db = server.database
         self.reader = reader
         self.writer = writer
-        self.cur = self.db.session()
+        self.cur = self.db.session(streaming=True)
         self.state = self.db.new_session_state()
         self.pid = server.next_pid()
         self.secret = secrets.randbits(31)
@@ -57,6 +66,9 @@ class Session:
         self.extended = Extended(self)
         self.tls = False
         self.authenticated = False  # until then, only small password messages are read
+        self.admitted = False  # counted against max_connections
+        self.clock = StatementClock(self.cur.interrupt)
+        self._at_ready = False  # ReadyForQuery sent, nothing read since: the idle timeouts run
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -66,11 +78,23 @@ class Session:
         not when the statement would have ended."""
         future = asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
         while True:
-            done, _ = await asyncio.wait({future}, timeout=WATCH_SECONDS)
+            left = self.clock.remaining()
+            wait = WATCH_SECONDS if left is None else min(WATCH_SECONDS, left + 0.001)
+            done, _ = await asyncio.wait({future}, timeout=wait)
             if done:
-                return future.result()
+                try:
+                    return future.result()
+                except Exception as exc:
+                    raise self.clock.explain(exc) from exc.__cause__
+            self.clock.poll()
+            if self.clock.reason is not None:
+                self.cur.interrupt()  # again: the first may have come between DuckDB calls
             if self.reader.at_eof() or self.writer.transport.is_closing():
                 self.cur.interrupt()
+
+    def statement_timeout(self) -> int:
+        """The session's statement_timeout in milliseconds (0: none)."""
+        return milliseconds(self.state.settings.values["statement_timeout"])
 
     async def read_message(self) -> f.Message:
         """The client's next message, within the limits of where the session is."""
@@ -92,8 +116,31 @@ class Session:
         if self._buffered >= FLUSH_BYTES:
             await self.flush()
 
+    async def _flush_rows(self) -> None:
+        """maybe_flush for a result's rows: waiting for a client that does not read stops
+        at the statement's deadline or a cancel (57014), holding one chunk meanwhile."""
+        if self._buffered < FLUSH_BYTES:
+            return
+        self.writer.writelines(self._out)
+        self._out, self._buffered = [], 0
+        if self.writer.transport.get_write_buffer_size() <= PAUSED_BYTES:
+            await self.writer.drain()
+            return
+        drain = asyncio.ensure_future(self.writer.drain())
+        stop = asyncio.ensure_future(self.clock.canceled.wait())
+        try:
+            left = self.clock.remaining()
+            await asyncio.wait({drain, stop}, timeout=left, return_when="FIRST_COMPLETED")
+        finally:
+            stop.cancel()
+        if not drain.done():
+            drain.cancel()
+            self.clock.check()  # raises: canceled, or past the deadline
+        drain.result()
+
     def ready(self) -> None:
         self.send(p.ready_for_query(self.state.transaction.status))
+        self._at_ready = True
 
     def report_settings(self) -> None:
         """ParameterStatus for changed settings; also applies DEALLOCATE."""
@@ -113,7 +160,12 @@ class Session:
 
     async def serve(self) -> None:
         try:
-            if await self.startup():
+            try:
+                async with asyncio.timeout(self.server.options.seconds("authentication_timeout")):
+                    started = await self.startup()
+            except TimeoutError:
+                return  # as Postgres: closed without a word (the client is not authenticated)
+            if started:
                 await self.loop()
         except (asyncio.IncompleteReadError, OSError):
             pass  # the client went away, or its TLS broke
@@ -164,22 +216,23 @@ class Session:
                 await self.flush()
                 return False
             break
+        if not self.server.admit(self):
+            self.send(fatal("53300", "sorry, too many clients already"))
+            await self.flush()
+            return False
         params = f.startup_parameters(body)
         settings = self.state.settings
-        for name in (
-            "application_name",
-            "DateStyle",
-            "TimeZone",
-            "client_encoding",
-            "extra_float_digits",
-        ):
-            if name in params:
-                try:
-                    settings.set(name, params[name])
-                except ElacsymError as exc:
-                    self.send(fatal(exc.sqlstate, exc.message))
-                    await self.flush()
-                    return False
+        settings.configure(self.server.options.session_settings())
+        given = {k: v for k, v in params.items() if k not in _STARTUP_FIXED}
+        try:
+            given.update(f.startup_options(params.get("options", "")))
+            for name, value in given.items():
+                if settings.is_client_setting(name):
+                    settings.set(name, value)
+        except ElacsymError as exc:
+            self.send(fatal(exc.sqlstate, exc.message))
+            await self.flush()
+            return False
         user = params.get("user", "elacsym")
         try:
             await authenticate(self, self.server.auth, self.server.users, user)
@@ -204,28 +257,59 @@ class Session:
         await self.flush()
         return True
 
+    async def next_message(self) -> f.Message | None:
+        """The client's next message; None when an idle timeout closed the session."""
+        if not self._at_ready:
+            return await self.read_message()
+        self._at_ready = False
+        values = self.state.settings.values
+        name, sqlstate, what = _IDLE[self.state.transaction.status == "I"]
+        limit = milliseconds(values[name])
+        if limit <= 0:
+            return await self.read_message()
+        try:
+            async with asyncio.timeout(limit / 1000):
+                return await self.read_message()
+        except TimeoutError:
+            self.send(fatal(sqlstate, f"terminating connection due to {what} timeout"))
+            await self.flush()
+            return None
+
     async def loop(self) -> None:
         while True:
             self.idle.set()
-            msg = await self.read_message()
+            msg = await self.next_message()
+            if msg is None:
+                return
             self.idle.clear()
-            if self.server.closing and msg.kind in (b"Q", b"S"):
-                self.send(fatal("57P01", "terminating connection due to administrator command"))
-                await self.flush()
-                return
-            if msg.kind == b"X":
-                return
-            if msg.kind in (b"d", b"c", b"f"):
-                continue  # the rest of a COPY that failed: ignored, as in Postgres
-            if msg.kind == b"Q":
-                await self.simple_query(msg.body)
-            elif msg.kind == b"F":
-                self.fail(NotSupportedError("the function call message is not supported"))
-            else:
-                await self.extended.handle(msg)
-                continue
-            self.ready()
+            if msg.kind in _TIMED:
+                self.clock.start(self.statement_timeout())
+            try:
+                if not await self.handle(msg):
+                    return
+            finally:
+                self.clock.stop()
+
+    async def handle(self, msg: f.Message) -> bool:
+        """Answer one message; False: the session ends."""
+        if self.server.closing and msg.kind in (b"Q", b"S"):
+            self.send(fatal("57P01", "terminating connection due to administrator command"))
             await self.flush()
+            return False
+        if msg.kind == b"X":
+            return False
+        if msg.kind in (b"d", b"c", b"f"):
+            return True  # the rest of a COPY that failed: ignored, as in Postgres
+        if msg.kind == b"Q":
+            await self.simple_query(msg.body)
+        elif msg.kind == b"F":
+            self.fail(NotSupportedError("the function call message is not supported"))
+        else:
+            await self.extended.handle(msg)
+            return True
+        self.ready()
+        await self.flush()
+        return True
 
     # -- simple query ------------------------------------------------------------------------
 
@@ -233,7 +317,7 @@ class Session:
         """Answer an error: the transaction block, if any, is aborted (as in Postgres)."""
         self.state.transaction.fail()
         self.report_settings()
-        self.send(error_response(front_door_error(exc, sql)))
+        self.send(error_response(front_door_error(self.clock.explain(exc), sql)))
 
     async def simple_query(self, body: bytes) -> None:
         """Every statement of the Query's text in turn, each result in text; stops at the
@@ -250,10 +334,13 @@ class Session:
                     await run_copy(self, part)
                     continue
                 statements = self.db.execute_each(self.cur, part, None, session=self.state)
-                while (await self.run_next(statements, [], 0, True, simple=True))[0] is not None:
+                while True:
+                    self.clock.renew(self.statement_timeout())
+                    if (await self.run_next(statements, [], 0, True, simple=True))[0] is None:
+                        break
                     ran = True
-        except f.FrameError:
-            raise  # the connection cannot go on (COPY data over the limit)
+        except (f.FrameError, ConnectionError):
+            raise  # the connection cannot go on (COPY data over the limit, client gone)
         except Exception as exc:
             self.fail(exc, sql)
             return
@@ -295,13 +382,18 @@ class Session:
     async def stream_rows(self, stream: RowStream, limit: int) -> RowStream | None:
         """The rest of a result's rows, up to `limit` rows in all (0: all), then
         CommandComplete, or PortalSuspended and the stream to resume."""
-        await self.maybe_flush()
-        while not stream.done and (not limit or stream.sent < limit):
-            want = limit - stream.sent if limit else 0
-            chunk, n = await self.run_sync(stream.next_chunk, want)
-            if n:
-                self.send(chunk)
-            await self.maybe_flush()
+        try:
+            await self._flush_rows()
+            while not stream.done and (not limit or stream.sent < limit):
+                self.clock.check()
+                want = limit - stream.sent if limit else 0
+                chunk, n = await self.run_sync(stream.next_chunk, want)
+                if n:
+                    self.send(chunk)
+                await self._flush_rows()
+        except BaseException:
+            stream.close()  # frees the cursor for the session's next statement
+            raise
         if limit and stream.sent >= limit and not stream.done:
             self.send(p.PORTAL_SUSPENDED)
             return stream

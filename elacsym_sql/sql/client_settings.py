@@ -14,8 +14,9 @@ import sqlglot
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
-from ..errors import InvalidParameterValue, NotSupportedError
+from ..errors import CantChangeRuntimeParam, InvalidParameterValue, NotSupportedError
 from .parse import DIALECT, Statement
+from .setting_values import DURATIONS, parse_duration
 
 
 def _version() -> str:
@@ -60,6 +61,9 @@ DEFAULTS: dict[str, str] = {
     "statement_timeout": "0",
     "lock_timeout": "0",
     "idle_in_transaction_session_timeout": "0",
+    "idle_session_timeout": "0",
+    "log_min_duration_statement": "-1",
+    "authentication_timeout": "1min",
     "geqo": "on",
     "jit": "off",
     "max_connections": "100",
@@ -96,10 +100,16 @@ _READ_ONLY = {
     "lc_ctype",
     "is_superuser",
 }
+# Fixed by the server for its whole life (Postgres: restart or reload to change them).
+_SERVER_ONLY = {
+    "max_connections": "cannot be changed without restarting the server",
+    "authentication_timeout": "cannot be changed now",
+}
 
 
 class ClientSettings:
     def __init__(self, duck_settings: set[str]) -> None:
+        self.defaults: dict[str, str] = dict(DEFAULTS)  # what RESET goes back to
         self.values: dict[str, str] = dict(DEFAULTS)
         self._duck = duck_settings  # lower-cased names of DuckDB's own settings
         self.changed: list[str] = []  # reported names changed since the caller last looked
@@ -111,14 +121,27 @@ class ClientSettings:
         key = _CANONICAL.get(name.lower(), name.lower())
         if key in _READ_ONLY:
             raise InvalidParameterValue(f'parameter "{name}" cannot be changed')
+        if key in _SERVER_ONLY:
+            raise CantChangeRuntimeParam(f'parameter "{key}" {_SERVER_ONLY[key]}')
         if key == "client_encoding" and value is not None:
             if value.strip("'\"").upper().replace("-", "") not in ("UTF8", "UNICODE"):
                 raise NotSupportedError(f"client_encoding {value} is not supported; use UTF8")
             value = "UTF8"
-        new = DEFAULTS.get(key, "") if value is None else value
+        new = self.defaults.get(key, "") if value is None else value
+        if key in DURATIONS:
+            new = parse_duration(key, new)
         if self.values.get(key) != new and key in REPORTED:
             self.changed.append(key)
         self.values[key] = new
+
+    def configure(self, defaults: dict[str, str]) -> None:
+        """The server's own defaults (its timeouts, max_connections): what a session starts
+        with and RESET returns to. Values are taken as given, read-only ones too."""
+        for name, value in defaults.items():
+            key = _CANONICAL.get(name.lower(), name.lower())
+            if key in DURATIONS:
+                value = parse_duration(key, value)
+            self.defaults[key] = self.values[key] = value
 
     def intercept(self, stmt: Statement) -> tuple[str, str | None] | None:
         """('SET', None) or ('SHOW', name) when this statement is ours; None for DuckDB."""
@@ -129,13 +152,14 @@ class ClientSettings:
         if verb == "SET" and len(words) > 1:
             return self._set(words[1:])
         if verb == "RESET" and len(words) > 1:
-            if words[1].upper() == "ALL":
+            target = words[1].lstrip("\x00").strip().strip('"')  # RESET's rest: a string token
+            if target.upper() == "ALL":
                 for key in list(self.values):
-                    if key not in _READ_ONLY:
+                    if key not in _READ_ONLY and key not in _SERVER_ONLY:
                         self.set(key, None)
                 return ("RESET", None)
-            if self._ours(words[1]):
-                self.set(words[1], None)
+            if self._ours(target):
+                self.set(target, None)
                 return ("RESET", None)
         if verb == "SHOW" and [w.upper() for w in words[1:]] == [
             "TRANSACTION",
@@ -152,6 +176,10 @@ class ClientSettings:
         if verb == "DEALLOCATE" and len(words) > 1:  # prepared statements of the protocol
             return ("DEALLOCATE", words[-1].lstrip("\x00"))
         return None
+
+    def is_client_setting(self, name: str) -> bool:
+        """A Postgres setting this layer keeps (a startup packet may set it)."""
+        return name.lower() in _CANONICAL
 
     def _ours(self, name: str) -> bool:
         lowered = name.lower()
@@ -191,4 +219,6 @@ def _words(text: str) -> list[str]:
 
 def _value(words: list[str]) -> str:
     parts = [w[1:] if w.startswith("\x00") else w for w in words if w != ","]
+    if len(parts) > 1 and parts[0] in ("-", "+"):  # a signed number is two tokens
+        parts[:2] = [parts[0] + parts[1]]
     return ", ".join(parts)

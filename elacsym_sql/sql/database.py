@@ -9,6 +9,7 @@ namespaces it names are brought up to date (a strong read).
 from __future__ import annotations
 
 import contextlib
+import re
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,7 +20,13 @@ from sqlglot import exp
 
 from ..config import Settings
 from ..engine import Engine, Snapshot
-from ..errors import NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
+from ..errors import (
+    InvalidParameterValue,
+    NotSupportedError,
+    SyntaxError,
+    UndefinedColumn,
+    UndefinedTable,
+)
 from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .column_names import pg_names
@@ -48,7 +55,7 @@ from .pg_namespaces import register_namespace
 from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
 from .pgvector_sql import install_pgvector, rewrite_pgvector
-from .results import ArrowResult, DuckResult, Outcome
+from .results import ArrowResult, DuckResult, Outcome, StreamResult
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
@@ -57,6 +64,7 @@ from .transactions import TransactionBlock
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
+STREAM_BATCH_ROWS = 8192  # rows per Arrow batch of a streamed result (decision 0023)
 
 
 class Database:
@@ -81,6 +89,7 @@ class Database:
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
         self._duck_settings = duck_setting_names(self._duck)
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
+        self._streaming: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)
@@ -115,9 +124,21 @@ class Database:
             state = self._states[cur] = self.new_session_state()
         return state
 
-    def session(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection of its own for one user connection or cursor."""
-        return self._duck.cursor()
+    def set_memory_limit(self, limit: str) -> None:
+        """DuckDB's memory budget, shared by every statement of this process: past it a
+        statement spills to disk where it can, else fails with 53200 (decision 0023)."""
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, re.IGNORECASE):
+            raise InvalidParameterValue(f"memory limit {limit!r} is not a size like 4GB")
+        self._duck.execute(f"SET GLOBAL memory_limit = '{limit}'")
+
+    def session(self, streaming: bool = False) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection of its own for one user connection or cursor. `streaming`:
+        its queries' rows come as a StreamResult (Arrow batches, never held whole), for the
+        server; otherwise as DuckDB's DB-API result."""
+        cur = self._duck.cursor()
+        if streaming:
+            self._streaming.add(cur)
+        return cur
 
     def execute(
         self,
@@ -272,8 +293,8 @@ class Database:
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
                     raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
-            self._query(cur, stmt, params, block)
-            return _duckdb_outcome(cur, stmt)
+            result = self._query(cur, stmt, params, block)
+            return _duckdb_outcome(cur, stmt, result)
         except duckdb.Error as exc:
             raise translate(exc) from None
 
@@ -296,7 +317,7 @@ class Database:
         stmt: Statement,
         params: Sequence[Any],
         block: TransactionBlock,
-    ) -> None:
+    ) -> DuckResult | StreamResult:
         """Run a statement in DuckDB over up-to-date views of the namespaces it names (in a
         transaction block: over the block's snapshot of them)."""
         text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
@@ -307,15 +328,24 @@ class Database:
         self.views.settle(names)
         if block.active is not None:
             block.show(cur, names)
-        cur.abort()
-        try:
+        # Only queries stream: DuckDB's stream format fails other statements after they ran.
+        stream = cur in self._streaming and isinstance(stmt.tree, exp.Query)
+
+        def run() -> DuckResult | StreamResult:
+            cur.abort()
+            if stream:
+                submitted = cur._submit(text, params or None, "stream", STREAM_BATCH_ROWS)
+                return StreamResult(submitted)
             cur.execute(text, params or None)
+            return DuckResult(cur)
+
+        try:
+            return run()
         except duckdb.IOException:
             # A segment file left the disk cache under a view: fetch again, run once more.
             self.views.forget(names)
             self.views.refresh(names)
-            cur.abort()
-            cur.execute(text, params or None)
+            return run()
 
     def _write(
         self, cur: duckdb.DuckDBPyConnection, plan: WritePlan, block: TransactionBlock
@@ -367,15 +397,17 @@ def _creates_namespace(tree: exp.Create) -> bool:
     return not temporary
 
 
-def _duckdb_outcome(cur: duckdb.DuckDBPyConnection, stmt: Statement) -> Outcome:
+def _duckdb_outcome(
+    cur: duckdb.DuckDBPyConnection, stmt: Statement, result: DuckResult | StreamResult
+) -> Outcome:
     """What a statement DuckDB ran did: rows, a count, or (a utility statement) its
     Postgres command tag alone, never DuckDB's 'Success' row."""
     tree = stmt.tree
     if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
-        return Outcome("rows", _command(tree), result=DuckResult(cur))
-    if returns_rows(stmt.text):
-        names = pg_names(stmt.text, [d[0] for d in cur.description or []])
-        return Outcome("rows", _command(tree), result=DuckResult(cur, names))
+        return Outcome("rows", _command(tree), result=result)
+    if isinstance(result, StreamResult) or returns_rows(stmt.text):
+        names = pg_names(stmt.text, [d[0] for d in result.description])
+        return Outcome("rows", _command(tree), result=result.renamed(names))
     tag = command_tag(stmt.text)
     counted = bool(cur.description) and cur.description[0][0] == "Count"  # type: ignore[index]
     rows = cur.fetchall() if cur.description else []

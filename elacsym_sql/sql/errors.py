@@ -49,6 +49,7 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
         (duckdb.ConstraintException, e.IntegrityError),
         (duckdb.NotImplementedException, e.NotSupportedError),
         (duckdb.InterruptException, e.QueryCanceled),
+        (duckdb.OutOfMemoryException, e.OutOfMemory),
         (duckdb.IOException, e.StorageError),
         (duckdb.TransactionException, e.SerializationFailure),
         (duckdb.InvalidInputException, e.InvalidParameterValue),

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
+from ..errors import ElacsymError
+from .errors import translate
 from .views import quote
 
 # DuckDB suggests its relation API to save a copy; a cursor's result is what we have. Set
@@ -59,6 +61,9 @@ class ResultSet:
     def numpy(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Let go of the rows not read yet (and of the cursor, if they hold it)."""
+
 
 class DuckResult(ResultSet):
     """The pending result of a DuckDB cursor; `names`, when given, replace DuckDB's
@@ -74,6 +79,9 @@ class DuckResult(ResultSet):
         if self._names is None:
             return description
         return [(n, *d[1:]) for n, d in zip(self._names, description, strict=True)]
+
+    def renamed(self, names: list[str] | None) -> DuckResult:
+        return DuckResult(self._cur, names)
 
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._cur.fetchone()
@@ -103,6 +111,69 @@ class DuckResult(ResultSet):
         if self._names is None or len(arrays) != len(self._names):
             return arrays  # duplicate names already share one key
         return dict(zip(self._names, arrays.values(), strict=True))
+
+
+class StreamResult(ResultSet):
+    """A query's rows streamed from DuckDB as Arrow batches, never held whole: the server
+    reads them as fast as its client takes them (docs/decisions/0023). While it is open the
+    cursor runs nothing else; `close` (or reading to the end) frees it. Rows are Arrow only:
+    the server encodes them itself."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result  # DuckDB's RelationResult, submitted in its "stream" format
+        self._reader: pa.RecordBatchReader | None = None
+        self._description = result.description or []  # gone once the rows are read
+        self._names: list[str] | None = None
+
+    def renamed(self, names: list[str] | None) -> StreamResult:
+        """The same rows under Postgres's column names (None: DuckDB's)."""
+        if names is not None:
+            self._names = names
+            self._description = [(n, *d[1:]) for n, d in zip(names, self._description, strict=True)]
+        return self
+
+    @property
+    def description(self) -> Description:
+        return self._description
+
+    def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Batches of the size the statement was submitted with."""
+        self._reader = self._result.arrow_reader()
+        while True:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                return
+            except (OSError, pa.ArrowException) as exc:  # DuckDB's error, as pyarrow's
+                raise stream_error(exc) from None
+            except duckdb.Error as exc:
+                raise translate(exc) from None
+            yield batch if self._names is None else batch.rename_columns(self._names)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._result.close()
+
+
+# DuckDB's error kinds, by the prefix of their text: an error while a stream is read
+# reaches us through pyarrow with only that text.
+_KINDS: dict[str, type[duckdb.Error]] = {
+    "INTERRUPT": duckdb.InterruptException,
+    "Conversion": duckdb.ConversionException,
+    "Invalid Input": duckdb.InvalidInputException,
+    "Out of Range": duckdb.OutOfRangeException,
+    "Out of Memory": duckdb.OutOfMemoryException,
+    "Constraint": duckdb.ConstraintException,
+    "IO": duckdb.IOException,
+    "Not implemented": duckdb.NotImplementedException,
+}
+
+
+def stream_error(exc: Exception) -> ElacsymError:
+    text = str(exc)
+    kind = text.partition(" Error: ")[0] if " Error: " in text else ""
+    return translate(_KINDS.get(kind, duckdb.Error)(text))
 
 
 @functools.lru_cache(maxsize=256)

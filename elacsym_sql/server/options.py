@@ -1,0 +1,104 @@
+"""The server's limits and log settings, their defaults and meaning (`elacsym serve --help`).
+
+Durations are written as in Postgres (`30s`, `1min`, `500` = 500 ms); the four Postgres
+timeouts are the sessions' defaults, which a client may change with SET or its startup
+options, as in Postgres. See docs/security.md for what each one bounds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..sql.setting_values import milliseconds, parse_duration
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    max_connections: int = field(
+        default=100,
+        metadata={"help": "sessions at once; one more is refused (FATAL 53300)"},
+    )
+    statement_timeout: str = field(
+        default="0",
+        metadata={"help": "default statement_timeout of sessions (57014 past it); 0: none"},
+    )
+    idle_in_transaction_session_timeout: str = field(
+        default="0",
+        metadata={"help": "close a session idle this long inside a transaction block (25P03)"},
+    )
+    idle_session_timeout: str = field(
+        default="0",
+        metadata={"help": "close a session idle this long outside a transaction block (57P05)"},
+    )
+    authentication_timeout: str = field(
+        default="1min",
+        metadata={"help": "a client not authenticated this long after connecting is dropped"},
+    )
+    auth_failure_limit: int = field(
+        default=10,
+        metadata={
+            "help": "failed logins per client address within --auth-failure-window before "
+            "that address is refused (28000) until the window passes; 0: no limit"
+        },
+    )
+    auth_failure_window: str = field(
+        default="1min", metadata={"help": "the window failed logins are counted in"}
+    )
+    max_statement_tokens: int = field(
+        default=100_000,
+        metadata={
+            "help": "statements of more SQL tokens (words, numbers, symbols) are refused "
+            "(54000) before parsing: parsing costs ~40 us and ~4 kB per token; 0: no limit"
+        },
+    )
+    memory_limit: str = field(
+        default="",
+        metadata={
+            "help": "DuckDB's memory_limit for all statements together (e.g. 4GB; a statement "
+            "past it fails with 53200); empty: DuckDB's default (80%% of RAM)"
+        },
+    )
+    log_min_duration_statement: str = field(
+        default="-1",
+        metadata={"help": "log statements that run at least this long; 0: all; -1: none"},
+    )
+    log_format: str = field(default="text", metadata={"help": "server log lines: text or json"})
+
+    def __post_init__(self) -> None:
+        if self.max_connections < 1:
+            raise ValueError("--max-connections is at least 1")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"--log-format is text or json, not {self.log_format!r}")
+        for name in (
+            "statement_timeout",
+            "idle_in_transaction_session_timeout",
+            "idle_session_timeout",
+            "authentication_timeout",
+            "log_min_duration_statement",
+        ):
+            parse_duration(name, getattr(self, name))  # raises on a bad value
+        parse_duration("statement_timeout", self.auth_failure_window)
+
+    def session_settings(self) -> dict[str, str]:
+        """Postgres settings every session starts with (and RESET returns to)."""
+        names = (
+            "statement_timeout",
+            "idle_in_transaction_session_timeout",
+            "idle_session_timeout",
+            "authentication_timeout",
+            "log_min_duration_statement",
+        )
+        values = {name: getattr(self, name) for name in names}
+        values["max_connections"] = str(self.max_connections)
+        return values
+
+    def seconds(self, name: str) -> float:
+        """A duration option in seconds."""
+        unit_name = "statement_timeout" if name == "auth_failure_window" else name
+        return milliseconds(parse_duration(unit_name, getattr(self, name))) / 1000
+
+
+def option_fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(ServerOptions))

@@ -1,0 +1,70 @@
+"""When the running statement must stop: its statement_timeout deadline, or a cancel.
+
+Both interrupt the session's DuckDB cursor (the CancelRequest path) and both are checked
+between chunks of a result, so a statement stops whether it is computing or waiting for
+its client to read. The error is Postgres's: 57014, "canceling statement due to ...".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from ..errors import QueryCanceled
+
+
+class StatementClock:
+    def __init__(self, interrupt: Callable[[], None]) -> None:
+        self._interrupt = interrupt
+        self.started = time.monotonic()
+        self.deadline: float | None = None  # time.monotonic() past which it is canceled
+        self.reason: str | None = None  # why it was canceled: "user request", ...
+        self.canceled = asyncio.Event()
+
+    def start(self, timeout_ms: int) -> None:
+        """A statement begins; `timeout_ms` 0 means no deadline."""
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
+        self.reason = None
+        self.canceled.clear()
+
+    def renew(self, timeout_ms: int) -> None:
+        """The next statement of the same Query: its own deadline (as Postgres 13+)."""
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
+
+    def stop(self) -> None:
+        self.deadline = None
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.started) * 1000
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def cancel(self, reason: str) -> None:
+        """Stop the running statement: interrupt DuckDB now, fail at the next check."""
+        if self.reason is None:
+            self.reason = reason
+        self.canceled.set()
+        self._interrupt()
+
+    def poll(self) -> None:
+        """Cancel for the timeout once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.cancel("statement timeout")
+
+    def check(self) -> None:
+        """Raise 57014 when the statement was canceled or its time is up."""
+        self.poll()
+        if self.reason is not None:
+            raise QueryCanceled(f"canceling statement due to {self.reason}")
+
+    def explain(self, exc: BaseException) -> BaseException:
+        """A statement that failed once interrupted failed for the reason it was interrupted
+        for: DuckDB says 'Interrupted!', or 'The result is closed' for a stream it ended."""
+        if self.reason is not None and isinstance(exc, Exception):
+            return QueryCanceled(f"canceling statement due to {self.reason}")
+        return exc

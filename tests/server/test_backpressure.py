@@ -1,0 +1,86 @@
+"""Results stream with backpressure: a client that stops reading a 20M-row result holds a
+few MB of the server's memory, not the result; statement_timeout stops it; a client that
+hangs up mid-result leaves no traceback and the server answers the next client. The server
+runs as its own process (elacsym serve) so its RSS is its own."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from elacsym_sql.testing.served import Served, serve
+
+from .wire_client import Client, errors, query
+
+BIG = "SELECT i, 'row number ' || i AS t FROM range(20000000) t(i)"  # ~870 MB as Arrow
+GROWTH_MB = 100  # what a stalled reader may cost: generous (it was +870 MB buffered)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("backpressure")) as server:
+        yield server
+
+
+def stalled_client(port: int, sql: str) -> Client:
+    """A client that sends `sql` and reads nothing (a small receive buffer)."""
+    client = Client(port)
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+    client.sock.sendall(query(sql))
+    return client
+
+
+def peak_rss(served: Served, seconds: float) -> float:
+    peak = 0.0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        peak = max(peak, served.rss_mb())
+        time.sleep(0.1)
+    return peak
+
+
+def answers(port: int) -> bool:
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=t dbname=e", autocommit=True) as c:
+        return c.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_a_stalled_reader_holds_a_few_mb_and_hanging_up_frees_them(served):
+    assert answers(served.port)
+    baseline = served.rss_mb()
+    client = stalled_client(served.port, BIG)
+    grown = peak_rss(served, 4.0) - baseline
+    assert grown < GROWTH_MB, f"a client that reads nothing cost the server {grown:.0f} MB"
+    client.sock.close()  # hang up mid-result
+    assert answers(served.port)
+    after = served.rss_mb() - baseline
+    assert after < GROWTH_MB, f"{after:.0f} MB still held after the client hung up"
+    assert "Traceback" not in served.log_text()
+
+
+def test_statement_timeout_stops_a_stalled_reader(served):
+    client = stalled_client(served.port, "SET statement_timeout = '1s'; " + BIG)
+    time.sleep(2.5)  # past the deadline while blocked writing to the client
+    replies = client.until_ready()
+    assert [e["C"] for e in errors(replies)] == ["57014"]
+    assert "statement timeout" in errors(replies)[0]["M"]
+    rows = sum(1 for r in replies if r.kind == b"D")
+    assert 0 < rows < 20_000_000
+    client.exchange(query("SET statement_timeout = 0"))
+    assert [r.body for r in client.exchange(query("SELECT 7")) if r.kind == b"D"] == [
+        b"\x00\x01\x00\x00\x00\x017"
+    ]
+    client.close()
+
+
+def test_a_slow_reader_gets_every_row(served):
+    client = Client(served.port)
+    client.sock.sendall(query("SELECT i FROM range(300000) t(i)"))
+    time.sleep(1.0)  # stalled for a while, then reads everything
+    replies = client.until_ready()
+    assert sum(1 for r in replies if r.kind == b"D") == 300_000
+    assert not errors(replies)
+    client.close()
