@@ -81,7 +81,8 @@ def shell(con: Connection) -> int:
 
 def serve(con: Connection, args: argparse.Namespace) -> int:
     """Run the wire server until SIGTERM/SIGINT; running statements finish first."""
-    from .server import Server, Users, tls_context
+    from .server import Server, Users, memory, tls_context
+    from .server.logs import configure as configure_logging
 
     listen = args.listen
     host, _, port = listen.rpartition(":")
@@ -107,6 +108,9 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
     except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
+
+    configure_logging(server.options.log_format, server.options.log_level)
+    memory.use_system_allocator()
 
     async def run() -> None:
         await server.start()

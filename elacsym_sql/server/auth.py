@@ -5,8 +5,9 @@ Postgres speaks it over SASL), against users read from a TOML file:
     alice = "a password"                       # kept in memory as a SCRAM verifier
     bob = "SCRAM-SHA-256$4096:<salt>$<StoredKey>:<ServerKey>"   # Postgres's verifier form
 
-A wrong password and an unknown user fail alike (FATAL 28P01); an unknown user goes
-through the whole SCRAM exchange against a made-up verifier, so a client cannot tell.
+A wrong password and an unknown user fail alike (FATAL 28P01), with the same message and
+the same work: an unknown user is checked against a made-up verifier with the same
+iterations, through the whole exchange, in every mode (decision 0024).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hmac
 import secrets
 import struct
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -85,6 +87,9 @@ class Users:
     def __init__(self, verifiers: dict[str, Verifier]) -> None:
         self._verifiers = verifiers
         self._decoy_salt = secrets.token_bytes(16)
+        # Decoys cost what most real checks cost (Postgres verifiers may use other counts).
+        counts = Counter(v.iterations for v in verifiers.values())
+        self._decoy_iterations = counts.most_common(1)[0][0] if counts else ITERATIONS
 
     @classmethod
     def load(cls, path: str | Path) -> Users:
@@ -102,13 +107,15 @@ class Users:
             }
         )
 
-    def verifier(self, user: str) -> Verifier | None:
-        return self._verifiers.get(user)
+    def checked(self, user: str) -> Verifier:
+        """The verifier a login as `user` is checked against: theirs, or a decoy."""
+        return self._verifiers.get(user) or self.decoy(user)
 
     def decoy(self, user: str) -> Verifier:
         """A verifier no password matches, stable per user name (so retries look alike)."""
         salt = hashlib.sha256(self._decoy_salt + user.encode()).digest()[:16]
-        return Verifier(salt, ITERATIONS, secrets.token_bytes(32), secrets.token_bytes(32))
+        iterations = self._decoy_iterations
+        return Verifier(salt, iterations, secrets.token_bytes(32), secrets.token_bytes(32))
 
 
 async def authenticate(session: Session, mode: AuthMode, users: Users | None, user: str) -> None:
@@ -121,11 +128,10 @@ async def authenticate(session: Session, mode: AuthMode, users: Users | None, us
         await session.flush()
         body = await _password_message(session)
         password = body.rstrip(b"\x00").decode("utf-8", "replace")
-        found = users.verifier(user)
-        if found is None or not found.accepts(password):
+        if not users.checked(user).accepts(password):
             raise AuthFailed(f'password authentication failed for user "{user}"')
         return
-    await _scram(session, users.verifier(user) or users.decoy(user), user)
+    await _scram(session, users.checked(user), user)
 
 
 async def _password_message(session: Session) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import NotSupportedError, ProtocolViolation, QueryCanceled
+from ..errors import NotSupportedError, ProgramLimitExceeded, ProtocolViolation, QueryCanceled
 from ..sql.views import quote
 from . import protocol as p
 from .copy_in import decode_copy
@@ -39,9 +39,15 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
     s.send(copy_response(b"G", request.options.format == "binary", len(columns)))
     await s.flush()
     chunks: list[bytes] = []
+    held, limit = 0, s.server.options.max_copy_bytes
     while True:
         msg = await s.read_message()
         if msg.kind == b"d":
+            held += len(msg.body)
+            if held > limit:  # the rest is skipped until CopyDone, as after any COPY error
+                raise ProgramLimitExceeded(
+                    f"COPY data of more than {limit} bytes", hint="--max-copy-bytes sets it"
+                )
             chunks.append(msg.body)
         elif msg.kind == b"c":
             break

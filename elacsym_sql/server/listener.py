@@ -8,12 +8,15 @@ import contextlib
 import itertools
 import logging
 import ssl
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import get_args
 
 from ..sql import Database
+from . import memory
 from .auth import AuthMode, Users
 from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
+from .login_guard import LoginGuard
 from .options import ServerOptions
 from .session import Session
 
@@ -59,7 +62,11 @@ class Server:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")
         self.closing = False
         self._sessions: dict[int, Session] = {}
+        self._trimmed = 0.0  # when freed memory was last given back (memory.py)
         self._admitted = 0  # sessions past their startup packet: max_connections counts these
+        self.login_guard = LoginGuard(
+            self.options.auth_failure_limit, self.options.seconds("auth_failure_window")
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._pids = itertools.count(1000)
         self._server: asyncio.base_events.Server | None = None
@@ -102,6 +109,10 @@ class Server:
         if session.admitted:
             session.admitted = False
             self._admitted -= 1
+        now = time.monotonic()
+        if not self.closing and now - self._trimmed >= memory.TRIM_SECONDS:  # give back memory
+            self._trimmed = now
+            asyncio.get_running_loop().run_in_executor(self.pool, memory.trim)
 
     def cancel(self, pid: int, secret: int) -> None:
         """CancelRequest: stop the session's running statement, if the key matches."""

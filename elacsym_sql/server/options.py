@@ -53,6 +53,10 @@ class ServerOptions:
             "(54000) before parsing: parsing costs ~40 us and ~4 kB per token; 0: no limit"
         },
     )
+    max_copy_bytes: int = field(
+        default=512 << 20,
+        metadata={"help": "data one COPY FROM STDIN may send (it is held until CopyDone)"},
+    )
     memory_limit: str = field(
         default="",
         metadata={
@@ -65,12 +69,18 @@ class ServerOptions:
         metadata={"help": "log statements that run at least this long; 0: all; -1: none"},
     )
     log_format: str = field(default="text", metadata={"help": "server log lines: text or json"})
+    log_level: str = field(
+        default="info",
+        metadata={"help": "debug, info or warning; client SQL is logged only at debug"},
+    )
 
     def __post_init__(self) -> None:
         if self.max_connections < 1:
             raise ValueError("--max-connections is at least 1")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"--log-format is text or json, not {self.log_format!r}")
+        if self.log_level not in ("debug", "info", "warning"):
+            raise ValueError(f"--log-level is debug, info or warning, not {self.log_level!r}")
         for name in (
             "statement_timeout",
             "idle_in_transaction_session_timeout",

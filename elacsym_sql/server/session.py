@@ -11,25 +11,29 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ElacsymError, NotSupportedError
+import duckdb
+
+from ..errors import NotSupportedError
 from ..sql import Outcome
-from ..sql.client_settings import REPORTED
 from ..sql.parse import front_door_error
 from ..sql.pg_types import Column
 from ..sql.setting_values import milliseconds
-from . import copy_statement
+from . import copy_statement, memory
 from . import frontend as f
 from . import protocol as p
-from .auth import AuthFailed, authenticate
 from .copy import run_copy
 from .copy_statement import CopyRequest, mentions_copy
-from .errors import error_response, fatal
+from .errors import as_elacsym, error_response, fatal
 from .extended import Extended
+from .logs import event
 from .rows import RowStream, first_messages, tag
+from .startup import start
 from .statement_clock import StatementClock
+from .statement_size import check_tokens
 
 if TYPE_CHECKING:
     from .listener import Server
@@ -41,11 +45,11 @@ WATCH_SECONDS = 0.25  # how often a running statement checks that its client is 
 DISCARD_SECONDS = 10.0  # the longest a refused message's body is read (and dropped)
 PAUSED_BYTES = 1 << 16  # asyncio's default high-water mark: past it, drain() waits
 _TIMED = frozenset((b"Q", b"P", b"B", b"D", b"E"))  # messages that run statement_timeout
+_MESSAGES = {b"Q": "query", b"P": "parse", b"B": "bind", b"D": "describe", b"E": "execute"}
 _IDLE = {  # in a transaction block or not: (setting, SQLSTATE, the FATAL's words)
     False: ("idle_in_transaction_session_timeout", "25P03", "idle-in-transaction"),
     True: ("idle_session_timeout", "57P05", "idle-session"),
 }
-_STARTUP_FIXED = frozenset(("user", "database", "options", "replication"))
 
 
 class Session:
@@ -67,8 +71,14 @@ class Session:
         self.tls = False
         self.authenticated = False  # until then, only small password messages are read
         self.admitted = False  # counted against max_connections
-        self.clock = StatementClock(self.cur.interrupt)
+        self.clock = StatementClock(self.interrupt)
         self._at_ready = False  # ReadyForQuery sent, nothing read since: the idle timeouts run
+        peer = writer.get_extra_info("peername")
+        self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer or "local")
+        self.user = ""
+        self.opened = time.monotonic()
+        self.ended = "client closed"  # how the session ended, for its log line
+        self.sql = ""  # the text of the message being answered (logged at DEBUG only)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -77,6 +87,7 @@ class Session:
         goes away meanwhile gets its statement interrupted: its resources are freed now,
         not when the statement would have ended."""
         future = asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
+        gone = False  # the client hung up: whatever the work says next, nobody hears it
         while True:
             left = self.clock.remaining()
             wait = WATCH_SECONDS if left is None else min(WATCH_SECONDS, left + 0.001)
@@ -85,12 +96,20 @@ class Session:
                 try:
                     return future.result()
                 except Exception as exc:
+                    if gone:
+                        raise ConnectionResetError("the client went away") from exc
                     raise self.clock.explain(exc) from exc.__cause__
             self.clock.poll()
             if self.clock.reason is not None:
-                self.cur.interrupt()  # again: the first may have come between DuckDB calls
+                self.interrupt()  # again: the first may have come between DuckDB calls
             if self.reader.at_eof() or self.writer.transport.is_closing():
-                self.cur.interrupt()
+                gone = True
+                self.interrupt()
+
+    def interrupt(self) -> None:
+        """Interrupt the cursor's statement; a cursor closing meanwhile has none."""
+        with contextlib.suppress(duckdb.ConnectionException):
+            self.cur.interrupt()
 
     def statement_timeout(self) -> int:
         """The session's statement_timeout in milliseconds (0: none)."""
@@ -162,20 +181,26 @@ class Session:
         try:
             try:
                 async with asyncio.timeout(self.server.options.seconds("authentication_timeout")):
-                    started = await self.startup()
+                    started = await start(self)
             except TimeoutError:
+                self.ended = "authentication timeout"
                 return  # as Postgres: closed without a word (the client is not authenticated)
             if started:
                 await self.loop()
         except (asyncio.IncompleteReadError, OSError):
             pass  # the client went away, or its TLS broke
         except f.FrameError as exc:
+            self.ended = f"protocol error {exc.sqlstate}"
             self._out.clear()
             self.send(fatal(exc.sqlstate, exc.message))
             await self.flush()
             if self.authenticated:
                 await self._discard(exc.unread)
         finally:
+            event(logging.INFO, "connection", "closed", pid=self.pid, address=self.address,
+                  user=self.user or None, application=self.state.settings.values.get(
+                      "application_name") or None,
+                  seconds=round(time.monotonic() - self.opened, 3), ended=self.ended)  # fmt: skip
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
@@ -190,72 +215,6 @@ class Session:
             async with asyncio.timeout(DISCARD_SECONDS):
                 while n > 0 and (chunk := await self.reader.read(min(n, 1 << 16))):
                     n -= len(chunk)
-
-    async def startup(self) -> bool:
-        """SSL/GSS negotiation, the StartupMessage, authentication (auth.py). False: no session."""
-        while True:
-            code, body = await f.read_startup(self.reader)
-            if code == f.SSL_REQUEST and self.server.tls is not None and not self.tls:
-                self.writer.write(b"S")
-                await self.writer.drain()
-                await self.writer.start_tls(self.server.tls)
-                self.tls = True
-                continue
-            if code in (f.SSL_REQUEST, f.GSSENC_REQUEST):
-                self.writer.write(b"N")  # no TLS here: the client may go on in plain text
-                await self.writer.drain()
-                continue
-            if code == f.CANCEL_REQUEST:
-                pid, secret = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
-                self.server.cancel(pid, secret)
-                return False
-            if code >> 16 != 3:
-                self.send(
-                    fatal("0A000", f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
-                )
-                await self.flush()
-                return False
-            break
-        if not self.server.admit(self):
-            self.send(fatal("53300", "sorry, too many clients already"))
-            await self.flush()
-            return False
-        params = f.startup_parameters(body)
-        settings = self.state.settings
-        settings.configure(self.server.options.session_settings())
-        given = {k: v for k, v in params.items() if k not in _STARTUP_FIXED}
-        try:
-            given.update(f.startup_options(params.get("options", "")))
-            for name, value in given.items():
-                if settings.is_client_setting(name):
-                    settings.set(name, value)
-        except ElacsymError as exc:
-            self.send(fatal(exc.sqlstate, exc.message))
-            await self.flush()
-            return False
-        user = params.get("user", "elacsym")
-        try:
-            await authenticate(self, self.server.auth, self.server.users, user)
-        except AuthFailed as exc:
-            self.send(fatal(exc.sqlstate, str(exc)))
-            await self.flush()
-            return False
-        except ElacsymError as exc:  # a password message that does not decode
-            self.send(fatal(exc.sqlstate, exc.message))
-            await self.flush()
-            return False
-        self.authenticated = True
-        settings.values["session_authorization"] = user
-        self.state.database = params.get("database") or user  # Postgres's default: the user
-        settings.changed.clear()
-        await self.run_sync(self.state.sync_variables, self.cur)
-        self.send(p.AUTH_OK)
-        for name in REPORTED:
-            self.send(p.parameter_status(name, settings.values[name]))
-        self.send(p.backend_key_data(self.pid, self.secret))
-        self.ready()
-        await self.flush()
-        return True
 
     async def next_message(self) -> f.Message | None:
         """The client's next message; None when an idle timeout closed the session."""
@@ -273,6 +232,7 @@ class Session:
         except TimeoutError:
             self.send(fatal(sqlstate, f"terminating connection due to {what} timeout"))
             await self.flush()
+            self.ended = f"{what} timeout"
             return None
 
     async def loop(self) -> None:
@@ -289,6 +249,22 @@ class Session:
                     return
             finally:
                 self.clock.stop()
+            if msg.kind in _TIMED:
+                self._log_duration(msg.kind)
+            if len(msg.body) >= memory.LARGE_MESSAGE:
+                await self.run_sync(memory.trim)
+
+    def _log_duration(self, kind: bytes) -> None:
+        """log_min_duration_statement: the message's time; its SQL at DEBUG only."""
+        least = milliseconds(self.state.settings.values["log_min_duration_statement"])
+        took = self.clock.elapsed_ms()
+        if least < 0 or took < least:
+            return
+        what = _MESSAGES[kind]
+        event(logging.INFO, "duration", f"{what} took {took:.1f} ms", pid=self.pid,
+              duration_ms=round(took, 3))  # fmt: skip
+        sql = self.sql if kind == b"Q" else self.extended.query
+        event(logging.DEBUG, "statement", f"{what}: {sql}", pid=self.pid)
 
     async def handle(self, msg: f.Message) -> bool:
         """Answer one message; False: the session ends."""
@@ -317,16 +293,20 @@ class Session:
         """Answer an error: the transaction block, if any, is aborted (as in Postgres)."""
         self.state.transaction.fail()
         self.report_settings()
-        self.send(error_response(front_door_error(self.clock.explain(exc), sql)))
+        err = as_elacsym(front_door_error(self.clock.explain(exc), sql))
+        event(logging.INFO, "error", err.message, pid=self.pid, sqlstate=err.sqlstate)
+        event(logging.DEBUG, "statement", f"failed: {sql}", pid=self.pid)
+        self.send(error_response(err))
 
     async def simple_query(self, body: bytes) -> None:
         """Every statement of the Query's text in turn, each result in text; stops at the
         first error. COPY to or from the client is this session's (copy.py); the rest, the
         router's."""
         ran = False
-        sql = ""
+        sql = self.sql = ""
         try:
-            sql = f.parse_query(body)
+            sql = self.sql = f.parse_query(body)
+            check_tokens(sql, self.server.options.max_statement_tokens)
             parts = await self.run_sync(copy_statement.split, sql) if mentions_copy(sql) else [sql]
             for part in parts:
                 if isinstance(part, CopyRequest):

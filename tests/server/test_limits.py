@@ -180,3 +180,21 @@ def test_max_connections_refuses_with_53300_and_frees_on_close(server):
         pytest.fail("a freed connection slot was not given to a new client")
     for conn in held:
         conn.close()
+
+
+def test_copy_data_over_the_limit_is_refused_and_the_session_goes_on(database):
+    database.execute("CREATE TABLE IF NOT EXISTS c (id BIGINT PRIMARY KEY, v TEXT)")
+    options = ServerOptions(max_copy_bytes=10_000)
+    with (
+        BackgroundServer(database.database, options=options) as srv,
+        psycopg.connect(dsn(srv.port), autocommit=True) as conn,
+    ):
+        with (
+            pytest.raises(psycopg.errors.ProgramLimitExceeded, match="COPY data"),
+            conn.cursor().copy("COPY c FROM STDIN") as copy,
+        ):
+            for i in range(2000):
+                copy.write_row((i, "some text to fill the limit"))
+        with conn.cursor().copy("COPY c FROM STDIN") as copy:
+            copy.write_row((1, "small"))
+        assert conn.execute("SELECT count(*) FROM c").fetchone() == (1,)

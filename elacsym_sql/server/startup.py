@@ -1,0 +1,104 @@
+"""A connection's start: SSL/GSS negotiation, CancelRequest, the StartupMessage and its
+settings, admission (max_connections, failed-login limit) and authentication (auth.py).
+
+Every refusal is FATAL with Postgres's SQLSTATE and is logged; none says whether a user
+exists (decision 0024).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..errors import ElacsymError
+from ..sql.client_settings import REPORTED
+from . import frontend as f
+from . import protocol as p
+from .auth import AuthFailed, authenticate
+from .errors import fatal
+from .logs import event
+
+if TYPE_CHECKING:
+    from .session import Session
+
+# Startup parameters that are not settings.
+_NOT_SETTINGS = frozenset(("user", "database", "options", "replication"))
+
+
+async def start(session: Session) -> bool:
+    """Negotiate, admit and authenticate; False: no session (the reason was sent)."""
+    body = await _negotiate(session)
+    if body is None:
+        return False
+    server = session.server
+    if not server.admit(session):
+        return await _refuse(session, "53300", "sorry, too many clients already")
+    params = f.startup_parameters(body)
+    session.user = params.get("user", "elacsym")
+    settings = session.state.settings
+    settings.configure(server.options.session_settings())
+    given = {k: v for k, v in params.items() if k not in _NOT_SETTINGS}
+    try:
+        given.update(f.startup_options(params.get("options", "")))
+        for name, value in given.items():
+            if settings.is_client_setting(name):
+                settings.set(name, value)
+    except ElacsymError as exc:
+        return await _refuse(session, exc.sqlstate, exc.message)
+    if server.login_guard.refused(session.address):
+        message = "too many failed authentication attempts from this address; try again later"
+        return await _refuse(session, "28000", message)
+    try:
+        await authenticate(session, server.auth, server.users, session.user)
+    except (AuthFailed, ElacsymError) as exc:  # ElacsymError: a message that did not decode
+        sqlstate, message = (exc.sqlstate, str(exc) if isinstance(exc, AuthFailed) else exc.message)
+        failures = server.login_guard.failed(session.address)
+        event(logging.WARNING, "auth_failed", "authentication failed", pid=session.pid,
+              address=session.address, user=session.user, sqlstate=sqlstate,
+              failures=failures)  # fmt: skip
+        return await _refuse(session, sqlstate, message)
+    session.authenticated = True
+    settings.values["session_authorization"] = session.user
+    session.state.database = params.get("database") or session.user  # Postgres's default
+    settings.changed.clear()
+    await session.run_sync(session.state.sync_variables, session.cur)
+    session.send(p.AUTH_OK)
+    for name in REPORTED:
+        session.send(p.parameter_status(name, settings.values[name]))
+    session.send(p.backend_key_data(session.pid, session.secret))
+    session.ready()
+    await session.flush()
+    return True
+
+
+async def _negotiate(session: Session) -> bytes | None:
+    """TLS or not, until a StartupMessage (its body) or a CancelRequest (None)."""
+    while True:
+        code, body = await f.read_startup(session.reader)
+        if code == f.SSL_REQUEST and session.server.tls is not None and not session.tls:
+            session.writer.write(b"S")
+            await session.writer.drain()
+            await session.writer.start_tls(session.server.tls)
+            session.tls = True
+            continue
+        if code in (f.SSL_REQUEST, f.GSSENC_REQUEST):
+            session.writer.write(b"N")  # no TLS here: the client may go on in plain text
+            await session.writer.drain()
+            continue
+        if code == f.CANCEL_REQUEST:
+            pid, secret = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            session.server.cancel(pid, secret)
+            session.ended = "cancel request"
+            return None
+        if code >> 16 != 3:
+            version = f"{code >> 16}.{code & 0xFFFF}"
+            await _refuse(session, "0A000", f"unsupported frontend protocol {version}")
+            return None
+        return body
+
+
+async def _refuse(session: Session, sqlstate: str, message: str) -> bool:
+    session.send(fatal(sqlstate, message))
+    await session.flush()
+    session.ended = f"refused {sqlstate}"
+    return False
