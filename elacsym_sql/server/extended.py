@@ -220,6 +220,13 @@ class Extended:
             formats = f.per_column(portal.result_formats, len(portal.columns))
             self.session.send(row_description(portal.columns, formats))
 
+    async def free_cursor(self) -> None:
+        """The session's cursor is about to run something else: suspended portals read
+        what is left of their results first (a streamed result holds the cursor)."""
+        for portal in self.portals.values():
+            if portal.stream is not None:
+                await self.session.run_sync(portal.stream.materialize)
+
     async def execute(self, name: str, limit: int) -> None:
         s = self.session
         portal = self.portals.get(name)
@@ -238,9 +245,7 @@ class Extended:
                 self._send_description(portal)
             s.send(p.command_complete("SELECT 0"))
             return
-        for other in self.portals.values():  # the cursor is about to run something else
-            if other.stream is not None:
-                await s.run_sync(other.stream.materialize)
+        await self.free_cursor()
         if portal.statement.copy is not None:
             portal.finished = True
             await run_copy(s, portal.statement.copy)

@@ -197,15 +197,20 @@ class Session:
             if self.authenticated:
                 await self._discard(exc.unread)
         finally:
-            event(logging.INFO, "connection", "closed", pid=self.pid, address=self.address,
-                  user=self.user or None, application=self.state.settings.values.get(
-                      "application_name") or None,
-                  seconds=round(time.monotonic() - self.opened, 3), ended=self.ended)  # fmt: skip
+            self._log_closed()
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
             await self.run_sync(self.state.close)  # its SQL cursors' connections
             await self.run_sync(self.cur.close)
+
+    def _log_closed(self) -> None:
+        """The session's one line: who, from where, for how long, and how it ended."""
+        application = self.state.settings.values.get("application_name") or None
+        seconds = round(time.monotonic() - self.opened, 3)
+        event(logging.INFO, "connection", "closed", pid=self.pid, address=self.address,
+              user=self.user or None, application=application, seconds=seconds,
+              ended=self.ended)  # fmt: skip
 
     async def _discard(self, n: int) -> None:
         """Read and drop up to `n` bytes (a refused message's body) for a while: a client
@@ -307,6 +312,7 @@ class Session:
         try:
             sql = self.sql = f.parse_query(body)
             check_tokens(sql, self.server.options.max_statement_tokens)
+            await self.extended.free_cursor()
             parts = await self.run_sync(copy_statement.split, sql) if mentions_copy(sql) else [sql]
             for part in parts:
                 if isinstance(part, CopyRequest):

@@ -14,7 +14,7 @@ import pytest
 
 from elacsym_sql.testing.served import Served, serve
 
-from .wire_client import Client, errors, query
+from .wire_client import SYNC, Client, bind, errors, execute, parse, query
 
 BIG = "SELECT i, 'row number ' || i AS t FROM range(20000000) t(i)"  # ~870 MB as Arrow
 GROWTH_MB = 100  # what a stalled reader may cost: generous (it was +870 MB buffered)
@@ -106,3 +106,21 @@ def test_a_huge_query_is_refused_or_answered_and_memory_returns(served):
     # second huge statement must not add to it: memory is bounded, not leaked.
     assert held[1] < held[0] + 50, f"RSS grew {held} MB over two equal statements"
     assert held[1] < 2.5 * GROWTH_MB, f"{held[1]:.0f} MB still held after a 20 MB statement"
+
+
+def test_a_query_while_a_portal_is_suspended_leaves_the_portal_whole(served):
+    client = Client(served.port)
+    replies = client.exchange(
+        parse("SELECT i FROM range(100000) t(i)", name="s"),
+        bind([], portal="p", statement="s"),
+        execute("p", limit=10),
+        SYNC,
+    )
+    assert [r.kind for r in replies].count(b"s") == 1  # PortalSuspended after 10 rows
+    assert not errors(client.exchange(query("BEGIN")))  # the named portal lives in a block
+    replies = client.exchange(bind([], portal="q", statement="s"), execute("q", limit=5), SYNC)
+    replies = client.exchange(query("SELECT 42"))
+    assert [r.body for r in replies if r.kind == b"D"] == [b"\x00\x01\x00\x00\x00\x0242"]
+    replies = client.exchange(execute("q"), SYNC)
+    assert sum(1 for r in replies if r.kind == b"D") == 100000 - 5
+    client.close()
