@@ -27,7 +27,7 @@ from .copy_statement import CopyRequest, mentions_copy, parse_copy
 from .errors import error_response
 from .params import decode
 from .rows import RowStream, row_description
-from .statement_size import check_tokens
+from .statement_size import check_statement
 
 if TYPE_CHECKING:
     from .session import Session
@@ -124,7 +124,7 @@ class Extended:
 
     def parse(self, msg: f.Parse) -> None:
         self.query = msg.query
-        check_tokens(msg.query, self.session.server.options.max_statement_tokens)
+        check_statement(msg.query, self.session.server.options)
         if msg.name and msg.name in self.statements:
             raise DuplicateObject(f'prepared statement "{msg.name}" already exists')
         request = parse_copy(msg.query) if mentions_copy(msg.query) else None

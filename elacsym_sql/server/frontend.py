@@ -32,6 +32,7 @@ CANCEL_REQUEST = 80877102
 PRE_AUTH_MESSAGE = 10_000
 SMALL_MESSAGE = 10_000
 DEFAULT_MAX_MESSAGE = 256 << 20
+_PIECE = 1 << 20  # a body over this is read in pieces of at most this size
 
 # Frontend message types after start-up (password messages come only during it).
 FRONTEND = frozenset(bytes([c]) for c in b"BCDEFHPQSXcdf")
@@ -87,7 +88,22 @@ async def read_message(
     if length > limit:
         message = f"message of {length} bytes is over the limit of {limit}"
         raise FrameError("54000", message, unread=length - 4)
-    return Message(kind, await reader.readexactly(length - 4))
+    return Message(kind, await _read_body(reader, length - 4))
+
+
+async def _read_body(reader: asyncio.StreamReader, n: int) -> bytes:
+    """`n` bytes; a large body in pieces: readexactly would grow the reader's buffer to the
+    whole body and keep that memory after the message is gone."""
+    if n <= _PIECE:
+        return await reader.readexactly(n)
+    pieces = []
+    while n > 0:
+        piece = await reader.read(min(n, _PIECE))
+        if not piece:
+            raise asyncio.IncompleteReadError(b"".join(pieces), n)
+        pieces.append(piece)
+        n -= len(piece)
+    return b"".join(pieces)
 
 
 def startup_parameters(body: bytes) -> dict[str, str]:

@@ -46,6 +46,13 @@ class ServerOptions:
     auth_failure_window: str = field(
         default="1min", metadata={"help": "the window failed logins are counted in"}
     )
+    max_statement_length: int = field(
+        default=32 << 20,
+        metadata={
+            "help": "statements of more characters are refused (54000) before parsing: data "
+            "belongs in parameters or COPY; 0: no limit"
+        },
+    )
     max_statement_tokens: int = field(
         default=100_000,
         metadata={

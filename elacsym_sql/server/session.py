@@ -33,7 +33,7 @@ from .logs import event
 from .rows import RowStream, first_messages, tag
 from .startup import start
 from .statement_clock import StatementClock
-from .statement_size import check_tokens
+from .statement_size import check_statement
 
 if TYPE_CHECKING:
     from .listener import Server
@@ -256,7 +256,9 @@ class Session:
                 self.clock.stop()
             if msg.kind in _TIMED:
                 self._log_duration(msg.kind)
+            self.sql = self.extended.query = ""  # a long text is not kept past its message
             if len(msg.body) >= memory.LARGE_MESSAGE:
+                msg = None  # not held while the next message is awaited
                 await self.run_sync(memory.trim)
 
     def _log_duration(self, kind: bytes) -> None:
@@ -311,7 +313,7 @@ class Session:
         sql = self.sql = ""
         try:
             sql = self.sql = f.parse_query(body)
-            check_tokens(sql, self.server.options.max_statement_tokens)
+            check_statement(sql, self.server.options)
             await self.extended.free_cursor()
             parts = await self.run_sync(copy_statement.split, sql) if mentions_copy(sql) else [sql]
             for part in parts:
