@@ -131,9 +131,10 @@ def literal(value: Any) -> str | None:
 
 
 class _Rewriter:
-    def __init__(self, sql: str, tokens: list[_Tok], params: Sequence[Any]) -> None:
+    """Text of the statement's tokens, with its parameters kept or written as literals."""
+
+    def __init__(self, sql: str, params: Sequence[Any]) -> None:
         self.sql = sql
-        self.tokens = tokens
         self.params = params
         self.kept: list[Any] = []  # parameters of the rewritten statement, in order
 
@@ -222,7 +223,7 @@ def rewrite_nearest(
     schema = schema_of(name)
     if schema is None:
         return None
-    return _Plan(sql, tokens, params, schema, alias, clauses, ef_search).build()
+    return _Plan(sql, params, schema, alias, clauses, ef_search).build()
 
 
 def _source(toks: list[_Tok]) -> tuple[str, str | None] | None:
@@ -245,14 +246,13 @@ class _Plan(_Rewriter):
     def __init__(
         self,
         sql: str,
-        tokens: list[_Tok],
         params: Sequence[Any],
         schema: Schema,
         alias: str | None,
         clauses: dict[str, list[_Tok]],
         ef_search: int | None,
     ) -> None:
-        super().__init__(sql, tokens, params)
+        super().__init__(sql, params)
         self.ef_search = ef_search
         self.schema = schema
         self.alias = alias
