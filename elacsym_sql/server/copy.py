@@ -76,6 +76,7 @@ async def _copy_out(s: Session, request: CopyRequest) -> None:
         cols = ", ".join(quote(c) for c in request.columns) or "*"
         sql = f"SELECT {cols} FROM {quote(request.namespace)}"
     statements = s.db.execute_each(s.cur, sql, None, session=s.state)
+    outcome = None
     try:
         outcome = await s.run_sync(next, statements, None)
         if outcome is None or not returns_rows(outcome):
@@ -92,14 +93,17 @@ async def _copy_out(s: Session, request: CopyRequest) -> None:
             return (b"", -1) if batch is None else (encoder.encode(batch), batch.num_rows)
 
         while True:
+            s.clock.check()  # statement_timeout and cancel, as for a SELECT's rows
             chunk, n = await s.run_sync(next_chunk)
             if n < 0:
                 break
             rows += n
             s.send(chunk)
-            await s.maybe_flush()
+            await s.flush_rows()
         s.send(encoder.finish())
         s.send(COPY_DONE)
         s.send(p.command_complete(f"COPY {rows}"))
     finally:
+        if outcome is not None and outcome.result is not None:
+            outcome.result.close()  # frees the cursor if the rows stopped early
         statements.close()

@@ -135,7 +135,7 @@ class Session:
         if self._buffered >= FLUSH_BYTES:
             await self.flush()
 
-    async def _flush_rows(self) -> None:
+    async def flush_rows(self) -> None:
         """maybe_flush for a result's rows: waiting for a client that does not read stops
         at the statement's deadline or a cancel (57014), holding one chunk meanwhile."""
         if self._buffered < FLUSH_BYTES:
@@ -371,14 +371,14 @@ class Session:
         """The rest of a result's rows, up to `limit` rows in all (0: all), then
         CommandComplete, or PortalSuspended and the stream to resume."""
         try:
-            await self._flush_rows()
+            await self.flush_rows()
             while not stream.done and (not limit or stream.sent < limit):
                 self.clock.check()
                 want = limit - stream.sent if limit else 0
                 chunk, n = await self.run_sync(stream.next_chunk, want)
                 if n:
                     self.send(chunk)
-                await self._flush_rows()
+                await self.flush_rows()
         except BaseException:
             stream.close()  # frees the cursor for the session's next statement
             raise

@@ -7,6 +7,7 @@ DuckDB would (same Python values, same description), so callers cannot tell them
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 import warnings
@@ -153,7 +154,8 @@ class StreamResult(ResultSet):
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
-        self._result.close()
+        with contextlib.suppress(duckdb.Error):  # read to the end: DuckDB closed it already
+            self._result.close()
 
 
 # DuckDB's error kinds, by the prefix of their text: an error while a stream is read

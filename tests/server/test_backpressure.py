@@ -126,3 +126,16 @@ def test_a_query_while_a_portal_is_suspended_leaves_the_portal_whole(served):
     replies = client.exchange(execute("q"), SYNC)
     assert sum(1 for r in replies if r.kind == b"D") == 100000 - 5
     client.close()
+
+
+def test_statement_timeout_stops_a_stalled_copy_to_stdout(served):
+    copy = f"COPY ({BIG}) TO STDOUT"
+    client = stalled_client(served.port, "SET statement_timeout = '1s'; " + copy)
+    time.sleep(2.5)
+    replies = client.until_ready()
+    assert [e["C"] for e in errors(replies)] == ["57014"]
+    assert 0 < sum(1 for r in replies if r.kind == b"d") < 20_000_000
+    assert [r.body for r in client.exchange(query("SELECT 7")) if r.kind == b"D"] == [
+        b"\x00\x01\x00\x00\x00\x017"
+    ]
+    client.close()

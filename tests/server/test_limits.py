@@ -198,3 +198,20 @@ def test_copy_data_over_the_limit_is_refused_and_the_session_goes_on(database):
         with conn.cursor().copy("COPY c FROM STDIN") as copy:
             copy.write_row((1, "small"))
         assert conn.execute("SELECT count(*) FROM c").fetchone() == (1,)
+
+
+def test_memory_limit_fails_a_statement_with_53200_and_the_server_goes_on(tmp_path):
+    con = elacsym_sql.connect(str(tmp_path / "data"), cache_dir=str(tmp_path / "c"), indexer=False)
+    options = ServerOptions(memory_limit="100MB")
+    try:
+        with (
+            BackgroundServer(con.database, options=options) as srv,
+            psycopg.connect(dsn(srv.port), autocommit=True) as conn,
+        ):
+            with pytest.raises(psycopg.errors.OutOfMemory):
+                conn.execute("SELECT len(list(i)) FROM range(50000000) t(i)")
+            assert conn.execute("SELECT count(*) FROM range(1000)").fetchone() == (1000,)
+        with pytest.raises(elacsym_sql.errors.InvalidParameterValue):
+            con.database.set_memory_limit("lots")
+    finally:
+        con.close()
