@@ -60,7 +60,8 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   0::BIGINT AS reloftype, {OWNER}::BIGINT AS relowner,
   CASE WHEN kind = 'r' THEN 2 ELSE 0 END::BIGINT AS relam, oid AS relfilenode,
   0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
-  0::BIGINT AS reltoastrelid, key IS NOT NULL AS relhasindex, false AS relisshared,
+  0::BIGINT AS reltoastrelid, oid IN (SELECT conrelid FROM {S}.cons WHERE indexoid > 0)
+    AS relhasindex, false AS relisshared,
   'p' AS relpersistence, kind AS relkind, 0::SMALLINT AS relnatts,
   -- psql lists CHECK constraints only when relchecks > 0, and foreign keys (both ways)
   -- only when relhastriggers: Postgres enforces them with triggers
