@@ -1,4 +1,4 @@
-"""quote_ident, quote_literal and quote_nullable as Postgres writes them (DuckDB has none).
+"""quote_ident, quote_literal, quote_nullable and pg_get_keywords as Postgres has them.
 
 They are macros in DuckDB's main schema, so clients call them with or without
 `pg_catalog.` (pg_rewrite.py drops that prefix from functions it does not answer itself).
@@ -6,22 +6,41 @@ They are macros in DuckDB's main schema, so clients call them with or without
 
 from __future__ import annotations
 
-# Postgres's keywords that are not unreserved (pg_get_keywords() with catcode <> 'U'):
+# Postgres's keywords that are not unreserved, by pg_get_keywords()'s category: reserved,
+# reserved but allowed as a function or type name, unreserved but not allowed as one.
 # quote_ident quotes them, as it quotes anything but lower-case plain names.
-KEYWORDS = frozenset(
-    """all analyse analyze and any array as asc asymmetric authorization between bigint binary bit
-boolean both case cast char character check coalesce collate collation column concurrently
-constraint create cross current_catalog current_date current_role current_schema current_time
-current_timestamp current_user dec decimal default deferrable desc distinct do else end except
-exists extract false fetch float for foreign freeze from full grant greatest group grouping
-having ilike in initially inner inout int integer intersect interval into is isnull join
-lateral leading least left like limit localtime localtimestamp national natural nchar none
-normalize not notnull null nullif numeric offset on only or order out outer overlaps overlay
-placing position precision primary real references returning right row select session_user
-setof similar smallint some substring symmetric table tablesample then time timestamp to
-trailing treat trim true union unique user using values varchar variadic verbose when where
-window with xmlattributes xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi
-xmlroot xmlserialize xmltable""".split()  # noqa: SIM905
+_CATEGORIES = {
+    "R": (
+        "reserved",
+        """all analyse analyze and any array as asc asymmetric both case cast
+check collate column constraint create current_catalog current_date current_role current_time
+current_timestamp current_user default deferrable desc distinct do else end except false
+fetch for foreign from grant group having in initially intersect into lateral leading limit
+localtime localtimestamp not null offset on only or order placing primary references
+returning select session_user some symmetric table then to trailing true union unique user
+using variadic when where window with""",
+    ),
+    "T": (
+        "reserved (can be function or type name)",
+        """authorization binary collation
+concurrently cross current_schema freeze full ilike inner is isnull join left like natural
+notnull outer overlaps right similar tablesample verbose""",
+    ),
+    "C": (
+        "unreserved (cannot be function or type name)",
+        """between bigint bit boolean char
+character coalesce dec decimal exists extract float greatest grouping inout int integer
+interval least national nchar none normalize nullif numeric out overlay position precision
+real row setof smallint substring time timestamp treat trim values varchar xmlattributes
+xmlconcat xmlelement xmlexists xmlforest xmlnamespaces xmlparse xmlpi xmlroot xmlserialize
+xmltable""",
+    ),
+}
+KEYWORDS = frozenset(w for _, words in _CATEGORIES.values() for w in words.split())
+_KEYWORD_ROWS = ", ".join(
+    f"('{w}', '{code}', '{desc}')"
+    for code, (desc, words) in _CATEGORIES.items()
+    for w in words.split()
 )
 
 _KEYWORD_LIST = "[" + ", ".join(f"'{k}'" for k in sorted(KEYWORDS)) + "]"
@@ -39,4 +58,8 @@ QUOTING_MACROS = [
     f" {_BACKSLASH}, {_BACKSLASH} || {_BACKSLASH}), {_Q}, {_Q} || {_Q}) || {_Q}"
     f" ELSE {_Q} || replace(s::VARCHAR, {_Q}, {_Q} || {_Q}) || {_Q} END",
     "CREATE OR REPLACE MACRO main.quote_nullable(s) AS coalesce(main.quote_literal(s), 'NULL')",
+    # pgJDBC's getSQLKeywords reads it (the unreserved keywords are left out).
+    "CREATE OR REPLACE MACRO main.pg_get_keywords() AS TABLE SELECT word, catcode,"
+    " true AS barelabel, catdesc, 'can be bare label' AS baredesc"
+    f" FROM (VALUES {_KEYWORD_ROWS}) AS k(word, catcode, catdesc)",
 ]

@@ -147,7 +147,9 @@ FROM (
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
     AND NOT contains(function_name, '__') AND regexp_matches(function_name, '^[a-z_]')
     AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype',
-                              'current_user', 'session_user', 'user', 'current_role')
+                              'current_user', 'session_user', 'user', 'current_role',
+                              'quote_ident', 'quote_literal', 'quote_nullable',
+                              'pg_get_keywords')  -- Postgres's own, in pg_catalog
   UNION ALL
   -- vector_search(ns, ...) and its kin, as users call them: each namespace has its own
   -- macro (search_calls.py), all with the same parameters.

@@ -193,6 +193,8 @@ public class Meta {
         r.next();
         System.out.println("MAX_INDEX_KEYS " + r.getString(1));
       }
+      // Postgres's keywords beyond SQL:2003's (pg_get_keywords()).
+      System.out.println("KEYWORDS " + m.getSQLKeywords().contains("analyse"));
     }
   }
 }
@@ -222,3 +224,4 @@ def test_jdbc_database_metadata(wire, tmp_path):
     assert "INDEX docs_pkey id false 1" in lines
     assert [line for line in lines if line.startswith("KEYS")] == ["KEYS 0"] * 3  # no FKs
     assert "MAX_INDEX_KEYS 32" in lines
+    assert "KEYWORDS true" in lines

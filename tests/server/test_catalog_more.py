@@ -128,3 +128,14 @@ def test_pg_cursors_lists_the_sessions_cursors(meta: int, dsn: str) -> None:
         con.execute("CLOSE c1")
         assert con.execute("SELECT count(*) FROM pg_cursors").fetchone() == (0,)
         con.rollback()
+
+
+def test_pg_get_keywords_and_builtins_stay_out_of_public(meta: int, dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as con:
+        # pgJDBC's getSQLKeywords: keywords beyond SQL:2003's, from pg_get_keywords().
+        assert con.execute(
+            "SELECT catcode, catdesc FROM pg_catalog.pg_get_keywords() WHERE word = 'select'"
+        ).fetchone() == ("R", "reserved")
+        names = {n for (n,) in con.execute("SELECT proname FROM pg_proc").fetchall()}
+        assert "vector_search" in names
+        assert not names & {"quote_ident", "quote_literal", "pg_get_keywords"}
