@@ -337,3 +337,50 @@ def test_jdbc_reads_every_type_in_text_then_binary(typed: str, wire, tmp_path) -
         '|[0, -1]|[a b, c, null, "q]'
     )
     assert out.stdout.splitlines() == [expected] * 7
+
+
+NODE = """
+const { Client } = require('pg');
+(async () => {
+  const c = new Client({ host: '127.0.0.1', port: parseInt(process.argv[2]), user: 'tester',
+                         database: 'elacsym' });
+  await c.connect();
+  await c.query('CREATE TABLE node_t (id BIGINT PRIMARY KEY, v REAL[], tags TEXT[],'
+                + ' n NUMERIC(10,2), b BYTEA, iv INTERVAL, tz TIMESTAMPTZ)');
+  // node pg sends arrays as text with every element quoted: {"0.4","0.5","0.6"}
+  await c.query('INSERT INTO node_t VALUES ($1, $2, $3, $4, $5, $6, $7)',
+                [1, [0.4, 0.5, 0.6], ['a b', 'c,d', null], '12.50', Buffer.from([0, 255]),
+                 '1 day 02:00:00', new Date(Date.UTC(2024, 0, 2, 3, 4, 5))]);
+  const r = await c.query('SELECT * FROM node_t WHERE id = $1', [1]);
+  console.log(JSON.stringify(r.rows[0]));
+  console.log(r.fields.map(f => f.dataTypeID).join(','));
+  await c.end();
+})().catch(e => { console.error(e.message); process.exit(1); });
+"""
+
+
+def _node_pg(tmp: str) -> str | None:
+    """A directory with node's `pg` installed, or None (no npm, or no registry)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return None
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "pg@8"], cwd=tmp,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    return tmp if done.returncode == 0 else None
+
+
+def test_node_pg_round_trips_arrays_and_types(typed: str, wire, tmp_path) -> None:
+    where = _node_pg(str(tmp_path))
+    if where is None:
+        pytest.skip("node and npm (with a reachable registry) are needed to install pg")
+    (tmp_path / "t.js").write_text(NODE)
+    out = subprocess.run(["node", "t.js", str(wire[0])], cwd=where,
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    row, oids = out.stdout.splitlines()
+    # What node pg prints against PostgreSQL 15 for the same statements.
+    assert row == (
+        '{"id":"1","v":[0.4,0.5,0.6],"tags":["a b","c,d",null],"n":"12.50",'
+        '"b":{"type":"Buffer","data":[0,255]},"iv":{"days":1,"hours":2},'
+        '"tz":"2024-01-02T03:04:05.000Z"}'
+    )
+    assert oids == "20,1021,1009,1700,17,1186,1184"
