@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import tomllib
 from collections.abc import Sequence
 from typing import Any
 
@@ -94,6 +95,7 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
         return 2
     try:
         users = Users.load(args.users) if args.users else None
+        user_dirs = user_read_dirs(args.users) if args.users else {}
         tls = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
         server = Server(
             con.database,
@@ -104,6 +106,8 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
             tls=tls,
             max_message_size=args.max_message_size,
             options=ServerOptions(**{o.name: getattr(args, o.name) for o in option_fields()}),
+            allow_read=args.allow_read,
+            user_read_dirs=user_dirs,
         )
     except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
         print(f"elacsym: {exc}", file=sys.stderr)
@@ -136,6 +140,18 @@ def serve(con: Connection, args: argparse.Namespace) -> int:
         print(f"elacsym: cannot listen on {listen}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def user_read_dirs(path: str) -> dict[str, list[str]]:
+    """The users file's `[allow_read]` table: user = ["dir", ...], directories that user's
+    sessions may read files from besides --allow-read's."""
+    with open(path, "rb") as f:
+        table = tomllib.load(f).get("allow_read", {})
+    if not isinstance(table, dict) or not all(
+        isinstance(v, list) and all(isinstance(d, str) for d in v) for v in table.values()
+    ):
+        raise ValueError(f'{path}: wants an [allow_read] table of user = ["dir", ...] entries')
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             help=f"{option.metadata['help']} (default ${'ELACSYM_' + option.name.upper()} "
             f"or {option.default!r})",
         )
+    srv.add_argument(
+        "--allow-read",
+        action="append",
+        metavar="DIR",
+        default=[d for d in env("ELACSYM_ALLOW_READ", "").split(os.pathsep) if d],
+        help="a directory clients may read files from (read_parquet, read_csv, COPY FROM); "
+        "repeatable; per user: an [allow_read] table in --users (default $ELACSYM_ALLOW_READ, "
+        "directories separated by ':'; else clients reach no file of the host)",
+    )
     pw = verbs.add_parser("scram-verifier", help="print a SCRAM-SHA-256 verifier for users.toml")
     pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
     sh = verbs.add_parser("shell", help="interactive SQL prompt")

@@ -9,6 +9,7 @@ import itertools
 import logging
 import ssl
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import get_args
 
@@ -42,7 +43,12 @@ class Server:
         tls: ssl.SSLContext | None = None,
         max_message_size: int = DEFAULT_MAX_MESSAGE,
         options: ServerOptions | None = None,
+        allow_read: Sequence[str] = (),
+        user_read_dirs: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """`allow_read`: directories every client may read files from (read_parquet, COPY
+        FROM); `user_read_dirs`: more of them per user. Nothing else of the host's files is
+        reachable: the database is locked down for wire clients (sql/sandbox.py)."""
         if auth not in get_args(AuthMode):
             raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
         if auth != "trust" and users is None:
@@ -57,6 +63,8 @@ class Server:
         self.users = users
         self.tls = tls  # answers SSLRequest with 'S' when set
         self.database = database
+        self.user_read_dirs = dict(user_read_dirs or {})
+        database.serve_wire(allow_read, [d for ds in self.user_read_dirs.values() for d in ds])
         self.host = host
         self.port = port
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")

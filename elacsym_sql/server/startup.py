@@ -60,6 +60,8 @@ async def start(session: Session) -> bool:
     session.authenticated = True
     settings.values["session_authorization"] = session.user
     session.state.database = params.get("database") or session.user  # Postgres's default
+    read_dirs = session.server.user_read_dirs.get(session.user, ())
+    session.state.access = session.db.file_access.reading(read_dirs)  # sql/sandbox.py
     settings.changed.clear()
     await session.run_sync(session.state.sync_variables, session.cur)
     session.send(p.AUTH_OK)

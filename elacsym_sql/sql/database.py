@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -48,6 +48,7 @@ from .errors import translate
 from .extensions import run_extension_statement
 from .float_literals import check_float_literals
 from .indexes import run_drop_index, run_index_statement
+from .lockdown import lock_down, protected_locations
 from .parse import Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
 from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
@@ -56,6 +57,7 @@ from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
 from .pgvector_sql import install_pgvector, rewrite_pgvector
 from .results import ArrowResult, DuckResult, Outcome, StreamResult
+from .sandbox import FileAccess
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
@@ -88,6 +90,8 @@ class Database:
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
         self._duck_settings = duck_setting_names(self._duck)
+        self.file_access = FileAccess(protected_locations(settings.data, settings.cache_dir))
+        self._readable: set[str] | None = None  # what DuckDB may read once locked down
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
         self._streaming: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
@@ -112,10 +116,27 @@ class Database:
         return names
 
     def new_session_state(self) -> SessionState:
-        """Transaction block and client settings for a new session (transactions.py)."""
-        return SessionState(
-            self._duck_settings, TransactionBlock(self.engine.begin, self.views), self.session
-        )
+        """Transaction block, client settings and file access for a new session."""
+        block = TransactionBlock(self.engine.begin, self.views)
+        return SessionState(self._duck_settings, block, self.session, self.file_access)
+
+    def serve_wire(self, read_dirs: Iterable[str], user_dirs: Iterable[str] = ()) -> None:
+        """Lock this database down for wire clients (sandbox.py), for good: DuckDB reads
+        only the disk cache, `read_dirs` (every session's) and `user_dirs` (the sessions
+        of users allowed them). Served twice, the second server may not read more."""
+        readable = {self.engine.cache.directory, *read_dirs, *user_dirs}
+        if self._readable is None:
+            lock_down(self._duck, readable)
+            self._readable = readable
+            self.file_access = self.file_access.for_wire(read_dirs, self._global_settings())
+        elif not readable <= self._readable:
+            raise ValueError("this database is already served with fewer readable directories")
+
+    def _global_settings(self) -> set[str]:
+        rows = self._duck.execute(
+            "SELECT lower(name) FROM duckdb_settings() WHERE scope = 'GLOBAL'"
+        ).fetchall()
+        return {name for (name,) in rows}
 
     def session_state(self, cur: duckdb.DuckDBPyConnection) -> SessionState:
         """The session state of a cursor used on its own (without a session of its own)."""
@@ -177,11 +198,7 @@ class Database:
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
-            yield state.run(
-                cur,
-                stmt,
-                lambda s, on: self.execute_statement(on, s, params or [], state.transaction),
-            )
+            yield state.run(cur, stmt, lambda s, on: self._checked(on, s, params or [], state))
 
     def _direct_search(
         self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
@@ -209,8 +226,20 @@ class Database:
         return state.run(
             cur,
             statements[0],
-            lambda stmt, on: self._execute_many(on, stmt, rows, state.transaction),
+            lambda stmt, on: self._execute_many(
+                on, state.access.checked(stmt), rows, state.transaction
+            ),
         )
+
+    def _checked(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        params: Sequence[Any],
+        state: SessionState,
+    ) -> Outcome:
+        """A statement the session's file access allows (sandbox.py), run."""
+        return self.execute_statement(cur, state.access.checked(stmt), params, state.transaction)
 
     def _execute_many(
         self,

@@ -42,7 +42,10 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
             return e.UndefinedFunction
     if isinstance(exc, duckdb.ConversionException) and "out of range" in msg:
         return e.NumericValueOutOfRange  # a number too wide for its column: Postgres's 22003
+    if isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in msg:
+        return e.InsufficientPrivilege  # a database served to wire clients (sandbox.py)
     table: list[tuple[type[duckdb.Error], type[e.ElacsymError]]] = [
+        (duckdb.PermissionException, e.InsufficientPrivilege),
         (duckdb.ParserException, e.SyntaxError),
         (duckdb.ConversionException, e.InvalidTextRepresentation),
         (duckdb.OutOfRangeException, e.NumericValueOutOfRange),

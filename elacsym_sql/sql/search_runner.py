@@ -9,16 +9,14 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pyarrow as pa
-import sqlglot
-from sqlglot.errors import ParseError, TokenError
 
 from ..engine import Engine, Snapshot
 from ..engine.fusion import TEXT_RANK, VECTOR_RANK, Fusion, default_window, fuse
 from ..engine.search import DISTANCE, SCORE, SearchResult, text_search
 from ..engine.vector_search import vector_column, vector_search
-from ..errors import InvalidParameterValue, InvalidVector, SyntaxError
+from ..errors import InvalidParameterValue, InvalidVector
 from .errors import translate
-from .parse import DIALECT, syntax_error
+from .filter_check import checked_filter
 from .views import quote
 
 # A filter's rows are cached per snapshot unless it may change without a write (the clock,
@@ -57,6 +55,7 @@ class SearchRunner:
         hold NULLs); `filter_sql` needs `snap` to be the snapshot the namespace's view shows."""
         k = _check_k(k)
         col = vector_column(snap, column)
+        filter_sql = checked_filter(filter_sql, snap.schema) if filter_sql else None
         if not isinstance(vectors, np.ndarray):
             if any(v is None for v in vectors):
                 raise InvalidParameterValue("the query vector is NULL")
@@ -90,6 +89,7 @@ class SearchRunner:
     ) -> SearchResult:
         """The k best BM25 matches of each query text (same `filter_sql` rule as vector)."""
         k = _check_k(k)
+        filter_sql = checked_filter(filter_sql, snap.schema) if filter_sql else None
         if any(t is None for t in texts):
             raise InvalidParameterValue("the query text is NULL")
         return text_search(
@@ -125,13 +125,8 @@ class SearchRunner:
         return fuse(found_vectors, found_texts, snap.schema.primary_key, k, how)
 
     def filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
-        """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view."""
-        try:
-            tree = sqlglot.parse_one(filter_sql, read=DIALECT)
-        except (ParseError, TokenError) as exc:
-            raise SyntaxError(f"invalid filter: {syntax_error(exc).message}") from None
-        if isinstance(tree, sqlglot.exp.Query | sqlglot.exp.Command) or ";" in filter_sql:
-            raise SyntaxError("filter := takes a predicate, not a statement")
+        """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view
+        (`filter_sql` as `checked_filter` returned it)."""
         key = quote(snap.schema.primary_key)
         cur = self._root.cursor()
         try:

@@ -1,5 +1,6 @@
 """What one session (an embedded cursor or a server connection) carries between statements:
-its transaction block, its client settings and its SQL cursors.
+its transaction block, its client settings, its SQL cursors and what it may do with
+files.
 
 `Database.execute_each` consults it for each statement: transaction control and client
 SET/SHOW are answered here; everything else runs through the router, and its success
@@ -21,6 +22,7 @@ from .cursors import Cursors, RunOn
 from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
+from .sandbox import FileAccess
 from .transactions import TransactionBlock
 from .txn_control import Control, parse_control
 
@@ -31,8 +33,10 @@ class SessionState:
         duck_settings: set[str],
         transaction: TransactionBlock,
         new_duck: Callable[[], duckdb.DuckDBPyConnection],
+        access: FileAccess,
     ) -> None:
         self.transaction = transaction
+        self.access = access  # what its statements may do with files (sandbox.py)
         self.settings = ClientSettings(duck_settings)
         self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
         self.cursors = Cursors(new_duck)
