@@ -58,7 +58,7 @@ def describe(
         return NO_ROWS
     if len(statements) > 1:
         raise SyntaxError("cannot insert multiple commands into a prepared statement")
-    stmt = statements[0]
+    stmt = state.access.checked(statements[0])  # binding reads files too (sandbox.py)
     if parse_control(stmt.text) is not None:
         return NO_ROWS
     cursor_stmt = parse_cursor_statement(stmt.text)

@@ -22,6 +22,9 @@ import pytest
 import elacsym_sql
 from elacsym_sql.server import BackgroundServer
 
+from . import wire_client as wire
+from .wire_client import Client
+
 
 class Host:
     def __init__(self, root: Path, port: int) -> None:
@@ -144,6 +147,23 @@ def test_reset_does_not_turn_access_back_on(host):
         assert failed.value.sqlstate == "42501"
         setting = "SELECT value FROM duckdb_settings() WHERE name = 'enable_external_access'"
         assert conn.execute(setting).fetchone() == ("false",)
+
+
+def test_describing_a_statement_is_checked_too(host):
+    # Describe binds the statement without running it; binding a table function reads
+    # its file already (schema, glob), so Parse + Describe is refused the same way.
+    client = Client(host.port)
+    try:
+        cached = next(p for p in host.files() if p.startswith(str(host.root / "cache")))
+        replies = client.exchange(
+            wire.parse(f"SELECT * FROM read_parquet('{cached}')"),
+            wire.message(b"D", b"S\0"),
+            wire.SYNC,
+        )
+        (error,) = wire.errors(replies)
+        assert error["C"] == "42501" and "read_parquet" in error["M"]
+    finally:
+        client.close()
 
 
 def test_cache_files_are_not_readable_by_name(host):
