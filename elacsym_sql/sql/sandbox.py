@@ -76,6 +76,7 @@ _PREPARE = re.compile(r'\s*PREPARE\s+(?:"[^"]*"|\w+)\s*(?:\([^)]*\))?\s*AS\s(.*)
 # Whitespace and comments before a statement's first word.
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
 _WRAPPERS = (duckdb.StatementType.EXPLAIN, duckdb.StatementType.PREPARE, duckdb.StatementType.CALL)
+_QUOTED = (TokenType.STRING, TokenType.HEREDOC_STRING, TokenType.IDENTIFIER)
 _WIRE = "file access is disabled for wire clients"
 
 
@@ -248,11 +249,15 @@ class FileAccess:
             or _QUOTED_FILE_NAME.search(text)
         ):
             return  # names no file: no function reading one, no path, no `FROM 'x.csv'`
-        if not isinstance(tree, exp.Expression):
-            # sqlglot cannot read it: refuse it if it names a file function at all.
+        if not isinstance(tree, exp.Expression) or isinstance(tree, exp.Command):
+            # sqlglot cannot read it: refuse it if it names a file function at all, or
+            # quotes a path (`FROM '/x/y.parquet'`) that is not readable.
             for name in _called_names(text):
                 if name in FILE_FUNCTIONS or name in _SQL_TEXT_FUNCTIONS:
                     raise InsufficientPrivilege(f"{_WIRE}: {name}")
+            for quoted in _quoted_tokens(text):
+                if "/" in quoted and not (self.read_dirs and self._readable(quoted)):
+                    raise InsufficientPrivilege(f"{_WIRE}: {quoted!r} in a statement not checked")
             return
         for node in tree.walk():
             if isinstance(node, exp.Func):
@@ -264,9 +269,13 @@ class FileAccess:
                 if name in FILE_FUNCTIONS:
                     self._check_read_path(name, _path_argument(node))
             elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
-                ident = node.this
+                ident = node.this  # `FROM 'x.csv'`: DuckDB reads the file
                 if ident.quoted and ("/" in ident.name or "." in ident.name):
                     self._check_read_path(ident.name, exp.Literal.string(ident.name))
+            elif isinstance(node, exp.Summarize | exp.Describe) and isinstance(
+                node.this, exp.Literal
+            ):
+                self._check_read_path(node.this.name, node.this)  # SUMMARIZE 'x.csv'
 
     def _check_read_path(self, what: str, arg: exp.Expression | None) -> None:
         assert self.read_dirs is not None
@@ -362,6 +371,11 @@ def _tokens(text: str) -> list[Token]:
         return sqlglot.tokenize(text, read=DIALECT)
     except SqlglotError:
         return []
+
+
+def _quoted_tokens(text: str) -> list[str]:
+    """String literals and quoted names: where a file name can hide."""
+    return [t.text for t in _tokens(text) if t.token_type in _QUOTED]
 
 
 def _string_tokens(text: str) -> list[str]:
