@@ -17,7 +17,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from ..errors import NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
+from ..errors import ElacsymError, NotSupportedError, SyntaxError, UndefinedColumn, UndefinedTable
 from ..schema import Schema
 from .parse import DIALECT, syntax_error
 
@@ -100,6 +100,15 @@ def checked_filter(filter_sql: str, schema: Schema) -> str:
     for node in tree.walk():
         _check_node(node, schema, lambda_args)
     return tree.sql(dialect=DIALECT, comments=False)  # a comment could hide `*/`
+
+
+def admits(filter_sql: str, schema: Schema) -> bool:
+    """Whether `filter_sql` passes `checked_filter`."""
+    try:
+        checked_filter(filter_sql, schema)
+    except ElacsymError:
+        return False
+    return True
 
 
 def _is_expression(tree: exp.Expression) -> bool:

@@ -31,13 +31,12 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import TokenError
 
 from ..engine.search import DISTANCE
 from ..schema import Schema
-from .parse import DIALECT, number_placeholders
+from .filter_check import admits
+from .parse import number_placeholders
 from .pgvector_sql import METRIC_OF_OPERATOR
 
 _TOKEN = re.compile(
@@ -312,8 +311,8 @@ class _Plan(_Rewriter):
             options.append(f"ef := {self.ef_search}")
         if "where" in self.clauses:
             filter_sql = self.inline(self.clauses["where"], self.qualifiers)
-            if filter_sql is None or not _readable_filter(filter_sql):
-                return None
+            if filter_sql is None or not admits(filter_sql, self.schema):
+                return None  # not a filter the search takes (a subquery): DuckDB runs it
             options.append(f"filter := {_literal_text(filter_sql)}")
         source = (
             f"vector_search({_literal_text(self.schema.name)}, {q}, {limit + offset}, "
@@ -388,16 +387,6 @@ class _Plan(_Rewriter):
                 return None
             out.append(self.text(item))
         return ", ".join(out)
-
-
-def _readable_filter(filter_sql: str) -> bool:
-    """Whether the search's filter check (search_runner.py) reads this predicate, as it
-    reads filters: with sqlglot, which does not know all of DuckDB's syntax."""
-    try:
-        tree = sqlglot.parse_one(filter_sql, read=DIALECT)
-    except (ParseError, TokenError):
-        return False
-    return not isinstance(tree, exp.Query | exp.Command)
 
 
 def _words(toks: list[_Tok]) -> list[str]:

@@ -135,3 +135,15 @@ def test_names_and_modes_are_checked_against_the_namespace(con, sql, sqlstate, n
     assert failed.value.sqlstate == sqlstate, failed.value
     assert named in failed.value.message
     assert rows(con, "SELECT count(*) FROM docs") == [(3,)]
+
+
+def test_a_pgvector_where_that_is_no_filter_runs_in_duckdb(con):
+    # ORDER BY <=> LIMIT runs as vector_search with the WHERE as its filter; a WHERE the
+    # filter check refuses (a subquery) runs exactly in DuckDB instead, not as an error.
+    sql = (
+        "SELECT id FROM docs WHERE id IN (SELECT id FROM docs WHERE price > 2) "
+        "ORDER BY embedding <=> ? LIMIT 1"
+    )
+    assert rows(con, sql, [[1.0, 0.0, 0.0, 0.0]]) == [(2,)]
+    plain = "SELECT id FROM docs WHERE price > 2 ORDER BY embedding <=> ? LIMIT 1"
+    assert rows(con, plain, [[1.0, 0.0, 0.0, 0.0]]) == [(2,)]
