@@ -114,6 +114,7 @@ REFUSED = [
     ("DESCRIBE '{root}/outside/secret.parquet'", "not under an allowed"),
     ("SHOW '{root}/outside/secret.parquet'", "secret.parquet"),
     ("PIVOT '{root}/outside/secret.parquet' ON word USING count(*)", "not under an allowed"),
+    ("DECLARE c CURSOR WITH HOLD FOR SELECT * FROM read_text('/etc/hostname')", "read_text"),
     ("SELECT * FROM read_text(current_setting('x'))", "must be a string literal"),
     ("SELECT * FROM query('SELECT * FROM read_text(''/etc/hostname'')')", "query()"),
     ("CALL read_text('/etc/hostname')", "read_text"),
