@@ -146,8 +146,10 @@ def test_host_access_is_refused_with_its_name(host, sql, named):
 
 def test_reset_does_not_turn_access_back_on(host):
     with host.connect() as conn:
-        conn.execute("RESET lock_configuration")
-        conn.execute("RESET enable_external_access")
+        for name in ("lock_configuration", "enable_external_access", "allowed_directories"):
+            with pytest.raises(psycopg.Error) as failed:
+                conn.execute(f"RESET {name}")
+            assert failed.value.sqlstate == "42501" and name in str(failed.value)
         with pytest.raises(psycopg.Error) as failed:
             conn.execute("SELECT * FROM read_text('/etc/hostname')")
         assert failed.value.sqlstate == "42501"
