@@ -85,6 +85,16 @@ def checked_filter(filter_sql: str, schema: Schema) -> str:
     """`filter_sql` as DuckDB is to run it: raises 42601 for text that is not one
     expression, 42703 for a column the namespace lacks, 0A000 for anything but a predicate
     over its columns (subqueries, table or non-built-in functions, parameters, stars)."""
+    if len(filter_sql) <= _CACHED_FILTER:  # a filter is usually sent again and again
+        return _checked(filter_sql, schema)
+    return _checked.__wrapped__(filter_sql, schema)
+
+
+_CACHED_FILTER = 4096
+
+
+@functools.lru_cache(maxsize=1024)
+def _checked(filter_sql: str, schema: Schema) -> str:
     try:
         tree = sqlglot.parse_one(filter_sql, read=DIALECT)
     except (ParseError, TokenError) as exc:
