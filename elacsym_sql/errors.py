@@ -170,6 +170,28 @@ class UniqueViolation(IntegrityError):
     sqlstate = "23505"
 
 
+class CheckViolation(IntegrityError):
+    sqlstate = "23514"
+
+
+class ForeignKeyViolation(IntegrityError):
+    sqlstate = "23503"
+
+
+class InvalidForeignKey(ProgrammingError):
+    sqlstate = "42830"
+
+
+class GeneratedAlways(ProgrammingError):
+    """A value given for a GENERATED ALWAYS identity column."""
+
+    sqlstate = "428C9"
+
+
+class SequenceLimitExceeded(DataError):
+    sqlstate = "2200H"
+
+
 class SerializationFailure(OperationalError):
     sqlstate = "40001"
 

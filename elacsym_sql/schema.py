@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .constraints import Constraints
 from .errors import (
     DuplicateColumn,
     InvalidName,
@@ -47,7 +48,13 @@ SCALAR_TYPES: dict[str, pa.DataType] = {
     "JSONB": pa.string(),
 }
 MAX_DECIMAL_PRECISION = 38  # DuckDB's widest DECIMAL (a 128-bit integer)
-KEY_TYPES = ("BIGINT", "VARCHAR", "UUID")
+KEY_TYPES = ("BIGINT", "INTEGER", "SMALLINT", "VARCHAR", "UUID")
+INTEGER_KEY_TYPES = ("BIGINT", "INTEGER", "SMALLINT")
+# The hidden storage key of a table declared without a primary key (a row id drawn from a
+# sequence) or with a composite one (an encoding of the key's values): never shown.
+ROWID = "__rowid"
+COMPOSITE_KEY = "__key"
+HIDDEN_KEYS = {ROWID: "BIGINT", COMPOSITE_KEY: "VARCHAR"}
 METRICS = ("cosine", "l2", "dot")
 LANGUAGES = (
     "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek",
@@ -81,6 +88,9 @@ class Column:
     name: str
     type: str  # canonical: "BIGINT", "VARCHAR[]", "FLOAT[384]"
     not_null: bool = False
+    default: str | None = None  # a SQL expression (DuckDB's dialect), as Postgres shows it
+    identity: str | None = None  # "always" or "by default": GENERATED ... AS IDENTITY
+    hidden: bool = False  # a hidden storage key (ROWID, COMPOSITE_KEY)
 
     @property
     def base(self) -> str:
@@ -227,15 +237,18 @@ def _coerce_option(key: str, value: Any) -> Any:
 class Schema:
     name: str
     columns: tuple[Column, ...]
-    primary_key: str
+    primary_key: str  # the storage key: the declared key's one column, or a hidden one
     options: Options = field(default_factory=Options)
+    key_columns: tuple[str, ...] | None = None  # the declared key; None: (primary_key,)
+    constraints: Constraints = field(default_factory=Constraints)
 
     def __post_init__(self) -> None:
         check_name(self.name, "namespace")
         seen: set[str] = set()
         for col in self.columns:
             check_name(col.name, "column")
-            if col.name in RESERVED_COLUMNS or col.name.startswith("__"):
+            hidden_ok = col.hidden and HIDDEN_KEYS.get(col.name) == col.type
+            if col.name in RESERVED_COLUMNS or (col.name.startswith("__") and not hidden_ok):
                 raise ReservedName(f"column name {col.name!r} is reserved")
             if col.name in seen:
                 raise DuplicateColumn(f'column "{col.name}" specified more than once')
@@ -246,8 +259,13 @@ class Schema:
         key_type = self.column(self.primary_key).type
         if key_type not in KEY_TYPES:
             raise InvalidTableDefinition(
-                f"primary key must be BIGINT, TEXT or UUID, not {key_type}"
+                f"primary key must be BIGINT, INTEGER, SMALLINT, TEXT or UUID, not {key_type}",
+                hint="or a composite key of such columns, or no key at all",
             )
+        for name in self.declared_key:
+            if name not in seen or self.column(name).type.endswith("]"):
+                raise InvalidTableDefinition(f"primary key column {name!r} must be a scalar column")
+        self.constraints.check(self)
         for name in self.options.full_text:
             if name not in seen:
                 raise InvalidTableDefinition(f"full_text column {name!r} is not a column")
@@ -263,6 +281,27 @@ class Schema:
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def visible(self) -> list[Column]:
+        """The columns users see (all but a hidden storage key), in order."""
+        return [c for c in self.columns if not c.hidden]
+
+    @property
+    def declared_key(self) -> tuple[str, ...]:
+        """The PRIMARY KEY as declared: one column, several, or none."""
+        if self.key_columns is not None:
+            return self.key_columns
+        return () if self.column(self.primary_key).hidden else (self.primary_key,)
+
+    @property
+    def hidden_key(self) -> str | None:
+        """ROWID or COMPOSITE_KEY when the storage key is hidden, else None."""
+        return self.primary_key if self.column(self.primary_key).hidden else None
+
+    def is_required(self, col: Column) -> bool:
+        """NOT NULL as Postgres has it: declared, or part of the primary key."""
+        return col.not_null or col.name in self.declared_key or col.name == self.primary_key
 
     @property
     def vector_columns(self) -> list[Column]:
@@ -283,9 +322,12 @@ class Schema:
             "name": self.name,
             "primary_key": self.primary_key,
             "columns": [
-                {"name": c.name, "type": c.type, "not_null": c.not_null} for c in self.columns
+                {k: v for k, v in c.__dict__.items() if v or k in ("name", "type", "not_null")}
+                for c in self.columns
             ],
             "options": {**opts.__dict__, "full_text": list(opts.full_text)},
+            "key_columns": None if self.key_columns is None else list(self.key_columns),
+            "constraints": self.constraints.to_json(),
         }
 
     @classmethod
@@ -297,4 +339,6 @@ class Schema:
             options=Options(
                 **{**data["options"], "full_text": tuple(data["options"]["full_text"])}
             ),
+            key_columns=None if data.get("key_columns") is None else tuple(data["key_columns"]),
+            constraints=Constraints.from_json(data.get("constraints") or {}),
         )

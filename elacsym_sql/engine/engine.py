@@ -22,8 +22,10 @@ from .gc import collect_garbage
 from .indexer import Indexer
 from .memory_cache import MemoryCache
 from .namespace import Namespace, Snapshot
+from .references import References
 from .search import FullTextIndexes
 from .segments import SegmentFiles
+from .sequences import Sequences
 from .transaction import Transaction
 from .txn_decisions import TxnDecisions
 
@@ -37,6 +39,8 @@ class Engine:
         self.files = SegmentFiles(self.store, self.cache, MemoryCache(settings.memory_cache_bytes))
         self.full_text = FullTextIndexes(self.files)
         self.decisions = TxnDecisions(self.store, settings.txn_timeout_seconds)
+        self.sequences = Sequences(self.store)
+        self.references = References(self.store)
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         self._last_fold: dict[str, float] = {}

@@ -11,20 +11,26 @@ import pyarrow.compute as pc
 
 from ..errors import InvalidVector, NotNullViolation, UniqueViolation
 from ..jsonb import normal_forms
-from ..schema import Column, Schema
+from ..schema import COMPOSITE_KEY, Column, Schema
 
 
 def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
-    """Validate full rows for an upsert and return them in the storage schema."""
+    """Validate full rows for an upsert and return them in the storage schema. A composite
+    key's hidden column is computed here; a hidden row id must be given."""
     rows = rows.combine_chunks()
-    key = rows.column(schema.primary_key)
-    for col in schema.columns:
-        if (col.not_null or col.name == schema.primary_key) and rows.column(col.name).null_count:
+    for col in schema.visible:
+        if schema.is_required(col) and rows.column(col.name).null_count:
+            at = pc.index(rows.column(col.name).is_null(), True).as_py()
             raise NotNullViolation(
                 f'null value in column "{col.name}" of relation "{schema.name}" violates '
-                "not-null constraint"
+                "not-null constraint",
+                detail=f"Failing row contains {failing_row(rows, at, schema)}.",
             )
-    _check_unique(key, schema)
+    if schema.hidden_key == COMPOSITE_KEY:  # placeholder, computed from stored values below
+        rows = _drop(rows, COMPOSITE_KEY).append_column(
+            COMPOSITE_KEY, pa.nulls(rows.num_rows, pa.string())
+        )
+    key = rows.column(schema.primary_key)
     arrays = []
     for col in schema.columns:
         arr = rows.column(col.name)
@@ -36,7 +42,12 @@ def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
             arrays.append(normal_forms(arr.combine_chunks().cast(pa.string())))
         else:
             arrays.append(arr.cast(col.arrow_type))
-    return pa.Table.from_arrays(arrays, schema=schema.arrow_schema)
+    out = pa.Table.from_arrays(arrays, schema=schema.arrow_schema)
+    if schema.hidden_key == COMPOSITE_KEY:
+        at = out.schema.get_field_index(COMPOSITE_KEY)
+        out = out.set_column(at, COMPOSITE_KEY, composite_keys(out, schema.declared_key))
+    _check_unique(out.column(schema.primary_key), out, schema)
+    return out
 
 
 def interval_strings(arr: pa.Array) -> pa.Array:
@@ -65,14 +76,41 @@ def conform_keys(keys: pa.Array | pa.ChunkedArray, schema: Schema) -> pa.Table:
     return pa.table({schema.primary_key: unique})
 
 
-def _check_unique(key: pa.ChunkedArray, schema: Schema) -> None:
+def composite_keys(rows: pa.Table, columns: tuple[str, ...]) -> pa.Array:
+    """The hidden key of each row: its key values as text, each after its length in bytes
+    ("1:7,3:abc"), so different values never encode alike (key columns are NOT NULL)."""
+    parts = []
+    for name in columns:
+        text = rows.column(name).cast(pa.string())
+        parts.append(
+            pc.binary_join_element_wise(pc.binary_length(text).cast(pa.string()), text, ":")
+        )
+    return pc.binary_join_element_wise(*parts, ",").combine_chunks()
+
+
+def failing_row(rows: pa.Table, at: int, schema: Schema) -> str:
+    """A row as Postgres shows it in a constraint error's detail: (1, abc, null)."""
+    values = [
+        rows.column(c.name)[at].as_py() for c in schema.visible if c.name in rows.column_names
+    ]
+    return "(" + ", ".join("null" if v is None else str(v) for v in values) + ")"
+
+
+def _drop(rows: pa.Table, name: str) -> pa.Table:
+    return rows.drop_columns([name]) if name in rows.column_names else rows
+
+
+def _check_unique(key: pa.ChunkedArray, rows: pa.Table, schema: Schema) -> None:
     if len(pc.unique(key)) == len(key):
         return
     counts = pc.value_counts(key)
-    dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+    dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"]
+    at = pc.index(key, dup).as_py()
+    names = schema.declared_key or (schema.primary_key,)
+    values = ", ".join(str(rows.column(n)[at].as_py()) for n in names)
     raise UniqueViolation(
         f'duplicate key value violates unique constraint "{schema.name}_pkey"',
-        detail=f"Key ({schema.primary_key})=({dup}) appears more than once in one statement.",
+        detail=f"Key ({', '.join(names)})=({values}) appears more than once in one statement.",
     )
 
 

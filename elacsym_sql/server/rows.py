@@ -54,10 +54,11 @@ def tag(outcome: Outcome, rows: int) -> str:
         return "SHOW"
     if command == "FETCH":
         return f"FETCH {rows}"
+    if outcome.kind == "rows" and command in ("INSERT", "UPDATE", "DELETE"):
+        # RETURNING's rows, or DuckDB's own table's count: the write's tag either way.
+        return f"INSERT 0 {rows}" if command == "INSERT" else f"{command} {rows}"
     if outcome.kind == "rows" and returns_rows(outcome):
         return f"SELECT {rows}"
-    if outcome.kind == "rows" and command in ("INSERT", "UPDATE", "DELETE"):
-        return f"INSERT 0 {rows}" if command == "INSERT" else f"{command} {rows}"
     return command
 
 

@@ -36,20 +36,23 @@ from .direct import DirectPath, recognise
 from .dml import (
     STAGE,
     WritePlan,
+    Written,
     execute_plan,
     plan_insert_many,
     plan_insert_table,
     plan_write,
+    returning_sql,
     stage_plan,
     target_name,
 )
+from .enforce import check_definitions
 from .enum_types import EnumTypes, parse_type_statement
 from .errors import translate
 from .extensions import run_extension_statement
 from .float_literals import check_float_literals
 from .indexes import run_drop_index, run_index_statement
 from .lockdown import lock_down, protected_locations
-from .parse import Statement, referenced_tables, split_statements, table_name
+from .parse import DIALECT, Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
 from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
 from .pg_namespaces import register_namespace
@@ -61,12 +64,20 @@ from .sandbox import FileAccess
 from .search_calls import rewrite_search_calls
 from .search_functions import SearchFunctions
 from .search_runner import SearchRunner
+from .sequences import (
+    SequenceFunctions,
+    execute_create_sequence,
+    execute_drop_sequence,
+    sequence_name,
+)
 from .session_state import SessionState
 from .transactions import TransactionBlock
+from .truncate import execute_truncate, truncate_targets
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
 STREAM_BATCH_ROWS = 8192  # rows per Arrow batch of a streamed result (decision 0023)
+RETURNED = "__elacsym_returned"  # the rows a write with RETURNING wrote
 
 
 class Database:
@@ -89,6 +100,8 @@ class Database:
         install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
+        self.sequences = SequenceFunctions(self.engine)
+        self.sequences.install(self._duck)  # nextval(), currval(), setval(), lastval()
         self._duck_settings = duck_setting_names(self._duck)
         self.file_access = FileAccess(protected_locations(settings.data, settings.cache_dir))
         self._readable: set[str] | None = None  # what DuckDB may read once locked down
@@ -159,6 +172,7 @@ class Database:
         cur = self._duck.cursor()
         if streaming:
             self._streaming.add(cur)
+        self.sequences.open_session(cur)  # currval() answers per session
         return cur
 
     def execute(
@@ -255,7 +269,7 @@ class Database:
         ):
             plan = plan_insert_many(stmt.tree, rows)
             if plan is not None:
-                return Outcome("count", "INSERT", self._write(cur, plan, block))
+                return Outcome("count", "INSERT", self._write(cur, plan, block).table.num_rows)
         total = 0
         outcome = Outcome("none", "EMPTY")
         for row in rows:
@@ -284,7 +298,7 @@ class Database:
         """COPY FROM: `table` (one column per name in `columns`, text or values) into the
         namespace as one atomic write, through INSERT's path (casts, validation, upsert)."""
         plan = plan_insert_table(namespace, columns, table)
-        return self._write(cur, plan, session.transaction)
+        return self._write(cur, plan, session.transaction).table.num_rows
 
     def execute_statement(
         self,
@@ -304,8 +318,18 @@ class Database:
                 if type_stmt is not None:
                     return Outcome("none", self.enums.execute(type_stmt))
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
-                execute_create(self.engine, tree, self.enums.lookup)
+                execute_create(
+                    self.engine, tree, self.enums.lookup, lambda s: check_definitions(cur, s)
+                )
                 return Outcome("none", "CREATE TABLE")
+            sequence = self._sequence_ddl(tree)
+            if sequence is not None:
+                return sequence
+            if isinstance(tree, exp.TruncateTable):
+                names = truncate_targets(tree)
+                if names and all(n and self._is_namespace(n) for n in names):
+                    execute_truncate(self.engine, self.views, cur, names, tree, block)  # type: ignore[arg-type]
+                    return Outcome("none", "TRUNCATE TABLE")
             if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
                 names = [table_name(t) for t in tree.args.get("tables") or []]
                 if any(n and self._is_namespace(n) for n in names):
@@ -317,7 +341,12 @@ class Database:
                 if self._is_namespace(name):
                     plan = plan_write(tree, stmt.text, params)
                     written = self._write(cur, plan, block)
-                    return Outcome("count", type(tree).__name__.upper(), written)
+                    verb = type(tree).__name__.upper()
+                    if plan.returning is None:
+                        return Outcome("count", verb, written.table.num_rows)
+                    cur.register(RETURNED, written.rows)  # the rows as written
+                    cur.execute(returning_sql(plan, written.schema, RETURNED))
+                    return Outcome("rows", verb, written.rows.num_rows, DuckResult(cur))
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
@@ -376,16 +405,36 @@ class Database:
             self.views.refresh(names)
             return run()
 
+    def _sequence_ddl(self, tree: exp.Expression | None) -> Outcome | None:
+        """CREATE / DROP SEQUENCE (not TEMP): durable sequences of the engine."""
+        kind = (tree.args.get("kind") or "").upper() if tree is not None else ""
+        if kind != "SEQUENCE" or not isinstance(tree, exp.Create | exp.Drop):
+            return None
+        if isinstance(tree, exp.Create):
+            if not _creates_namespace(tree, "SEQUENCE"):
+                return None
+            execute_create_sequence(self.engine, tree, _sequence_of(tree.this))
+            return Outcome("none", "CREATE SEQUENCE")
+        names = [_sequence_of(t) for t in tree.args.get("tables") or []]
+        execute_drop_sequence(self.engine, names, bool(tree.args.get("exists")))
+        return Outcome("none", "DROP SEQUENCE")
+
     def _write(
         self, cur: duckdb.DuckDBPyConnection, plan: WritePlan, block: TransactionBlock
-    ) -> int:
+    ) -> Written:
         tx = block.active
         try:
             if tx is None:
                 return execute_plan(self.engine, self.views, cur, plan)
             self.views.refresh(plan.reads - {plan.namespace})
             block.show(cur, plan.reads)  # what it reads, it reads at the block's snapshot
-            return stage_plan(tx, cur, plan)
+
+            def show(names: Iterable[str]) -> None:
+                names = set(names)
+                self.views.refresh(names - {plan.namespace})
+                block.show(cur, names)
+
+            return stage_plan(tx, self.engine, cur, plan, show)
         except duckdb.Error as exc:
             err = translate(exc)
             err.message = err.message.replace(STAGE, plan.namespace)
@@ -416,8 +465,18 @@ class Database:
         self._duck.close()
 
 
-def _creates_namespace(tree: exp.Create) -> bool:
-    if (tree.args.get("kind") or "").upper() != "TABLE":
+def _sequence_of(table: exp.Expression) -> str:
+    """A sequence's name as written in DDL (public. or none as its schema)."""
+    assert isinstance(table, exp.Table)
+    if table.args.get("catalog") or (table.db and table.db.lower() not in ("main", "public")):
+        raise NotSupportedError(f"sequence {table.sql()} must be in schema public")
+    ident = table.this
+    return sequence_name(ident.sql(DIALECT) if ident.quoted else ident.name)
+
+
+def _creates_namespace(tree: exp.Create, kind: str = "TABLE") -> bool:
+    """Whether CREATE makes one of ours (a namespace, a sequence): not TEMP ones."""
+    if (tree.args.get("kind") or "").upper() != kind:
         return False
     props = tree.args.get("properties")
     temporary = props is not None and any(

@@ -1,4 +1,4 @@
-"""CREATE TABLE and DROP TABLE on namespaces."""
+"""CREATE TABLE and DROP TABLE on namespaces (table_def.py reads the column definitions)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 from sqlglot import exp
 
 from ..engine import Engine
+from ..engine.sequences import SequenceSpec, rowid_sequence
 from ..errors import (
+    DependentObjectsStillExist,
+    DuplicateTable,
     InvalidName,
     InvalidParameterValue,
     InvalidTableDefinition,
@@ -18,6 +21,7 @@ from ..errors import (
 )
 from ..index.analyzer import check_options
 from ..schema import (
+    INTEGER_KEY_TYPES,
     MAX_DECIMAL_PRECISION,
     TYPES_HINT,
     Column,
@@ -26,6 +30,17 @@ from ..schema import (
     check_name,
 )
 from .pg_types import UNCONSTRAINED_NUMERIC
+from .table_def import (
+    Lookup,
+    TableDef,
+    add_column_constraint,
+    add_table_constraint,
+    build_schema,
+    identity_spec,
+    nextval_default,
+    sequence_name,
+    serial_type,
+)
 
 DType = exp.DataType.Type
 EnumLookup = Callable[[str], str | None]  # a type's name -> its enum type, or None
@@ -36,6 +51,7 @@ _SCALARS: dict[DType, str] = {
     DType.TINYINT: "SMALLINT",
     DType.BIGINT: "BIGINT",
     DType.INT: "INTEGER",
+    DType.SMALLINT: "SMALLINT",
     DType.DOUBLE: "DOUBLE",
     DType.FLOAT: "FLOAT",
     DType.TEXT: "VARCHAR",
@@ -116,7 +132,10 @@ def _is_duckdb_default(dt: exp.DataType) -> bool:
     return isinstance(first, exp.Literal) and first.meta.get("start") == 8 and first.name == "18"
 
 
-def schema_from_create(tree: exp.Create, enums: EnumLookup | None = None) -> Schema:
+def schema_from_create(
+    tree: exp.Create, lookup: Lookup, enums: EnumLookup | None = None
+) -> tuple[Schema, TableDef]:
+    """The namespace a CREATE TABLE declares, and the sequences its columns own."""
     target = tree.this
     if not isinstance(target, exp.Schema) or tree.expression is not None:
         raise NotSupportedError(
@@ -124,40 +143,46 @@ def schema_from_create(tree: exp.Create, enums: EnumLookup | None = None) -> Sch
             hint="CREATE TABLE with columns, then INSERT INTO ... SELECT; "
             "or CREATE TEMP TABLE for a DuckDB table",
         )
-    name = identifier(target.this.this, "namespace")
-    columns: list[Column] = []
-    keys: list[str] = []
+    table = TableDef(identifier(target.this.this, "namespace"))
     for item in target.expressions:
         if isinstance(item, exp.ColumnDef):
-            col_name = identifier(item.this, "column")
-            not_null = False
-            for constraint in item.constraints:
-                kind = constraint.kind
-                if isinstance(kind, exp.PrimaryKeyColumnConstraint):
-                    keys.append(col_name)
-                elif isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get(
-                    "allow_null"
-                ):
-                    not_null = True
-                else:
-                    raise NotSupportedError(
-                        f"column constraint {constraint.sql('duckdb')} is not supported"
-                    )
-            kind_type = item.args.get("kind")
-            if kind_type is None:
-                raise InvalidTableDefinition(f'column "{col_name}" has no type')
-            columns.append(Column(col_name, canonical_type(kind_type, enums), not_null))
-        elif isinstance(item, exp.PrimaryKey):
-            keys.extend(identifier(e, "column") for e in item.expressions)
-        else:
-            raise NotSupportedError(f"table element {item.sql('duckdb')} is not supported")
-    if len(keys) != 1:
-        raise InvalidTableDefinition(
-            "a namespace needs exactly one PRIMARY KEY column"
-            + (f", got {len(keys)}" if keys else ""),
-            hint="e.g. id BIGINT PRIMARY KEY",
-        )
-    return Schema(name, tuple(columns), keys[0], Options.parse(_options(tree)))
+            table.columns.append(_column(table, item, lookup, enums))
+            continue
+        given = None
+        if isinstance(item, exp.Constraint):
+            given = item.this.name
+            [item] = item.expressions
+        add_table_constraint(table, item, given, lookup, lambda e: identifier(e, "column"))
+    return build_schema(table, Options.parse(_options(tree))), table
+
+
+def _column(
+    table: TableDef, item: exp.ColumnDef, lookup: Lookup, enums: EnumLookup | None
+) -> Column:
+    name = identifier(item.this, "column")
+    kind_type = item.args.get("kind")
+    if kind_type is None:
+        raise InvalidTableDefinition(f'column "{name}" has no type')
+    serial = serial_type(kind_type)
+    type_ = serial or canonical_type(kind_type, enums)
+    fields: dict[str, Any] = {}
+    for cons in item.constraints:
+        fields |= add_column_constraint(table, name, cons, lookup)
+        if isinstance(cons.kind, exp.GeneratedAsIdentityColumnConstraint):
+            if type_ not in INTEGER_KEY_TYPES:
+                raise InvalidTableDefinition(
+                    f'identity column type must be smallint, integer, or bigint, not "{type_}"'
+                )
+            table.sequences[sequence_name(table.name, name)] = identity_spec(cons.kind, type_)
+    if serial is not None or fields.get("identity"):
+        if "default" in fields:
+            raise InvalidTableDefinition(
+                f'multiple default values specified for column "{name}" of table "{table.name}"'
+            )
+        seq = sequence_name(table.name, name)
+        table.sequences.setdefault(seq, SequenceSpec(type=type_))
+        fields |= {"default": nextval_default(seq), "not_null": True}
+    return Column(name, type_, **fields)
 
 
 def _options(tree: exp.Create) -> dict[str, Any]:
@@ -186,10 +211,47 @@ def _option_value(key: str, value: exp.Expression | None) -> Any:
     raise InvalidParameterValue(f"option {key} needs a literal value")
 
 
-def execute_create(engine: Engine, tree: exp.Create, enums: EnumLookup | None = None) -> None:
-    schema = schema_from_create(tree, enums)
+def execute_create(
+    engine: Engine,
+    tree: exp.Create,
+    enums: EnumLookup | None = None,
+    check: Callable[[Schema], None] | None = None,
+) -> None:
+    """Create a namespace and the sequences of its SERIAL and identity columns; `check`
+    tries its defaults and CHECK expressions in DuckDB first."""
+    schema, table = schema_from_create(tree, lambda name: _schema_of(engine, name), enums)
     check_options(schema.options)  # options the full-text index cannot honour are refused
+    if check is not None:
+        check(schema)
+    if engine.namespace(schema.name).exists():
+        if tree.args.get("exists"):
+            return
+        raise DuplicateTable(f'relation "{schema.name}" already exists')
+    for seq, spec in table.sequences.items():
+        spec.check(seq)
+    for seq, spec in table.sequences.items():
+        # A sequence left by a table dropped while a process held it: start over.
+        engine.sequences.drop(seq, if_exists=True)
+        engine.sequences.create(seq, spec)
+    for fk in schema.constraints.foreign_keys:
+        engine.references.add(fk.table, schema.name)  # before the table: never missed
     engine.create(schema, if_not_exists=bool(tree.args.get("exists")))
+
+
+def _schema_of(engine: Engine, name: str) -> Schema | None:
+    try:
+        return engine.namespace(name).snapshot().schema
+    except (UndefinedTable, InvalidName):
+        return None
+
+
+def owned_sequences(schema: Schema) -> list[str]:
+    """The sequences a namespace's SERIAL and identity columns own (dropped with it)."""
+    return [
+        sequence_name(schema.name, c.name)
+        for c in schema.columns
+        if c.default == nextval_default(sequence_name(schema.name, c.name))
+    ]
 
 
 def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> None:
@@ -201,5 +263,29 @@ def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> Non
     if len(present) != len(names) and not if_exists:
         missing = next(n for n in names if n not in present)
         raise UndefinedTable(f'table "{missing}" does not exist')
+    schemas = {n: s for n in present if (s := _schema_of(engine, n)) is not None}
     for name in present:
+        _check_not_referenced(engine, name, set(present))
+    for name in present:
+        incarnation = engine.namespace(name).snapshot().manifest.incarnation
         engine.drop(name, if_exists=if_exists)
+        schema = schemas.get(name)
+        for seq in owned_sequences(schema) if schema is not None else []:
+            engine.sequences.drop(seq, if_exists=True)
+        engine.sequences.drop(rowid_sequence(name, incarnation), if_exists=True)
+        for fk in schema.constraints.foreign_keys if schema is not None else ():
+            engine.references.remove(fk.table, name)
+
+
+def _check_not_referenced(engine: Engine, name: str, dropped: set[str]) -> None:
+    """DROP TABLE of a table another one references is refused (no CASCADE), as Postgres
+    does."""
+    for child in engine.references.referrers(name):
+        schema = _schema_of(engine, child) if child not in dropped else None
+        for fk in schema.constraints.foreign_keys if schema is not None else ():
+            if fk.table == name:
+                raise DependentObjectsStillExist(
+                    f"cannot drop table {name} because other objects depend on it",
+                    detail=f"constraint {fk.name} on table {child} depends on table {name}",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                )

@@ -44,7 +44,7 @@ class DirectPath:
             needs_text and not schema.options.full_text
         ):
             return None  # the namespace has no such function: DuckDB reports it
-        types = {c.name: c.type for c in schema.columns} | dict(SCORE_COLUMNS[fn])
+        types = {c.name: c.type for c in schema.visible} | dict(SCORE_COLUMNS[fn])
         columns = found.columns or list(types)
         if any(n not in types for n in columns):
             return None

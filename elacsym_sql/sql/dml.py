@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -21,31 +21,49 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..engine import Engine, Transaction, WriteConflict
-from ..engine.validate import conform_keys, conform_rows
-from ..errors import (
-    InvalidTableDefinition,
-    NotSupportedError,
-    SerializationFailure,
-    UndefinedColumn,
-)
-from ..schema import Schema
+from ..engine import Engine, Snapshot, Transaction, WriteConflict
+from ..engine.sequences import SequenceSpec, rowid_sequence
+from ..engine.validate import composite_keys, conform_keys, conform_rows
+from ..errors import GeneratedAlways, NotSupportedError, SerializationFailure, UndefinedColumn
+from ..schema import ROWID, Schema
 from ..wal.record import Kind
 from .bind import run_arrow
+from .conflict import STAGE, conflict_sql, does_nothing
 from .ddl import identifier
+from .enforce import Show, enforce
 from .parse import DIALECT, number_placeholders, referenced_tables
 from .pg_literals import typed_literal, with_typed_literals
-from .views import ViewCatalog, quote
+from .views import ViewCatalog, quote, rows_view
 
-STAGE = "__elacsym_stage"
 PARAMS = "__elacsym_params"
 # Pauses between re-evaluations of a conditional statement that lost its race: without
 # them a steady stream of blind writes from another process can win every time.
 FIRST_PAUSE_SECONDS = 0.001
 MAX_PAUSE_SECONDS = 0.1
 
+
+@dataclass(frozen=True)
+class Target:
+    """What a statement is evaluated against: the namespace's schema, and where fresh
+    hidden row ids come from (tables without a primary key)."""
+
+    schema: Schema
+    row_ids: Callable[[int], list[int]]
+
+
+@dataclass(frozen=True)
+class Written:
+    """A statement's effect: what goes to the WAL (`table`: full rows, or keys), and the
+    rows as written (for deletes, the deleted rows' columns read): RETURNING reads them."""
+
+    kind: Kind
+    table: pa.Table
+    rows: pa.Table
+    schema: Schema
+
+
 # Evaluates a statement on a cursor against the namespace's current view.
-Evaluate = Callable[[duckdb.DuckDBPyConnection, Schema], tuple[Kind, pa.Table]]
+Evaluate = Callable[[duckdb.DuckDBPyConnection, Target], Written]
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,8 @@ class WritePlan:
     evaluate: Evaluate
     conditional: bool  # depends on stored rows: must append right after what it read
     sources: frozenset[str] = frozenset()  # other tables its rows are computed from
+    returning: exp.Returning | None = None
+    alias: str = ""  # the name the statement gives the target table
 
     @property
     def reads(self) -> set[str]:
@@ -68,39 +88,67 @@ def target_name(tree: exp.Expression) -> str:
 
 def execute_plan(
     engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection, plan: WritePlan
-) -> int:
-    """Evaluate and append `plan`; returns the number of rows written."""
+) -> Written:
+    """Evaluate, check (enforce.py) and append `plan`; returns what it wrote."""
     ns = engine.namespace(plan.namespace)
     with ns.write_lock:
         for attempt in range(engine.settings.write_retries):
             if attempt:
                 time.sleep(_conflict_pause(attempt))
             snap = views.refresh_one(plan.namespace)
-            if plan.conditional and snap.pending:
+            # UNIQUE is checked against the rows this statement read: it must append
+            # directly after them, as a statement that reads what it changes does.
+            conditional = plan.conditional or bool(snap.schema.constraints.uniques)
+            if conditional and snap.pending:
                 # A statement that reads what it changes must not pass an undecided
                 # transaction: it would overwrite that transaction's rows unseen.
                 ns.wait_for_pending()
                 snap = views.refresh_one(plan.namespace)
-            kind, rows = plan.evaluate(cur, snap.schema)
-            if rows.num_rows == 0:
-                return 0
+            written = plan.evaluate(cur, _target(engine, snap))
+            if written.table.num_rows == 0:
+                return written
+            enforce(cur, engine, snap.schema, written.kind, written.rows, views.refresh)
             try:
-                ns.append(kind, rows, based_on=snap.tail_seq if plan.conditional else None)
+                ns.append(
+                    written.kind, written.table, based_on=snap.tail_seq if conditional else None
+                )
             except WriteConflict:
                 continue
-            return rows.num_rows
+            return written
     raise SerializationFailure(
         f"could not write to {plan.namespace}: other writers changed it "
         f"{engine.settings.write_retries} times while this statement was evaluated"
     )
 
 
-def stage_plan(tx: Transaction, cur: duckdb.DuckDBPyConnection, plan: WritePlan) -> int:
-    """Evaluate `plan` against the transaction's view (shown on `cur`) and stage its rows
-    until COMMIT; returns the number of rows written."""
-    kind, rows = plan.evaluate(cur, tx.snapshot(plan.namespace).schema)
-    tx.stage(plan.namespace, kind, rows)
-    return rows.num_rows
+def stage_plan(
+    tx: Transaction, engine: Engine, cur: duckdb.DuckDBPyConnection, plan: WritePlan, show: Show
+) -> Written:
+    """Evaluate `plan` against the transaction's view (shown on `cur`), check it, and stage
+    its rows until COMMIT; returns what it wrote."""
+    snap = tx.snapshot(plan.namespace)
+    written = plan.evaluate(cur, _target(engine, snap))
+    enforce(cur, engine, snap.schema, written.kind, written.rows, show)
+    tx.stage(plan.namespace, written.kind, written.table)
+    return written
+
+
+def _target(engine: Engine, snap: Snapshot) -> Target:
+    def row_ids(count: int) -> list[int]:
+        name = rowid_sequence(snap.name, snap.manifest.incarnation)
+        return engine.sequences.next_values(name, count, implicit=SequenceSpec())
+
+    return Target(snap.schema, row_ids)
+
+
+def returning_sql(plan: WritePlan, schema: Schema, relation: str) -> str:
+    """The query of RETURNING's expressions over `relation`, the rows as written."""
+    assert plan.returning is not None
+    exprs = ", ".join(e.sql(DIALECT) for e in plan.returning.expressions)
+    casts = ", ".join(
+        f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.visible
+    )
+    return f"SELECT {exprs} FROM (SELECT {casts} FROM {relation}) AS {quote(plan.alias)}"
 
 
 def _conflict_pause(attempt: int) -> float:
@@ -111,18 +159,20 @@ def _conflict_pause(attempt: int) -> float:
 
 def plan_write(tree: exp.Expression, text: str, params: Sequence[Any]) -> WritePlan:
     """A plan for one INSERT, UPDATE or DELETE statement with its parameters."""
-    if tree.args.get("returning"):
-        raise NotSupportedError("RETURNING is not supported on namespaces")
     # Generated SQL moves clauses around: bind parameters by number, not position.
     numbered = sqlglot.parse_one(number_placeholders(text), read=DIALECT)
     name = target_name(numbered)
     if isinstance(numbered, exp.Insert):
-        return _plan_insert(name, numbered, params)
-    if isinstance(numbered, exp.Update):
-        return _plan_update(name, numbered, params)
-    if isinstance(numbered, exp.Delete):
-        return _plan_delete(name, numbered, params)
-    raise NotSupportedError(f"unsupported write statement {type(tree).__name__}")
+        plan = _plan_insert(name, numbered, params)
+    elif isinstance(numbered, exp.Update):
+        plan = _plan_update(name, numbered, params)
+    elif isinstance(numbered, exp.Delete):
+        plan = _plan_delete(name, numbered, params)
+    else:
+        raise NotSupportedError(f"unsupported write statement {type(tree).__name__}")
+    table = numbered.this.this if isinstance(numbered.this, exp.Schema) else numbered.this
+    returning = numbered.args.get("returning")
+    return replace(plan, returning=returning, alias=table.alias or name)
 
 
 def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePlan | None:
@@ -136,7 +186,7 @@ def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePl
         and len(values.expressions) == 1
         and all(isinstance(e, exp.Placeholder) for e in values.expressions[0].expressions)
         and not tree.args.get("returning")
-    ) or (conflict is not None and not _does_nothing(conflict)):
+    ) or (conflict is not None and not does_nothing(conflict)):
         return None
     try:
         width = len(values.expressions[0].expressions)
@@ -173,26 +223,23 @@ def _stage_table(
     return stage
 
 
-def _does_nothing(conflict: exp.OnConflict) -> bool:
-    action = conflict.args.get("action")
-    return action is not None and "NOTHING" in action.name.upper()
-
-
 # -- INSERT --------------------------------------------------------------------------------
 
 
 def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePlan:
     source = tree.expression
-    if source is None:
-        raise NotSupportedError("INSERT ... DEFAULT VALUES is not supported on namespaces")
 
     def stage(cur: duckdb.DuckDBPyConnection, schema: Schema) -> None:
-        values = with_typed_literals(source, _target_types(tree, schema))
-        _stage_rows(cur, schema, tree, values.sql(DIALECT), params)
+        source_sql = (
+            "DEFAULT VALUES"
+            if source is None
+            else with_typed_literals(source, _target_types(tree, schema)).sql(DIALECT)
+        )
+        _stage_rows(cur, schema, tree, source_sql, params)
 
     plan = _insert_plan(name, tree, stage, many=False)
-    reads_itself = name in referenced_tables(source)
-    sources = frozenset(referenced_tables(source))
+    sources = frozenset(referenced_tables(source)) if source is not None else frozenset()
+    reads_itself = name in sources
     return WritePlan(name, plan.evaluate, plan.conditional or reads_itself, sources)
 
 
@@ -201,7 +248,7 @@ def _target_types(tree: exp.Insert, schema: Schema) -> list[str | None]:
     if isinstance(tree.this, exp.Schema):
         names = [identifier(c, "column") for c in tree.this.expressions]
     else:
-        names = schema.names
+        names = [c.name for c in schema.visible]
     return [schema.column(n).type if n in schema.names else None for n in names]
 
 
@@ -214,18 +261,20 @@ def _insert_plan(
     conflict = tree.args.get("conflict")
     alias = tree.this.alias if isinstance(tree.this, exp.Table) else ""
 
-    def evaluate(cur: duckdb.DuckDBPyConnection, schema: Schema) -> tuple[Kind, pa.Table]:
+    def evaluate(cur: duckdb.DuckDBPyConnection, target: Target) -> Written:
+        schema = target.schema
         try:
             stage(cur, schema)
             if conflict is None:
                 rows = run_arrow(cur, f"SELECT * FROM {STAGE}", [])
             else:
-                rows = run_arrow(cur, _conflict_sql(name, alias, schema, conflict), [])
+                rows = run_arrow(cur, conflict_sql(name, alias, schema, conflict, _assignments), [])
         finally:
             cur.execute(f"DROP TABLE IF EXISTS {STAGE}")  # do not keep a copy of the rows
-        if many:  # rows of executemany: later rows see earlier ones, as if run in turn
-            rows = _keep_one_per_key(rows, schema.primary_key, last=conflict is None)
-        return "upsert", conform_rows(rows, schema)
+        if many and schema.declared_key:  # executemany: later rows see earlier ones
+            rows = _keep_one_per_key(rows, schema.declared_key, last=conflict is None)
+        rows = conform_rows(_with_row_ids(rows, target), schema)
+        return Written("upsert", rows, rows, schema)
 
     return WritePlan(name, evaluate, conditional=conflict is not None)
 
@@ -240,66 +289,74 @@ def _stage_rows(
     """Run the INSERT into a temporary table typed like the namespace: DuckDB does the
     column matching, casts and their errors exactly as for its own tables."""
     cols = ", ".join(
-        f"{quote(c.name)} {'FLOAT[]' if c.is_vector else c.type}" for c in schema.columns
+        f"{quote(c.name)} {'FLOAT[]' if c.is_vector else c.type}"
+        + (f" DEFAULT {c.default}" if c.default else "")
+        for c in schema.visible
     )
     cur.abort()
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({cols})")
     target = ""
+    names: list[str] | None = None
     if isinstance(tree.this, exp.Schema):
-        target = (
-            "(" + ", ".join(quote(identifier(c, "column")) for c in tree.this.expressions) + ")"
-        )
+        names = [identifier(c, "column") for c in tree.this.expressions]
+        target = "(" + ", ".join(quote(n) for n in names) + ")"
+    _check_identity(schema, tree, names)
     by_name = " BY NAME" if tree.args.get("by_name") else ""
     run_arrow(cur, f"INSERT INTO {STAGE} {target}{by_name} {source_sql}", params)
 
 
-def _conflict_sql(name: str, alias: str, schema: Schema, conflict: exp.OnConflict) -> str:
-    keys = [identifier(k, "column") for k in conflict.args.get("conflict_keys") or []]
-    if keys and keys != [schema.primary_key]:
-        raise InvalidTableDefinition(
-            "there is no unique or exclusion constraint matching the ON CONFLICT specification",
-            hint=f"the only unique key is ({schema.primary_key})",
+def _check_identity(schema: Schema, tree: exp.Insert, names: list[str] | None) -> None:
+    """A value given for a GENERATED ALWAYS column is refused, as in Postgres (DEFAULT in
+    its place is fine)."""
+    for pos, col in enumerate(schema.visible):
+        if col.identity != "always":
+            continue
+        source = tree.expression
+        if names is not None:
+            if col.name not in names:
+                continue
+            pos = names.index(col.name)
+        if source is None:
+            continue
+        if isinstance(source, exp.Values) and all(
+            isinstance(row, exp.Tuple)
+            and (pos >= len(row.expressions) or _is_default(row.expressions[pos]))
+            for row in source.expressions
+        ):
+            continue
+        raise GeneratedAlways(
+            f'cannot insert a non-DEFAULT value into column "{col.name}"',
+            detail=f'Column "{col.name}" is an identity column defined as GENERATED ALWAYS.',
+            hint="Use OVERRIDING SYSTEM VALUE to override.",
         )
-    key = quote(schema.primary_key)
-    if _does_nothing(conflict):
-        return (
-            f"SELECT s.* FROM {STAGE} AS s ANTI JOIN main.{quote(name)} AS o ON s.{key} = o.{key}"
-        )
-    sets = _assignments(conflict.expressions, schema, lambda e: _conflict_refs(e, name, alias))
-    picks = []
-    for col in schema.columns:
-        new = sets.get(col.name, f"o.{quote(col.name)}")
-        picks.append(
-            f"CASE WHEN o.{key} IS NULL THEN s.{quote(col.name)} ELSE {new} END "
-            f"AS {quote(col.name)}"
-        )
-    where = conflict.args.get("where")
-    cond = (
-        f" WHERE o.{key} IS NULL OR ({_conflict_refs(where.this, name, alias).sql(DIALECT)})"
-        if where is not None
-        else ""
-    )
-    return (
-        f"SELECT {', '.join(picks)} FROM {STAGE} AS s "
-        f"LEFT JOIN main.{quote(name)} AS o ON o.{key} = s.{key}{cond}"
-    )
 
 
-def _conflict_refs(expr: exp.Expression, name: str, alias: str) -> exp.Expression:
-    """EXCLUDED.c is the proposed row (s); the target's own columns are the stored row (o)."""
-    expr = expr.copy()
-    for col in expr.find_all(exp.Column):
-        table = col.table.lower()
-        col.set("table", exp.to_identifier("s" if table == "excluded" else "o"))
-        if table not in ("excluded", "", name, alias.lower()):
-            raise UndefinedColumn(f'missing FROM-clause entry for table "{table}"')
-    return expr
+def _is_default(value: exp.Expression) -> bool:
+    return isinstance(value, exp.Var | exp.Column) and value.name.upper() == "DEFAULT"
 
 
-def _keep_one_per_key(rows: pa.Table, key: str, last: bool) -> pa.Table:
-    if rows.column(key).null_count:
+def _with_row_ids(rows: pa.Table, target: Target) -> pa.Table:
+    """Rows of a table without a primary key get fresh hidden row ids (rows that kept a
+    stored row's id, under ON CONFLICT DO UPDATE, keep it)."""
+    if target.schema.hidden_key != ROWID:
+        return rows
+    if ROWID not in rows.column_names:
+        return rows.append_column(ROWID, pa.array(target.row_ids(rows.num_rows), pa.int64()))
+    ids = rows.column(ROWID).combine_chunks()
+    if not ids.null_count:
+        return rows
+    fresh = iter(target.row_ids(ids.null_count))
+    filled = [v if v is not None else next(fresh) for v in ids.to_pylist()]
+    return rows.set_column(rows.schema.get_field_index(ROWID), ROWID, pa.array(filled, pa.int64()))
+
+
+def _keep_one_per_key(rows: pa.Table, key: tuple[str, ...], last: bool) -> pa.Table:
+    if any(rows.column(k).null_count for k in key):
         return rows  # refused with the right error by validation
-    keys = rows.column(key).to_numpy(zero_copy_only=False)
+    if len(key) == 1:
+        keys = rows.column(key[0]).to_numpy(zero_copy_only=False)
+    else:
+        keys = composite_keys(rows, key).to_numpy(zero_copy_only=False)
     if last:
         _, from_end = np.unique(keys[::-1], return_index=True)
         return rows.take(np.sort(len(keys) - 1 - from_end))
@@ -320,21 +377,27 @@ def _assignments(
         col_name = identifier(item.this.this, "column")
         if col_name not in schema.names:
             raise UndefinedColumn(f'column "{col_name}" of relation "{schema.name}" does not exist')
-        if col_name == schema.primary_key:
+        if col_name == schema.primary_key or col_name in schema.declared_key:
             raise NotSupportedError(
                 "the primary key cannot be updated", hint="DELETE the row and INSERT it again"
             )
         col = schema.column(col_name)
         target = "FLOAT[]" if col.is_vector else col.type
-        value = typed_literal(item.expression, col.type)
-        out[col_name] = f"CAST({rewrite(value).sql(DIALECT)} AS {target})"
+        value = (
+            col.default or "NULL"
+            if _is_default(item.expression)
+            else rewrite(typed_literal(item.expression, col.type)).sql(DIALECT)
+        )
+        out[col_name] = f"CAST({value} AS {target})"
     return out
 
 
-def _scan(name: str, tree: exp.Expression) -> str:
-    alias = tree.this.alias
+def _scan(schema: Schema, tree: exp.Expression) -> str:
+    """FROM (every column of the namespace, hidden key too) under the statement's name
+    for it, and its WHERE."""
+    alias = tree.this.alias or schema.name
     where = tree.args.get("where")
-    sql = f"FROM main.{quote(name)}" + (f" AS {quote(alias)}" if alias else "")
+    sql = f"FROM {rows_view(schema)} AS {quote(alias)}"
     return sql + (f" {where.sql(DIALECT)}" if where is not None else "")
 
 
@@ -342,11 +405,13 @@ def _plan_update(name: str, tree: exp.Update, params: Sequence[Any]) -> WritePla
     if tree.args.get("from_") or tree.args.get("from"):
         raise NotSupportedError("UPDATE ... FROM is not supported on namespaces")
 
-    def evaluate(cur: duckdb.DuckDBPyConnection, schema: Schema) -> tuple[Kind, pa.Table]:
+    def evaluate(cur: duckdb.DuckDBPyConnection, target: Target) -> Written:
+        schema = target.schema
         sets = _assignments(tree.expressions, schema, lambda e: e)
-        replace = ", ".join(f"{expr} AS {quote(col)}" for col, expr in sets.items())
-        rows = run_arrow(cur, f"SELECT * REPLACE ({replace}) {_scan(name, tree)}", params)
-        return "upsert", conform_rows(rows, schema)
+        changes = ", ".join(f"{expr} AS {quote(col)}" for col, expr in sets.items())
+        rows = run_arrow(cur, f"SELECT * REPLACE ({changes}) {_scan(schema, tree)}", params)
+        rows = conform_rows(rows, schema)
+        return Written("upsert", rows, rows, schema)
 
     return WritePlan(name, evaluate, conditional=True)
 
@@ -354,9 +419,16 @@ def _plan_update(name: str, tree: exp.Update, params: Sequence[Any]) -> WritePla
 def _plan_delete(name: str, tree: exp.Delete, params: Sequence[Any]) -> WritePlan:
     if tree.args.get("using"):
         raise NotSupportedError("DELETE ... USING is not supported on namespaces")
+    returning = tree.args.get("returning") is not None
 
-    def evaluate(cur: duckdb.DuckDBPyConnection, schema: Schema) -> tuple[Kind, pa.Table]:
-        keys = run_arrow(cur, f"SELECT {quote(schema.primary_key)} {_scan(name, tree)}", params)
-        return "delete", conform_keys(keys.column(0), schema)
+    def evaluate(cur: duckdb.DuckDBPyConnection, target: Target) -> Written:
+        schema = target.schema
+        # Every column for RETURNING; else the keys, declared and stored (foreign keys
+        # that reference this table name the declared one).
+        wanted = {schema.primary_key, *schema.declared_key}
+        cols = "*" if returning else ", ".join(quote(c) for c in sorted(wanted))
+        rows = run_arrow(cur, f"SELECT {cols} {_scan(schema, tree)}", params)
+        keys = conform_keys(rows.column(schema.primary_key), schema)
+        return Written("delete", keys, rows, schema)
 
     return WritePlan(name, evaluate, conditional=True)

@@ -27,7 +27,8 @@ from .pg_types import pg_type_of, type_rows
 from .pg_views import INT8_COLUMNS, MACROS, VIEWS
 
 # Functions answered by our macros in main, also when a client writes pg_catalog.f(...).
-OWN_FUNCTIONS = {"version", "current_setting", "set_config", "to_regtype"}
+OWN_FUNCTIONS = {"version", "current_setting", "set_config", "to_regtype", "nextval", "currval",
+                 "setval", "lastval"}  # fmt: skip
 
 
 def _literal(text: str) -> str:

@@ -100,7 +100,7 @@ CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
      f"""(SELECT CASE WHEN col > 0 THEN cols[col]
         ELSE 'CREATE UNIQUE INDEX ' || conname || ' ON public.' || name
         || ' USING btree (' || array_to_string(cols, ', ') || ')' END
-        FROM {S}.cons WHERE indexoid = idx)"""),
+        FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u'))"""),
     ("pg_get_constraintdef", "con, pretty := false",
      f"""(SELECT CASE contype
         WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(cols, ', ') || ')'

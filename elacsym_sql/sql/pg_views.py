@@ -34,6 +34,7 @@ SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, optio
     k.options
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
   WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
+    AND NOT starts_with(v.view_name, '__elacsym')  -- a namespace's view with its hidden key
   UNION ALL
   SELECT table_name, 'r', NULL, NULL FROM duckdb_tables()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
@@ -43,7 +44,8 @@ SELECT r.oid AS attrelid, r.name AS relname, r.kind, c.column_name AS attname,
   c.column_index::SMALLINT AS attnum,
   coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid, nc.description,
   __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
-  (c.column_name = r.key OR NOT c.is_nullable) AS attnotnull, c.column_default
+  (c.column_name = r.key OR NOT c.is_nullable OR coalesce(nc.required, false)) AS attnotnull,
+  coalesce(nc.def, c.column_default) AS column_default, nc.identity
 FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
   AND c.database_name = {HOME} AND c.schema_name = 'main'
   LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
@@ -87,8 +89,10 @@ SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   attnum, CASE WHEN data_type LIKE '%]' THEN 1 ELSE 0 END::SMALLINT AS attndims,
   -1 AS attcacheoff, atttypmod, false AS attbyval, 'd' AS attalign,
   coalesce((SELECT typstorage FROM {S}.pg_type t WHERE t.oid = atttypid), 'x') AS attstorage,
-  '' AS attcompression, attnotnull, false AS atthasdef, false AS atthasmissing,
-  '' AS attidentity, '' AS attgenerated, false AS attisdropped, true AS attislocal,
+  '' AS attcompression, attnotnull, column_default IS NOT NULL AS atthasdef,
+  false AS atthasmissing,
+  CASE identity WHEN 'always' THEN 'a' WHEN 'by default' THEN 'd' ELSE '' END AS attidentity,
+  '' AS attgenerated, false AS attisdropped, true AS attislocal,
   0 AS attinhcount, CASE WHEN atttypid = 25 THEN 100 ELSE 0 END::BIGINT AS attcollation,
   NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions,
   NULL::VARCHAR AS attmissingval
@@ -171,7 +175,9 @@ FROM (
         "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"
     ),
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
-    "pg_attrdef": _empty("oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR"),
+    "pg_attrdef": f"""SELECT attrelid * 1000 + attnum AS oid, attrelid AS adrelid,
+        attnum AS adnum, column_default AS adbin FROM {S}.cols
+        WHERE column_default IS NOT NULL""",
     "pg_inherits": _empty(
         "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN"
     ),
@@ -270,7 +276,8 @@ SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
   {S}.current_database() AS udt_catalog,
   CASE WHEN t.typtype = 'e' THEN 'public' ELSE 'pg_catalog' END AS udt_schema,
   t.typname AS udt_name,
-  'NO' AS is_identity, 'NEVER' AS is_generated, 'YES' AS is_updatable
+  CASE WHEN identity IS NULL THEN 'NO' ELSE 'YES' END AS is_identity,
+  upper(identity) AS identity_generation, 'NEVER' AS is_generated, 'YES' AS is_updatable
 FROM {S}.cols c LEFT JOIN {S}.types t ON t.oid = c.atttypid""",
     "information_schema_routines": f"""SELECT {S}.current_database() AS routine_catalog,
         'public' AS routine_schema, proname AS routine_name, 'FUNCTION' AS routine_type
@@ -308,7 +315,7 @@ MACROS: list[tuple[str, str, str]] = [
        WHEN typ = 1231 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
        ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),
-    ("pg_get_expr", "expr, rel, pretty := false", "NULL::VARCHAR"),
+    ("pg_get_expr", "expr, rel, pretty := false", "expr::VARCHAR"),  # adbin is its text
     # 'name'::regclass and 'name'::regproc (pg_literals.py): the OID, or Postgres's error.
     ("regclass_oid", "n",
      f"""coalesce({_CATALOG_OIDS}[n], TRY_CAST(n AS UINTEGER),
@@ -333,7 +340,10 @@ MACROS: list[tuple[str, str, str]] = [
     ("pg_get_viewdef", "rel, pretty := false", "NULL::VARCHAR"),
     ("pg_get_triggerdef", "trg, pretty := false", "NULL::VARCHAR"),
     ("pg_get_partkeydef", "rel", "NULL::VARCHAR"),
-    ("pg_get_serial_sequence", "rel, col", "NULL::VARCHAR"),
+    ("pg_get_serial_sequence", "rel, col",
+     f"""(SELECT 'public.' || regexp_extract(d.def, '^nextval[(].([^'']+)', 1)
+        FROM {S}.namespace_columns d WHERE d.attname = col AND d.def LIKE 'nextval(%'
+        AND d.name = regexp_replace(rel::VARCHAR, '^public[.]', ''))"""),
     ("pg_get_statisticsobjdef_columns", "stx", "NULL::VARCHAR"),
     ("pg_get_function_result", "fn",
      f"""(SELECT CASE WHEN function_type = 'table_macro' THEN 'SETOF record' ELSE 'unknown'

@@ -43,7 +43,7 @@ def _row_struct(schema: Schema, extra: list[tuple[str, str]]) -> str:
 
 
 def _macro_select(schema: Schema, extra: list[str]) -> str:
-    cols = [f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.columns]
+    cols = [f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.visible]
     return ", ".join(cols + [quote(x) for x in extra])
 
 

@@ -17,7 +17,7 @@ from ..engine.vector_search import vector_column, vector_search
 from ..errors import InvalidParameterValue, InvalidVector
 from .errors import translate
 from .filter_check import checked_filter
-from .views import quote
+from .views import quote, rows_view
 
 # A filter's rows are cached per snapshot unless it may change without a write (the clock,
 # randomness): those are evaluated for every search.
@@ -130,7 +130,7 @@ class SearchRunner:
         key = quote(snap.schema.primary_key)
         cur = self._root.cursor()
         try:
-            result = cur.sql(f"SELECT {key} FROM main.{quote(snap.name)} WHERE ({filter_sql})")
+            result = cur.sql(f"SELECT {key} FROM {rows_view(snap.schema)} WHERE ({filter_sql})")
             return result.to_arrow_table().column(0).combine_chunks()
         except duckdb.Error as exc:
             raise translate(exc) from None

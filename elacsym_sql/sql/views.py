@@ -23,10 +23,31 @@ from ..schema import Schema
 from ..wal import WalRecord
 
 INTERNAL = "elacsym_internal"
+# A namespace with a hidden storage key has two views: its name shows the columns users
+# see; this one (prefix + name) has every column, for writes that must keep the key.
+ALL_ROWS = "__elacsym_all__"
 
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def rows_view(schema: Schema) -> str:
+    """The view of every column of a namespace, hidden key included (unqualified: inside a
+    transaction block the block's own temporary view answers to it)."""
+    return quote(ALL_ROWS + schema.name) if schema.hidden_key else quote(schema.name)
+
+
+def _create_views(duck: duckdb.DuckDBPyConnection, schema: Schema, sql: str, temp: bool) -> None:
+    """The namespace's view(s) over `sql`, the query of its live rows."""
+    kind, where = ("TEMP VIEW", "") if temp else ("VIEW", "main.")
+    name = quote(schema.name)
+    if schema.hidden_key:
+        full = quote(ALL_ROWS + schema.name)
+        duck.execute(f"CREATE OR REPLACE {kind} {where}{full} AS {sql}")
+        cols = ", ".join(quote(c.name) for c in schema.visible)
+        sql = f"SELECT {cols} FROM {where}{full}"
+    duck.execute(f"CREATE OR REPLACE {kind} {where}{name} AS {sql}")
 
 
 def _relation(name: str, part: str) -> str:
@@ -95,6 +116,7 @@ class ViewCatalog:
                 if self._applied.pop(name, None) is not None:
                     with self._duck_lock:
                         self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(name)}")
+                        self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(ALL_ROWS + name)}")
                 raise
             previous = self._applied.get(name)
             if previous != snap.token:
@@ -171,9 +193,7 @@ class ViewCatalog:
             )
         finally:
             self._duck.unregister("__elacsym_deletes")
-        self._duck.execute(
-            f"CREATE OR REPLACE VIEW main.{quote(name)} AS {self._view_sql(snap.schema, parts)}"
-        )
+        _create_views(self._duck, snap.schema, self._view_sql(snap.schema, parts), temp=False)
 
     def _segment_scans(self, snap: Snapshot, deletes: str) -> tuple[list[str], pa.Table]:
         """A scan of each segment's live rows (reading `deletes`, a relation of (seg, pos)
@@ -216,12 +236,13 @@ class ViewCatalog:
         # Arrow's types are storage types (JSON as text, say): cast as the shared tail is.
         tail = f"SELECT {_casts(schema, 'r')} FROM {quote(_relation(name, 'rows'))} AS r"
         sql = _live_rows_sql(schema, parts, quote(_relation(name, "keys")), tail)
-        duck.execute(f"CREATE OR REPLACE TEMP VIEW {quote(name)} AS {sql}")
+        _create_views(duck, schema, sql, temp=True)
 
     def hide_snapshot(self, duck: duckdb.DuckDBPyConnection, name: str) -> None:
         """Undo `show_snapshot` (the connection may be closed already: nothing to undo)."""
         with contextlib.suppress(duckdb.Error):
             duck.execute(f"DROP VIEW IF EXISTS temp.main.{quote(name)}")
+            duck.execute(f"DROP VIEW IF EXISTS temp.main.{quote(ALL_ROWS + name)}")
             for part in ("deletes", "rows", "keys"):
                 duck.unregister(_relation(name, part))
 

@@ -18,7 +18,7 @@ import tantivy
 
 from elacsym_sql.errors import InvalidParameterValue
 from elacsym_sql.index.analyzer import TOKENIZER, check_options
-from elacsym_sql.schema import Options, Schema
+from elacsym_sql.schema import INTEGER_KEY_TYPES, Options, Schema
 
 KEY = "__key"
 KEY_VALUE = "__key_value"
@@ -44,7 +44,10 @@ class FtsSpec:
             raise InvalidParameterValue(f"namespace {schema.name!r} has no full_text columns")
         key_type = schema.column(schema.primary_key).type
         return cls(
-            schema.primary_key, key_type == "BIGINT", schema.options.full_text, schema.options
+            schema.primary_key,
+            key_type in INTEGER_KEY_TYPES,
+            schema.options.full_text,
+            schema.options,
         )
 
     @property
