@@ -23,7 +23,8 @@ from .errors import (
     ReservedName,
 )
 
-NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+NAME_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}")  # a name that needs no quotes
+MAX_NAME_BYTES = 63  # Postgres's NAMEDATALEN - 1
 
 # Scalar types a column may have, with their Arrow storage type. UUID, JSON, JSONB, enum
 # labels and intervals (Parquet has no month-day-microsecond type) are kept as strings in
@@ -74,13 +75,30 @@ _DECIMAL_RE = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 _ENUM_RE = re.compile(r"ENUM\(('(?:[^']|'')*'(?:, '(?:[^']|'')*')*)\)", re.DOTALL)
 
 
+def is_name(name: str) -> bool:
+    """Whether `name` may name a namespace, column or sequence: 1-63 bytes of UTF-8 as
+    written (quoted names keep capitals and punctuation), without '/' (it is a storage
+    key's separator), control characters, or a leading '.' (storage's own prefixes)."""
+    return (
+        0 < len(name.encode()) <= MAX_NAME_BYTES
+        and "/" not in name
+        and not name.startswith(".")
+        and all(ch >= " " and ch != "\x7f" for ch in name)
+    )
+
+
 def check_name(name: str, what: str) -> str:
-    if not NAME_RE.fullmatch(name):
+    if not is_name(name):
         raise InvalidName(
             f"invalid {what} name {name!r}",
-            hint="names are 1-63 characters of a-z, 0-9 and _, not starting with a digit",
+            hint="names are 1-63 bytes, without '/', control characters or a leading '.'",
         )
     return name
+
+
+def sql_name(name: str) -> str:
+    """`name` as SQL writes it: bare when it needs no quotes, else double-quoted."""
+    return name if NAME_RE.fullmatch(name) else '"' + name.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -198,6 +216,13 @@ class Options:
         return cls(**values)
 
 
+def _column_name(text: str) -> str:
+    """A column named in an option: "Quoted" as written, otherwise lower-cased."""
+    if len(text) > 1 and text.startswith('"') and text.endswith('"'):
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
 def _coerce_option(key: str, value: Any) -> Any:
     bad = InvalidParameterValue(f"invalid value {value!r} for option {key}")
     if key == "metric":
@@ -214,7 +239,7 @@ def _coerce_option(key: str, value: Any) -> Any:
         return str(value).lower()
     if key == "full_text":
         cols = value if isinstance(value, list | tuple) else str(value).split(",")
-        return tuple(c.strip().lower() for c in cols if c.strip())
+        return tuple(_column_name(c.strip()) for c in cols if c.strip())
     if key in ("stemming", "stopwords", "case_sensitive"):
         if isinstance(value, bool):
             return value
@@ -250,7 +275,8 @@ class Schema:
             hidden_ok = col.hidden and HIDDEN_KEYS.get(col.name) == col.type
             if col.name in RESERVED_COLUMNS or (col.name.startswith("__") and not hidden_ok):
                 raise ReservedName(f"column name {col.name!r} is reserved")
-            if col.name in seen:
+            # DuckDB matches names without regard to case, quoted or not.
+            if col.name.lower() in {n.lower() for n in seen}:
                 raise DuplicateColumn(f'column "{col.name}" specified more than once')
             seen.add(col.name)
             check_type(col.type)

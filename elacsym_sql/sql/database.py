@@ -281,10 +281,11 @@ class Database:
         """(name, type) of the columns a COPY names, or of all columns in order: what a
         COPY FROM client is told to send (a strong read of the namespace)."""
         schema = self.views.refresh_one(namespace).schema
+        visible = [c.name for c in schema.visible]  # never a hidden key
         for name in columns:
-            if name not in schema.names:
+            if name not in visible:
                 raise UndefinedColumn(f'column "{name}" of relation "{namespace}" does not exist')
-        names = columns or schema.names
+        names = columns or visible
         return [(name, schema.column(name).type) for name in names]
 
     def copy_in(

@@ -227,6 +227,7 @@ def execute_create(
         if tree.args.get("exists"):
             return
         raise DuplicateTable(f'relation "{schema.name}" already exists')
+    _check_case_unique(engine, schema.name)
     for seq, spec in table.sequences.items():
         spec.check(seq)
     for seq, spec in table.sequences.items():
@@ -236,6 +237,17 @@ def execute_create(
     for fk in schema.constraints.foreign_keys:
         engine.references.add(fk.table, schema.name)  # before the table: never missed
     engine.create(schema, if_not_exists=bool(tree.args.get("exists")))
+
+
+def _check_case_unique(engine: Engine, name: str) -> None:
+    """Two namespaces whose names differ only in case cannot both exist: DuckDB, where
+    they are views, matches names without regard to case (quoted ones too)."""
+    for other in engine.list_namespaces():
+        if other.lower() == name.lower() and other != name:
+            raise DuplicateTable(
+                f'relation "{other}" already exists',
+                hint=f'"{name}" differs from it only in case, which DuckDB does not tell apart',
+            )
 
 
 def _schema_of(engine: Engine, name: str) -> Schema | None:

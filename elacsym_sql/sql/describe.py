@@ -191,7 +191,7 @@ def _describe_write(
         columns = (
             [identifier(c, "column") for c in tree.this.expressions]
             if isinstance(tree.this, exp.Schema)
-            else list(schema.names)
+            else [c.name for c in schema.visible]
         )
         source_expr = tree.expression
         if isinstance(source_expr, exp.Values):

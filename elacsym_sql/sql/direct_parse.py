@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..engine.search import DISTANCE, SCORE
-from ..schema import NAME_RE
+from ..schema import is_name
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -125,7 +125,7 @@ class _Parser:
         if fn is None or fn.lower not in _QUERIES or not self.take("op", "("):
             return None
         ns = self.take("string")
-        if ns is None or not NAME_RE.fullmatch(ns.text[1:-1]) or not self.take("op", ","):
+        if ns is None or not is_name(ns.text[1:-1]) or not self.take("op", ","):
             return None
         queries = []
         for casts in _QUERIES[fn.lower]:

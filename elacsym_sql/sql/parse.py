@@ -23,7 +23,7 @@ from sqlglot.errors import ParseError, SqlglotError, TokenError
 from sqlglot.tokens import TokenType
 
 from ..errors import SyntaxError
-from ..schema import NAME_RE
+from ..schema import is_name
 
 DIALECT = "duckdb"
 
@@ -238,7 +238,7 @@ def table_name(table: exp.Table) -> str | None:
     if not isinstance(ident, exp.Identifier):
         return None
     name = ident.name if ident.quoted else ident.name.lower()
-    return name if NAME_RE.fullmatch(name) else None
+    return name if is_name(name) else None
 
 
 def referenced_tables(tree: exp.Expression) -> set[str]:

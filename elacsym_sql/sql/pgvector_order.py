@@ -370,7 +370,7 @@ class _Plan(_Rewriter):
                 len(item) == 3 and item[2].text == "*" and _ident(item[0]) in self.qualifiers
             ):
                 prefix = self.text(item[:2]) if len(item) == 3 else ""
-                out.extend(prefix + _quote(n) for n in self.schema.names)
+                out.extend(prefix + _quote(c.name) for c in self.schema.visible)
                 continue
             aliased = len(item) > 2 and item[-2].lower == "as"
             expr = item[:-2] if aliased else item

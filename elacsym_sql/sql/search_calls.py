@@ -12,7 +12,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
 from ..errors import NotSupportedError
-from ..schema import NAME_RE
+from ..schema import is_name
 from .parse import DIALECT
 
 SEARCH_FUNCTIONS = (
@@ -31,7 +31,9 @@ _KEYWORD_OPTIONS = ("column", "window")  # search options DuckDB would read as k
 
 
 def macro_name(function: str, namespace: str) -> str:
-    return f"elacsym_{function}__{namespace}"
+    """The per-namespace macro, quoted (a namespace's name may need quotes)."""
+    name = f"elacsym_{function}__{namespace}"
+    return '"' + name.replace('"', '""') + '"'
 
 
 def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
@@ -59,7 +61,7 @@ def rewrite_search_calls(sql: str) -> tuple[str, set[str]]:
             continue
         arg = tokens[i + 2]
         namespace = arg.text if arg.token_type == TokenType.STRING else None
-        if namespace is None or not NAME_RE.fullmatch(namespace):
+        if namespace is None or not is_name(namespace):
             raise NotSupportedError(
                 f"the first argument of {function} must name a namespace as a string literal",
                 hint=f"{function}('docs', ...)",

@@ -78,6 +78,7 @@ class SearchFunctions:
         """The UDF `batch` and the table macro `function` over it. `params` are the macro's
         (name, SQL type, default): no default makes it positional, else `name := default`."""
         udf = f"__elacsym_{function}__{schema.name}"
+        udf_sql = quote(udf)
         with contextlib.suppress(duckdb.Error):  # not installed yet
             duck.remove_function(udf)
         duck.create_function(
@@ -96,7 +97,7 @@ class SearchFunctions:
         extra = [n for n, _ in SCORE_COLUMNS[function]]
         duck.execute(
             f"CREATE OR REPLACE MACRO {macro_name(function, schema.name)}({signature}) AS TABLE "
-            f"SELECT {_macro_select(schema, extra)} FROM (SELECT unnest({udf}({arguments}), "
+            f"SELECT {_macro_select(schema, extra)} FROM (SELECT unnest({udf_sql}({arguments}), "
             "recursive := true))"
         )
 

@@ -20,7 +20,7 @@ from ..errors import (
     NotSupportedError,
     UndefinedTable,
 )
-from ..schema import COMPOSITE_KEY, HIDDEN_KEYS, KEY_TYPES, ROWID, Column, Schema
+from ..schema import COMPOSITE_KEY, HIDDEN_KEYS, KEY_TYPES, ROWID, Column, Schema, sql_name
 
 DIALECT = "duckdb"
 _SERIALS = {"SMALLSERIAL": "SMALLINT", "SERIAL": "INTEGER", "BIGSERIAL": "BIGINT",
@@ -57,7 +57,8 @@ def sequence_name(table: str, column: str) -> str:
 
 def nextval_default(seq: str) -> str:
     """The column default of a SERIAL column, as Postgres shows it."""
-    return f"nextval('{seq}'::regclass)"
+    literal = sql_name(seq).replace("'", "''")
+    return f"nextval('{literal}'::regclass)"
 
 
 def build_schema(table: TableDef, options: object) -> Schema:

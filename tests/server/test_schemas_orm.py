@@ -143,3 +143,30 @@ def test_psycopg_returning_constraints_and_truncate(dsn):
         assert cur.statusmessage == "TRUNCATE TABLE"
         assert conn.execute("SELECT count(*) FROM pg_items").fetchone() == (0,)
         conn.execute("DROP TABLE pg_items")
+
+
+def test_core_quoted_names(url):
+    meta = MetaData()
+    table = Table(
+        "CamelCase Things",
+        meta,
+        Column("Id", Integer, primary_key=True),
+        Column("Some Name!", String, nullable=False),
+    )
+    engine = create_engine(url)
+    try:
+        meta.create_all(engine)
+        with engine.begin() as conn:
+            ids = conn.execute(
+                insert(table).returning(table.c.Id), [{"Some Name!": "a"}, {"Some Name!": "b"}]
+            )
+            assert sorted(r[0] for r in ids) == [1, 2]
+        with engine.connect() as conn:
+            got = conn.execute(select(table.c["Some Name!"]).order_by(table.c.Id)).scalars()
+            assert got.all() == ["a", "b"]
+        assert inspect(engine).has_table("CamelCase Things")
+        names = [c["name"] for c in inspect(engine).get_columns("CamelCase Things")]
+        assert names == ["Id", "Some Name!"]
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()

@@ -100,9 +100,9 @@ def test_bad_write_against_folded_data_writes_nothing(con):
 
 
 BAD_DDL = [
-    ('CREATE TABLE "Docs2" (id BIGINT PRIMARY KEY)', "42602"),
+    ('CREATE TABLE "a/b" (id BIGINT PRIMARY KEY)', "42602"),
     ("CREATE TABLE " + "x" * 64 + " (id BIGINT PRIMARY KEY)", "42602"),
-    ('CREATE TABLE t2 ("Bad" BIGINT PRIMARY KEY)', "42602"),
+    ('CREATE TABLE t2 (".bad" BIGINT PRIMARY KEY)', "42602"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, _distance DOUBLE)", "42939"),
     ("CREATE TABLE t2 (id BIGINT PRIMARY KEY, a INT, a INT)", "42701"),
     ("CREATE TABLE t2 (v FLOAT[3] PRIMARY KEY)", "42P16"),
