@@ -1,7 +1,8 @@
 """INSERT ... ON CONFLICT as one query over the staged rows and the namespace's rows.
 
 The conflict target is the primary key (as declared: one column or several) or the columns
-of a UNIQUE constraint; without a target, the primary key. DO NOTHING keeps the staged rows
+of a UNIQUE constraint; without a target, DO NOTHING skips a row conflicting with any of
+them and DO UPDATE needs the primary key. DO NOTHING keeps the staged rows
 that match no stored row; DO UPDATE takes, for a match, the stored row with the SET
 columns changed (so it keeps the stored row's storage key, hidden ones too).
 """
@@ -38,7 +39,7 @@ def conflict_columns(schema: Schema, conflict: exp.OnConflict) -> tuple[str, ...
     if not keys:
         if schema.hidden_key == ROWID:
             raise NotSupportedError(
-                "ON CONFLICT without a target on a table without a primary key",
+                "ON CONFLICT DO UPDATE without a target on a table without a primary key",
                 hint="name the columns of a UNIQUE constraint: ON CONFLICT (col) ...",
             )
         return schema.declared_key
@@ -54,9 +55,17 @@ def conflict_columns(schema: Schema, conflict: exp.OnConflict) -> tuple[str, ...
 def conflict_sql(
     name: str, alias: str, schema: Schema, conflict: exp.OnConflict, assignments: Assignments
 ) -> str:
+    stored = f"(SELECT *, true AS __found FROM {rows_view(schema)})"
+    if does_nothing(conflict) and not conflict.args.get("conflict_keys"):
+        # No target: a row conflicting with any unique key is skipped, as in Postgres.
+        keys = [schema.declared_key, *(u.columns for u in schema.constraints.uniques)]
+        sql = f"SELECT s.* FROM {STAGE} AS s"
+        for i, cols in enumerate(k for k in keys if k):
+            on = " AND ".join(f"s.{quote(c)} = o{i}.{quote(c)}" for c in cols)
+            sql += f" ANTI JOIN {stored} AS o{i} ON {on}"
+        return sql
     cols = conflict_columns(schema, conflict)
     on = " AND ".join(f"s.{quote(c)} = o.{quote(c)}" for c in cols)
-    stored = f"(SELECT *, true AS __found FROM {rows_view(schema)})"
     if does_nothing(conflict):
         return f"SELECT s.* FROM {STAGE} AS s ANTI JOIN {stored} AS o ON {on}"
     sets = assignments(conflict.expressions, schema, lambda e: _conflict_refs(e, name, alias))

@@ -408,8 +408,9 @@ class Database:
 
     def _sequence_ddl(self, tree: exp.Expression | None) -> Outcome | None:
         """CREATE / DROP SEQUENCE (not TEMP): durable sequences of the engine."""
-        kind = (tree.args.get("kind") or "").upper() if tree is not None else ""
-        if kind != "SEQUENCE" or not isinstance(tree, exp.Create | exp.Drop):
+        if not isinstance(tree, exp.Create | exp.Drop):
+            return None
+        if str(tree.args.get("kind") or "").upper() != "SEQUENCE":
             return None
         if isinstance(tree, exp.Create):
             if not _creates_namespace(tree, "SEQUENCE"):

@@ -75,6 +75,9 @@ def test_unique(con):
     got = rows(con, "INSERT INTO p (name) VALUES ('a'), ('new') ON CONFLICT (name) DO NOTHING "
                     "RETURNING name")  # fmt: skip
     assert got == [("new",)]
+    got = rows(con, "INSERT INTO p (name) VALUES ('a'), ('new2') ON CONFLICT DO NOTHING "
+                    "RETURNING name")  # fmt: skip
+    assert got == [("new2",)]  # no target: any unique key's conflict skips the row
     con.execute("INSERT INTO p (name, n) VALUES ('a', 8) ON CONFLICT (name) DO UPDATE SET n = 9")
     assert rows(con, "SELECT id, n FROM p WHERE name = 'a'") == [(1, 9)]
 
