@@ -122,8 +122,13 @@ def test_a_comment_cannot_hide_the_rest_of_the_statement(con):
             "22023",
             "invalid text search mode",
         ),
-        (
+        (  # a name quoted names may have (decision 0027): no such table, nothing run
             "SELECT id FROM vector_search('docs; DROP TABLE docs', [1,0,0,0], 3)",
+            "42P01",
+            'relation "docs; DROP TABLE docs" does not exist',
+        ),
+        (
+            "SELECT id FROM vector_search('../docs', [1,0,0,0], 3)",
             "0A000",
             "must name a namespace",
         ),
