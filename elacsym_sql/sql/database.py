@@ -9,6 +9,7 @@ namespaces it names are brought up to date (a strong read).
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -131,7 +132,9 @@ class Database:
     def new_session_state(self) -> SessionState:
         """Transaction block, client settings and file access for a new session."""
         block = TransactionBlock(self.engine.begin, self.views)
-        return SessionState(self._duck_settings, block, self.session, self.file_access)
+        # SQL cursors stream: DuckDB's DB-API result would hold the whole result until CLOSE.
+        cursor_session = functools.partial(self.session, streaming=True)
+        return SessionState(self._duck_settings, block, cursor_session, self.file_access)
 
     def serve_wire(self, read_dirs: Iterable[str], user_dirs: Iterable[str] = ()) -> None:
         """Lock this database down for wire clients (sandbox.py), for good: DuckDB reads
