@@ -60,6 +60,25 @@ def test_named_cursor_streams_in_batches_and_with_hold_outlives_the_commit(targe
             assert len(cur.fetchall()) == 250
 
 
+def test_serial_identity_sequences_and_returning(conn):
+    conn.execute("CREATE TABLE rt_serial (id SERIAL PRIMARY KEY, name TEXT NOT NULL)")
+    conn.execute("CREATE TABLE rt_identity (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                 " n INTEGER DEFAULT 7)")  # fmt: skip
+    ids = [conn.execute("INSERT INTO rt_serial (name) VALUES (%s) RETURNING id", (name,))
+           .fetchone()[0] for name in ("a", "b")]  # fmt: skip
+    assert ids == [1, 2]
+    row = conn.execute("INSERT INTO rt_identity DEFAULT VALUES RETURNING id, n").fetchone()
+    assert row == (1, 7)
+    cur = conn.execute("UPDATE rt_serial SET name = upper(name) RETURNING id, name")
+    assert sorted(cur.fetchall()) == [(1, "A"), (2, "B")]
+    assert conn.execute("DELETE FROM rt_serial WHERE id = 1 RETURNING name").fetchall() == [("A",)]
+    conn.execute("CREATE SEQUENCE rt_seq START 100")
+    assert [conn.execute("SELECT nextval('rt_seq')").fetchone()[0] for _ in range(2)] == [
+        100,
+        101,
+    ]
+
+
 def test_result_shape_names_arithmetic_and_session_functions(conn, target):
     conn.execute("CREATE TABLE shape (id BIGINT PRIMARY KEY, price INTEGER)")
     conn.execute("INSERT INTO shape VALUES (1, 10), (2, 20)")
@@ -147,6 +166,19 @@ def test_concurrent_writers_of_one_key_first_committer_wins(target):
             second.commit()
         second.rollback()
         assert second.execute("SELECT n FROM counters").fetchone() == (1,)
+
+
+def test_keys_report_their_declared_type(conn):
+    conn.execute("CREATE TABLE key_uuid (id UUID PRIMARY KEY, label TEXT)")
+    conn.execute("CREATE TABLE key_small (id SMALLINT PRIMARY KEY, label TEXT)")
+    conn.execute("CREATE TABLE key_int (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TABLE key_text (id TEXT PRIMARY KEY)")
+    declared = conn.execute(
+        "SELECT table_name, data_type FROM information_schema.columns WHERE column_name = 'id' "
+        "AND table_name LIKE 'key%' ORDER BY table_name"
+    ).fetchall()
+    assert declared == [("key_int", "integer"), ("key_small", "smallint"), ("key_text", "text"),
+                        ("key_uuid", "uuid")]  # fmt: skip
 
 
 def test_catalog_answers_what_tools_ask(conn):

@@ -4,6 +4,8 @@ too with ELACSYM_CLIENT_TESTS_PG=1."""
 
 from __future__ import annotations
 
+import decimal
+
 import psycopg2
 import psycopg2.errors
 import psycopg2.extras
@@ -42,6 +44,24 @@ def test_implicit_transactions_commit_and_rollback(conn):
     cur.execute("SELECT id, body FROM p2_notes ORDER BY id")
     assert cur.fetchall() == [(1, "kept")]
     conn.commit()
+
+
+def test_serial_keys_returning_and_execute_values(conn):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE p2_users (id SERIAL PRIMARY KEY, name VARCHAR(50) NOT NULL, "
+                "balance NUMERIC(12, 2) DEFAULT 0)")  # fmt: skip
+    got = psycopg2.extras.execute_values(
+        cur, "INSERT INTO p2_users (name) VALUES %s RETURNING id",
+        [("ann",), ("bob",), ("cy",)], fetch=True,
+    )  # fmt: skip
+    assert [row[0] for row in got] == [1, 2, 3]
+    cur.execute("UPDATE p2_users SET balance = balance + %s WHERE name = %s RETURNING balance",
+                (decimal.Decimal("10.505"), "bob"))  # fmt: skip
+    assert cur.fetchone() == (decimal.Decimal("10.51"),)
+    conn.commit()
+    with pytest.raises(psycopg2.errors.NotNullViolation):
+        cur.execute("INSERT INTO p2_users (name) VALUES (NULL)")
+    conn.rollback()
 
 
 def test_named_cursor_fetches_in_batches(conn):

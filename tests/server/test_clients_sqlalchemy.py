@@ -1,0 +1,93 @@
+"""SQLAlchemy Core and ORM as a web application uses them (a default declarative model,
+`Session.rollback()`), one test per behaviour issue 8 asks of it. The asyncpg dialect is not
+covered: it needs greenlet, which is not installed. Run against PostgreSQL 15 too with
+ELACSYM_CLIENT_TESTS_PG=1."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from tests.server import clients
+
+target = clients.target
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class Author(Base):
+    __tablename__ = "sa_authors"
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(100), nullable=False, unique=True)
+    books = orm.relationship("Book", back_populates="author", order_by="Book.id")
+
+
+class Book(Base):
+    __tablename__ = "sa_books"
+    id = sa.Column(sa.Integer, primary_key=True)
+    title = sa.Column(sa.String(200), nullable=False)
+    price = sa.Column(sa.Numeric(8, 2))
+    author_id = sa.Column(sa.Integer, sa.ForeignKey("sa_authors.id"), nullable=False)
+    author = orm.relationship("Author", back_populates="books")
+
+
+@pytest.fixture(scope="module")
+def engine(target):
+    eng = sa.create_engine(target.url("psycopg"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def model(engine):
+    Base.metadata.create_all(engine)
+    yield
+    Base.metadata.drop_all(engine)
+
+
+def test_orm_default_model_with_relationships(engine, model):
+    with orm.Session(engine) as session:
+        ann = Author(name="Ann", books=[Book(title="One", price=10), Book(title="Two")])
+        session.add(ann)
+        session.commit()
+        assert ann.id is not None and [b.author_id for b in ann.books] == [ann.id] * 2
+    with orm.Session(engine) as session:
+        found = session.scalars(sa.select(Author).where(Author.name == "Ann")).one()
+        assert [b.title for b in found.books] == ["One", "Two"]
+        count = session.scalar(
+            sa.select(sa.func.count()).select_from(Book).join(Author).where(Author.id == found.id)
+        )
+        assert count == 2
+
+
+def test_session_rollback_after_an_integrity_error(engine, model):
+    with orm.Session(engine) as session:
+        session.add(Author(name="Bea"))
+        session.commit()
+        session.add(Author(name="Bea"))  # unique name
+        with pytest.raises(sa.exc.IntegrityError):
+            session.commit()
+        session.rollback()
+        session.add(Book(title="orphan", author_id=999_999))  # foreign key
+        with pytest.raises(sa.exc.IntegrityError):
+            session.flush()
+        session.rollback()
+        bea = session.scalars(sa.select(Author).where(Author.name == "Bea")).one()
+        bea.books.append(Book(title="Three"))
+        session.commit()
+        assert session.scalar(sa.select(sa.func.count()).select_from(Author)
+                              .where(Author.name == "Bea")) == 1  # fmt: skip
+
+
+def test_rollback_discards_a_written_block(engine, model):
+    with orm.Session(engine) as session:
+        session.add(Author(name="Gone"))
+        session.flush()  # written inside the block
+        assert session.scalar(sa.select(sa.func.count()).where(Author.name == "Gone")) == 1
+        session.rollback()
+        assert session.scalar(sa.select(sa.func.count()).where(Author.name == "Gone")) == 0
