@@ -71,7 +71,7 @@ class Session:
         self.tls = False
         self.authenticated = False  # until then, only small password messages are read
         self.admitted = False  # counted against max_connections
-        self.clock = StatementClock(self.interrupt)
+        self.clock = StatementClock(self.interrupt, self.state.transaction.commit_point)
         self._at_ready = False  # ReadyForQuery sent, nothing read since: the idle timeouts run
         peer = writer.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer or "local")
@@ -101,7 +101,7 @@ class Session:
                     raise self.clock.explain(exc) from exc.__cause__
             self.clock.poll()
             if self.clock.reason is not None:
-                self.interrupt()  # again: the first may have come between DuckDB calls
+                self.clock.cancel(self.clock.reason)  # again: the first may have missed DuckDB
             if self.reader.at_eof() or self.writer.transport.is_closing():
                 gone = True
                 self.interrupt()

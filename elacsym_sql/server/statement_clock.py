@@ -3,6 +3,8 @@
 Both interrupt the session's DuckDB cursor (the CancelRequest path) and both are checked
 between chunks of a result, so a statement stops whether it is computing or waiting for
 its client to read. The error is Postgres's: 57014, "canceling statement due to ...".
+A statement that passed its commit point (sql/commit_point.py) is neither interrupted nor
+reported canceled: it took effect.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import time
 from collections.abc import Callable
 
 from ..errors import QueryCanceled
+from ..sql.commit_point import CommitPoint
 
 
 class StatementClock:
-    def __init__(self, interrupt: Callable[[], None]) -> None:
+    def __init__(self, interrupt: Callable[[], None], commit_point: CommitPoint) -> None:
         self._interrupt = interrupt
+        self._commit_point = commit_point
         self.started = time.monotonic()
         self.deadline: float | None = None  # time.monotonic() past which it is canceled
         self.reason: str | None = None  # why it was canceled: "user request", ...
@@ -28,11 +32,13 @@ class StatementClock:
         self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
         self.reason = None
         self.canceled.clear()
+        self._commit_point.start()
 
     def renew(self, timeout_ms: int) -> None:
         """The next statement of the same Query: its own deadline (as Postgres 13+)."""
         self.started = time.monotonic()
         self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
+        self._commit_point.start()
 
     def stop(self) -> None:
         self.deadline = None
@@ -49,7 +55,7 @@ class StatementClock:
         if self.reason is None:
             self.reason = reason
         self.canceled.set()
-        self._interrupt()
+        self._commit_point.interrupt(self._interrupt)
 
     def poll(self) -> None:
         """Cancel for the timeout once the deadline has passed."""
@@ -59,12 +65,13 @@ class StatementClock:
     def check(self) -> None:
         """Raise 57014 when the statement was canceled or its time is up."""
         self.poll()
-        if self.reason is not None:
+        if self.reason is not None and not self._commit_point.passed:
             raise QueryCanceled(f"canceling statement due to {self.reason}")
 
     def explain(self, exc: BaseException) -> BaseException:
         """A statement that failed once interrupted failed for the reason it was interrupted
-        for: DuckDB says 'Interrupted!', or 'The result is closed' for a stream it ended."""
-        if self.reason is not None and isinstance(exc, Exception):
+        for: DuckDB says 'Interrupted!', or 'The result is closed' for a stream it ended.
+        Past the commit point an error is the statement's own: the cancel came too late."""
+        if self.reason is not None and not self._commit_point.passed and isinstance(exc, Exception):
             return QueryCanceled(f"canceling statement due to {self.reason}")
         return exc

@@ -430,7 +430,9 @@ class Database:
         tx = block.active
         try:
             if tx is None:
-                return execute_plan(self.engine, self.views, cur, plan)
+                written = execute_plan(self.engine, self.views, cur, plan)
+                block.commit_point.reach()  # durable: a cancel from now on is too late
+                return written
             self.views.refresh(plan.reads - {plan.namespace})
             block.show(cur, plan.reads)  # what it reads, it reads at the block's snapshot
 

@@ -21,6 +21,7 @@ import duckdb
 
 from ..engine import Transaction as EngineTransaction
 from ..errors import InFailedTransaction, InvalidSavepoint, NoActiveTransaction
+from .commit_point import CommitPoint
 from .txn_control import Control
 from .views import ViewCatalog
 
@@ -38,6 +39,7 @@ class TransactionBlock:
         self._savepoints: list[tuple[str, int]] = []  # (name, staged writes when set)
         # Temporary views shown per DuckDB connection, with the snapshot token they show.
         self._shown: dict[tuple[duckdb.DuckDBPyConnection, str], tuple[object, ...]] = {}
+        self.commit_point = CommitPoint()  # the running statement's (commit_point.py)
 
     @property
     def status(self) -> str:
@@ -68,6 +70,7 @@ class TransactionBlock:
         try:
             if committing and tx is not None:
                 tx.commit()  # 40001 here ends the block too, as a failed COMMIT does
+            self.commit_point.reach()  # committed or rolled back: the block's end must finish
         finally:
             self._end()
         return "COMMIT" if committing else "ROLLBACK"
