@@ -48,7 +48,9 @@ def engines(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., En
     opened: list[Engine] = []
 
     def open_engine(**overrides: object) -> Engine:
-        engine = Engine(make_settings(**overrides))
+        # A test says when a commit counts as abandoned: the default 10 s can pass between
+        # two steps of a test on a loaded machine, and a reader would abort the commit.
+        engine = Engine(make_settings(**{"txn_timeout_seconds": 600.0, **overrides}))
         opened.append(engine)
         return engine
 
