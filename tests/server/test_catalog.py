@@ -13,17 +13,9 @@ from typing import Any
 
 import pytest
 
+from .psql_client import psql
+
 JDBC_JAR = "/usr/share/java/postgresql.jar"
-
-
-def psql(port: int, command: str) -> str:
-    out = subprocess.run(
-        ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "tester", "-d", "elacsym",
-         "-v", "ON_ERROR_STOP=1", "-c", command],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
-    return out.stdout
 
 
 needs_psql = pytest.mark.skipif(shutil.which("psql") is None, reason="no psql")

@@ -11,6 +11,8 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
+from .psql_client import psql
+
 JDBC_JAR = "/usr/share/java/postgresql.jar"
 DDL = [
     "CREATE TABLE authors (id BIGINT PRIMARY KEY, name TEXT)",
@@ -26,16 +28,6 @@ def keyed(wire) -> int:
     for ddl in DDL:
         con.execute(ddl)
     return port
-
-
-def psql(port: int, command: str) -> str:
-    out = subprocess.run(
-        ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "tester", "-d", "elacsym",
-         "-v", "ON_ERROR_STOP=1", "-c", command],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
-    return out.stdout
 
 
 @pytest.mark.skipif(shutil.which("psql") is None, reason="no psql")

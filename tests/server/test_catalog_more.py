@@ -5,10 +5,11 @@ pg_settings, pg_cursors, relation sizes; over the wire with psql and psycopg."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import psycopg
 import pytest
+
+from .psql_client import psql
 
 needs_psql = pytest.mark.skipif(shutil.which("psql") is None, reason="no psql")
 
@@ -26,16 +27,6 @@ def meta(wire) -> int:
     con.execute("INSERT INTO notes VALUES (1, 'Hallo Welt', '{}', 'dark', 1.50, [1, 2, 3, 4])")
     con.database.engine.fold("notes")  # a segment, so the table has a size
     return port
-
-
-def psql(port: int, command: str) -> str:
-    out = subprocess.run(
-        ["psql", "-X", "-h", "127.0.0.1", "-p", str(port), "-U", "tester", "-d", "elacsym",
-         "-v", "ON_ERROR_STOP=1", "-c", command],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert out.returncode == 0 and "ERROR" not in out.stderr, out.stderr
-    return out.stdout
 
 
 def _row(output: str, first: str) -> list[str]:
