@@ -6,7 +6,7 @@ con = elacsym_sql.connect("s3://bucket/prefix")  # or a local directory
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import Settings
 from .errors import (
@@ -21,7 +21,9 @@ from .errors import (
     ProgrammingError,
     Warning,
 )
-from .sql import Connection, Cursor, Database
+
+if TYPE_CHECKING:
+    from .sql import Connection, Cursor, Database
 
 __version__ = "0.1.0"
 
@@ -38,7 +40,18 @@ def connect(data: str | None = None, **settings: Any) -> Connection:
     Keyword arguments are `Settings` fields (s3_endpoint, cache_dir, ...); environment
     variables ELACSYM_<FIELD> fill in the rest. Default data: ./elacsym-data.
     """
+    from .sql import Connection, Database
+
     return Connection(Database(Settings.from_env(data=data, **settings)))
+
+
+def __getattr__(name: str) -> Any:
+    """The SQL layer (and DuckDB) loads when first used: the engine API runs without it."""
+    if name in ("Connection", "Cursor", "Database"):
+        from . import sql
+
+        return getattr(sql, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
