@@ -349,8 +349,11 @@ class Database:
                     if plan.returning is None:
                         return Outcome("count", verb, written.table.num_rows)
                     cur.register(RETURNED, written.rows)  # the rows as written
-                    cur.execute(returning_sql(plan, written.schema, RETURNED))
-                    return Outcome("rows", verb, written.rows.num_rows, DuckResult(cur))
+                    sql = returning_sql(plan.returning, plan.alias, written.schema, RETURNED)
+                    cur.execute(sql)
+                    names = pg_names(sql, [d[0] for d in cur.description or []])
+                    result = DuckResult(cur, names)
+                    return Outcome("rows", verb, written.rows.num_rows, result)
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):

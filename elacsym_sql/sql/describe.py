@@ -21,7 +21,7 @@ from .column_names import pg_names
 from .command_tags import leading_words
 from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
 from .ddl import identifier
-from .dml import target_name
+from .dml import returning_sql, target_name, write_alias
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
 from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
@@ -32,6 +32,7 @@ from .txn_control import parse_control
 from .views import quote
 
 if TYPE_CHECKING:
+    from ..schema import Schema
     from .database import Database
     from .session_state import SessionState
 
@@ -172,10 +173,12 @@ def _bind_text(
 def _describe_write(
     db: Database, cur: duckdb.DuckDBPyConnection, tree: exp.Expression, name: str, n: int
 ) -> Description:
-    """Parameter types of a namespace write, from a SELECT that types them the same way."""
-    if n == 0:
-        return NO_ROWS
+    """Parameter types of a namespace write, from a SELECT that types them the same way,
+    and the columns of its RETURNING clause, if any."""
     schema = db.views.refresh_one(name).schema
+    returned = _returning_columns(cur, tree, schema, name)
+    if n == 0:
+        return Description([], returned)
     table = f"main.{quote(name)}"
     alias = tree.this.alias if isinstance(tree.this, exp.Table) else ""
     source = table + (f" AS {quote(alias)}" if alias else "")
@@ -204,7 +207,7 @@ def _describe_write(
         elif source_expr is not None:
             sql = source_expr.sql(DIALECT)
         else:
-            return NO_ROWS
+            return Description([None] * n, returned)
     elif isinstance(tree, exp.Update):
         sets = [typed(e.expression, identifier(e.this.this, "column")) for e in tree.expressions]
         sql = f"SELECT {', '.join(sets)} FROM {source}{where_sql}"
@@ -212,4 +215,21 @@ def _describe_write(
         sql = f"SELECT 1 FROM {source}{where_sql}"
     described = _bind_text(cur, sql, None)
     params = described.parameters + [None] * (n - len(described.parameters))
-    return Description(params[:n], None)
+    return Description(params[:n], returned)
+
+
+def _returning_columns(
+    cur: duckdb.DuckDBPyConnection, tree: exp.Expression, schema: Schema, name: str
+) -> list[tuple[str, str]] | None:
+    """RETURNING's columns, typed by the query that execution runs over the rows written,
+    here over the namespace's view (which has the same columns); None without RETURNING."""
+    returning = tree.args.get("returning")
+    if returning is None:
+        return None
+    assert isinstance(tree, exp.Insert | exp.Update | exp.Delete)
+    sql = returning_sql(returning, write_alias(tree), schema, f"main.{quote(name)}")
+    columns = _bind_text(cur, sql, None).columns or []
+    renamed = pg_names(sql, [n for n, _ in columns])
+    if renamed is None:
+        return columns
+    return [(n, t) for n, (_, t) in zip(renamed, columns, strict=True)]

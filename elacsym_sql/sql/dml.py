@@ -141,14 +141,20 @@ def _target(engine: Engine, snap: Snapshot) -> Target:
     return Target(snap.schema, row_ids)
 
 
-def returning_sql(plan: WritePlan, schema: Schema, relation: str) -> str:
-    """The query of RETURNING's expressions over `relation`, the rows as written."""
-    assert plan.returning is not None
-    exprs = ", ".join(e.sql(DIALECT) for e in plan.returning.expressions)
+def returning_sql(returning: exp.Returning, alias: str, schema: Schema, relation: str) -> str:
+    """The query of RETURNING's expressions over `relation`, the rows as written (execution)
+    or the namespace's view (Describe: the same query types the same columns)."""
+    exprs = ", ".join(e.sql(DIALECT) for e in returning.expressions)
     casts = ", ".join(
         f"CAST({quote(c.name)} AS {c.type}) AS {quote(c.name)}" for c in schema.visible
     )
-    return f"SELECT {exprs} FROM (SELECT {casts} FROM {relation}) AS {quote(plan.alias)}"
+    return f"SELECT {exprs} FROM (SELECT {casts} FROM {relation}) AS {quote(alias)}"
+
+
+def write_alias(tree: exp.Insert | exp.Update | exp.Delete) -> str:
+    """The name RETURNING's expressions call the written table by."""
+    table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+    return table.alias or target_name(tree)
 
 
 def _conflict_pause(attempt: int) -> float:
@@ -170,9 +176,8 @@ def plan_write(tree: exp.Expression, text: str, params: Sequence[Any]) -> WriteP
         plan = _plan_delete(name, numbered, params)
     else:
         raise NotSupportedError(f"unsupported write statement {type(tree).__name__}")
-    table = numbered.this.this if isinstance(numbered.this, exp.Schema) else numbered.this
     returning = numbered.args.get("returning")
-    return replace(plan, returning=returning, alias=table.alias or name)
+    return replace(plan, returning=returning, alias=write_alias(numbered))
 
 
 def plan_insert_many(tree: exp.Insert, rows: Sequence[Sequence[Any]]) -> WritePlan | None:

@@ -44,6 +44,24 @@ def test_transaction_with_an_error_inside_rolls_back(target):
     run(target, check)
 
 
+def test_serial_returning_and_record_names(target):
+    async def check(conn: asyncpg.Connection) -> None:
+        await conn.execute("CREATE TABLE ap_people (id SERIAL PRIMARY KEY, name TEXT NOT NULL,"
+                           " age INTEGER CHECK (age >= 0))")  # fmt: skip
+        ids = [await conn.fetchval("INSERT INTO ap_people (name, age) VALUES ($1, $2) "
+                                   "RETURNING id", name, age)
+               for name, age in (("ann", 30), ("bob", 40))]  # fmt: skip
+        assert ids == [1, 2]
+        row = await conn.fetchrow("SELECT count(*), sum(age), avg(age) FROM ap_people")
+        assert (row["count"], row["sum"], row["avg"]) == (2, 70, decimal.Decimal(35))
+        with pytest.raises(asyncpg.exceptions.CheckViolationError):
+            await conn.execute("INSERT INTO ap_people (name, age) VALUES ('x', -1)")
+        with pytest.raises(asyncpg.exceptions.NotNullViolationError):
+            await conn.execute("INSERT INTO ap_people (age) VALUES (1)")
+
+    run(target, check)
+
+
 def test_types_through_the_binary_codecs(target):
     at = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -73,5 +91,29 @@ def test_executemany_and_prepared_statement(target):
         stmt = await conn.prepare("SELECT label FROM ap_items WHERE id = $1")
         assert [await stmt.fetchval(i) for i in (3, 11)] == ["item 3", "item 11"]
         assert [a.name for a in stmt.get_attributes()] == ["label"]
+
+    run(target, check)
+
+
+def test_prepared_writes_describe_their_returning_columns(target):
+    async def check(conn: asyncpg.Connection) -> None:
+        await conn.execute("CREATE TABLE ap_stock (id BIGINT PRIMARY KEY, name TEXT, qty INTEGER)")
+        insert = await conn.prepare(
+            "INSERT INTO ap_stock AS s VALUES ($1, $2, $3) "
+            "RETURNING id, qty * 2, qty AS q, upper(s.name), *"
+        )
+        described = [(a.name, a.type.name) for a in insert.get_attributes()]
+        assert described == [("id", "int8"), ("?column?", "int4"), ("q", "int4"),
+                             ("upper", "text"), ("id", "int8"), ("name", "text"),
+                             ("qty", "int4")]  # fmt: skip
+        assert await conn.fetchval("SELECT count(*) FROM ap_stock") == 0  # described, not run
+        assert tuple(await insert.fetchrow(1, "a", 2)) == (1, 4, 2, "A", 1, "a", 2)
+        update = await conn.prepare("UPDATE ap_stock SET qty = $1 WHERE id = $2 RETURNING qty")
+        assert [a.name for a in update.get_attributes()] == ["qty"]
+        assert await update.fetchval(5, 1) == 5
+        delete = await conn.prepare("DELETE FROM ap_stock WHERE id = $1 RETURNING name")
+        assert await delete.fetch(1) == [("a",)]
+        plain = await conn.prepare("DELETE FROM ap_stock WHERE id = $1")
+        assert plain.get_attributes() == ()
 
     run(target, check)
