@@ -1,16 +1,20 @@
 """Every knob of elacsym_sql, its default and its meaning.
 
 Values come from, in rising priority: the defaults below, environment variables
-`ELACSYM_<NAME>` (upper case), and keyword arguments to `connect()` / `Settings(...)`.
+`ELACSYM_<NAME>` (upper case, or the original elacsym's spellings), and keyword arguments to
+`connect()` / `Settings(...)`. The `elacsym` command also reads a TOML file and its flags
+(config_sources.py). Sizes take units: 4GB, 512MiB.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config_sources import resolve
 from .errors import InvalidParameterValue
 
 
@@ -27,13 +31,18 @@ class Settings:
     s3_endpoint: str | None = field(default=None, metadata={"help": "S3 endpoint URL"})
     s3_region: str = field(default="us-east-1", metadata={"help": "S3 region"})
     s3_access_key_id: str | None = field(default=None, metadata={"help": "S3 access key"})
-    s3_secret_access_key: str | None = field(default=None, metadata={"help": "S3 secret key"})
+    s3_secret_access_key: str | None = field(
+        default=None, metadata={"help": "S3 secret key", "secret": True}
+    )
     cache_dir: str = field(
         default_factory=_default_cache_dir, metadata={"help": "local disk cache directory"}
     )
-    cache_bytes: int = field(default=4 << 30, metadata={"help": "disk cache size bound in bytes"})
+    cache_bytes: int = field(
+        default=4 << 30, metadata={"help": "disk cache size bound", "size": True}
+    )
     memory_cache_bytes: int = field(
-        default=2 << 30, metadata={"help": "decoded segments and indexes kept in memory"}
+        default=2 << 30,
+        metadata={"help": "decoded segments and indexes kept in memory", "size": True},
     )
     fold_min_rows: int = field(
         default=20_000, metadata={"help": "fold the WAL tail into a segment at this many rows"}
@@ -73,10 +82,14 @@ class Settings:
     )
     max_transaction_bytes: int = field(
         default=512 << 20,
-        metadata={"help": "rows a transaction block may stage before SQLSTATE 54000"},
+        metadata={"help": "rows a transaction block may stage before SQLSTATE 54000", "size": True},
     )
     indexer: bool = field(
         default=True, metadata={"help": "run the background fold/compact/GC thread"}
+    )
+    node_id: str = field(
+        default_factory=socket.gethostname,
+        metadata={"help": "this node's name, as the HTTP API's /health reports it"},
     )
 
     def __post_init__(self) -> None:
@@ -89,31 +102,6 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            raw = os.environ.get(f"ELACSYM_{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = _parse(f, raw)
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise InvalidParameterValue(f"unknown setting(s): {', '.join(sorted(unknown))}")
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-
-def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    try:
-        if kind == "bool":
-            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise ValueError(raw)
-            return raw.lower() in ("1", "true", "yes", "on")
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except ValueError:
-        raise InvalidParameterValue(
-            f"ELACSYM_{f.name.upper()}={raw!r} is not a valid {kind}"
-        ) from None
-    return raw
+        """Settings from the environment, `overrides` (keyword arguments) winning."""
+        found = resolve(dataclasses.fields(cls), os.environ, overrides)
+        return cls(**found.values)

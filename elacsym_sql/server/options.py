@@ -1,4 +1,6 @@
-"""The server's limits and log settings, their defaults and meaning (`elacsym serve --help`).
+"""The server's options: address, authentication, limits and log settings, their defaults
+and meaning. `elacsym serve` makes a flag of each (`--max-connections`), the environment
+and the config file set them by name (ELACSYM_MAX_CONNECTIONS, `max_connections = 10`).
 
 Durations are written as in Postgres (`30s`, `1min`, `500` = 500 ms); the four Postgres
 timeouts are the sessions' defaults, which a client may change with SET or its startup
@@ -12,10 +14,49 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sql.setting_values import milliseconds, parse_duration
+from .frontend import DEFAULT_MAX_MESSAGE
+
+DEFAULT_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
 class ServerOptions:
+    listen: str = field(
+        default=f"{DEFAULT_HOST}:5433",
+        metadata={
+            "help": f"host:port to listen on, or a port alone (on {DEFAULT_HOST})",
+            "metavar": "HOST:PORT",
+        },
+    )
+    auth: str = field(
+        default="trust",
+        metadata={"help": "trust, password (cleartext) or scram (SCRAM-SHA-256)"},
+    )
+    users: str | None = field(
+        default=None,
+        metadata={
+            "help": 'TOML file: [users] name = "password" (or a SCRAM verifier); an '
+            '[allow_read] table: name = ["dir", ...]'
+        },
+    )
+    tls_cert: str | None = field(default=None, metadata={"help": "PEM certificate"})
+    tls_key: str | None = field(default=None, metadata={"help": "PEM private key"})
+    allow_read: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "a directory clients may read files from (read_parquet, read_csv, COPY "
+            "FROM); repeatable; in the environment directories separated by ':'; else "
+            "clients reach no file of the host"
+        },
+    )
+    max_message_size: int = field(
+        default=DEFAULT_MAX_MESSAGE,
+        metadata={
+            "help": "largest protocol message a client may send after authentication; a "
+            "larger one is refused (54000) and the connection closed",
+            "size": True,
+        },
+    )
     max_connections: int = field(
         default=100,
         metadata={"help": "sessions at once; one more is refused (FATAL 53300)"},
@@ -62,18 +103,24 @@ class ServerOptions:
     )
     max_copy_bytes: int = field(
         default=512 << 20,
-        metadata={"help": "data one COPY FROM STDIN may send (it is held until CopyDone)"},
+        metadata={
+            "help": "data one COPY FROM STDIN may send (it is held until CopyDone)",
+            "size": True,
+        },
     )
     memory_limit: str = field(
         default="",
         metadata={
             "help": "DuckDB's memory_limit for all statements together (e.g. 4GB; a statement "
-            "past it fails with 53200); empty: DuckDB's default (80%% of RAM)"
+            "past it fails with 53200); empty: DuckDB's default (80% of RAM)"
         },
     )
     log_min_duration_statement: str = field(
         default="-1",
-        metadata={"help": "log statements that run at least this long; 0: all; -1: none"},
+        metadata={
+            "help": "log statements that run at least this long; 0: all; -1: none",
+            "metavar": "DURATION",
+        },
     )
     log_format: str = field(default="text", metadata={"help": "server log lines: text or json"})
     log_level: str = field(
@@ -82,6 +129,9 @@ class ServerOptions:
     )
 
     def __post_init__(self) -> None:
+        self.address()  # raises on a bad --listen
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("--tls-cert and --tls-key go together")
         if self.max_connections < 1:
             raise ValueError("--max-connections is at least 1")
         if self.log_format not in ("text", "json"):
@@ -97,6 +147,13 @@ class ServerOptions:
         ):
             parse_duration(name, getattr(self, name))  # raises on a bad value
         parse_duration("statement_timeout", self.auth_failure_window)
+
+    def address(self) -> tuple[str, int]:
+        """(host, port) of --listen: `host:port`, `[v6]:port`, `:port` or a port alone."""
+        host, _, port = self.listen.rpartition(":")
+        if not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"--listen wants host:port or a port, not {self.listen!r}")
+        return host.strip("[]") or DEFAULT_HOST, int(port)
 
     def session_settings(self) -> dict[str, str]:
         """Postgres settings every session starts with (and RESET returns to)."""

@@ -75,6 +75,16 @@ class Cursor:
     def rowcount(self) -> int:
         return self._outcome.rowcount if self._outcome is not None else -1
 
+    @property
+    def outcome(self) -> Outcome | None:
+        """What the last statement did: its command (the tag's verb) and row count."""
+        return self._outcome
+
+    def interrupt(self) -> None:
+        """Cancel the statement this cursor is running, from another thread: it fails with
+        57014, unless it has already taken effect (then it finishes and reports that)."""
+        self.connection.session.transaction.commit_point.interrupt(self._duck.interrupt)
+
     def _pending(self) -> ResultSet | None:
         if self._outcome is None:
             raise InterfaceError("no statement executed")

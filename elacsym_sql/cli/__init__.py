@@ -1,0 +1,126 @@
+"""The `elacsym` command: the Postgres-wire server, an SQL shell, imports and admin verbs
+over a storage root. Settings (--data, --cache-bytes, ...) go before or after the command;
+they also come from $ELACSYM_<NAME> and a TOML file (`elacsym config` shows them all)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import ElacsymError, UndefinedTable
+from ..sql import Connection, Database
+from .flags import add_flags
+from .settings import SERVER_FIELDS, SETTING_FIELDS, Loaded, load, print_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group(
+        "settings (before or after the command; also $ELACSYM_<NAME> and the config file)"
+    )
+    group.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="TOML settings file (default $ELACSYM_CONFIG, else ./config.toml when present)",
+    )
+    add_flags(group, SETTING_FIELDS)
+    parser = argparse.ArgumentParser(prog="elacsym", description=__doc__, parents=[common])
+    parser.add_argument("--version", action="version", version=f"elacsym {__version__}")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    def verb(name: str, text: str) -> argparse.ArgumentParser:
+        return verbs.add_parser(name, help=text, description=text, parents=[common])
+
+    srv = verb("serve", "Postgres-wire server (psql, drivers, BI tools)")
+    add_flags(
+        srv.add_argument_group("server options (also $ELACSYM_<NAME>, config file)"), SERVER_FIELDS
+    )
+    sh = verb("shell", "interactive SQL prompt (\\? for its commands)")
+    sh.add_argument("-c", "--command", help="run this SQL and exit")
+    imp = verb("import", "load Parquet, CSV or JSONL files into a namespace")
+    imp.add_argument("namespace")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--key", help="primary key column of a new namespace (default: id, if any)")
+    imp.add_argument("--vector", action="append", default=[], metavar="COL",
+                     help="a column of float lists to store as a vector (repeatable)")  # fmt: skip
+    imp.add_argument("--full-text", default="", metavar="COLS",
+                     help="comma-separated text columns to index for text_search")  # fmt: skip
+    imp.add_argument("--metric", default="cosine", help="cosine, l2 or dot (default cosine)")
+    imp.add_argument("--batch-rows", type=int, default=50_000, help="rows per atomic write")
+    verb("ls", "list namespaces with their rows")
+    verb("drop", "drop a namespace and its data").add_argument("namespace")
+    verb("stats", "namespace statistics as JSON").add_argument("namespace")
+    verb("compact", "fold the WAL tail, merge small segments, collect garbage").add_argument(
+        "namespace"
+    )
+    verb("config", "print every setting, its value and where it came from")
+    pw = verb("scram-verifier", "print a SCRAM-SHA-256 verifier for users.toml")
+    pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.verb == "scram-verifier":
+        from ..server import Verifier
+
+        password = args.password if args.password is not None else sys.stdin.readline()
+        print(Verifier.from_password(password.rstrip("\n")).text())
+        return 0
+    try:
+        loaded = load(args)
+        if args.verb == "config":
+            print_config(loaded, sys.stdout)
+            return 0
+        con = Connection(Database(loaded.settings))
+    except (ElacsymError, ValueError) as exc:
+        print(f"elacsym: {exc}", file=sys.stderr)
+        return 2
+    with con:
+        try:
+            return run_verb(con, args, loaded)
+        except ElacsymError as exc:
+            print(f"elacsym: {exc.message} (SQLSTATE {exc.sqlstate})", file=sys.stderr)
+            return 1
+
+
+def run_verb(con: Connection, args: argparse.Namespace, loaded: Loaded) -> int:
+    engine = con.database.engine
+    if args.verb == "serve":
+        from .serve import serve
+
+        return serve(con, loaded.server)
+    if args.verb == "shell":
+        from .shell import Shell
+
+        shell = Shell(con)
+        if args.command:
+            return 0 if shell.run(args.command) else 1
+        return shell.interact() if sys.stdin.isatty() else shell.read(sys.stdin)
+    if args.verb == "import":
+        from .importer import run_import
+
+        return run_import(con, args)
+    if args.verb == "ls":
+        from .shell import Shell
+
+        Shell(con).meta("\\dt")
+        return 0
+    if args.verb == "drop":  # through SQL: its checks (a referencing foreign key) apply
+        from .importer import quote
+
+        if args.namespace not in engine.list_namespaces():
+            raise UndefinedTable(f'namespace "{args.namespace}" does not exist')
+        con.execute(f"DROP TABLE {quote(args.namespace)}")
+        print(f"dropped {args.namespace}")
+        return 0
+    if args.verb == "compact":
+        engine.fold(args.namespace)
+        engine.compact(args.namespace, force=True)
+        engine.collect_garbage(args.namespace)
+    print(json.dumps(engine.stats(args.namespace), indent=2))
+    return 0
