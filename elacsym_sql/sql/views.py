@@ -120,10 +120,11 @@ class ViewCatalog:
                 raise
             previous = self._applied.get(name)
             if previous != snap.token:
+                shown = self._snapshots.get(name) if previous is not None else None
                 with self._duck_lock:
                     self._duck.execute("BEGIN")
                     try:
-                        self._catch_up(snap, previous)
+                        self._catch_up(snap, shown)
                         self._duck.execute("COMMIT")
                     except BaseException:
                         self._duck.execute("ROLLBACK")
@@ -142,22 +143,26 @@ class ViewCatalog:
     def _table(self, name: str, part: str) -> str:
         return f"{INTERNAL}.{quote(name + '__' + part)}"
 
-    def _catch_up(self, snap: Snapshot, previous: tuple[str, int, int, int] | None) -> None:
-        """Apply to DuckDB what changed since `previous`: new WAL records, or a new manifest."""
+    def _catch_up(self, snap: Snapshot, shown: Snapshot | None) -> None:
+        """Apply to DuckDB what changed since `shown` (the snapshot the view showed, None:
+        nothing yet): new WAL records, records decided since, or a new manifest."""
         schema, name = snap.schema, snap.name
         key = quote(schema.primary_key)
         tail, keys = self._table(name, "tail"), self._table(name, "tail_keys")
-        # A transaction decided late lands among records already applied: start the tail
-        # tables over (rare) rather than track which records are new.
-        if previous is None or previous[0] != snap.manifest.incarnation or previous[3] != snap.late:
+        if shown is None or shown.manifest.incarnation != snap.manifest.incarnation:
             cols = ", ".join(f"{quote(c.name)} {c.type}" for c in schema.columns)
             key_type = schema.column(schema.primary_key).type
             self._duck.execute(f"CREATE OR REPLACE TABLE {tail} ({cols}, __seq BIGINT)")
             self._duck.execute(f"CREATE OR REPLACE TABLE {keys} ({key} {key_type}, __seq BIGINT)")
-            applied_seq = -1
+            applied_seq, decided_since = -1, set()
         else:
-            applied_seq = previous[2]
-        manifest_moved = previous is None or previous[:2] != snap.token[:2]
+            # A transaction decided after the view was built lands among records already
+            # applied (Tail.insert): add just its records. The view picks each key's
+            # highest __seq, so the order rows arrive in DuckDB does not matter. (Rebuilding
+            # the whole tail here made every multi-namespace commit cost O(tail).)
+            applied_seq = shown.tail_seq
+            decided_since = {seq for seq, _ in shown.pending}
+        manifest_moved = shown is None or shown.token[:2] != snap.token[:2]
         if manifest_moved:  # rows up to the high-water mark now live in segments
             for table in (tail, keys):
                 self._duck.execute(
@@ -165,7 +170,7 @@ class ViewCatalog:
                     f"WHERE __seq > {snap.manifest.wal_hwm}"
                 )
         for seq, record in snap.tail.records:
-            if seq > applied_seq:
+            if seq > applied_seq or seq in decided_since:
                 self._append(schema, tail, keys, seq, record)
         if manifest_moved:
             self._load_segments(snap)
