@@ -1,0 +1,93 @@
+"""The HTTP API served by uvicorn on the caller's event loop (beside the wire server), or on
+a thread of its own (tests, embedding)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import uvicorn
+
+from ..engine import EngineApi
+from .app import DEFAULT_MAX_BODY_BYTES, create_app
+
+DEFAULT_HTTP = "127.0.0.1:3000"
+
+
+def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """`host:port`, `[v6]:port` or a bare port."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"wants host:port or a port, not {text!r}")
+    return host.strip("[]") or default_host, int(port)
+
+
+class HttpServer:
+    def __init__(
+        self,
+        api: EngineApi,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.host = host
+        self._port = port
+        # log_config=None: the process's logging stays as the server configured it.
+        config = uvicorn.Config(
+            create_app(api, max_body_bytes),
+            host=host,
+            port=port,
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            log_level="warning",
+        )
+        self._server = uvicorn.Server(config)
+        self._sock: socket.socket | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        return self._sock.getsockname()[1] if self._sock is not None else self._port
+
+    async def start(self) -> None:
+        """Bind (OSError when the address is taken) and start answering on this loop."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        self._sock = socket.create_server((self.host, self._port), family=family)
+        config = self._server.config
+        if not config.loaded:
+            config.load()
+        self._server.lifespan = config.lifespan_class(config)
+        await self._server.startup(sockets=[self._sock])
+        self._task = asyncio.create_task(self._server.main_loop())
+
+    async def stop(self) -> None:
+        """Stop accepting, let running requests finish, close."""
+        self._server.should_exit = True
+        if self._task is not None:
+            await self._task
+        await self._server.shutdown(sockets=[self._sock] if self._sock else None)
+
+
+class BackgroundHttpServer:
+    """An HttpServer on an event loop thread of its own."""
+
+    def __init__(self, api: EngineApi, host: str = "127.0.0.1", port: int = 0, **kw: int) -> None:
+        self.server = HttpServer(api, host, port, **kw)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def start(self) -> BackgroundHttpServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(30)
+        return self
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(60)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(30)
