@@ -36,12 +36,18 @@ ORIGINAL_KEYS = {
     "logging.level": "log_level",
     "logging.format": "log_format",
     "distributed.node_id": "node_id",
+    "server.host": "http_host",
+    "server.port": "http",
 }
 ORIGINAL_ENV = {
     "ELACSYM_STORAGE_PATH": "data",
     "ELACSYM_STORAGE_S3_REGION": "s3_region",
     "ELACSYM_STORAGE_S3_ENDPOINT": "s3_endpoint",
     "ELACSYM_LOG": "log_level",
+    "ELACSYM_HOST": "http_host",
+    "ELACSYM_PORT": "http",
+    "ELACSYM_SERVER_HOST": "http_host",
+    "ELACSYM_SERVER_PORT": "http",
 }
 _BUCKET_ENV = ("ELACSYM_STORAGE_S3_BUCKET", "ELACSYM_S3_BUCKET")
 # The original's multi-node settings: accepted while they ask for one node, refused when

@@ -93,7 +93,7 @@ def run_verb(con: Connection, args: argparse.Namespace, loaded: Loaded) -> int:
     if args.verb == "serve":
         from .serve import serve
 
-        return serve(con, loaded.server)
+        return serve(con, loaded.server, loaded.resolved.sources["http"] != "default")
     if args.verb == "shell":
         from .shell import Shell
 

@@ -8,14 +8,17 @@ import signal
 import sys
 import tomllib
 
+from ..engine import EngineApi
 from ..errors import ElacsymError
+from ..http import HttpServer
 from ..server import Server, Users, memory, tls_context
 from ..server.logs import configure as configure_logging
 from ..server.options import ServerOptions
 from ..sql import Connection
 
 
-def serve(con: Connection, options: ServerOptions) -> int:
+def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -> int:
+    """`http_explicit`: --http was given (its address must be bound, not left off)."""
     host, port = options.address()
     try:
         users = Users.load(options.users) if options.users else None
@@ -37,11 +40,13 @@ def serve(con: Connection, options: ServerOptions) -> int:
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
 
+    http = _http_server(con, options)
     configure_logging(options.log_format, options.log_level)
     memory.use_system_allocator()
 
     async def run() -> None:
         await server.start()
+        http_note = await _start_http(http, http_explicit)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -49,21 +54,47 @@ def serve(con: Connection, options: ServerOptions) -> int:
         print(
             f"elacsym_sql listening on {server.host}:{server.port} "
             f"(data {con.database.settings.data}, auth {options.auth}, "
-            f"tls {'on' if tls else 'off'})",
+            f"tls {'on' if tls else 'off'}), {http_note}",
             flush=True,
         )
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
         print("elacsym_sql shutting down: finishing running statements", flush=True)
+        if http is not None and http.started:
+            await http.stop()
         await server.shutdown()
         serving.cancel()
 
     try:
         asyncio.run(run())
     except OSError as exc:
-        print(f"elacsym: cannot listen on {options.listen}: {exc}", file=sys.stderr)
+        print(f"elacsym: cannot listen: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _http_server(con: Connection, options: ServerOptions) -> HttpServer | None:
+    """The HTTP/JSON API on the same engine as the wire server, or None when --http off."""
+    address = options.http_address()
+    if address is None:
+        return None
+    api = EngineApi(con.database.engine)
+    return HttpServer(api, *address, max_body_bytes=options.http_max_body_bytes)
+
+
+async def _start_http(http: HttpServer | None, explicit: bool) -> str:
+    """Start the HTTP API; a busy default port leaves it off with a warning rather than
+    failing a server nobody asked HTTP of (decision 0040)."""
+    if http is None:
+        return "HTTP API off"
+    try:
+        await http.start()
+    except OSError as exc:
+        if explicit:
+            raise
+        print(f"elacsym: HTTP API off: {exc} (give --http)", file=sys.stderr)
+        return "HTTP API off"
+    return f"HTTP API on {http.host}:{http.port}"
 
 
 def user_read_dirs(path: str) -> dict[str, list[str]]:

@@ -51,10 +51,17 @@ class HttpServer:
     def port(self) -> int:
         return self._sock.getsockname()[1] if self._sock is not None else self._port
 
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
     async def start(self) -> None:
         """Bind (OSError when the address is taken) and start answering on this loop."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        self._sock = socket.create_server((self.host, self._port), family=family)
+        try:
+            self._sock = socket.create_server((self.host, self._port), family=family)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot listen on {self.host}:{self._port}: {exc}") from None
         config = self._server.config
         if not config.loaded:
             config.load()

@@ -28,6 +28,21 @@ class ServerOptions:
             "metavar": "HOST:PORT",
         },
     )
+    http: str = field(
+        default="3000",
+        metadata={
+            "help": "the HTTP/JSON API's host:port, a port alone (on --http-host), or off; "
+            "a busy default port leaves it off with a warning",
+            "metavar": "HOST:PORT",
+        },
+    )
+    http_host: str = field(
+        default=DEFAULT_HOST, metadata={"help": "the HTTP API's host when --http is a port"}
+    )
+    http_max_body_bytes: int = field(
+        default=64 << 20,
+        metadata={"help": "largest HTTP request body; a larger one gets 413", "size": True},
+    )
     auth: str = field(
         default="trust",
         metadata={"help": "trust, password (cleartext) or scram (SCRAM-SHA-256)"},
@@ -130,6 +145,7 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         self.address()  # raises on a bad --listen
+        self.http_address()  # and on a bad --http
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("--tls-cert and --tls-key go together")
         if self.max_connections < 1:
@@ -154,6 +170,15 @@ class ServerOptions:
         if not port.isdigit() or int(port) > 65535:
             raise ValueError(f"--listen wants host:port or a port, not {self.listen!r}")
         return host.strip("[]") or DEFAULT_HOST, int(port)
+
+    def http_address(self) -> tuple[str, int] | None:
+        """(host, port) of --http, or None when it is off."""
+        if self.http.lower() == "off":
+            return None
+        host, _, port = self.http.rpartition(":")
+        if not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"--http wants host:port, a port or off, not {self.http!r}")
+        return host.strip("[]") or self.http_host, int(port)
 
     def session_settings(self) -> dict[str, str]:
         """Postgres settings every session starts with (and RESET returns to)."""
