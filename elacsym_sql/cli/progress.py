@@ -13,10 +13,10 @@ _REDRAW_SECONDS = 0.1
 
 
 class Progress:
-    def __init__(self, label: str, out: TextIO = sys.stderr, tty: bool | None = None) -> None:
+    def __init__(self, label: str, out: TextIO | None = None, tty: bool | None = None) -> None:
         self.label = label
-        self.out = out
-        self.tty = out.isatty() if tty is None else tty
+        self.out = out if out is not None else sys.stderr
+        self.tty = self.out.isatty() if tty is None else tty
         self.started = time.monotonic()
         self._shown = 0.0  # when the last line or redraw went out
 

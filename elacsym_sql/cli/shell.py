@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -45,6 +46,8 @@ class Shell:
         cur = self.cur
         answer: dict[str, Any] = {}
 
+        finished = threading.Event()
+
         def work() -> None:
             try:
                 cur.execute(sql)
@@ -53,15 +56,19 @@ class Shell:
                     answer["rows"] = cur.fetchall()
             except BaseException as exc:
                 answer["error"] = exc
+            finally:
+                finished.set()
 
         started = time.perf_counter()
-        worker = threading.Thread(target=work, name="elacsym-shell-statement", daemon=True)
-        worker.start()
-        while worker.is_alive():
-            try:
-                worker.join(0.05)
-            except KeyboardInterrupt:
-                cur.interrupt()
+        # Ctrl-C interrupts the statement instead of raising KeyboardInterrupt in this
+        # thread (which could leave the worker running with nobody waiting for it).
+        previous = signal.signal(signal.SIGINT, lambda *_: cur.interrupt())
+        try:
+            threading.Thread(target=work, name="elacsym-shell-statement", daemon=True).start()
+            while not finished.wait(0.05):
+                pass
+        finally:
+            signal.signal(signal.SIGINT, previous)
         return self._report(cur, answer, time.perf_counter() - started)
 
     def _report(self, cur: Any, answer: dict[str, Any], seconds: float) -> bool:
