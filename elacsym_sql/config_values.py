@@ -74,6 +74,8 @@ def _convert(want: str, raw: Any) -> Any:
         return raw
     if want == "float" and isinstance(raw, int | float) and not isinstance(raw, bool):
         return float(raw)
+    if want in ("str", "optional") and isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)  # a TOML number where text is wanted: a port, say
     if want == "list" and isinstance(raw, list | tuple) and all(isinstance(v, str) for v in raw):
         return tuple(raw)
     raise TypeError(raw)

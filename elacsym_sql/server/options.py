@@ -165,20 +165,14 @@ class ServerOptions:
         parse_duration("statement_timeout", self.auth_failure_window)
 
     def address(self) -> tuple[str, int]:
-        """(host, port) of --listen: `host:port`, `[v6]:port`, `:port` or a port alone."""
-        host, _, port = self.listen.rpartition(":")
-        if not port.isdigit() or int(port) > 65535:
-            raise ValueError(f"--listen wants host:port or a port, not {self.listen!r}")
-        return host.strip("[]") or DEFAULT_HOST, int(port)
+        """(host, port) of --listen."""
+        return host_port(self.listen, DEFAULT_HOST, "--listen wants host:port or a port")
 
     def http_address(self) -> tuple[str, int] | None:
         """(host, port) of --http, or None when it is off."""
         if self.http.lower() == "off":
             return None
-        host, _, port = self.http.rpartition(":")
-        if not port.isdigit() or int(port) > 65535:
-            raise ValueError(f"--http wants host:port, a port or off, not {self.http!r}")
-        return host.strip("[]") or self.http_host, int(port)
+        return host_port(self.http, self.http_host, "--http wants host:port, a port or off")
 
     def session_settings(self) -> dict[str, str]:
         """Postgres settings every session starts with (and RESET returns to)."""
@@ -197,6 +191,14 @@ class ServerOptions:
         """A duration option in seconds."""
         unit_name = "statement_timeout" if name == "auth_failure_window" else name
         return milliseconds(parse_duration(unit_name, getattr(self, name))) / 1000
+
+
+def host_port(text: str, default_host: str, wants: str) -> tuple[str, int]:
+    """`host:port`, `[v6]:port`, `:port` or a port alone (on `default_host`)."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"{wants}, not {text!r}")
+    return host.strip("[]") or default_host, int(port)
 
 
 def option_fields() -> list[dataclasses.Field[Any]]:

@@ -97,6 +97,9 @@ format = "json"
 [distributed]
 enabled = false
 node_id = "node-a"
+[server]
+host = "0.0.0.0"
+port = 3001
 """
     )  # ./config.toml is read without being named, as the original read it
     env.setenv("ELACSYM_LOG", "elacsym=debug,tower=warn")
@@ -116,6 +119,8 @@ node_id = "node-a"
     assert rows["log_format"] == ("json", src + "logging.format")
     assert rows["log_level"] == ("debug", "env ELACSYM_LOG")  # env over the file
     assert rows["node_id"] == ("node-a", src + "distributed.node_id")
+    assert rows["http"] == ("3001", src + "server.port")  # a TOML number
+    assert rows["http_host"] == ("0.0.0.0", src + "server.host")
 
 
 def test_original_environment_spellings(env, capsys):
