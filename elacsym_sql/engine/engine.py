@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,22 @@ class Engine:
             if self.manifests.commit(sealed) is not None:
                 break
         self.store.delete(namespace_marker_key(name))
+
+    def change_schema(self, name: str, change: Callable[[Snapshot], Schema]) -> Schema:
+        """Commit a manifest version with `change(snapshot)` as the namespace's schema (it may
+        raise to refuse); returns the schema committed. Writers of this process wait (the
+        write lock) and then see it; a lost race with a fold runs `change` again."""
+        ns = self.namespace(name)
+        with ns.write_lock:
+            for _ in range(self.settings.write_retries):
+                snap = ns.snapshot()
+                schema = change(snap)
+                committed = self.manifests.commit(snap.manifest.next(schema=schema))
+                if committed is not None:
+                    ns.adopt_committed(committed)
+                    return schema
+                ns.reload_manifest()
+        raise SerializationFailure(f"could not change {name}: lost too many races")
 
     def list_namespaces(self) -> list[str]:
         names = [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]

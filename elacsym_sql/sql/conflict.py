@@ -35,7 +35,7 @@ def does_nothing(conflict: exp.OnConflict) -> bool:
 def conflict_columns(schema: Schema, conflict: exp.OnConflict) -> tuple[str, ...]:
     """The columns rows conflict on: the target's, which must be a key or UNIQUE."""
     keys = tuple(identifier(k, "column") for k in conflict.args.get("conflict_keys") or [])
-    allowed = [schema.declared_key, *(u.columns for u in schema.constraints.uniques)]
+    allowed = [schema.declared_key, *(u.columns for u in schema.constraints.unique_keys)]
     if not keys:
         if schema.hidden_key == ROWID:
             raise NotSupportedError(
@@ -58,7 +58,7 @@ def conflict_sql(
     stored = f"(SELECT *, true AS __found FROM {rows_view(schema)})"
     if does_nothing(conflict) and not conflict.args.get("conflict_keys"):
         # No target: a row conflicting with any unique key is skipped, as in Postgres.
-        keys = [schema.declared_key, *(u.columns for u in schema.constraints.uniques)]
+        keys = [schema.declared_key, *(u.columns for u in schema.constraints.unique_keys)]
         sql = f"SELECT s.* FROM {STAGE} AS s"
         for i, cols in enumerate(k for k in keys if k):
             on = " AND ".join(f"s.{quote(c)} = o{i}.{quote(c)}" for c in cols)

@@ -51,7 +51,8 @@ from .enum_types import EnumTypes, parse_type_statement
 from .errors import translate
 from .extensions import run_extension_statement
 from .float_literals import check_float_literals
-from .indexes import run_drop_index, run_index_statement
+from .index_ddl import IndexStatements
+from .indexes import parse_create_index, parse_drop_index
 from .lockdown import lock_down, protected_locations
 from .parse import DIALECT, Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
@@ -98,6 +99,7 @@ class Database:
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
+        self.indexes = IndexStatements(self.engine, self.views)
         install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
@@ -370,11 +372,14 @@ class Database:
             sql = "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?"
             return bool(cur.execute(sql, [name]).fetchall()[0][0])
 
-        return (
-            run_extension_statement(text)
-            or run_index_statement(text, self._namespace_schema)
-            or run_drop_index(text, duckdb_has)
-        )
+        tag = run_extension_statement(text)
+        if tag is not None:
+            return tag
+        create = parse_create_index(text)
+        if create is not None and create[1] is not None and self._is_namespace(create[0]):
+            return self.indexes.create(cur, create[1])
+        drop = parse_drop_index(text)
+        return self.indexes.drop(drop, duckdb_has) if drop is not None else None
 
     def _query(
         self,

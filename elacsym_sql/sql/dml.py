@@ -98,7 +98,7 @@ def execute_plan(
             snap = views.refresh_one(plan.namespace)
             # UNIQUE is checked against the rows this statement read: it must append
             # directly after them, as a statement that reads what it changes does.
-            conditional = plan.conditional or bool(snap.schema.constraints.uniques)
+            conditional = plan.conditional or bool(snap.schema.constraints.unique_keys)
             if conditional and snap.pending:
                 # A statement that reads what it changes must not pass an undecided
                 # transaction: it would overwrite that transaction's rows unseen.

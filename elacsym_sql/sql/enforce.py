@@ -1,7 +1,8 @@
 """Constraints that take SQL or other rows to check, before a write is appended or staged
-(docs/decisions/0026-constraints.md): CHECK on each new row; UNIQUE within the statement
-and against the namespace's rows at the statement's snapshot; FOREIGN KEY: the referenced
-row exists, and a delete leaves no row referencing what it removes (NO ACTION/RESTRICT).
+(docs/decisions/0026-constraints.md): CHECK on each new row; UNIQUE (constraints and unique
+indexes) within the statement and against the namespace's rows at the statement's snapshot;
+FOREIGN KEY: the referenced row exists, and a delete leaves no row referencing what it
+removes (NO ACTION/RESTRICT).
 NOT NULL and the primary key are checked with the rows themselves (engine/validate.py).
 """
 
@@ -43,7 +44,8 @@ def enforce(
             with _registered(cur, rows):
                 _restrict(cur, engine, schema, rows, referrers, show)
         return
-    if not (cons.checks or cons.uniques or cons.foreign_keys) or not rows.num_rows:
+    uniques = cons.unique_keys
+    if not (cons.checks or uniques or cons.foreign_keys) or not rows.num_rows:
         return
     with _registered(cur, rows):
         written = f"(SELECT {_casts(schema, rows)}, row_number() OVER () - 1 AS __n FROM {ROWS})"
@@ -59,9 +61,9 @@ def enforce(
                     f'"{check.name}"',
                     detail=f"Failing row contains {failing_row(rows, found[0], schema)}.",
                 )
-        if cons.uniques:
+        if uniques:
             show([schema.name])
-        for unique in cons.uniques:
+        for unique in uniques:
             _unique(cur, schema, written, unique.name, unique.columns)
         for fk in cons.foreign_keys:
             if fk.table != schema.name:
@@ -110,9 +112,20 @@ def _casts(schema: Schema, rows: pa.Table) -> str:
     )
 
 
-def _key_text(names: tuple[str, ...], values: tuple[object, ...]) -> str:
+def key_text(names: tuple[str, ...], values: tuple[object, ...]) -> str:
     shown = ", ".join("null" if v is None else str(v) for v in values)
     return f"Key ({', '.join(names)})=({shown})"
+
+
+def duplicated(cur: duckdb.DuckDBPyConnection, rows: str, cols: tuple[str, ...]) -> tuple | None:
+    """Values of `cols` that two rows of the relation `rows` share (NULLs never collide)."""
+    quoted = [quote(c) for c in cols]
+    present = " AND ".join(f"{c} IS NOT NULL" for c in quoted)
+    return _first(
+        cur,
+        f"SELECT {', '.join(quoted)} FROM {rows} AS r WHERE {present} "
+        f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
+    )
 
 
 def _unique(
@@ -121,11 +134,7 @@ def _unique(
     quoted = [quote(c) for c in cols]
     present = " AND ".join(f"r.{c} IS NOT NULL" for c in quoted)  # NULLs never collide
     key = quote(schema.primary_key)
-    twice = _first(
-        cur,
-        f"SELECT {', '.join(quoted)} FROM {written} AS r WHERE {present} "
-        f"GROUP BY ALL HAVING count(*) > 1 LIMIT 1",
-    )
+    twice = duplicated(cur, written, cols)
     stored = (
         None
         if twice
@@ -140,7 +149,7 @@ def _unique(
     if found:
         raise UniqueViolation(
             f'duplicate key value violates unique constraint "{name}"',
-            detail=f"{_key_text(cols, found)} already exists.",
+            detail=f"{key_text(cols, found)} already exists.",
         )
 
 
@@ -164,7 +173,7 @@ def _references_exist(
         raise ForeignKeyViolation(
             f'insert or update on table "{schema.name}" violates foreign key constraint '
             f'"{fk.name}"',
-            detail=f'{_key_text(fk.columns, found)} is not present in table "{fk.table}".',
+            detail=f'{key_text(fk.columns, found)} is not present in table "{fk.table}".',
         )
 
 
@@ -205,6 +214,6 @@ def _restrict(
                 raise ForeignKeyViolation(
                     f'update or delete on table "{schema.name}" violates foreign key '
                     f'constraint "{fk.name}" on table "{name}"',
-                    detail=f"{_key_text(fk.ref_columns, found)} is still referenced from "
+                    detail=f"{key_text(fk.ref_columns, found)} is still referenced from "
                     f'table "{name}".',
                 )

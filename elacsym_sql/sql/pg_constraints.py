@@ -3,9 +3,10 @@
 pg_namespaces.py writes one row per constraint of a namespace into
 `elacsym_pg.namespace_constraints`: its primary key ('p'), and whatever UNIQUE ('u'),
 FOREIGN KEY ('f') and CHECK ('c') constraints its schema has, with the column numbers of
-the columns they name. Everything below reads that table, so psql's `\\d`, pgJDBC's
-getPrimaryKeys / getImportedKeys / getExportedKeys / getIndexInfo, SQLAlchemy's reflection
-and information_schema agree. Primary and unique keys have an index (relkind 'i') named
+the columns they name, and its indexes without a constraint ('i', from CREATE INDEX).
+Everything below reads that table, so psql's `\\d`, pgJDBC's getPrimaryKeys /
+getImportedKeys / getExportedKeys / getIndexInfo, SQLAlchemy's reflection and
+information_schema agree. Primary and unique keys have an index (relkind 'i') named
 after the constraint, as in Postgres; the primary key's OIDs are its table's + 2 (the
 constraint) and + 1 (the index), others a hash of their names.
 """
@@ -19,7 +20,9 @@ PUBLIC, OWNER = 2200, 10
 TABLE = (
     f"CREATE TABLE IF NOT EXISTS {S}.namespace_constraints (name VARCHAR, conname VARCHAR, "
     "contype VARCHAR, cols VARCHAR[], attnums SMALLINT[], ref_table VARCHAR, "
-    "ref_cols VARCHAR[], deltype VARCHAR, definition VARCHAR)"
+    "ref_cols VARCHAR[], deltype VARCHAR, definition VARCHAR, indisunique BOOLEAN, "
+    "amname VARCHAR, keys VARCHAR[], indoption SMALLINT[], reloptions VARCHAR[], "
+    "indexdef VARCHAR)"
 )
 
 _HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
@@ -28,7 +31,8 @@ SELECT k.*, r.oid AS conrelid,
   CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
     END AS oid,
   CASE WHEN k.contype = 'p' THEN r.oid + 1
-    WHEN k.contype = 'u' THEN {_HASH.format("k.name || '.' || k.conname || '.index'")}
+    WHEN k.contype IN ('u', 'i') THEN
+      {_HASH.format("k.name || '.' || k.conname || '.index'")}
     ELSE 0 END::BIGINT AS indexoid
 FROM {S}.namespace_constraints k JOIN {S}.rels r ON r.name = k.name
 """
@@ -54,10 +58,10 @@ SELECT oid, conname, {PUBLIC}::BIGINT AS connamespace, contype, false AS condefe
   NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
   NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop,
   definition AS conbin, 2606::BIGINT AS tableoid
-FROM {S}.cons k""",
+FROM {S}.cons k WHERE contype <> 'i'""",
     "pg_index": f"""
 SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS indnatts,
-  len(attnums)::SMALLINT AS indnkeyatts, true AS indisunique,
+  len(attnums)::SMALLINT AS indnkeyatts, indisunique,
   false AS indnullsnotdistinct, contype = 'p' AS indisprimary, false AS indisexclusion,
   true AS indimmediate, false AS indisclustered, true AS indisvalid, false AS indcheckxmin,
   true AS indisready, true AS indislive, false AS indisreplident,
@@ -65,16 +69,16 @@ SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS i
   attnums::USMALLINT[] AS indkey,
   list_transform(attnums, lambda a: 0)::UBIGINT[] AS indcollation,
   list_transform(attnums, lambda a: 0)::UBIGINT[] AS indclass,
-  list_transform(attnums, lambda a: 0)::USMALLINT[] AS indoption,
+  indoption::USMALLINT[] AS indoption,
   NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
-FROM {S}.cons WHERE contype IN ('p', 'u')""",
+FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     # The index rows of pg_class (pg_views.py unions them with the tables).
     "index_rels": f"""
-SELECT indexoid AS oid, conname AS relname, name AS table_name FROM {S}.cons
-WHERE contype IN ('p', 'u')""",
+SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions
+FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     "pg_indexes": f"""SELECT 'public' AS schemaname, name AS tablename, conname AS indexname,
-        NULL::VARCHAR AS tablespace, {S}.pg_get_indexdef(indexoid, 0, false) AS indexdef
-        FROM {S}.cons WHERE contype IN ('p', 'u')""",
+        NULL::VARCHAR AS tablespace, indexdef
+        FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     "information_schema_table_constraints": f"""
 SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
   conname AS constraint_name, {S}.current_database() AS table_catalog,
@@ -82,7 +86,7 @@ SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_sche
   CASE contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
     ELSE 'CHECK' END AS constraint_type,
   'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
-FROM {S}.cons""",
+FROM {S}.cons WHERE contype <> 'i'""",
     "information_schema_key_column_usage": f"""
 SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
   conname AS constraint_name, {S}.current_database() AS table_catalog,
@@ -97,10 +101,8 @@ FROM {S}.cons WHERE contype IN ('p', 'u', 'f')""",
 # By (name, parameters, body), as pg_views.MACROS.
 CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
     ("pg_get_indexdef", "idx, col := 0, pretty := false",
-     f"""(SELECT CASE WHEN col > 0 THEN cols[col]
-        ELSE 'CREATE UNIQUE INDEX ' || conname || ' ON public.' || name
-        || ' USING btree (' || array_to_string(cols, ', ') || ')' END
-        FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u'))"""),
+     f"""(SELECT CASE WHEN col > 0 THEN keys[col] ELSE indexdef END
+        FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u', 'i'))"""),
     ("pg_get_constraintdef", "con, pretty := false",
      f"""(SELECT CASE contype
         WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(cols, ', ') || ')'

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import duckdb
 
+from ..constraints import Index, IndexKey
 from ..schema import Schema
 from . import pg_types as t
 from .pg_constraints import TABLE as CONSTRAINTS_TABLE
+from .pg_quoting import quote_ident
 from .pg_rewrite import SHIM
 
 TABLES = [
@@ -24,6 +26,8 @@ TABLES = [
     "typid UINTEGER, description VARCHAR, def VARCHAR, identity VARCHAR, required BOOLEAN)",
 ]
 # Declared types DuckDB spells otherwise, as the type OID the catalog shows.
+# pgvector's default operator class: Postgres's index text leaves it out.
+DEFAULT_OPCLASS = {"hnsw": "vector_l2_ops", "ivfflat": "vector_l2_ops"}
 _DECLARED = {"JSONB": t.JSONB, "JSONB[]": t.BY_OID[t.JSONB].array_oid}
 
 
@@ -72,25 +76,58 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
 
 def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
     """One row per constraint (pg_constraints.py), by its columns' numbers: the primary
-    key (as declared: none for a table without one), UNIQUE, FOREIGN KEY, CHECK."""
+    key (as declared: none for a table without one), UNIQUE, FOREIGN KEY, CHECK; and one
+    per index CREATE INDEX made (contype 'i', an index without a constraint)."""
     attnum = {c.name: i + 1 for i, c in enumerate(schema.visible)}  # the view's order
     cons = schema.constraints
     rows: list[list[object]] = []
+
+    def key_row(name: str, contype: str, cols: tuple[str, ...] | list[str]) -> list[object]:
+        index = Index(name, tuple(IndexKey(c) for c in cols), unique=True)
+        return [schema.name, name, contype, list(cols), [attnum[c] for c in cols], None, None,
+                None, None, *_index_fields(schema.name, index)]  # fmt: skip
+
     if schema.declared_key:
-        key = list(schema.declared_key)
-        rows.append([schema.name, f"{schema.name}_pkey", "p", key, [attnum[c] for c in key],
-                     None, None, None, None])  # fmt: skip
-    for u in cons.uniques:
-        rows.append([schema.name, u.name, "u", list(u.columns),
-                     [attnum[c] for c in u.columns], None, None, None, None])  # fmt: skip
+        rows.append(key_row(f"{schema.name}_pkey", "p", schema.declared_key))
+    rows += [key_row(u.name, "u", u.columns) for u in cons.uniques]
     for fk in cons.foreign_keys:
         rows.append([schema.name, fk.name, "f", list(fk.columns),
                      [attnum[c] for c in fk.columns], fk.table, list(fk.ref_columns),
-                     fk.on_delete, None])  # fmt: skip
+                     fk.on_delete, None, *_NO_INDEX])  # fmt: skip
     for check in cons.checks:
-        rows.append([schema.name, check.name, "c", [], [], None, None, None, check.sql])
+        rows.append([schema.name, check.name, "c", [], [], None, None, None, check.sql,
+                     *_NO_INDEX])  # fmt: skip
+    for index in cons.indexes:
+        rows.append([schema.name, index.name, "i", list(index.columns),
+                     [attnum[k.column] if k.column else 0 for k in index.keys], None, None,
+                     None, None, *_index_fields(schema.name, index)])  # fmt: skip
     duck.execute(f"DELETE FROM {SHIM}.namespace_constraints WHERE name = ?", [schema.name])
     if rows:
-        duck.executemany(
-            f"INSERT INTO {SHIM}.namespace_constraints VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
+        marks = ", ".join("?" * len(rows[0]))
+        duck.executemany(f"INSERT INTO {SHIM}.namespace_constraints VALUES ({marks})", rows)
+
+
+_NO_INDEX = [None, None, None, None, None, None]
+
+
+def _index_fields(table: str, index: Index) -> list[object]:
+    """indisunique, amname, each key as pg_get_indexdef(i, n) shows it, indoption,
+    reloptions, and pg_get_indexdef(i) - Postgres's text of the index."""
+    keys = [quote_ident(k.column) if k.column else k.expression for k in index.keys]
+    defs = []
+    for key, text in zip(index.keys, keys, strict=True):
+        if key.opclass and key.opclass != DEFAULT_OPCLASS.get(index.method):
+            text += f" {key.opclass}"
+        if key.descending:
+            text += " DESC" if key.nulls_first else " DESC NULLS LAST"
+        elif key.nulls_first:
+            text += " NULLS FIRST"
+        defs.append(text)
+    options = ", ".join("{}='{}'".format(*o.split("=", 1)) for o in index.options)
+    with_ = f" WITH ({options})" if options else ""
+    indexdef = (
+        f"CREATE {'UNIQUE ' if index.unique else ''}INDEX {quote_ident(index.name)} ON "
+        f"public.{quote_ident(table)} USING {index.method} ({', '.join(defs)}){with_}"
+    )
+    return [index.unique, index.method, keys, [k.option for k in index.keys],
+            list(index.options) or None, indexdef]  # fmt: skip

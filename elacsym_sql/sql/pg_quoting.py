@@ -6,6 +6,8 @@ They are macros in DuckDB's main schema, so clients call them with or without
 
 from __future__ import annotations
 
+import re
+
 # Postgres's keywords that are not unreserved, by pg_get_keywords()'s category: reserved,
 # reserved but allowed as a function or type name, unreserved but not allowed as one.
 # quote_ident quotes them, as it quotes anything but lower-case plain names.
@@ -42,6 +44,14 @@ _KEYWORD_ROWS = ", ".join(
     for code, (desc, words) in _CATEGORIES.items()
     for w in words.split()
 )
+
+
+def quote_ident(name: str) -> str:
+    """`name` as Postgres's quote_ident writes it (as the macro below does, in Python)."""
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and name not in KEYWORDS:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
 
 _KEYWORD_LIST = "[" + ", ".join(f"'{k}'" for k in sorted(KEYWORDS)) + "]"
 _Q = "''''"  # a SQL literal holding one single quote

@@ -79,9 +79,10 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   options AS reloptions, NULL::VARCHAR AS relpartbound
 FROM {S}.rels
 UNION ALL
-SELECT oid, relname, {PUBLIC}, 0, 0, {OWNER}, 1, oid, 0, 1, 0, 0, 0, false,
-  false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL,
-  NULL, NULL
+SELECT oid, relname, {PUBLIC}, 0, 0, {OWNER},
+  (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = index_rels.amname), oid, 0, 1, 0, 0, 0,
+  false, false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0,
+  NULL, reloptions, NULL
 FROM {S}.index_rels""",
     "pg_attribute": f"""
 SELECT attrelid, attname, atttypid, -1 AS attstattarget,
@@ -131,7 +132,10 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
     "pg_user": f"""SELECT rolname AS usename, oid AS usesysid, true AS usecreatedb,
         true AS usesuper, false AS userepl, false AS usebypassrls, '********' AS passwd,
         NULL::TIMESTAMP AS valuntil, NULL::VARCHAR[] AS useconfig FROM {S}.pg_roles""",
-    "pg_am": """SELECT * FROM (VALUES (1::BIGINT, 'btree', 'i'), (2, 'heap', 't'))
+    # Postgres's OIDs; pgvector's methods get theirs when it is installed: any free ones.
+    "pg_am": """SELECT * FROM (VALUES (403::BIGINT, 'btree', 'i'), (2, 'heap', 't'),
+          (405, 'hash', 'i'), (783, 'gist', 'i'), (2742, 'gin', 'i'), (4000, 'spgist', 'i'),
+          (3580, 'brin', 'i'), (16500, 'hnsw', 'i'), (16501, 'ivfflat', 'i'))
         AS t(oid, amname, amtype), (SELECT 'handler' AS amhandler)""",
     "pg_proc": f"""
 SELECT (hash(function_name || coalesce(parameters::VARCHAR, '')) % 1000000000)::BIGINT
@@ -352,7 +356,12 @@ MACROS: list[tuple[str, str, str]] = [
      f"""(SELECT array_to_string(proargnames, ', ') FROM {S}.pg_proc __p
         WHERE __p.oid = fn LIMIT 1)"""),
     ("pg_get_function_identity_arguments", "fn", f"{S}.pg_get_function_arguments(fn)"),
-    ("obj_description", "obj, cat := NULL", "NULL::VARCHAR"),
+    # An index CREATE INDEX recorded says what it is (psql \\di+): decision 0032.
+    ("obj_description", "obj, cat := NULL",
+     f"""(SELECT CASE WHEN amname IN ('hnsw', 'ivfflat')
+          THEN 'answered by the namespace''s vector index (per segment, its metric)'
+          ELSE 'recorded only: scans filter segments by their statistics' END
+        FROM {S}.cons WHERE indexoid = obj AND contype = 'i' AND NOT indisunique)"""),
     ("col_description", "rel, col",
      f"(SELECT description FROM {S}.cols WHERE attrelid = rel AND attnum = col)"),
     ("shobj_description", "obj, cat", "NULL::VARCHAR"),

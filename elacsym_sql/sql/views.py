@@ -119,6 +119,7 @@ class ViewCatalog:
                         self._duck.execute(f"DROP VIEW IF EXISTS main.{quote(ALL_ROWS + name)}")
                 raise
             previous = self._applied.get(name)
+            shown = self._snapshots.get(name)
             if previous != snap.token:
                 shown = self._snapshots.get(name) if previous is not None else None
                 with self._duck_lock:
@@ -129,7 +130,8 @@ class ViewCatalog:
                     except BaseException:
                         self._duck.execute("ROLLBACK")
                         raise
-                    if previous is None or previous[0] != snap.manifest.incarnation:
+                    created = previous is None or previous[0] != snap.manifest.incarnation
+                    if created or shown is None or shown.schema != snap.schema:  # or indexes
                         self._on_schema(snap.schema, self._duck)
                 self._applied[name] = snap.token
                 self._snapshots[name] = snap

@@ -91,3 +91,32 @@ def test_rollback_discards_a_written_block(engine, model):
         assert session.scalar(sa.select(sa.func.count()).where(Author.name == "Gone")) == 1
         session.rollback()
         assert session.scalar(sa.select(sa.func.count()).where(Author.name == "Gone")) == 0
+
+
+def test_core_insert_returning_stream_results_and_reflection(engine, model):
+    metadata = sa.MetaData()
+    events = sa.Table("sa_events", metadata,
+                      sa.Column("id", sa.Integer, primary_key=True),
+                      sa.Column("kind", sa.String(20), index=True),
+                      sa.Column("n", sa.Integer, server_default="0"))  # fmt: skip
+    metadata.create_all(engine)
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(events.insert().returning(events.c.id, events.c.n),
+                                [{"kind": f"k{i % 3}"} for i in range(50)])  # fmt: skip
+            assert sorted(r.id for r in rows) == list(range(1, 51))
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, max_row_buffer=10).execute(
+                sa.select(events.c.id).order_by(events.c.id)
+            )
+            assert [r.id for r in result] == list(range(1, 51))
+        insp = sa.inspect(engine)
+        assert insp.get_pk_constraint("sa_books")["constrained_columns"] == ["id"]
+        fks = insp.get_foreign_keys("sa_books")
+        assert [(fk["constrained_columns"], fk["referred_table"]) for fk in fks] == [
+            (["author_id"], "sa_authors")
+        ]
+        assert [ix["column_names"] for ix in insp.get_indexes("sa_events")] == [["kind"]]
+        assert isinstance(insp.get_columns("sa_events")[0]["type"], sa.INTEGER)
+    finally:
+        metadata.drop_all(engine)
