@@ -32,6 +32,7 @@ from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .column_names import pg_names
 from .command_tags import command_tag, returns_rows
+from .comments import run_comment
 from .ddl import execute_create, execute_drop
 from .direct import DirectPath, recognise
 from .dml import (
@@ -71,6 +72,7 @@ from .sequences import (
     execute_create_sequence,
     execute_drop_sequence,
     sequence_name,
+    sequence_tree,
 )
 from .session_state import SessionState
 from .transactions import TransactionBlock
@@ -328,7 +330,7 @@ class Database:
                     self.engine, tree, self.enums.lookup, lambda s: check_definitions(cur, s)
                 )
                 return Outcome("none", "CREATE TABLE")
-            sequence = self._sequence_ddl(tree)
+            sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
                 return sequence
             if isinstance(tree, exp.TruncateTable):
@@ -373,6 +375,9 @@ class Database:
             return bool(cur.execute(sql, [name]).fetchall()[0][0])
 
         tag = run_extension_statement(text)
+        if tag is not None:
+            return tag
+        tag = run_comment(text, self._namespace_schema, self.indexes.owners)
         if tag is not None:
             return tag
         create = parse_create_index(text)

@@ -79,7 +79,7 @@ class IndexStatements:
         dropped); None when a name is one of DuckDB's own tables' indexes."""
         if None in stmt.names:
             return None  # an index of another schema: DuckDB's
-        owners = self._owners()
+        owners = self.owners()
         found: list[tuple[str, str]] = []
         for name in stmt.names:
             assert name is not None
@@ -109,7 +109,7 @@ class IndexStatements:
             self._views.refresh_one(owner)
         return "DROP INDEX"
 
-    def _owners(self) -> dict[str, tuple[str, str]]:
+    def owners(self) -> dict[str, tuple[str, str]]:
         """Every namespace index and key index by name: (its table, "index" or "key")."""
         owners: dict[str, tuple[str, str]] = {}
         for table in self._engine.list_namespaces():
@@ -130,7 +130,7 @@ class IndexStatements:
             "SELECT index_name FROM duckdb_indexes() UNION ALL "
             "SELECT sequence_name FROM duckdb_sequences() WHERE schema_name = 'main'"
         ).fetchall()
-        owners = self._owners()
+        owners = self.owners()
         return {r[0] for r in duck} | set(owners) | {t for t, _ in owners.values()}
 
 

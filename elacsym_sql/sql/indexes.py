@@ -21,11 +21,11 @@ VECTOR_OPCLASSES = {"vector_cosine_ops": "cosine", "vector_l2_ops": "l2", "vecto
 VECTOR_METHODS = frozenset({"hnsw", "ivfflat"})
 ORDINARY_METHODS = frozenset({"btree", "hash", "gin", "gist", "spgist", "brin"})
 
-_NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
+NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _CREATE = re.compile(
     r"\s*CREATE\s+(?P<unique>UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?"
-    rf"(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?:(?P<name>{_NAME})\s+)?ON\s+(?:ONLY\s+)?"
-    rf"(?P<table>(?:{_NAME}\s*\.\s*)?{_NAME})\s*(?:USING\s+(?P<method>\w+)\s*)?\(",
+    rf"(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?:(?P<name>{NAME})\s+)?ON\s+(?:ONLY\s+)?"
+    rf"(?P<table>(?:{NAME}\s*\.\s*)?{NAME})\s*(?:USING\s+(?P<method>\w+)\s*)?\(",
     re.IGNORECASE,
 )
 _DROP = re.compile(
@@ -33,15 +33,15 @@ _DROP = re.compile(
     r"\s*(?P<behavior>\bCASCADE|\bRESTRICT)?\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-_HEAD = re.compile(rf"\s*(?P<name>{_NAME})\s*(?P<call>\()?", re.S)
+_HEAD = re.compile(rf"\s*(?P<name>{NAME})\s*(?P<call>\()?", re.S)
 _OPTIONS = re.compile(
-    rf"\s*(?:COLLATE\s+(?P<collate>{_NAME}(?:\.{_NAME})?)\s*)?"
-    rf"(?:(?!(?:ASC|DESC|NULLS)\b)(?P<opclass>{_NAME})\s*)?"
+    rf"\s*(?:COLLATE\s+(?P<collate>{NAME}(?:\.{NAME})?)\s*)?"
+    rf"(?:(?!(?:ASC|DESC|NULLS)\b)(?P<opclass>{NAME})\s*)?"
     r"(?P<dir>ASC|DESC)?\s*(?:NULLS\s+(?P<nulls>FIRST|LAST))?\s*$",
     re.IGNORECASE | re.S,
 )
 _WITH = re.compile(r"\s*WITH\s*\(", re.IGNORECASE)
-_TABLESPACE = re.compile(rf"\s*TABLESPACE\s+{_NAME}", re.IGNORECASE)
+_TABLESPACE = re.compile(rf"\s*TABLESPACE\s+{NAME}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def ident(text: str) -> str:
     return text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
 
 
-def _table(text: str) -> str | None:
+def table_of(text: str) -> str | None:
     """The namespace a (possibly schema-qualified) table name may be; None for other schemas."""
     parts = [p.strip() for p in re.split(r"\.(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", text)]
     if len(parts) == 2 and ident(parts[0]) not in ("public", "main"):
@@ -111,7 +111,7 @@ def parse_create_index(text: str) -> tuple[str, CreateIndex | None] | None:
     found = _CREATE.match(text)
     if found is None:
         return None
-    table = _table(found.group("table"))
+    table = table_of(found.group("table"))
     if table is None:
         return None
     end = _closing(text, found.end())
@@ -226,6 +226,6 @@ def parse_drop_index(text: str) -> DropIndex | None:
     found = _DROP.match(text)
     if found is None or not found.group("names").strip():
         return None
-    names = tuple(_table(n) for n in _split(found.group("names")))
+    names = tuple(table_of(n) for n in _split(found.group("names")))
     behavior = (found.group("behavior") or "").upper()
     return DropIndex(names, bool(found.group("exists")), behavior == "CASCADE")

@@ -10,12 +10,14 @@ Postgres.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import weakref
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from ..engine import Engine
@@ -147,6 +149,19 @@ def _number(props: exp.SequenceProperties, arg: str) -> int | None:
         return int(text)
     except ValueError:
         raise NotSupportedError(f"sequence option {arg.upper()} {text} is not supported") from None
+
+
+# Postgres's defaults spelled out, which sqlglot misreads (`NO MINVALUE` as MINVALUE "no",
+# `NO CYCLE` as CYCLE, or the whole statement as an opaque command).
+_SPELLED_DEFAULTS = re.compile(r"\bNO\s+(?:MINVALUE|MAXVALUE|CYCLE)\b", re.IGNORECASE)
+_CREATE_SEQUENCE = re.compile(r"\s*CREATE\s+SEQUENCE\b", re.IGNORECASE)
+
+
+def sequence_tree(tree: exp.Expression | None, text: str) -> exp.Expression | None:
+    """The tree of a CREATE SEQUENCE without the options that only restate a default."""
+    if _CREATE_SEQUENCE.match(text) is None or _SPELLED_DEFAULTS.search(text) is None:
+        return tree
+    return sqlglot.parse_one(_SPELLED_DEFAULTS.sub(" ", text), read="duckdb")
 
 
 def execute_create_sequence(engine: Engine, tree: exp.Create, name: str) -> None:

@@ -124,3 +124,11 @@ def test_index_errors_as_postgres(con):
     )
     fails(con, "DROP INDEX users_all_idx, nope", "42704")  # all or nothing
     assert [r[0] for r in indexes(con)] == ["users_all_idx"]
+
+
+def test_comments_on_constraints_and_indexes_are_checked(con):
+    con.execute("CREATE UNIQUE INDEX users_t_idx ON users (q)")
+    con.execute("COMMENT ON CONSTRAINT users_pkey ON users IS 'the key'")
+    con.execute("COMMENT ON INDEX users_t_idx IS 'an index'")
+    err = fails(con, "COMMENT ON CONSTRAINT nope ON users IS 'x'", "42704")
+    assert err.message == 'constraint "nope" for table "users" does not exist'

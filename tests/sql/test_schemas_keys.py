@@ -87,6 +87,17 @@ def test_sequence_functions(con):
     con.execute("DROP SEQUENCE IF EXISTS s")
 
 
+def test_sequence_options_that_restate_defaults(make_settings):
+    # Postgres's defaults spelled out (SQLAlchemy writes them so), in any order.
+    with connection(make_settings) as con:
+        con.execute("CREATE SEQUENCE s1 NO MINVALUE NO MAXVALUE")
+        con.execute("CREATE SEQUENCE s2 NO MAXVALUE START WITH 5 NO CYCLE")
+        con.execute("CREATE SEQUENCE s3 MINVALUE 3 NO MAXVALUE")
+        assert rows(con, "SELECT nextval('s1'), nextval('s2'), nextval('s3')") == [(1, 5, 3)]
+    with connection(make_settings) as again:  # durable sequences, not DuckDB's
+        assert rows(again, "SELECT nextval('s2') > 5, nextval('s3') > 3") == [(True, True)]
+
+
 def test_currval_is_per_session(con):
     con.execute("CREATE SEQUENCE s")
     other = con.cursor()
