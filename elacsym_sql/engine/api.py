@@ -11,7 +11,7 @@ and SQLSTATE (errors.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -170,7 +170,8 @@ class EngineApi:
         """The k nearest rows to each query vector, with `_distance`."""
         snap = self.engine.namespace(name).snapshot()
         where = _checked(filter, snap.schema)
-        return self._vector(snap, vectors, check_k(k), column, where, ef, exact)
+        found = self._vector(snap, vectors, check_k(k), column, where, ef, exact)
+        return replace(found, schema=snap.schema)
 
     def _vector(
         self,
@@ -211,7 +212,8 @@ class EngineApi:
         """The k best BM25 matches of the query text, with `_score`. `columns`: the
         full-text columns to search, with weights ('title^2, body'); default all."""
         snap = self.engine.namespace(name).snapshot()
-        return self._text(snap, query, check_k(k), columns, _checked(filter, snap.schema), mode)
+        found = self._text(snap, query, check_k(k), columns, _checked(filter, snap.schema), mode)
+        return replace(found, schema=snap.schema)
 
     def _text(
         self,
@@ -254,7 +256,8 @@ class EngineApi:
         where = _checked(filter, snap.schema)
         vectors = self._vector(snap, vector, window, column, where, ef)
         texts = self._text(snap, query, window, columns, where, mode)
-        return fuse(vectors, texts, snap.schema.primary_key, k, fusion or Fusion())
+        found = fuse(vectors, texts, snap.schema.primary_key, k, fusion or Fusion())
+        return replace(found, schema=snap.schema)
 
     # -- maintenance -----------------------------------------------------------------------
 

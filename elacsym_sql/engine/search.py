@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from ..errors import CorruptObject, UndefinedFunction
 from ..index import fulltext
+from ..schema import Schema
 from .fold import full_text_ops
 from .namespace import Snapshot
 from .segments import SegmentFiles, as_array
@@ -27,6 +28,7 @@ SCORE = "_score"
 class SearchResult:
     rows: pa.Table  # the namespace's columns plus _distance, query after query, best first
     offsets: np.ndarray  # rows of query i are rows[offsets[i]:offsets[i + 1]]
+    schema: Schema | None = None  # of the snapshot searched (the engine API sets it)
 
 
 def gather(tables: list[pa.Table], table_of: np.ndarray, position: np.ndarray) -> pa.Table:

@@ -104,7 +104,7 @@ def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
 
         def search() -> list[Json]:
             found, kind = run_query(api, name, q)
-            return [kind, results_json(found, kind, api.schema(name), q)]
+            return [kind, results_json(found, kind, q)]
 
         kind, results = await run_in_threadpool(search)
         took = round((time.perf_counter() - started) * 1000, 3)

@@ -167,7 +167,9 @@ def similarity(distance: float, metric: str) -> float:
     return 1.0 / (1.0 + distance)
 
 
-def results_json(found: SearchResult, kind: str, schema: Schema, q: Query) -> list[Json]:
+def results_json(found: SearchResult, kind: str, q: Query) -> list[Json]:
+    schema = found.schema
+    assert schema is not None  # the engine API's results carry the schema searched
     key, vector = schema.primary_key, vector_column(schema)
     rows: pa.Table = found.rows
     scores = rows.column("_distance" if kind == "similarity" else "_score").to_pylist()
