@@ -36,6 +36,7 @@ class Check:
 class Unique:
     name: str
     columns: tuple[str, ...]
+    primary: bool = False  # a primary key added by ALTER TABLE (sql/alter_table.py)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ class Constraints:
     indexes: tuple[Index, ...] = ()
 
     @property
+    def added_key(self) -> Unique | None:
+        """The primary key ALTER TABLE added (kept as a constraint), if any."""
+        return next((u for u in self.uniques if u.primary), None)
+
+    @property
     def names(self) -> list[str]:
         return [c.name for c in (*self.checks, *self.uniques, *self.foreign_keys)]
 
@@ -117,7 +123,7 @@ class Constraints:
                 )
             if fk.on_delete not in ON_DELETE:
                 raise NotSupportedError(f"ON DELETE {fk.on_delete.upper()} is not supported")
-        seen: set[str] = {f"{schema.name}_pkey"}
+        seen: set[str] = set() if self.added_key else {f"{schema.name}_pkey"}
         for name in self.names:
             if name in seen:
                 raise DuplicateObject(
@@ -136,7 +142,14 @@ class Constraints:
     def to_json(self) -> dict[str, Any]:
         return {
             "checks": [c.__dict__ for c in self.checks],
-            "uniques": [{**u.__dict__, "columns": list(u.columns)} for u in self.uniques],
+            "uniques": [
+                {
+                    "name": u.name,
+                    "columns": list(u.columns),
+                    **({"primary": True} if u.primary else {}),
+                }
+                for u in self.uniques
+            ],
             "foreign_keys": [
                 {**f.__dict__, "columns": list(f.columns), "ref_columns": list(f.ref_columns)}
                 for f in self.foreign_keys
@@ -148,7 +161,10 @@ class Constraints:
     def from_json(cls, data: dict[str, Any]) -> Constraints:
         return cls(
             checks=tuple(Check(**c) for c in data.get("checks", ())),
-            uniques=tuple(Unique(u["name"], tuple(u["columns"])) for u in data.get("uniques", ())),
+            uniques=tuple(
+                Unique(u["name"], tuple(u["columns"]), u.get("primary", False))
+                for u in data.get("uniques", ())
+            ),
             foreign_keys=tuple(
                 ForeignKey(
                     f["name"],

@@ -190,6 +190,14 @@ def check_type(type_: str) -> str:
     return type_
 
 
+# Postgres's storage parameters of a table that tune its heap pages and vacuum
+# (CREATE TABLE ... WITH): accepted, and meaningless for immutable segments.
+HEAP_STORAGE_PARAMETERS = frozenset(
+    ("fillfactor", "toast_tuple_target", "parallel_workers", "user_catalog_table",
+     "vacuum_index_cleanup", "vacuum_truncate", "log_autovacuum_min_duration")
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Options:
     metric: str = "cosine"
@@ -208,6 +216,8 @@ class Options:
         values: dict[str, Any] = {}
         for key, value in raw.items():
             key = key.lower()
+            if key in HEAP_STORAGE_PARAMETERS or key.startswith(("autovacuum_", "toast.")):
+                continue  # Postgres's page/vacuum tuning: nothing here to tune (pgbench sets it)
             if key not in known:
                 raise InvalidParameterValue(
                     f"unknown namespace option {key!r}", hint=f"options: {', '.join(sorted(known))}"

@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..schema import Schema
 from .admin_functions import install_admin_functions
+from .alter_table import execute_alter
 from .column_names import pg_names
 from .command_tags import command_tag, returns_rows
 from .comments import run_comment
@@ -55,13 +56,14 @@ from .float_literals import check_float_literals
 from .index_ddl import IndexStatements
 from .indexes import parse_create_index, parse_drop_index
 from .lockdown import lock_down, protected_locations
+from .maintenance import run_maintenance
 from .parse import DIALECT, Statement, referenced_tables, split_statements, table_name
 from .pg_catalog import duck_setting_names, install_pg_catalog
-from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
+from .pg_literals import duckdb_text, rewrite_literal_casts
 from .pg_namespaces import register_namespace
 from .pg_rewrite import reads_catalog
 from .pgvector_order import rewrite_nearest
-from .pgvector_sql import install_pgvector, rewrite_pgvector
+from .pgvector_sql import install_pgvector
 from .results import ArrowResult, DuckResult, Outcome, StreamResult
 from .sandbox import FileAccess
 from .search_calls import rewrite_search_calls
@@ -204,7 +206,7 @@ class Database:
         rows before asking for the next statement, which reuses the cursor. `session`
         (default: the cursor's own) tracks transaction blocks and client settings."""
         state = session if session is not None else self.session_state(cur)
-        sql = rewrite_bare_numeric(rewrite_pgvector(sql))
+        sql = duckdb_text(sql)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
             ef_search = int(ef) if ef is not None and ef.isdigit() and int(ef) > 0 else None
@@ -240,7 +242,7 @@ class Database:
         session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
-        statements = split_statements(rewrite_bare_numeric(rewrite_pgvector(sql)))
+        statements = split_statements(duckdb_text(sql))
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)
@@ -318,7 +320,7 @@ class Database:
         tree = stmt.tree
         check_float_literals(stmt.text)
         try:
-            tag = self._pg_utility(cur, stmt.text)
+            tag = self._pg_utility(cur, stmt.text, block)
             if tag is not None:
                 return Outcome("none", tag)
             if tree is None or isinstance(tree, exp.Command | exp.Drop):
@@ -340,7 +342,8 @@ class Database:
                     return Outcome("none", "TRUNCATE TABLE")
             if isinstance(tree, exp.Drop) and (tree.args.get("kind") or "").upper() == "TABLE":
                 names = [table_name(t) for t in tree.args.get("tables") or []]
-                if any(n and self._is_namespace(n) for n in names):
+                # DuckDB drops one object a statement: several are ours to drop (pgbench -i)
+                if len(names) > 1 or any(n and self._is_namespace(n) for n in names):
                     execute_drop(self.engine, names, tree)
                     self.views.refresh(n for n in names if n)  # removes the views
                     return Outcome("none", "DROP TABLE")
@@ -361,14 +364,17 @@ class Database:
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
-                    raise NotSupportedError("ALTER TABLE is not supported on namespaces yet")
+                    return Outcome("none", execute_alter(self.engine, self.views, cur, name, tree))
             result = self._query(cur, stmt, params, block)
             return _duckdb_outcome(cur, stmt, result)
         except duckdb.Error as exc:
             raise translate(exc) from None
 
-    def _pg_utility(self, cur: duckdb.DuckDBPyConnection, text: str) -> str | None:
-        """The tag of an EXTENSION or INDEX statement answered here, or None."""
+    def _pg_utility(
+        self, cur: duckdb.DuckDBPyConnection, text: str, block: TransactionBlock
+    ) -> str | None:
+        """The tag of an EXTENSION, INDEX, VACUUM or ANALYZE statement answered here, or
+        None."""
 
         def duckdb_has(name: str) -> bool:
             sql = "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?"
@@ -384,7 +390,16 @@ class Database:
         if create is not None and create[1] is not None and self._is_namespace(create[0]):
             return self.indexes.create(cur, create[1])
         drop = parse_drop_index(text)
-        return self.indexes.drop(drop, duckdb_has) if drop is not None else None
+        if drop is not None:
+            return self.indexes.drop(drop, duckdb_has)
+
+        def relation_exists(name: str) -> bool:
+            sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
+            return bool(cur.execute(sql, [name]).fetchall()[0][0])
+
+        return run_maintenance(
+            text, self._namespace_schema, relation_exists, block.active is not None
+        )
 
     def _query(
         self,

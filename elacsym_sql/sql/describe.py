@@ -24,9 +24,8 @@ from .ddl import identifier
 from .dml import returning_sql, target_name, write_alias
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
-from .pg_literals import rewrite_bare_numeric, rewrite_literal_casts
+from .pg_literals import duckdb_text, rewrite_literal_casts
 from .pg_rewrite import rewrite_catalog
-from .pgvector_sql import rewrite_pgvector
 from .search_calls import rewrite_search_calls
 from .txn_control import parse_control
 from .views import quote
@@ -54,7 +53,7 @@ def describe(
     params: Sequence[Any] | None = None,
 ) -> Description:
     """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
-    statements = split_statements(rewrite_bare_numeric(rewrite_pgvector(sql)))
+    statements = split_statements(duckdb_text(sql))
     if not statements:
         return NO_ROWS
     if len(statements) > 1:
@@ -84,8 +83,11 @@ def describe(
 
 
 def _answered_without_duckdb(text: str) -> bool:
-    """CREATE/DROP EXTENSION and INDEX (extensions.py, indexes.py): no rows, no binding."""
+    """CREATE/DROP EXTENSION and INDEX (extensions.py, indexes.py), VACUUM and ANALYZE
+    (maintenance.py): no rows, no binding."""
     words = leading_words(text, 4)
+    if words[:1] in (["VACUUM"], ["ANALYZE"], ["ANALYSE"]):
+        return True
     return words[:1] in (["CREATE"], ["DROP"]) and ("EXTENSION" in words or "INDEX" in words)
 
 

@@ -19,10 +19,12 @@ from sqlglot import exp
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
+from .duckdb_keywords import quote_duckdb_keywords
 from .parse import DIALECT
 from .pg_rewrite import SHIM
 from .pg_text import bytea, duck_list_sql, interval_input, looks_like_array
 from .pg_types import UNCONSTRAINED_NUMERIC
+from .pgvector_sql import rewrite_pgvector
 
 
 def _bytea_sql(text: str) -> str:
@@ -206,3 +208,9 @@ def rewrite_bare_numeric(sql: str) -> str:
         return m.group()
 
     return _BARE_NUMERIC.sub(replace, sql)
+
+
+def duckdb_text(sql: str) -> str:
+    """A client's statement text as DuckDB must read it: DuckDB-only keywords that are
+    names quoted, pgvector's syntax, bare NUMERIC."""
+    return rewrite_bare_numeric(rewrite_pgvector(quote_duckdb_keywords(sql)))

@@ -89,7 +89,8 @@ def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> No
 
     if schema.declared_key:
         rows.append(key_row(f"{schema.name}_pkey", "p", schema.declared_key))
-    rows += [key_row(u.name, "u", u.columns) for u in cons.uniques]
+    # A UNIQUE marked primary is the key ALTER TABLE added (alter_table.py).
+    rows += [key_row(u.name, "p" if u.primary else "u", u.columns) for u in cons.uniques]
     for fk in cons.foreign_keys:
         rows.append([schema.name, fk.name, "f", list(fk.columns),
                      [attnum[c] for c in fk.columns], fk.table, list(fk.ref_columns),

@@ -79,6 +79,64 @@ def test_serial_identity_sequences_and_returning(conn):
     ]
 
 
+def assert_upserts_by_primary_key(conn, target, sql: str, table: str, row: tuple) -> None:
+    """INSERT of an existing primary key: an upsert here (DESIGN.md §2, decision 0034),
+    23505 in PostgreSQL."""
+    if target.kind == "pg15":
+        with pytest.raises(errors.UniqueViolation):
+            conn.execute(sql)
+    else:
+        conn.execute(sql)
+        assert row in conn.execute(f"SELECT * FROM {table}").fetchall()
+
+
+def test_constraints_are_enforced_with_postgres_sqlstates(conn, target):
+    conn.execute("CREATE TABLE c_parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE)")
+    conn.execute(
+        "CREATE TABLE c_child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL "
+        "REFERENCES c_parent (id), qty INTEGER CHECK (qty > 0))"
+    )
+    conn.execute("INSERT INTO c_parent VALUES (1, 'x')")
+    conn.execute("INSERT INTO c_child VALUES (1, 1, 5)")
+    upsert = "INSERT INTO c_parent VALUES (1, 'y')"
+    assert_upserts_by_primary_key(conn, target, upsert, "c_parent", (1, "y"))
+    conn.execute("INSERT INTO c_parent VALUES (1, 'z') ON CONFLICT (id) DO NOTHING")
+    (code,) = conn.execute("SELECT code FROM c_parent WHERE id = 1").fetchone()
+    assert code != "z"  # DO NOTHING kept the row
+    for sql, error in [
+        (f"INSERT INTO c_parent VALUES (2, '{code}')", errors.UniqueViolation),  # UNIQUE
+        ("INSERT INTO c_child VALUES (2, NULL, 1)", errors.NotNullViolation),  # 23502
+        ("INSERT INTO c_child VALUES (3, 1, 0)", errors.CheckViolation),  # 23514
+        ("INSERT INTO c_child VALUES (4, 9, 1)", errors.ForeignKeyViolation),  # 23503
+        ("DELETE FROM c_parent WHERE id = 1", errors.ForeignKeyViolation),
+    ]:
+        with pytest.raises(error):
+            conn.execute(sql)
+    assert conn.execute("SELECT count(*) FROM c_child").fetchone() == (1,)
+
+
+def test_keys_quoted_names_and_truncate(conn, target):
+    conn.execute('CREATE TABLE "Order Lines" ("OrderId" INTEGER, "line.no" SMALLINT, '
+                 '"Qty" INTEGER, PRIMARY KEY ("OrderId", "line.no"))')  # fmt: skip
+    conn.execute('INSERT INTO "Order Lines" VALUES (1, 1, 5), (1, 2, 6), (2, 1, 7)')
+    upsert = 'INSERT INTO "Order Lines" VALUES (1, 2, 9)'
+    assert_upserts_by_primary_key(conn, target, upsert, '"Order Lines"', (1, 2, 9))
+    qty = 14 if target.kind == "elacsym" else 11
+    cur = conn.execute('SELECT "OrderId", sum("Qty") FROM "Order Lines" GROUP BY "OrderId" '
+                       'ORDER BY 1')  # fmt: skip
+    assert [d.name for d in cur.description] == ["OrderId", "sum"]
+    assert cur.fetchall() == [(1, qty), (2, 7)]
+    conn.execute("CREATE TABLE log_lines (at TEXT, msg TEXT)")  # no key at all
+    conn.execute("INSERT INTO log_lines VALUES ('t1', 'same'), ('t1', 'same')")
+    assert conn.execute("SELECT count(*) FROM log_lines").fetchone() == (2,)
+    conn.execute("DELETE FROM log_lines WHERE msg = 'same'")
+    conn.execute("INSERT INTO log_lines VALUES ('t2', 'again')")
+    cur = conn.execute('TRUNCATE log_lines, "Order Lines"')
+    assert cur.statusmessage == "TRUNCATE TABLE"
+    assert conn.execute('SELECT count(*) FROM "Order Lines"').fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM log_lines").fetchone() == (0,)
+
+
 def test_result_shape_names_arithmetic_and_session_functions(conn, target):
     conn.execute("CREATE TABLE shape (id BIGINT PRIMARY KEY, price INTEGER)")
     conn.execute("INSERT INTO shape VALUES (1, 10), (2, 20)")
@@ -95,6 +153,35 @@ def test_result_shape_names_arithmetic_and_session_functions(conn, target):
         conn.execute("SELECT '1e999'::float8")
     with pytest.raises(errors.NumericValueOutOfRange):
         conn.execute("SELECT 2147483647::integer + 1")
+
+
+UTILITY = [  # in order: each statement may need the ones before
+    ("DROP TABLE IF EXISTS never_made", "DROP TABLE"),
+    ("CREATE TABLE tagged (id BIGINT PRIMARY KEY, v TEXT)", "CREATE TABLE"),
+    ("CREATE INDEX tagged_v ON tagged (v)", "CREATE INDEX"),
+    ("COMMENT ON TABLE tagged IS 'for tags'", "COMMENT"),
+    ("ANALYZE tagged", "ANALYZE"),
+    ("VACUUM tagged", "VACUUM"),
+    ("CREATE VIEW tagged_view AS SELECT id FROM tagged", "CREATE VIEW"),
+    ("DROP VIEW tagged_view", "DROP VIEW"),
+    ("CREATE SCHEMA tag_schema", "CREATE SCHEMA"),
+    ("DROP SCHEMA tag_schema", "DROP SCHEMA"),
+    ("SET application_name = 'tags'", "SET"),
+    ("RESET application_name", "RESET"),
+    ("DROP INDEX tagged_v", "DROP INDEX"),
+    ("DROP TABLE tagged", "DROP TABLE"),
+]
+
+
+def test_utility_statements_answer_with_their_command_tag(conn):
+    answers = []
+    for sql, _tag in UTILITY:
+        try:
+            cur = conn.execute(sql)
+            answers.append((sql, cur.statusmessage, cur.description))
+        except psycopg.Error as exc:
+            answers.append((sql, f"{exc.sqlstate}: {exc}", None))
+    assert answers == [(sql, tag, None) for sql, tag in UTILITY]
 
 
 @pytest.mark.parametrize("binary", [False, True], ids=["text", "binary"])
