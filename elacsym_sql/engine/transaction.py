@@ -92,6 +92,16 @@ class Transaction:
         self._bytes += table.nbytes
         self._views.pop(name, None)
 
+    def forget(self, name: str) -> None:
+        """Let go of `name` after a DROP or CREATE TABLE of it inside the block (those take
+        effect at once, 0021): the writes staged to the old table went with it, and the
+        next statement reads the new table from a fresh snapshot."""
+        self._pinned.pop(name, None)
+        self._views.pop(name, None)
+        for record in self._staged.pop(name, []):
+            self._bytes -= record.table.nbytes
+        self._order = [n for n in self._order if n != name]
+
     def mark(self) -> int:
         """A savepoint: the number of writes staged so far."""
         return len(self._order)

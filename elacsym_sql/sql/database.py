@@ -328,9 +328,10 @@ class Database:
                 if type_stmt is not None:
                     return Outcome("none", self.enums.execute(type_stmt))
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
-                execute_create(
+                name = execute_create(
                     self.engine, tree, self.enums.lookup, lambda s: check_definitions(cur, s)
                 )
+                block.forget([name])
                 return Outcome("none", "CREATE TABLE")
             sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
@@ -345,6 +346,7 @@ class Database:
                 # DuckDB drops one object a statement: several are ours to drop (pgbench -i)
                 if len(names) > 1 or any(n and self._is_namespace(n) for n in names):
                     execute_drop(self.engine, names, tree)
+                    block.forget(n for n in names if n)
                     self.views.refresh(n for n in names if n)  # removes the views
                     return Outcome("none", "DROP TABLE")
             if isinstance(tree, exp.Insert | exp.Update | exp.Delete):

@@ -216,16 +216,16 @@ def execute_create(
     tree: exp.Create,
     enums: EnumLookup | None = None,
     check: Callable[[Schema], None] | None = None,
-) -> None:
+) -> str:
     """Create a namespace and the sequences of its SERIAL and identity columns; `check`
-    tries its defaults and CHECK expressions in DuckDB first."""
+    tries its defaults and CHECK expressions in DuckDB first. Returns its name."""
     schema, table = schema_from_create(tree, lambda name: _schema_of(engine, name), enums)
     check_options(schema.options)  # options the full-text index cannot honour are refused
     if check is not None:
         check(schema)
     if engine.namespace(schema.name).exists():
         if tree.args.get("exists"):
-            return
+            return schema.name
         raise DuplicateTable(f'relation "{schema.name}" already exists')
     _check_case_unique(engine, schema.name)
     for seq, spec in table.sequences.items():
@@ -237,6 +237,7 @@ def execute_create(
     for fk in schema.constraints.foreign_keys:
         engine.references.add(fk.table, schema.name)  # before the table: never missed
     engine.create(schema, if_not_exists=bool(tree.args.get("exists")))
+    return schema.name
 
 
 def _check_case_unique(engine: Engine, name: str) -> None:

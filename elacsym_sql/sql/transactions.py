@@ -121,6 +121,17 @@ class TransactionBlock:
                 self._views.show_snapshot(duck, snap)
                 self._shown[(duck, name)] = snap.token
 
+    def forget(self, names: Iterable[str]) -> None:
+        """Tables dropped or created inside the block: shown again from fresh snapshots."""
+        tx = self.active
+        if tx is None:
+            return
+        for name in names:
+            tx.forget(name)
+            for duck, shown in [k for k in self._shown if k[1] == name]:
+                self._views.hide_snapshot(duck, shown)
+                del self._shown[(duck, shown)]
+
     def _end(self) -> None:
         for duck, name in self._shown:
             self._views.hide_snapshot(duck, name)

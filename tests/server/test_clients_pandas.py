@@ -41,6 +41,14 @@ def test_to_sql_creates_a_table_appends_and_reads_back(engine):
     assert list(pd.read_sql_table("pd_stock", engine).columns) == list(expected.columns)
 
 
+def test_to_sql_replace_with_the_index_and_chunks(engine):
+    df = frame(0, 250).set_index("sku")
+    df.to_sql("pd_indexed", engine, if_exists="replace", chunksize=100, method="multi")
+    df.iloc[:10].to_sql("pd_indexed", engine, if_exists="replace")
+    back = pd.read_sql("SELECT * FROM pd_indexed ORDER BY qty", engine, index_col="sku")
+    pd.testing.assert_frame_equal(back, df.iloc[:10], check_dtype=False)
+
+
 def test_read_sql_with_parameters_and_aggregate_names(engine):
     frame(0, 20).to_sql("pd_query", engine, index=False)
     got = pd.read_sql(sa.text("SELECT active, count(*), sum(qty), avg(price) FROM pd_query "

@@ -131,3 +131,20 @@ def test_other_alter_table_actions_are_refused(conn, target):
     conn.execute("CREATE TABLE u_fixed (id BIGINT PRIMARY KEY)")
     with pytest.raises(errors.FeatureNotSupported, match="ADD PRIMARY KEY"):
         conn.execute("ALTER TABLE u_fixed ADD COLUMN extra TEXT")
+
+
+def test_drop_and_create_of_one_table_inside_a_block(conn):
+    """pandas to_sql(if_exists="replace"): DROP TABLE and CREATE TABLE of the same name, then
+    the rows, in one transaction."""
+    conn.execute("CREATE TABLE u_frame (id BIGINT PRIMARY KEY, v TEXT)")
+    conn.execute("INSERT INTO u_frame VALUES (1, 'old'), (2, 'old')")
+    with conn.transaction():
+        assert conn.execute("SELECT count(*) FROM u_frame").fetchone() == (2,)  # pinned
+        conn.execute("INSERT INTO u_frame VALUES (3, 'staged, then dropped')")
+        conn.execute("DROP TABLE u_frame")
+        with pytest.raises(errors.UndefinedTable), conn.transaction():  # a savepoint
+            conn.execute("SELECT * FROM u_frame")
+        conn.execute("CREATE TABLE u_frame (id BIGINT PRIMARY KEY, v TEXT, n INT)")
+        conn.execute("INSERT INTO u_frame VALUES (1, 'new', 1)")
+        assert conn.execute("SELECT * FROM u_frame").fetchall() == [(1, "new", 1)]
+    assert conn.execute("SELECT * FROM u_frame").fetchall() == [(1, "new", 1)]
