@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import CorruptObject
+from ..layout import segment_data_key
 from ..schema import Schema
 
 FORMAT = 1
@@ -27,7 +28,7 @@ class SegmentEntry:
         return self.rows - self.deleted
 
     def data_key(self, namespace: str) -> str:
-        return f"{namespace}/segments/{self.id}/data.parquet"
+        return segment_data_key(namespace, self.id)
 
     def keys(self, namespace: str) -> list[str]:
         """Every object this segment references."""

@@ -11,22 +11,17 @@ from __future__ import annotations
 import json
 import time
 
+from ..layout import (
+    manifest_key,
+    manifest_prefix,
+    manifest_version,
+    pointer_key,
+)
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 from .manifest import Manifest
 
-NAMESPACE_MARKERS = ".namespaces/"  # '.' cannot start a namespace name: no collision
-
-
-def namespace_marker_key(namespace: str) -> str:
-    return NAMESPACE_MARKERS + namespace
-
-
-def version_key(namespace: str, version: int) -> str:
-    return f"{namespace}/manifest/{version:020d}.json"
-
-
-def pointer_key(namespace: str) -> str:
-    return f"{namespace}/manifest/latest"
+# Keys come from layout.py; these names stay importable from here.
+version_key = manifest_key
 
 
 class ManifestStore:
@@ -95,10 +90,9 @@ class ManifestStore:
 
     def list_versions(self, namespace: str) -> list[tuple[int, float]]:
         """(version, mtime) of every version file still stored."""
-        prefix = f"{namespace}/manifest/"
         out = []
-        for info in self.store.list(prefix):
-            name = info.key[len(prefix) :]
-            if name.endswith(".json"):
-                out.append((int(name[: -len(".json")]), info.mtime))
+        for info in self.store.list(manifest_prefix(namespace)):
+            version = manifest_version(namespace, info.key)
+            if version is not None:
+                out.append((version, info.mtime))
         return out

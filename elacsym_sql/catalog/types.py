@@ -12,9 +12,8 @@ import json
 from dataclasses import dataclass
 
 from ..errors import DuplicateObject
+from ..layout import TYPES, type_key
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
-
-TYPES_PREFIX = ".types/"  # '.' cannot start a namespace name: no collision
 
 
 @dataclass(frozen=True)
@@ -30,24 +29,24 @@ class TypeStore:
     def create(self, enum: EnumType) -> None:
         data = json.dumps({"name": enum.name, "labels": list(enum.labels)}).encode()
         try:
-            self.store.put_if_absent(TYPES_PREFIX + enum.name + ".json", data)
+            self.store.put_if_absent(type_key(enum.name), data)
         except PreconditionFailed:
             raise DuplicateObject(f'type "{enum.name}" already exists') from None
 
     def get(self, name: str) -> EnumType | None:
         try:
-            raw = json.loads(self.store.get(TYPES_PREFIX + name + ".json"))
+            raw = json.loads(self.store.get(type_key(name)))
         except ObjectNotFound:
             return None
         return EnumType(raw["name"], tuple(raw["labels"]))
 
     def all(self) -> list[EnumType]:
         names = [
-            info.key[len(TYPES_PREFIX) : -len(".json")]
-            for info in self.store.list(TYPES_PREFIX)
+            info.key[len(TYPES) : -len(".json")]
+            for info in self.store.list(TYPES)
             if info.key.endswith(".json")
         ]
         return [t for t in (self.get(n) for n in names) if t is not None]
 
     def drop(self, name: str) -> None:
-        self.store.delete(TYPES_PREFIX + name + ".json")
+        self.store.delete(type_key(name))

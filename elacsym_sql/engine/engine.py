@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..catalog import Manifest, ManifestStore, namespace_marker_key
-from ..catalog.store import NAMESPACE_MARKERS
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
+from ..layout import NAMESPACE_MARKERS
 from ..schema import Schema, check_name
 from ..segment.files import positions_of
 from ..storage import DiskCache, open_store

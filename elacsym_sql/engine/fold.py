@@ -17,6 +17,7 @@ import pyarrow as pa
 from ..catalog import Manifest, ManifestStore, SegmentEntry
 from ..config import Settings
 from ..index import fulltext
+from ..layout import fts_root, segment_deletes_key
 from ..segment import encode_deletes, read_live_rows
 from ..segment.files import positions_of
 from .namespace import Namespace, Snapshot
@@ -42,7 +43,7 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
         if len(deleted) >= seg.rows:
             continue  # nothing of it is live any more
         # A unique suffix: a racing folder writing the same version must not overwrite ours.
-        key = f"{ns.name}/segments/{seg.id}/deletes.{version}.{uuid.uuid4().hex[:8]}.bin"
+        key = segment_deletes_key(ns.name, seg.id, version, uuid.uuid4().hex[:8])
         files.store.put(key, encode_deletes(deleted))
         segments.append(dataclasses.replace(seg, deleted=len(deleted), deletes_key=key))
     if snap.tail.rows.num_rows:
@@ -67,7 +68,7 @@ def _fold_full_text(
         fulltext.FtsState.from_json(base) if base else None,
         [op for _, op in full_text_ops(snap)],
         files,
-        f"{snap.name}/fts",
+        fts_root(snap.name),
         wal_hwm=snap.tail_seq,
         work_dir=files.work_dir,
         live_rows=lambda: _live_text_rows(snap, files, segments, spec),

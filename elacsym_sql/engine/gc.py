@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from ..catalog import ManifestStore
+from ..layout import fts_root, manifest_version, namespace_prefix, segments_prefix
 from ..storage import ObjectStore
 from ..wal import WalLog
 
@@ -32,19 +33,18 @@ def collect_garbage(
         referenced |= m.referenced_keys()
         min_hwm = m.wal_hwm if min_hwm is None else min(min_hwm, m.wal_hwm)
     wal = WalLog(store, namespace)
-    manifest_prefix = f"{namespace}/manifest/"
     deleted = 0
-    for obj in list(store.list(f"{namespace}/")):
+    files = (segments_prefix(namespace), fts_root(namespace) + "/")
+    for obj in list(store.list(namespace_prefix(namespace))):
         if obj.mtime > now - grace or obj.key in referenced:
             continue
         seq = wal.seq_of(obj.key)
         if seq is not None:
             doomed = min_hwm is not None and seq <= min_hwm
-        elif obj.key.startswith(manifest_prefix) and obj.key.endswith(".json"):
-            version = int(obj.key[len(manifest_prefix) : -len(".json")])
+        elif (version := manifest_version(namespace, obj.key)) is not None:
             doomed = version not in live
         else:
-            doomed = obj.key.startswith((f"{namespace}/segments/", f"{namespace}/fts/"))
+            doomed = obj.key.startswith(files)
         if doomed:
             store.delete(obj.key)
             deleted += 1

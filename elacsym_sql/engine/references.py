@@ -8,13 +8,8 @@ caller, which reads the referencing schema anyway.
 
 from __future__ import annotations
 
+from ..layout import references_prefix as _prefix
 from ..storage import ObjectStore
-
-REFERENCES = ".references/"  # '.' cannot start a namespace name: no collision
-
-
-def _prefix(referenced: str) -> str:
-    return f"{REFERENCES}{referenced}/"
 
 
 class References:

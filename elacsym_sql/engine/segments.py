@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from ..catalog import SegmentEntry
 from ..index import SMALL_SEGMENT_ROWS, HnswIndex, build_hnsw
+from ..layout import vector_index_key
 from ..schema import Column, Schema
 from ..segment import decode_deletes, read_keys, read_rows, segment_parquet_bytes
 from ..storage import DiskCache, ObjectStore
@@ -99,7 +100,7 @@ class SegmentFiles:
         if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
             for col in schema.vector_columns:
                 vectors = vectors_of(as_array(rows.column(col.name)), col)
-                key = f"{namespace}/segments/{seg_id}/{col.name}.hnsw"
+                key = vector_index_key(namespace, seg_id, col.name)
                 index = build_hnsw(vectors, schema.options.metric)
                 self.store.put(key, index)
                 indexes[f"hnsw:{col.name}"] = key

@@ -21,16 +21,12 @@ from ..errors import (
     SerializationFailure,
     UndefinedTable,
 )
+from ..layout import sequence_key
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 
-SEQUENCES = ".sequences/"  # '.' cannot start a namespace or sequence name: no collision
 BLOCK = 32  # values reserved per conditional write, at least
 _BOUNDS = {"SMALLINT": 2**15 - 1, "INTEGER": 2**31 - 1, "BIGINT": 2**63 - 1}
 _RETRIES = 64
-
-
-def sequence_key(name: str) -> str:
-    return SEQUENCES + name
 
 
 def rowid_sequence(namespace: str, incarnation: str) -> str:

@@ -16,20 +16,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..layout import decision_key
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 from ..wal import TxnRef
 
 if TYPE_CHECKING:
     from .namespace import Snapshot
 
-DECISIONS = ".txn/"  # '.' cannot start a namespace name: no collision
 COMMITTED, ABORTED = "committed", "aborted"
 _POLL_SECONDS = (0.002, 0.25)  # first and longest pause while waiting for a decision
 _SETTLE_ROUNDS = 16  # each round only moves snapshots forward; commits rarely chain
-
-
-def decision_key(txid: str) -> str:
-    return f"{DECISIONS}{txid}.json"
 
 
 class TxnDecisions:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from ..layout import wal_key, wal_seq
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 from .record import WalEntry, decode_entry
-
-
-def wal_key(namespace: str, seq: int) -> str:
-    return f"{namespace}/wal/{seq:020d}.arrow"
 
 
 class WalLog:
@@ -34,7 +31,4 @@ class WalLog:
 
     def seq_of(self, key: str) -> int | None:
         """The sequence number a listed key names, or None for other objects."""
-        prefix = f"{self.namespace}/wal/"
-        if key.startswith(prefix) and key.endswith(".arrow"):
-            return int(key[len(prefix) : -len(".arrow")])
-        return None
+        return wal_seq(self.namespace, key)

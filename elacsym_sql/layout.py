@@ -1,0 +1,114 @@
+"""Every object key elacsym_sql writes under a storage root (DESIGN.md §3), in one place.
+
+    <ns>/manifest/<version:020d>.json   <ns>/manifest/latest
+    <ns>/wal/<seq:020d>.arrow
+    <ns>/segments/<id>/data.parquet     <ns>/segments/<id>/deletes.<version>.<nonce>.bin
+    <ns>/segments/<id>/<column>.hnsw    <ns>/fts/...
+    .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
+
+Keys of the whole root start with '.', which cannot start a namespace name (schema.py):
+the two kinds never collide.
+"""
+
+from __future__ import annotations
+
+NAMESPACE_MARKERS = ".namespaces/"
+TYPES = ".types/"
+SEQUENCES = ".sequences/"
+REFERENCES = ".references/"
+DECISIONS = ".txn/"
+
+
+def namespace_prefix(namespace: str) -> str:
+    return f"{namespace}/"
+
+
+def namespace_marker_key(namespace: str) -> str:
+    return NAMESPACE_MARKERS + namespace
+
+
+# -- manifests -------------------------------------------------------------------------------
+
+
+def manifest_prefix(namespace: str) -> str:
+    return f"{namespace}/manifest/"
+
+
+def manifest_key(namespace: str, version: int) -> str:
+    return f"{manifest_prefix(namespace)}{version:020d}.json"
+
+
+def manifest_version(namespace: str, key: str) -> int | None:
+    """The version a manifest key names, or None for other keys (the pointer, others)."""
+    prefix = manifest_prefix(namespace)
+    if key.startswith(prefix) and key.endswith(".json"):
+        return int(key[len(prefix) : -len(".json")])
+    return None
+
+
+def pointer_key(namespace: str) -> str:
+    return f"{manifest_prefix(namespace)}latest"
+
+
+# -- WAL -------------------------------------------------------------------------------------
+
+
+def wal_prefix(namespace: str) -> str:
+    return f"{namespace}/wal/"
+
+
+def wal_key(namespace: str, seq: int) -> str:
+    return f"{wal_prefix(namespace)}{seq:020d}.arrow"
+
+
+def wal_seq(namespace: str, key: str) -> int | None:
+    """The sequence number a WAL key names, or None for other keys."""
+    prefix = wal_prefix(namespace)
+    if key.startswith(prefix) and key.endswith(".arrow"):
+        return int(key[len(prefix) : -len(".arrow")])
+    return None
+
+
+# -- segments and indexes --------------------------------------------------------------------
+
+
+def segments_prefix(namespace: str) -> str:
+    return f"{namespace}/segments/"
+
+
+def segment_data_key(namespace: str, segment_id: str) -> str:
+    return f"{segments_prefix(namespace)}{segment_id}/data.parquet"
+
+
+def segment_deletes_key(namespace: str, segment_id: str, version: int, nonce: str) -> str:
+    """Deleted rows of a segment as of manifest `version`; `nonce` keeps two racing folders
+    from overwriting each other's."""
+    return f"{segments_prefix(namespace)}{segment_id}/deletes.{version}.{nonce}.bin"
+
+
+def vector_index_key(namespace: str, segment_id: str, column: str) -> str:
+    return f"{segments_prefix(namespace)}{segment_id}/{column}.hnsw"
+
+
+def fts_root(namespace: str) -> str:
+    """Where the full-text index's files live (index/fulltext adds the rest)."""
+    return f"{namespace}/fts"
+
+
+# -- whole-root records ----------------------------------------------------------------------
+
+
+def type_key(name: str) -> str:
+    return f"{TYPES}{name}.json"
+
+
+def sequence_key(name: str) -> str:
+    return SEQUENCES + name
+
+
+def references_prefix(referenced: str) -> str:
+    return f"{REFERENCES}{referenced}/"
+
+
+def decision_key(txid: str) -> str:
+    return f"{DECISIONS}{txid}.json"
