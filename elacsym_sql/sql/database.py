@@ -77,6 +77,7 @@ from .sequences import (
     sequence_tree,
 )
 from .session_state import SessionState
+from .temp_tables import temp_table_with_serials
 from .transactions import TransactionBlock
 from .truncate import execute_truncate, truncate_targets
 from .views import ViewCatalog
@@ -327,6 +328,11 @@ class Database:
                 type_stmt = parse_type_statement(stmt.text)
                 if type_stmt is not None:
                     return Outcome("none", self.enums.execute(type_stmt))
+            temp_table = temp_table_with_serials(tree)
+            if temp_table is not None:
+                for sql in temp_table:
+                    cur.execute(sql)
+                return Outcome("none", "CREATE TABLE")
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
                 name = execute_create(
                     self.engine, tree, self.enums.lookup, lambda s: check_definitions(cur, s)

@@ -219,3 +219,13 @@ def test_catalog_shows_serial_default_and_identity(con):
         ("p", "n", "5", "YES", "NO", None),
     ]
     assert rows(con, "SELECT pg_get_serial_sequence('p', 'id')") == [("public.p_id_seq",)]
+
+
+def test_temporary_table_with_serial_columns(con):
+    # DuckDB's own table (not a namespace), numbered by a session sequence as Postgres would.
+    con.execute(
+        "CREATE TEMPORARY TABLE tmp_users (id SERIAL NOT NULL, n BIGSERIAL, name VARCHAR(50),"
+        " PRIMARY KEY (id))"
+    )
+    con.execute("INSERT INTO tmp_users (name) VALUES ('a'), ('b')")
+    assert rows(con, "SELECT id, n, name FROM tmp_users ORDER BY id") == [(1, 1, "a"), (2, 2, "b")]
