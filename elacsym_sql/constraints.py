@@ -123,14 +123,14 @@ class Constraints:
                 )
             if fk.on_delete not in ON_DELETE:
                 raise NotSupportedError(f"ON DELETE {fk.on_delete.upper()} is not supported")
-        seen: set[str] = set() if self.added_key else {f"{schema.name}_pkey"}
+        seen: set[str] = set() if self.added_key else {schema.pkey_name}
         for name in self.names:
             if name in seen:
                 raise DuplicateObject(
                     f'constraint "{name}" for relation "{schema.name}" already exists'
                 )
             seen.add(name)
-        relations = {f"{schema.name}_pkey", *(u.name for u in self.uniques)}
+        relations = {schema.pkey_name, *(u.name for u in self.uniques)}
         for index in self.indexes:  # indexes are relations: one name space with the keys'
             if index.name in relations:
                 raise DuplicateTable(f'relation "{index.name}" already exists')

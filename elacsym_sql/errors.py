@@ -112,6 +112,14 @@ class DuplicateColumn(ProgrammingError):
     sqlstate = "42701"
 
 
+class DuplicateSchema(ProgrammingError):
+    sqlstate = "42P06"
+
+
+class InvalidSchemaName(ProgrammingError):
+    sqlstate = "3F000"
+
+
 class InvalidName(ProgrammingError):
     sqlstate = "42602"
 

@@ -276,9 +276,14 @@ class Schema:
     options: Options = field(default_factory=Options)
     key_columns: tuple[str, ...] | None = None  # the declared key; None: (primary_key,)
     constraints: Constraints = field(default_factory=Constraints)
+    # The Postgres schema the table is in; outside public the name is "<pg_schema>.<table>"
+    # (decision 0033).
+    pg_schema: str = "public"
 
     def __post_init__(self) -> None:
         check_name(self.name, "namespace")
+        if self.pg_schema != "public" and not self.name.startswith(self.pg_schema + "."):
+            raise InvalidTableDefinition(f"{self.name!r} is not a name in {self.pg_schema!r}")
         seen: set[str] = set()
         for col in self.columns:
             check_name(col.name, "column")
@@ -307,6 +312,16 @@ class Schema:
                 raise InvalidTableDefinition(f"full_text column {name!r} is not a column")
             if self.column(name).base != "VARCHAR":
                 raise InvalidTableDefinition(f"full_text column {name!r} must be TEXT or TEXT[]")
+
+    @property
+    def relname(self) -> str:
+        """The table's name within its Postgres schema."""
+        return self.name if self.pg_schema == "public" else self.name[len(self.pg_schema) + 1 :]
+
+    @property
+    def pkey_name(self) -> str:
+        """The primary key's constraint (and index) name, as Postgres names it."""
+        return f"{self.relname}_pkey"
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -364,6 +379,7 @@ class Schema:
             "options": {**opts.__dict__, "full_text": list(opts.full_text)},
             "key_columns": None if self.key_columns is None else list(self.key_columns),
             "constraints": self.constraints.to_json(),
+            "pg_schema": self.pg_schema,
         }
 
     @classmethod
@@ -377,4 +393,5 @@ class Schema:
             ),
             key_columns=None if data.get("key_columns") is None else tuple(data["key_columns"]),
             constraints=Constraints.from_json(data.get("constraints") or {}),
+            pg_schema=data.get("pg_schema", "public"),
         )

@@ -109,7 +109,7 @@ def _check_unique(key: pa.ChunkedArray, rows: pa.Table, schema: Schema) -> None:
     names = schema.declared_key or (schema.primary_key,)
     values = ", ".join(str(rows.column(n)[at].as_py()) for n in names)
     raise UniqueViolation(
-        f'duplicate key value violates unique constraint "{schema.name}_pkey"',
+        f'duplicate key value violates unique constraint "{schema.pkey_name}"',
         detail=f"Key ({', '.join(names)})=({values}) appears more than once in one statement.",
     )
 

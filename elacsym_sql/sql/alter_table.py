@@ -86,7 +86,7 @@ def _primary_key(schema: Schema, name: str | None, columns: list[str]) -> Unique
             raise UndefinedColumn(f'column "{column}" of relation "{schema.name}" does not exist')
     if len(set(columns)) != len(columns):
         raise InvalidTableDefinition("a column appears twice in the primary key")
-    return Unique(name or f"{schema.name}_pkey", tuple(columns), primary=True)
+    return Unique(name or schema.pkey_name, tuple(columns), primary=True)
 
 
 def _check_rows(cur: duckdb.DuckDBPyConnection, schema: Schema, key: Unique) -> None:

@@ -36,7 +36,7 @@ def run_comment(
         if schema is None:
             return None
         name = ident(found.group("name"))
-        names = [*schema.constraints.names, *([f"{table}_pkey"] if schema.declared_key else [])]
+        names = [*schema.constraints.names, *([schema.pkey_name] if schema.declared_key else [])]
         if name not in names:
             raise UndefinedObject(f'constraint "{name}" for table "{table}" does not exist')
         return "COMMENT"

@@ -62,6 +62,7 @@ from .pg_catalog import duck_setting_names, install_pg_catalog
 from .pg_literals import duckdb_text, rewrite_literal_casts
 from .pg_namespaces import register_namespace
 from .pg_rewrite import reads_catalog
+from .pg_schemas import PgSchemas, qualify
 from .pgvector_order import rewrite_nearest
 from .pgvector_sql import install_pgvector
 from .results import ArrowResult, DuckResult, Outcome, StreamResult
@@ -105,6 +106,7 @@ class Database:
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
         self.indexes = IndexStatements(self.engine, self.views)
+        self.pg_schemas = PgSchemas(self.engine.store, self._duck, self.engine.list_namespaces)
         install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
@@ -207,7 +209,7 @@ class Database:
         rows before asking for the next statement, which reuses the cursor. `session`
         (default: the cursor's own) tracks transaction blocks and client settings."""
         state = session if session is not None else self.session_state(cur)
-        sql = duckdb_text(sql)
+        sql = self.rewrite(sql)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
             ef_search = int(ef) if ef is not None and ef.isdigit() and int(ef) > 0 else None
@@ -223,6 +225,11 @@ class Database:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
             yield state.run(cur, stmt, lambda s, on: self._checked(on, s, params or [], state))
+
+    def rewrite(self, sql: str) -> str:
+        """What every statement text goes through before it is parsed: DuckDB's spelling
+        (pg_literals.duckdb_text), and tables of other schemas as their namespaces' names."""
+        return qualify(duckdb_text(sql), self.pg_schemas.names())
 
     def _direct_search(
         self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
@@ -243,7 +250,7 @@ class Database:
         session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
-        statements = split_statements(duckdb_text(sql))
+        statements = split_statements(self.rewrite(sql))
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)
@@ -335,7 +342,11 @@ class Database:
                 return Outcome("none", "CREATE TABLE")
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
                 name = execute_create(
-                    self.engine, tree, self.enums.lookup, lambda s: check_definitions(cur, s)
+                    self.engine,
+                    tree,
+                    self.enums.lookup,
+                    lambda s: check_definitions(cur, s),
+                    self.pg_schemas.names(),
                 )
                 block.forget([name])
                 return Outcome("none", "CREATE TABLE")
@@ -388,7 +399,7 @@ class Database:
             sql = "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?"
             return bool(cur.execute(sql, [name]).fetchall()[0][0])
 
-        tag = run_extension_statement(text)
+        tag = run_extension_statement(text) or self.pg_schemas.run(text)
         if tag is not None:
             return tag
         tag = run_comment(text, self._namespace_schema, self.indexes.owners)

@@ -14,6 +14,7 @@ from ..errors import (
     DuplicateTable,
     InvalidName,
     InvalidParameterValue,
+    InvalidSchemaName,
     InvalidTableDefinition,
     NotSupportedError,
     UndefinedObject,
@@ -29,6 +30,7 @@ from ..schema import (
     Schema,
     check_name,
 )
+from .pg_schemas import split_name
 from .pg_types import UNCONSTRAINED_NUMERIC
 from .table_def import (
     Lookup,
@@ -133,7 +135,10 @@ def _is_duckdb_default(dt: exp.DataType) -> bool:
 
 
 def schema_from_create(
-    tree: exp.Create, lookup: Lookup, enums: EnumLookup | None = None
+    tree: exp.Create,
+    lookup: Lookup,
+    enums: EnumLookup | None = None,
+    pg_schemas: frozenset[str] = frozenset(),
 ) -> tuple[Schema, TableDef]:
     """The namespace a CREATE TABLE declares, and the sequences its columns own."""
     target = tree.this
@@ -143,7 +148,11 @@ def schema_from_create(
             hint="CREATE TABLE with columns, then INSERT INTO ... SELECT; "
             "or CREATE TEMP TABLE for a DuckDB table",
         )
-    table = TableDef(identifier(target.this.this, "namespace"))
+    written = target.this
+    if written.args.get("catalog") or (written.db and written.db.lower() not in ("main", "public")):
+        raise InvalidSchemaName(f'schema "{written.db}" does not exist')
+    name = identifier(written.this, "namespace")
+    table = TableDef(name, split_name(name, pg_schemas)[0])
     for item in target.expressions:
         if isinstance(item, exp.ColumnDef):
             table.columns.append(_column(table, item, lookup, enums))
@@ -173,15 +182,16 @@ def _column(
                 raise InvalidTableDefinition(
                     f'identity column type must be smallint, integer, or bigint, not "{type_}"'
                 )
-            table.sequences[sequence_name(table.name, name)] = identity_spec(cons.kind, type_)
+            seq = sequence_name(table.relname, name, table.pg_schema)
+            table.sequences[seq] = identity_spec(cons.kind, type_)
     if serial is not None or fields.get("identity"):
         if "default" in fields:
             raise InvalidTableDefinition(
                 f'multiple default values specified for column "{name}" of table "{table.name}"'
             )
-        seq = sequence_name(table.name, name)
+        seq = sequence_name(table.relname, name, table.pg_schema)
         table.sequences.setdefault(seq, SequenceSpec(type=type_))
-        fields |= {"default": nextval_default(seq), "not_null": True}
+        fields |= {"default": nextval_default(seq, table.pg_schema), "not_null": True}
     return Column(name, type_, **fields)
 
 
@@ -216,10 +226,13 @@ def execute_create(
     tree: exp.Create,
     enums: EnumLookup | None = None,
     check: Callable[[Schema], None] | None = None,
+    pg_schemas: frozenset[str] = frozenset(),
 ) -> str:
     """Create a namespace and the sequences of its SERIAL and identity columns; `check`
     tries its defaults and CHECK expressions in DuckDB first. Returns its name."""
-    schema, table = schema_from_create(tree, lambda name: _schema_of(engine, name), enums)
+    schema, table = schema_from_create(
+        tree, lambda name: _schema_of(engine, name), enums, pg_schemas
+    )
     check_options(schema.options)  # options the full-text index cannot honour are refused
     if check is not None:
         check(schema)
@@ -260,10 +273,13 @@ def _schema_of(engine: Engine, name: str) -> Schema | None:
 
 def owned_sequences(schema: Schema) -> list[str]:
     """The sequences a namespace's SERIAL and identity columns own (dropped with it)."""
+    names = {
+        c.name: sequence_name(schema.relname, c.name, schema.pg_schema) for c in schema.visible
+    }
     return [
-        sequence_name(schema.name, c.name)
-        for c in schema.columns
-        if c.default == nextval_default(sequence_name(schema.name, c.name))
+        names[c.name]
+        for c in schema.visible
+        if c.default == nextval_default(names[c.name], schema.pg_schema)
     ]
 
 

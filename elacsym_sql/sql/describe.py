@@ -24,7 +24,7 @@ from .ddl import identifier
 from .dml import returning_sql, target_name, write_alias
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
-from .pg_literals import duckdb_text, rewrite_literal_casts
+from .pg_literals import rewrite_literal_casts
 from .pg_rewrite import rewrite_catalog
 from .search_calls import rewrite_search_calls
 from .txn_control import parse_control
@@ -53,7 +53,7 @@ def describe(
     params: Sequence[Any] | None = None,
 ) -> Description:
     """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
-    statements = split_statements(duckdb_text(sql))
+    statements = split_statements(db.rewrite(sql))
     if not statements:
         return NO_ROWS
     if len(statements) > 1:

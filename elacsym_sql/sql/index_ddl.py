@@ -52,8 +52,9 @@ class IndexStatements:
                     raise translate(exc) from None
         taken = self._relations(cur)
         if not index.name:
-            index = replace(index, name=default_index_name(stmt.table, index, taken))
-        elif index.name in taken:
+            name = default_index_name(schema.relname, index, lambda n: _in(schema, n) in taken)
+            index = replace(index, name=name)
+        elif _in(schema, index.name) in taken:
             if stmt.if_not_exists:
                 return "CREATE INDEX"
             raise DuplicateTable(f'relation "{index.name}" already exists')
@@ -102,7 +103,7 @@ class IndexStatements:
 
             def remove(snap: Snapshot, name: str = name) -> Schema:
                 cons = snap.schema.constraints
-                kept = tuple(i for i in cons.indexes if i.name != name)
+                kept = tuple(i for i in cons.indexes if _in(snap.schema, i.name) != name)
                 return _with(snap.schema, replace(cons, indexes=kept))
 
             self._engine.change_schema(owner, remove)
@@ -110,16 +111,17 @@ class IndexStatements:
         return "DROP INDEX"
 
     def owners(self) -> dict[str, tuple[str, str]]:
-        """Every namespace index and key index by name: (its table, "index" or "key")."""
+        """Every namespace index and key index by name (qualified outside public, as
+        namespaces are): (its table, "index" or "key")."""
         owners: dict[str, tuple[str, str]] = {}
         for table in self._engine.list_namespaces():
             with contextlib.suppress(UndefinedTable, InvalidName):
                 schema = self._engine.namespace(table).snapshot().schema
                 cons = schema.constraints
                 if schema.declared_key:
-                    owners[f"{table}_pkey"] = (table, "key")
-                owners.update({u.name: (table, "key") for u in cons.uniques})
-                owners.update({i.name: (table, "index") for i in cons.indexes})
+                    owners[_in(schema, schema.pkey_name)] = (table, "key")
+                owners.update({_in(schema, u.name): (table, "key") for u in cons.uniques})
+                owners.update({_in(schema, i.name): (table, "index") for i in cons.indexes})
         return owners
 
     def _relations(self, cur: duckdb.DuckDBPyConnection) -> set[str]:
@@ -132,6 +134,11 @@ class IndexStatements:
         ).fetchall()
         owners = self.owners()
         return {r[0] for r in duck} | set(owners) | {t for t, _ in owners.values()}
+
+
+def _in(schema: Schema, name: str) -> str:
+    """An index name of `schema`'s Postgres schema, qualified as namespace names are."""
+    return name if schema.pg_schema == "public" else f"{schema.pg_schema}.{name}"
 
 
 def _with(schema: Schema, constraints: Constraints) -> Schema:

@@ -10,6 +10,7 @@ here needs only the schema; index_ddl.py records the index in it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..constraints import Index, IndexKey, object_name
@@ -206,11 +207,11 @@ def check_index(index: Index, schema: Schema) -> None:
             )
 
 
-def default_index_name(table: str, index: Index, taken: set[str]) -> str:
+def default_index_name(table: str, index: Index, taken: Callable[[str], bool]) -> str:
     """Postgres's name for an unnamed index: table_col1_col2_idx, then idx1, idx2, ..."""
     parts = [k.column or _expression_name(k.expression) for k in index.keys]
     label, n = "idx", 0
-    while (name := object_name(table, "_".join(parts), label)) in taken:
+    while taken(name := object_name(table, "_".join(parts), label)):
         n += 1
         label = f"idx{n}"
     return name

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from .pg_rewrite import SHIM as S
 
-PUBLIC, OWNER = 2200, 10
-
 TABLE = (
     f"CREATE TABLE IF NOT EXISTS {S}.namespace_constraints (name VARCHAR, conname VARCHAR, "
     "contype VARCHAR, cols VARCHAR[], attnums SMALLINT[], ref_table VARCHAR, "
@@ -27,7 +25,7 @@ TABLE = (
 
 _HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
 _CONS = f"""
-SELECT k.*, r.oid AS conrelid,
+SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
   CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
     END AS oid,
   CASE WHEN k.contype = 'p' THEN r.oid + 1
@@ -40,7 +38,7 @@ FROM {S}.namespace_constraints k JOIN {S}.rels r ON r.name = k.name
 CONSTRAINT_VIEWS: dict[str, str] = {
     "cons": _CONS,
     "pg_constraint": f"""
-SELECT oid, conname, {PUBLIC}::BIGINT AS connamespace, contype, false AS condeferrable,
+SELECT oid, conname, nspoid AS connamespace, contype, false AS condeferrable,
   false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,
   coalesce((SELECT fr.oid FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)::BIGINT
     AS confrelid,
@@ -54,7 +52,7 @@ SELECT oid, conname, {PUBLIC}::BIGINT AS connamespace, contype, false AS condefe
   CASE WHEN contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
   true AS conislocal, 0 AS coninhcount, true AS connoinherit, attnums AS conkey,
   (SELECT list(c.attnum ORDER BY list_position(k.ref_cols, c.attname)) FROM {S}.cols c
-    WHERE c.relname = k.ref_table AND list_contains(k.ref_cols, c.attname)) AS confkey,
+    WHERE c.name = k.ref_table AND list_contains(k.ref_cols, c.attname)) AS confkey,
   NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
   NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop,
   definition AS conbin, 2606::BIGINT AS tableoid
@@ -74,23 +72,23 @@ SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS i
 FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     # The index rows of pg_class (pg_views.py unions them with the tables).
     "index_rels": f"""
-SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions
+SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions, nspoid
 FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
-    "pg_indexes": f"""SELECT 'public' AS schemaname, name AS tablename, conname AS indexname,
+    "pg_indexes": f"""SELECT nspname AS schemaname, relname AS tablename, conname AS indexname,
         NULL::VARCHAR AS tablespace, indexdef
         FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     "information_schema_table_constraints": f"""
-SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+SELECT {S}.current_database() AS constraint_catalog, nspname AS constraint_schema,
   conname AS constraint_name, {S}.current_database() AS table_catalog,
-  'public' AS table_schema, name AS table_name,
+  nspname AS table_schema, relname AS table_name,
   CASE contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
     ELSE 'CHECK' END AS constraint_type,
   'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
 FROM {S}.cons WHERE contype <> 'i'""",
     "information_schema_key_column_usage": f"""
-SELECT {S}.current_database() AS constraint_catalog, 'public' AS constraint_schema,
+SELECT {S}.current_database() AS constraint_catalog, nspname AS constraint_schema,
   conname AS constraint_name, {S}.current_database() AS table_catalog,
-  'public' AS table_schema, name AS table_name, unnest(cols) AS column_name,
+  nspname AS table_schema, relname AS table_name, unnest(cols) AS column_name,
   unnest(range(1, len(cols) + 1)) AS ordinal_position,
   unnest(CASE WHEN contype = 'f' THEN range(1, len(cols) + 1)
     ELSE list_transform(cols, lambda c: NULL) END)

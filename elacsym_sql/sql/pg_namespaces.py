@@ -21,7 +21,9 @@ from .pg_rewrite import SHIM
 TABLES = [
     CONSTRAINTS_TABLE,
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys "
-    "(name VARCHAR PRIMARY KEY, key VARCHAR, options VARCHAR[])",
+    "(name VARCHAR PRIMARY KEY, key VARCHAR, options VARCHAR[], nspname VARCHAR, "
+    "relname VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SHIM}.user_schemas (nspname VARCHAR PRIMARY KEY)",
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_columns (name VARCHAR, attname VARCHAR, "
     "typid UINTEGER, description VARCHAR, def VARCHAR, identity VARCHAR, required BOOLEAN)",
 ]
@@ -54,8 +56,8 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
     # (its columns are marked required below).
     key = None if schema.hidden_key else schema.primary_key
     duck.execute(
-        f"INSERT OR REPLACE INTO {SHIM}.namespace_keys VALUES (?, ?, ?)",
-        [schema.name, key, options],
+        f"INSERT OR REPLACE INTO {SHIM}.namespace_keys VALUES (?, ?, ?, ?, ?)",
+        [schema.name, key, options, schema.pg_schema, schema.relname],
     )
     rows = []
     for col in schema.visible:
@@ -85,10 +87,10 @@ def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> No
     def key_row(name: str, contype: str, cols: tuple[str, ...] | list[str]) -> list[object]:
         index = Index(name, tuple(IndexKey(c) for c in cols), unique=True)
         return [schema.name, name, contype, list(cols), [attnum[c] for c in cols], None, None,
-                None, None, *_index_fields(schema.name, index)]  # fmt: skip
+                None, None, *_index_fields(schema.pg_schema, schema.relname, index)]  # fmt: skip
 
     if schema.declared_key:
-        rows.append(key_row(f"{schema.name}_pkey", "p", schema.declared_key))
+        rows.append(key_row(schema.pkey_name, "p", schema.declared_key))
     # A UNIQUE marked primary is the key ALTER TABLE added (alter_table.py).
     rows += [key_row(u.name, "p" if u.primary else "u", u.columns) for u in cons.uniques]
     for fk in cons.foreign_keys:
@@ -99,9 +101,10 @@ def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> No
         rows.append([schema.name, check.name, "c", [], [], None, None, None, check.sql,
                      *_NO_INDEX])  # fmt: skip
     for index in cons.indexes:
+        fields = _index_fields(schema.pg_schema, schema.relname, index)
         rows.append([schema.name, index.name, "i", list(index.columns),
                      [attnum[k.column] if k.column else 0 for k in index.keys], None, None,
-                     None, None, *_index_fields(schema.name, index)])  # fmt: skip
+                     None, None, *fields])  # fmt: skip
     duck.execute(f"DELETE FROM {SHIM}.namespace_constraints WHERE name = ?", [schema.name])
     if rows:
         marks = ", ".join("?" * len(rows[0]))
@@ -111,7 +114,7 @@ def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> No
 _NO_INDEX = [None, None, None, None, None, None]
 
 
-def _index_fields(table: str, index: Index) -> list[object]:
+def _index_fields(pg_schema: str, table: str, index: Index) -> list[object]:
     """indisunique, amname, each key as pg_get_indexdef(i, n) shows it, indoption,
     reloptions, and pg_get_indexdef(i) - Postgres's text of the index."""
     keys = [quote_ident(k.column) if k.column else k.expression for k in index.keys]
@@ -128,7 +131,8 @@ def _index_fields(table: str, index: Index) -> list[object]:
     with_ = f" WITH ({options})" if options else ""
     indexdef = (
         f"CREATE {'UNIQUE ' if index.unique else ''}INDEX {quote_ident(index.name)} ON "
-        f"public.{quote_ident(table)} USING {index.method} ({', '.join(defs)}){with_}"
+        f"{quote_ident(pg_schema)}.{quote_ident(table)} USING {index.method} "
+        f"({', '.join(defs)}){with_}"
     )
     return [index.unique, index.method, keys, [k.option for k in index.keys],
             list(index.options) or None, indexdef]  # fmt: skip

@@ -60,7 +60,7 @@ FROM (SELECT unnest(map_keys(m)) AS name, unnest(map_values(m)) AS setting
         NULL::INTEGER AS pid, NULL::VARCHAR AS mode, NULL::BOOLEAN AS granted,
         NULL::BOOLEAN AS fastpath, NULL::TIMESTAMPTZ AS waitstart WHERE false""",
     "pg_stat_user_tables": f"""
-SELECT oid AS relid, 'public' AS schemaname, name AS relname, 0::BIGINT AS seq_scan,
+SELECT oid AS relid, nspname AS schemaname, relname, 0::BIGINT AS seq_scan,
   0::BIGINT AS seq_tup_read, 0::BIGINT AS idx_scan, 0::BIGINT AS idx_tup_fetch,
   0::BIGINT AS n_tup_ins, 0::BIGINT AS n_tup_upd, 0::BIGINT AS n_tup_del,
   0::BIGINT AS n_tup_hot_upd, __elacsym_ns_size(name, 'rows') AS n_live_tup,

@@ -27,20 +27,31 @@ def _empty(columns: str) -> str:
 # DuckDB's name of the database holding the namespaces (unqualified current_database()
 # inside these views would be our macro, which answers the Postgres name).
 HOME = f"(SELECT database_name FROM duckdb_schemas() WHERE schema_name = '{S}')"
+
+
 # Relations of DuckDB's main schema: namespaces (registered), DuckDB tables and views.
+# A namespace of another schema than public is named "<schema>.<table>" (decision 0033).
+def nsp_oid(nspname: str) -> str:
+    """The OID of a schema, by its name (public's is Postgres's 2200)."""
+    hashed = f"(hash({nspname}) % 1000000)::BIGINT + 20000"
+    return f"CASE WHEN {nspname} = 'public' THEN {PUBLIC} ELSE {hashed} END"
+
+
 _RELS = f"""
-SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, options FROM (
+SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, options,
+  coalesce(nspname, 'public') AS nspname, coalesce(relname, name) AS relname,
+  {nsp_oid("coalesce(nspname, 'public')")} AS nspoid FROM (
   SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key,
-    k.options
+    k.options, k.nspname, k.relname
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
   WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
     AND NOT starts_with(v.view_name, '__elacsym')  -- a namespace's view with its hidden key
   UNION ALL
-  SELECT table_name, 'r', NULL, NULL FROM duckdb_tables()
+  SELECT table_name, 'r', NULL, NULL, NULL, NULL FROM duckdb_tables()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
 """
 _COLS = f"""
-SELECT r.oid AS attrelid, r.name AS relname, r.kind, c.column_name AS attname,
+SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS attname,
   c.column_index::SMALLINT AS attnum,
   coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid, nc.description,
   __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
@@ -56,9 +67,11 @@ VIEWS: dict[str, str] = {
     "cols": _COLS,
     "pg_namespace": f"""SELECT * FROM (VALUES ({PG_CATALOG}::BIGINT, 'pg_catalog', {OWNER}::BIGINT),
         ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
-        AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)""",
+        AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)
+        UNION ALL SELECT {nsp_oid("nspname")}, nspname, {OWNER}, NULL
+        FROM {S}.user_schemas""",
     "pg_class": f"""
-SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS reltype,
+SELECT oid, relname, nspoid AS relnamespace, 0::BIGINT AS reltype,
   0::BIGINT AS reloftype, {OWNER}::BIGINT AS relowner,
   CASE WHEN kind = 'r' THEN 2 ELSE 0 END::BIGINT AS relam, oid AS relfilenode,
   0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
@@ -79,7 +92,7 @@ SELECT oid, name AS relname, {PUBLIC}::BIGINT AS relnamespace, 0::BIGINT AS relt
   options AS reloptions, NULL::VARCHAR AS relpartbound
 FROM {S}.rels
 UNION ALL
-SELECT oid, relname, {PUBLIC}, 0, 0, {OWNER},
+SELECT oid, relname, nspoid, 0, 0, {OWNER},
   (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = index_rels.amname), oid, 0, 1, 0, 0, 0,
   false, false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0,
   NULL, reloptions, NULL
@@ -166,10 +179,11 @@ FROM (
           parameters, function_type FROM duckdb_functions()
         WHERE database_name = {HOME} AND schema_name = 'main'
           AND regexp_matches(function_name, '^elacsym_[a-z]+_search__')))""",
-    "pg_tables": f"""SELECT 'public' AS schemaname, relname AS tablename,
+    "pg_tables": f"""SELECT n.nspname AS schemaname, relname AS tablename,
         {S}.session_user_name() AS tableowner,
         NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
-        false AS hastriggers, false AS rowsecurity FROM {S}.pg_class WHERE relkind = 'r'""",
+        false AS hastriggers, false AS rowsecurity FROM {S}.pg_class
+        JOIN {S}.pg_namespace n ON n.oid = relnamespace WHERE relkind = 'r'""",
     "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
         {S}.session_user_name() AS viewowner,
         '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
@@ -251,8 +265,8 @@ FROM (
         NULL::VARCHAR AS default_character_set_name, NULL::VARCHAR AS sql_path
         FROM {S}.pg_namespace""",
     "information_schema_tables": f"""
-SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema, name AS table_name,
-  CASE kind WHEN 'v' THEN 'VIEW' ELSE 'BASE TABLE' END AS table_type,
+SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
+  relname AS table_name, CASE kind WHEN 'v' THEN 'VIEW' ELSE 'BASE TABLE' END AS table_type,
   NULL::VARCHAR AS self_referencing_column_name, NULL::VARCHAR AS reference_generation,
   NULL::VARCHAR AS user_defined_type_catalog, NULL::VARCHAR AS user_defined_type_schema,
   NULL::VARCHAR AS user_defined_type_name, CASE kind WHEN 'v' THEN 'NO' ELSE 'YES' END
@@ -262,7 +276,7 @@ FROM {S}.rels""",
         'public' AS table_schema, name AS table_name, '' AS view_definition
         FROM {S}.rels WHERE kind = 'v'""",
     "information_schema_columns": f"""
-SELECT {S}.current_database() AS table_catalog, 'public' AS table_schema,
+SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
   relname AS table_name, attname AS column_name, attnum::INTEGER AS ordinal_position,
   column_default, CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END AS is_nullable,
   CASE WHEN t.typcategory = 'A' THEN 'ARRAY' WHEN t.typtype = 'e' THEN 'USER-DEFINED'
@@ -305,7 +319,9 @@ MACROS: list[tuple[str, str, str]] = [
     ("current_schemas", "include_implicit",
      "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
     ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
-    ("pg_table_is_visible", "rel", "true"),
+    ("pg_table_is_visible", "rel",
+     f"coalesce((SELECT bool_or(relnamespace IN ({PG_CATALOG}, {PUBLIC})) FROM {S}.pg_class "
+     "WHERE oid = rel), true)"),
     ("pg_type_is_visible", "typ", "true"),
     ("pg_opclass_is_visible", "opc", "true"),
     ("pg_opfamily_is_visible", "opf", "true"),

@@ -34,7 +34,8 @@ Lookup = Callable[[str], Schema | None]
 class TableDef:
     """What CREATE TABLE declares, gathered item by item."""
 
-    name: str
+    name: str  # the namespace's: "<pg_schema>.<table>" outside public
+    pg_schema: str = "public"
     columns: list[Column] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     key_name: str | None = None
@@ -43,6 +44,11 @@ class TableDef:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     sequences: dict[str, SequenceSpec] = field(default_factory=dict)  # owned, by name
 
+    @property
+    def relname(self) -> str:
+        """The table's name in its schema: what Postgres names its constraints after."""
+        return self.name if self.pg_schema == "public" else self.name[len(self.pg_schema) + 1 :]
+
 
 def serial_type(dt: exp.DataType) -> str | None:
     """The integer type of SERIAL, BIGSERIAL, SMALLSERIAL (any spelling), else None."""
@@ -50,14 +56,19 @@ def serial_type(dt: exp.DataType) -> str | None:
     return _SERIALS.get(text)
 
 
-def sequence_name(table: str, column: str) -> str:
-    """Postgres's name for the sequence of a SERIAL or identity column."""
-    return default_name(table, [column], "seq")
+def sequence_name(table: str, column: str, pg_schema: str = "public") -> str:
+    """Postgres's name for the sequence of a SERIAL or identity column of `table` (its name
+    in `pg_schema`); outside public, the sequence's name is qualified as the table's."""
+    name = default_name(table, [column], "seq")
+    return name if pg_schema == "public" else f"{pg_schema}.{name}"
 
 
-def nextval_default(seq: str) -> str:
+def nextval_default(seq: str, pg_schema: str = "public") -> str:
     """The column default of a SERIAL column, as Postgres shows it."""
-    literal = sql_name(seq).replace("'", "''")
+    shown = sql_name(seq)
+    if pg_schema != "public":
+        shown = f"{sql_name(pg_schema)}.{sql_name(seq[len(pg_schema) + 1 :])}"
+    literal = shown.replace("'", "''")
     return f"nextval('{literal}'::regclass)"
 
 
@@ -90,6 +101,7 @@ def build_schema(table: TableDef, options: object) -> Schema:
         options,  # type: ignore[arg-type]
         key_columns=key_columns,
         constraints=Constraints(tuple(table.checks), tuple(table.uniques), tuple(foreign_keys)),
+        pg_schema=table.pg_schema,
     )
 
 
@@ -109,11 +121,11 @@ def add_column_constraint(
     if isinstance(kind, exp.DefaultColumnConstraint):
         return {"default": kind.this.sql(DIALECT)}
     if isinstance(kind, exp.CheckColumnConstraint):
-        name = given or default_name(table.name, [col], "check")
+        name = given or default_name(table.relname, [col], "check")
         table.checks.append(Check(name, kind.this.sql(DIALECT)))
         return {}
     if isinstance(kind, exp.UniqueColumnConstraint):
-        table.uniques.append(Unique(given or default_name(table.name, [col], "key"), (col,)))
+        table.uniques.append(Unique(given or default_name(table.relname, [col], "key"), (col,)))
         return {}
     if isinstance(kind, exp.Reference):
         add_foreign_key(table, given, [col], kind, lookup)
@@ -156,10 +168,10 @@ def add_table_constraint(
         table.key_name = given or table.key_name
     elif isinstance(item, exp.UniqueColumnConstraint) and isinstance(item.this, exp.Schema):
         cols = tuple(ident(e) for e in item.this.expressions)
-        table.uniques.append(Unique(given or default_name(table.name, cols, "key"), cols))
+        table.uniques.append(Unique(given or default_name(table.relname, cols, "key"), cols))
     elif isinstance(item, exp.CheckColumnConstraint):
         cols = sorted({c.name for c in item.this.find_all(exp.Column)})[:1]
-        name = given or default_name(table.name, cols, "check")
+        name = given or default_name(table.relname, cols, "check")
         table.checks.append(Check(name, item.this.sql(DIALECT)))
     elif isinstance(item, exp.ForeignKey):
         cols = [ident(e) for e in item.expressions]
@@ -194,7 +206,7 @@ def add_foreign_key(
         if schema is None:
             raise UndefinedTable(f'relation "{ref_name}" does not exist')
         ref_cols = check_reference(ref_name, ref_cols, list(schema.declared_key))
-    name = given or default_name(table.name, cols, "fkey")
+    name = given or default_name(table.relname, cols, "fkey")
     table.foreign_keys.append(ForeignKey(name, tuple(cols), ref_name, tuple(ref_cols), on_delete))
 
 

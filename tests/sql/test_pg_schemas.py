@@ -1,0 +1,94 @@
+"""Schemas other than public (decision 0033): CREATE SCHEMA is durable, `s.t` is a table of
+its own beside `t`, with its keys, indexes, sequences and foreign keys, in the catalog under
+its schema; DROP SCHEMA refuses a schema with tables; errors as PostgreSQL 15's."""
+
+from __future__ import annotations
+
+import pytest
+
+import elacsym_sql
+from tests.helpers import connection, rows
+
+
+@pytest.fixture(params=["local"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def con(make_settings):
+    with connection(make_settings) as c:
+        c.execute("CREATE SCHEMA test_schema")
+        c.execute("CREATE TABLE users (id SERIAL PRIMARY KEY, name TEXT)")
+        c.execute(
+            "CREATE TABLE test_schema.users (id SERIAL PRIMARY KEY, name TEXT UNIQUE,"
+            " uid INTEGER REFERENCES public.users (id))"
+        )
+        c.execute("INSERT INTO users (name) VALUES ('public one')")
+        yield c
+
+
+def sqlstate(con, sql: str) -> str:
+    with pytest.raises(elacsym_sql.Error) as info:
+        con.execute(sql)
+    return info.value.sqlstate
+
+
+def test_a_table_of_another_schema_is_its_own(con):
+    con.execute("INSERT INTO test_schema.users (name, uid) VALUES ('s1', 1), ('s2', NULL)")
+    assert rows(con, "SELECT name FROM users") == [("public one",)]
+    assert rows(con, 'SELECT name FROM "test_schema"."users" ORDER BY id') == [("s1",), ("s2",)]
+    assert rows(
+        con,
+        "SELECT u.name, t.name FROM test_schema.users t JOIN users u ON u.id = t.uid",
+    ) == [("public one", "s1")]
+    assert sqlstate(con, "INSERT INTO test_schema.users (name, uid) VALUES ('s3', 9)") == "23503"
+    assert sqlstate(con, "INSERT INTO test_schema.users (name) VALUES ('s1')") == "23505"
+    con.execute("BEGIN")
+    con.execute("INSERT INTO test_schema.users (name) VALUES ('in a block')")
+    assert rows(con, "SELECT count(*) FROM test_schema.users") == [(3,)]
+    con.execute("ROLLBACK")
+    assert rows(con, "SELECT count(*) FROM test_schema.users") == [(2,)]
+
+
+def test_catalog_shows_the_schema(con):
+    con.execute("CREATE INDEX ON test_schema.users (uid)")
+    assert rows(
+        con,
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = 'test_schema' ORDER BY 2",
+    ) == [
+        ("test_schema", "users", "r"),
+        ("test_schema", "users_name_key", "i"),
+        ("test_schema", "users_pkey", "i"),
+        ("test_schema", "users_uid_idx", "i"),
+    ]
+    assert rows(con, "SELECT indexdef FROM pg_indexes WHERE indexname = 'users_uid_idx'") == [
+        ("CREATE INDEX users_uid_idx ON test_schema.users USING btree (uid)",)
+    ]
+    assert rows(
+        con,
+        "SELECT column_default FROM information_schema.columns "
+        "WHERE table_schema = 'test_schema' AND column_name = 'id'",
+    ) == [("nextval('test_schema.users_id_seq'::regclass)",)]
+    con.execute("CREATE SEQUENCE test_schema.counter")
+    assert rows(con, "SELECT nextval('test_schema.counter'), nextval('test_schema.counter')") == [
+        (1, 2)
+    ]
+
+
+def test_schemas_are_durable_and_dropped_when_empty(make_settings, con):
+    con.execute("INSERT INTO test_schema.users (name) VALUES ('kept')")
+    with connection(make_settings) as other:
+        assert rows(other, "SELECT name FROM test_schema.users") == [("kept",)]
+        names = rows(other, "SELECT nspname FROM pg_namespace ORDER BY 1")
+        assert ("test_schema",) in names
+        assert sqlstate(other, "CREATE SCHEMA test_schema") == "42P06"
+        other.execute("CREATE SCHEMA IF NOT EXISTS test_schema")
+        assert sqlstate(other, "DROP SCHEMA test_schema") == "2BP01"
+        other.execute("DROP TABLE test_schema.users")
+        other.execute("DROP SCHEMA test_schema")
+        assert sqlstate(other, "DROP SCHEMA test_schema") == "3F000"
+        other.execute("DROP SCHEMA IF EXISTS test_schema")
+        assert sqlstate(other, "CREATE TABLE test_schema.t (id INTEGER)") == "3F000"
+    assert rows(con, "SELECT name FROM users") == [("public one",)]
