@@ -5,6 +5,7 @@
     <ns>/segments/<id>/data.parquet     <ns>/segments/<id>/deletes.<version>.<nonce>.bin
     <ns>/segments/<id>/<column>.hnsw    <ns>/fts/...
     .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
+    .schemas/<name>
 
 Keys of the whole root start with '.', which cannot start a namespace name (schema.py):
 the two kinds never collide.
@@ -17,6 +18,7 @@ TYPES = ".types/"
 SEQUENCES = ".sequences/"
 REFERENCES = ".references/"
 DECISIONS = ".txn/"
+SCHEMAS = ".schemas/"  # Postgres schemas other than public (decision 0033)
 
 
 def namespace_prefix(namespace: str) -> str:
@@ -108,6 +110,10 @@ def sequence_key(name: str) -> str:
 
 def references_prefix(referenced: str) -> str:
     return f"{REFERENCES}{referenced}/"
+
+
+def schema_key(name: str) -> str:
+    return SCHEMAS + name
 
 
 def decision_key(txid: str) -> str:

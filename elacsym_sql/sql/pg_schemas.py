@@ -29,13 +29,13 @@ from ..errors import (
     NotSupportedError,
     ReservedName,
 )
+from ..layout import SCHEMAS, schema_key
 from ..schema import check_name
 from ..storage import ObjectStore, PreconditionFailed
 from .indexes import NAME, ident
 from .pg_rewrite import SHIM
 from .views import quote
 
-PREFIX = ".schemas/"  # '.' cannot start a namespace name: no collision
 BUILT_IN = frozenset({"public", "main", "pg_catalog", "information_schema", "temp", "system"})
 REFRESH_SECONDS = 5.0
 
@@ -71,7 +71,7 @@ class PgSchemas:
         """The schemas CREATE SCHEMA made (any process), re-listed every few seconds."""
         with self._lock:
             if fresh or time.monotonic() - self._read_at >= REFRESH_SECONDS:
-                listed = {o.key[len(PREFIX) :] for o in self._store.list(PREFIX)}
+                listed = {o.key[len(SCHEMAS) :] for o in self._store.list(SCHEMAS)}
                 self._read_at = time.monotonic()
                 if listed != self._names:
                     self._install(frozenset(listed))
@@ -114,7 +114,7 @@ class PgSchemas:
                 detail='The prefix "pg_" is reserved for system schemas.',
             )
         try:
-            self._store.put_if_absent(PREFIX + name, b"")
+            self._store.put_if_absent(schema_key(name), b"")
         except PreconditionFailed:
             if not if_not_exists:
                 raise DuplicateSchema(f'schema "{name}" already exists') from None
@@ -138,7 +138,7 @@ class PgSchemas:
                     hint="Use DROP ... CASCADE to drop the dependent objects too.",
                 )
         for name in present:
-            self._store.delete(PREFIX + name)
+            self._store.delete(schema_key(name))
             self._duck.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
         self.names(fresh=True)
 
