@@ -288,3 +288,16 @@ def test_docs_and_openapi(http):
     status, page, headers = http.raw("GET", "/docs")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert b"/v1/namespaces/{ns}/query" in page and b"/openapi.json" in page
+
+
+@pytest.mark.parametrize(("metric", "best_score"), [("l2", 1.0), ("dot", 2.0), ("cosine", 1.0)])
+def test_every_metric_serves_queries(http, metric, best_score):
+    path = f"/v1/namespaces/metric_{metric}"
+    schema = {"schema": {"vector_dim": 2, "vector_metric": metric}}
+    assert http.call("PUT", path, schema)[0] == 200
+    docs = [{"id": 1, "vector": [1, 1]}, {"id": 2, "vector": [-1, 0]}, {"id": 3, "vector": None}]
+    assert http.call("POST", f"{path}/upsert", {"documents": docs}) == (200, {"count": 3})
+    _, body = http.call("POST", f"{path}/query", {"vector": [1, 1], "include_attributes": []})
+    assert [r["id"] for r in body["results"]] == [1, 2]
+    assert body["results"][0] == {"id": 1, "score": pytest.approx(best_score), "attributes": {}}
+    assert http.call("DELETE", path)[0] == 200
