@@ -6,7 +6,8 @@ q/s at 1 and 16 clients over HTTP, the wire (psycopg) and in-process.
 
 Setup (one temporary directory, removed at the end):
 - `elacsym serve` as a subprocess (`python -m elacsym_sql.cli --data D serve --listen P
-  --http H`, its own disk cache, default settings: the background indexer folds).
+  --http H`, its own disk cache; `fold_min_rows` = `--rows` and a one-hour fold interval,
+  so the indexer folds once, into one segment with its HNSW index, before queries run).
 - Namespace `docs` created over HTTP: `vector_dim` 384, cosine, `title` (full text); the
   first `--rows` sentence embeddings of ../shared/data/sentences with their text, upserted
   over HTTP in batches of 1,000 documents (orjson bodies, one keep-alive connection);
@@ -72,9 +73,16 @@ class Http:
         return payload
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[str], int, int]:
+def start_server(root: Path, rows: int) -> tuple[subprocess.Popen[str], int, int]:
     wire, http_port = free_ports(2)
-    env = dict(os.environ, ELACSYM_CACHE_DIR=str(root / "cache"))
+    # One fold once every row is in: one segment with its HNSW index, built once, and no
+    # compaction running while queries are measured.
+    env = dict(
+        os.environ,
+        ELACSYM_CACHE_DIR=str(root / "cache"),
+        ELACSYM_FOLD_MIN_ROWS=str(rows),
+        ELACSYM_FOLD_INTERVAL_SECONDS="3600",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "elacsym_sql.cli", "--data", str(root / "data"), "serve",
          "--listen", f"127.0.0.1:{wire}", "--http", f"127.0.0.1:{http_port}"],
@@ -151,7 +159,7 @@ def main() -> None:
     queries = as_float32(every[-args.queries :])
     texts = sentence_texts(args.rows)
     root = Path(tempfile.mkdtemp(prefix="bench-http-"))
-    proc, wire_port, http_port = start_server(root)
+    proc, wire_port, http_port = start_server(root, args.rows)
     try:
         client = Http(http_port)
         upsert_rate = load(client, vectors, texts)
@@ -195,7 +203,10 @@ def main() -> None:
         con.close()
     finally:
         proc.terminate()
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         shutil.rmtree(root, ignore_errors=True)
 
 
