@@ -109,6 +109,7 @@ class Column:
     default: str | None = None  # a SQL expression (DuckDB's dialect), as Postgres shows it
     identity: str | None = None  # "always" or "by default": GENERATED ... AS IDENTITY
     hidden: bool = False  # a hidden storage key (ROWID, COMPOSITE_KEY)
+    pgvector: bool = False  # FLOAT[d] declared as pgvector's vector(d): sent as its type
 
     @property
     def base(self) -> str:

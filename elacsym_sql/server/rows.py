@@ -29,7 +29,9 @@ _ROW_COMMANDS = {"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA", "CALL", "SUM
 
 def columns_of(outcome: Outcome) -> list[Column]:
     assert outcome.result is not None
-    return [column(d[0], str(d[1])) for d in outcome.result.description]
+    description = outcome.result.description
+    types = outcome.types or [str(d[1]) for d in description]
+    return [column(d[0], type_) for d, type_ in zip(description, types, strict=True)]
 
 
 def returns_rows(outcome: Outcome) -> bool:

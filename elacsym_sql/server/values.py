@@ -14,6 +14,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from ..sql import pg_types as t
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
@@ -29,6 +31,8 @@ def text(value: Any, oid: int) -> str | None:
     if value is None:
         return None
     pg = t.BY_OID.get(oid)
+    if oid == t.VECTOR:  # pgvector's text form: [1,2.5,3]
+        return "[" + ",".join(_float4_text(v) for v in value) + "]"
     if isinstance(value, list | tuple) and (pg is None or pg.element or oid == t.TEXT):
         element = pg.element if pg is not None and pg.element else t.TEXT
         return array_text(value, element)
@@ -57,6 +61,12 @@ def float_text(value: float) -> str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     out = repr(value)
+    return out[:-2] if out.endswith(".0") else out
+
+
+def _float4_text(value: float) -> str:
+    """A float4 as Postgres prints it: the shortest text that reads back as that float4."""
+    out = str(np.float32(value))
     return out[:-2] if out.endswith(".0") else out
 
 
@@ -202,6 +212,8 @@ _BINARY: dict[int, Any] = {
     t.INTERVAL: _interval_binary,
     t.UUID: lambda v: (v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))).bytes,
     t.JSONB: lambda v: b"\x01" + _str_bytes(v),
+    # pgvector's vector_send: dimensions, an unused int16, then the float4 items
+    t.VECTOR: lambda v: struct.pack(f"!hh{len(v)}f", len(v), 0, *v),
 }
 
 

@@ -62,6 +62,32 @@ def pg_names(text: str, duck_names: list[str]) -> list[str] | None:
     return [duck if ours is None else ours for ours, duck in zip(names, duck_names, strict=True)]
 
 
+def source_columns(text: str, count: int) -> list[str | None] | None:
+    """For each of the `count` result columns of `text`, the column it reads as it is
+    (`v`, `t.v`, `v AS w`), else None; None when the select list does not line up with the
+    result (a `*`, a VALUES list, not one query)."""
+    items = _select_items(text)
+    if items is None or len(items) != count or any(i["class"] == "STAR" for i in items):
+        return None
+    source = text.encode("utf-8")
+    return [
+        _folded(i["column_names"][-1], source) if i["class"] == "COLUMN_REF" else None
+        for i in items
+    ]
+
+
+@functools.lru_cache(maxsize=1024)
+def _select_items(text: str) -> list[dict[str, Any]] | None:
+    """The top-level select list of a plain SELECT as DuckDB parses it, or None."""
+    tree = _serialized(text)
+    if tree is None or tree.get("error") or len(tree.get("statements", [])) != 1:
+        return None
+    node = tree["statements"][0]["node"]
+    if node.get("type") != "SELECT_NODE":
+        return None
+    return node.get("select_list") or None
+
+
 @functools.lru_cache(maxsize=1024)
 def _select_list_names(text: str) -> list[str | None] | None:
     """Names of the top-level select items (None for a `*`), ['VALUES'] for a VALUES

@@ -13,6 +13,7 @@ import functools
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -31,10 +32,11 @@ from ..errors import (
 from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .alter_table import execute_alter
-from .column_names import pg_names
+from .column_names import pg_names, source_columns
 from .command_tags import command_tag, returns_rows
 from .comments import run_comment
 from .ddl import execute_create, execute_drop
+from .declared_types import declared_types
 from .direct import DirectPath, recognise
 from .dml import (
     STAGE,
@@ -239,8 +241,9 @@ class Database:
         answer = self.direct.run(found) if found is not None else None
         if answer is None:
             return None
-        rows, types = answer
-        return Outcome("rows", "SELECT", result=ArrowResult(rows, types, cur))
+        rows, types, schema = answer
+        wire = declared_types([schema], list(zip(rows.column_names, types, strict=True)))
+        return Outcome("rows", "SELECT", result=ArrowResult(rows, types, cur), types=wire)
 
     def execute_many(
         self,
@@ -379,13 +382,14 @@ class Database:
                     cur.execute(sql)
                     names = pg_names(sql, [d[0] for d in cur.description or []])
                     result = DuckResult(cur, names)
-                    return Outcome("rows", verb, written.rows.num_rows, result)
+                    outcome = Outcome("rows", verb, written.rows.num_rows, result)
+                    return self._declared(outcome, [plan.namespace], sql)
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
                 if name and self._is_namespace(name):
                     return Outcome("none", execute_alter(self.engine, self.views, cur, name, tree))
-            result = self._query(cur, stmt, params, block)
-            return _duckdb_outcome(cur, stmt, result)
+            result, names = self._query(cur, stmt, params, block)
+            return self._declared(_duckdb_outcome(cur, stmt, result), names, stmt.text)
         except duckdb.Error as exc:
             raise translate(exc) from None
 
@@ -420,15 +424,34 @@ class Database:
             text, self._namespace_schema, relation_exists, block.active is not None
         )
 
+    def declared_schemas(self, names: Iterable[str]) -> list[Schema]:
+        """The schemas of those of `names` that are namespaces whose views are shown (a
+        statement that read them refreshed them)."""
+        return [self.views.snapshot_of(n).schema for n in names if self.views.shows(n)]
+
+    def _declared(self, outcome: Outcome, names: Iterable[str], text: str) -> Outcome:
+        """`outcome` of statement `text` with the wire types of columns read from
+        namespaces' vector and jsonb columns (declared_types.py)."""
+        if outcome.kind != "rows" or outcome.result is None:
+            return outcome
+        schemas = self.declared_schemas(names)
+        if not schemas:
+            return outcome
+        columns = [(d[0], str(d[1])) for d in outcome.result.description]
+        sources = source_columns(text, len(columns))
+        types = declared_types(schemas, columns, sources)
+        return outcome if types is None else replace(outcome, types=types)
+
     def _query(
         self,
         cur: duckdb.DuckDBPyConnection,
         stmt: Statement,
         params: Sequence[Any],
         block: TransactionBlock,
-    ) -> DuckResult | StreamResult:
+    ) -> tuple[DuckResult | StreamResult, set[str]]:
         """Run a statement in DuckDB over up-to-date views of the namespaces it names (in a
-        transaction block: over the block's snapshot of them)."""
+        transaction block: over the block's snapshot of them); returns the result and the
+        names of the tables it reads."""
         text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
         names = self.tables_read(stmt, text) | searched
         for name in searched:
@@ -449,12 +472,12 @@ class Database:
             return DuckResult(cur)
 
         try:
-            return run()
+            return run(), names
         except duckdb.IOException:
             # A segment file left the disk cache under a view: fetch again, run once more.
             self.views.forget(names)
             self.views.refresh(names)
-            return run()
+            return run(), names
 
     def _sequence_ddl(self, tree: exp.Expression | None) -> Outcome | None:
         """CREATE / DROP SEQUENCE (not TEMP): durable sequences of the engine."""

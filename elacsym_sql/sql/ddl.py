@@ -29,6 +29,7 @@ from ..schema import (
     Options,
     Schema,
     check_name,
+    check_type,
 )
 from .pg_schemas import split_name
 from .pg_types import UNCONSTRAINED_NUMERIC
@@ -95,6 +96,11 @@ def canonical_type(dt: exp.DataType, enums: EnumLookup | None = None) -> str:
         if values:
             return f"{base}[{values[0].name}]"
         return f"{base}[]"
+    if dt.this == DType.VECTOR:  # pgvector's vector(d) in CREATE TABLE (pgvector_sql.py)
+        dims = dt.expressions
+        if len(dims) != 1 or not dims[0].this.is_int:
+            raise NotSupportedError("type vector needs its dimension: vector(d)")
+        return check_type(f"FLOAT[{dims[0].this.name}]")
     if dt.this == DType.DECIMAL:
         return _decimal_type(dt)
     if dt.this == DType.USERDEFINED:
@@ -174,7 +180,7 @@ def _column(
         raise InvalidTableDefinition(f'column "{name}" has no type')
     serial = serial_type(kind_type)
     type_ = serial or canonical_type(kind_type, enums)
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"pgvector": True} if kind_type.this == DType.VECTOR else {}
     for cons in item.constraints:
         fields |= add_column_constraint(table, name, cons, lookup)
         if isinstance(cons.kind, exp.GeneratedAsIdentityColumnConstraint):

@@ -17,10 +17,11 @@ import duckdb
 from sqlglot import exp
 
 from ..errors import NotSupportedError, SyntaxError
-from .column_names import pg_names
+from .column_names import pg_names, source_columns
 from .command_tags import leading_words
 from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
 from .ddl import identifier
+from .declared_types import declared_types
 from .dml import returning_sql, target_name, write_alias
 from .errors import translate
 from .parse import DIALECT, Statement, split_statements
@@ -146,11 +147,22 @@ def _bind(
     described = _bind_text(cur, text, params)
     if described.columns is None:
         return described
-    renamed = pg_names(stmt.text, [n for n, _ in described.columns])
-    if renamed is None:
-        return described
-    columns = [(n, t) for n, (_, t) in zip(renamed, described.columns, strict=True)]
+    columns = _as_executed(stmt.text, described.columns, db.declared_schemas(names | searched))
     return Description(described.parameters, columns)
+
+
+def _as_executed(
+    text: str, columns: list[tuple[str, str]], schemas: list[Schema]
+) -> list[tuple[str, str]]:
+    """Columns as execution names and types them: Postgres's names (column_names.py) and
+    the declared types DuckDB's result types lose (declared_types.py)."""
+    renamed = pg_names(text, [n for n, _ in columns])
+    if renamed is not None:
+        columns = [(n, t) for n, (_, t) in zip(renamed, columns, strict=True)]
+    types = declared_types(schemas, columns, source_columns(text, len(columns)))
+    if types is None:
+        return columns
+    return [(n, t) for (n, _), t in zip(columns, types, strict=True)]
 
 
 def _bind_text(
@@ -230,8 +242,4 @@ def _returning_columns(
         return None
     assert isinstance(tree, exp.Insert | exp.Update | exp.Delete)
     sql = returning_sql(returning, write_alias(tree), schema, f"main.{quote(name)}")
-    columns = _bind_text(cur, sql, None).columns or []
-    renamed = pg_names(sql, [n for n, _ in columns])
-    if renamed is None:
-        return columns
-    return [(n, t) for n, (_, t) in zip(renamed, columns, strict=True)]
+    return _as_executed(sql, _bind_text(cur, sql, None).columns or [], [schema])

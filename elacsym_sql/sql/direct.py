@@ -16,6 +16,7 @@ import pyarrow as pa
 from ..engine import Engine, Snapshot
 from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
 from ..engine.search import SearchResult
+from ..schema import Schema
 from .direct_parse import DirectSearch, recognise
 from .search_runner import SCORE_COLUMNS, SearchRunner
 from .views import ViewCatalog
@@ -29,9 +30,10 @@ class DirectPath:
         self._views = views
         self._runner = runner
 
-    def run(self, found: DirectSearch) -> tuple[pa.Table, list[str]] | None:
-        """(rows as an Arrow table, their SQL types), or None when the statement's columns
-        are not all result columns (DuckDB then reports the error its own way)."""
+    def run(self, found: DirectSearch) -> tuple[pa.Table, list[str], Schema] | None:
+        """(rows as an Arrow table, their SQL types, the schema searched), or None when the
+        statement's columns are not all result columns (DuckDB then reports the error its
+        own way)."""
         opts = found.options
         if opts.get("filter"):  # the filter reads the view: bring it to the snapshot
             snap = self._views.refresh_one(found.namespace)
@@ -51,7 +53,7 @@ class DirectPath:
         rows = self._search(found, snap).rows.select(columns)
         if found.limit is not None:
             rows = rows.slice(0, found.limit)
-        return rows, [types[n] for n in columns]
+        return rows, [types[n] for n in columns], schema
 
     def _search(self, found: DirectSearch, snap: Snapshot) -> SearchResult:
         opts = found.options

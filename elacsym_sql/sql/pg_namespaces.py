@@ -66,7 +66,7 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
             notes.append(f"vector({col.dim}), {opts.metric} distance")
         if col.name in opts.full_text:
             notes.append(f"full text ({opts.language})")
-        typid = _DECLARED.get(col.type)
+        typid = t.VECTOR if col.pgvector else _DECLARED.get(col.type)
         default = None if col.identity else col.default  # Postgres shows identity apart
         rows.append([schema.name, col.name, typid, "; ".join(notes) or None, default,
                      col.identity, schema.is_required(col)])  # fmt: skip

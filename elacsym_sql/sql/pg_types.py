@@ -26,6 +26,11 @@ BIT = 1560
 VECTOR, VECTOR_ARRAY = 16401, 16402
 
 
+# The DuckDB type of catalog columns Postgres types as "char" (pg_type.typtype): an enum
+# of their letters, which no namespace column has, so the wire can send OID 18 (asyncpg
+# reads typtype as bytes and accepts a custom codec, pgvector's, only for b'b').
+PG_CHAR = "ENUM('b', 'c', 'd', 'e', 'p', 'r', 'm')"
+
 # A NUMERIC without precision: DuckDB has no unbounded decimal (decision 0030).
 UNCONSTRAINED_NUMERIC = "DECIMAL(38,12)"
 
@@ -115,6 +120,7 @@ _FROM_DUCK = {
     "TIMESTAMP WITH TIME ZONE": TIMESTAMPTZ,
     "TIMESTAMPTZ": TIMESTAMPTZ,  # a namespace column's type as its schema spells it
     "JSONB": JSONB,  # likewise: DuckDB itself calls it JSON
+    "VECTOR": VECTOR,  # a pgvector column's (declared_types.py); DuckDB calls it FLOAT[d]
     "INTERVAL": INTERVAL,
     "UUID": UUID,
     "JSON": JSON,
@@ -161,6 +167,8 @@ def forget_enum(duck_type: str) -> None:
 def pg_type_of(duck_type: str) -> tuple[int, int]:
     """(OID, type modifier) for a DuckDB type's SQL text."""
     text = duck_type.strip()
+    if text == PG_CHAR:
+        return CHAR, -1
     if text.startswith("ENUM("):
         return _ENUMS.get(text, TEXT), -1  # an enum no CREATE TYPE names: its labels as text
     if text in _VECTOR_TYPES:

@@ -9,6 +9,8 @@ the Postgres types the wire server sends for them (sql/pg_types.py).
 
 from __future__ import annotations
 
+from .pg_types import PG_CHAR
+
 S = "elacsym_pg"
 PUBLIC, PG_CATALOG, INFO_SCHEMA, OWNER = 2200, 11, 13000, 10
 # The BIGINT columns below that are int8 in Postgres; every other one is an OID and is
@@ -50,11 +52,13 @@ SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, optio
   SELECT table_name, 'r', NULL, NULL, NULL, NULL FROM duckdb_tables()
   WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
 """
-_COLS = f"""
+_COLS = rf"""
 SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS attname,
   c.column_index::SMALLINT AS attnum,
   coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid, nc.description,
-  __elacsym_pg_typmod(c.data_type) AS atttypmod, c.data_type,
+  CASE WHEN nc.typid = 16401  -- pgvector's typmod is the dimension
+    THEN regexp_extract(c.data_type, '\[([0-9]+)\]', 1)::INTEGER
+    ELSE __elacsym_pg_typmod(c.data_type) END AS atttypmod, c.data_type,
   (c.column_name = r.key OR NOT c.is_nullable OR coalesce(nc.required, false)) AS attnotnull,
   coalesce(nc.def, c.column_default) AS column_default, nc.identity
 FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
@@ -115,7 +119,8 @@ FROM {S}.cols""",
 SELECT oid, typname,
   CASE WHEN typname IN ('vector', '_vector') OR typtype = 'e' THEN {PUBLIC} ELSE {PG_CATALOG}
     END::BIGINT AS typnamespace, {OWNER}::BIGINT AS typowner,
-  typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval, typtype,
+  typlen::SMALLINT AS typlen, typlen > 0 AND typlen <= 8 AS typbyval,
+  typtype::{PG_CHAR} AS typtype,
   typcategory, false AS typispreferred, true AS typisdefined, ',' AS typdelim,
   0::BIGINT AS typrelid, 0::BIGINT AS typsubscript, typelem, typarray,
   -- regproc columns hold the function's name (pg_literals.py reads 'x'::regproc so)
@@ -332,6 +337,7 @@ MACROS: list[tuple[str, str, str]] = [
      f"""CASE WHEN typ IS NULL THEN NULL
        WHEN typ = 1700 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')'
+       WHEN typ = 16401 AND typmod > 0 THEN 'vector(' || typmod || ')'
        WHEN typ = 1231 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
        ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),

@@ -1,7 +1,9 @@
 """pgvector's SQL as DuckDB runs it: the `vector` type and the distance operators.
 
 - `vector(n)` (a column type, a cast) is `FLOAT[n]`, the namespace's vector column type;
-  a bare `vector` (`'[1,2,3]'::vector`) is a DuckDB type alias of `FLOAT[]`.
+  a bare `vector` (`'[1,2,3]'::vector`) is a DuckDB type alias of `FLOAT[]`. In CREATE
+  TABLE (of a namespace, which DuckDB never reads) `vector(n)` stays, so the column is
+  known as pgvector's type and sent as it (ddl.py, sql/declared_types.py).
 - `<->` (Euclidean), `<=>` (cosine distance, 1 - cos) and `<#>` (negative inner product)
   are macros over DuckDB's list functions, so they take a vector column, a list parameter
   or the text '[1,2,3]' on either side. DuckDB's parser reads `#` as the start of a
@@ -29,10 +31,11 @@ _MACROS = {
 # Literals, quoted names and comments are kept as they are; the named groups are rewritten.
 _PIECES = re.compile(
     r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/|\$((?:[A-Za-z_]\w*)?)\$.*?\$\1\$"""
-    r"|(?P<op><\#>)"
+    r"|(?P<op><\#>)|(?P<end>;)"
     r"|(?P<vector>(?<![\w.\"])vector\s*\(\s*(?P<dim>[0-9]+)\s*\))",
     re.DOTALL | re.IGNORECASE,
 )
+_CREATE_TABLE = re.compile(r"\s*CREATE\s+(?:UNLOGGED\s+)?TABLE\b", re.IGNORECASE)
 
 
 def install_pgvector(cur: duckdb.DuckDBPyConnection) -> None:
@@ -49,10 +52,15 @@ def rewrite_pgvector(sql: str) -> str:
     if "<#>" not in sql and "vector" not in sql.lower():
         return sql
 
+    start = 0  # where the statement of the piece being read begins
+
     def replace(m: re.Match[str]) -> str:
-        if m.group("op"):
+        nonlocal start
+        if m.group("end"):
+            start = m.end()
+        elif m.group("op"):
             return NEGATIVE_INNER_PRODUCT
-        if m.group("vector"):
+        elif m.group("vector") and not _CREATE_TABLE.match(sql, start):
             return f"FLOAT[{m.group('dim')}]"
         return m.group()
 

@@ -280,3 +280,5 @@ class Outcome:
     command: str  # the Postgres command tag's verb: SELECT, INSERT, CREATE TABLE, ...
     rowcount: int = -1
     result: ResultSet | None = None
+    # The wire's type text per column where DuckDB's differs (declared_types.py), else None.
+    types: list[str] | None = None

@@ -117,3 +117,22 @@ def test_prepared_writes_describe_their_returning_columns(target):
         assert plain.get_attributes() == ()
 
     run(target, check)
+
+
+def test_jsonb_and_arrays_keep_their_types(target):
+    async def check(conn: asyncpg.Connection) -> None:
+        await conn.execute("CREATE TABLE ap_docs (id BIGINT PRIMARY KEY, body JSONB, "
+                           "raw JSON, scores REAL[])")  # fmt: skip
+        await conn.execute("""INSERT INTO ap_docs VALUES (1, '{"b": 1, "a": [1, 2]}', """
+                           """'{"b": 1}', '{0.5,1.5}')""")  # fmt: skip
+        query = await conn.prepare("SELECT id, body, raw, scores FROM ap_docs")
+        types = [a.type.name for a in query.get_attributes()]
+        assert types == ["int8", "jsonb", "json", "float4[]"]
+        row = await query.fetchrow()  # asyncpg reads jsonb in the binary format
+        assert (row["body"], row["raw"], row["scores"]) == ('{"a": [1, 2], "b": 1}',
+                                                           '{"b": 1}', [0.5, 1.5])  # fmt: skip
+        returned = await conn.fetchrow("INSERT INTO ap_docs (id, body) VALUES (2, '[]') "
+                                       "RETURNING body")  # fmt: skip
+        assert returned["body"] == "[]"
+
+    run(target, check)

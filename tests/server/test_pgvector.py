@@ -100,7 +100,7 @@ def test_the_distance_is_pgvectors(pg):
         "SELECT id, embedding, embedding <=> %s FROM items ORDER BY embedding <=> %s LIMIT 1",
         (q, q),
     ).fetchall()
-    v = np.asarray(row[1], dtype=np.float32)
+    v = row[1].to_numpy()  # a vector column reads as pgvector's Vector
     cosine = 1 - float(v @ q) / float(np.linalg.norm(v) * np.linalg.norm(q))
     assert row[2] == pytest.approx(cosine, abs=1e-5)
     cur = pg.execute("SELECT embedding <=> %s FROM items ORDER BY embedding <=> %s LIMIT 1", (q, q))
@@ -155,7 +155,7 @@ def test_vectors_round_trip_as_pgvectors_type(pg):
     assert oid == 16401
     pg.execute("INSERT INTO items (id, cat, embedding) VALUES (%s, %s, %s)", (900001, "z", q))
     (stored,) = pg.execute("SELECT embedding FROM items WHERE id = 900001").fetchone()
-    assert np.allclose(np.asarray(stored, dtype=np.float32), q)
+    assert np.allclose(stored.to_numpy(), q)
     with pytest.raises(psycopg.errors.InvalidTextRepresentation):
         pg.execute("SELECT %s::vector", ("[1,2",)).fetchone()
 
