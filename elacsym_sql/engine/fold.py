@@ -17,6 +17,7 @@ import pyarrow as pa
 from ..catalog import Manifest, ManifestStore, SegmentEntry
 from ..config import Settings
 from ..index import fulltext
+from ..interrupts import check_interrupt
 from ..layout import fts_root, segment_deletes_key
 from ..segment import encode_deletes, read_live_rows
 from ..segment.files import positions_of
@@ -34,6 +35,7 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
     version = manifest.version + 1
     segments: list[SegmentEntry] = []
     for seg in manifest.segments:
+        check_interrupt()  # a fold run by a statement: what it wrote so far is garbage
         keys = files.keys(ns.name, seg, schema.primary_key)
         hit = positions_of(snap.tail.keys, keys)
         if not len(hit):
@@ -132,6 +134,7 @@ def compact(
 
 
 def _commit(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:
+    check_interrupt()  # the last point where stopping leaves only unreferenced objects
     committed = manifests.commit(manifest)
     if committed is None:
         ns.reload_manifest()  # build the next attempt on the version that won

@@ -22,6 +22,7 @@ import pyarrow as pa
 from ..catalog import Manifest, ManifestStore
 from ..config import Settings
 from ..errors import SerializationFailure, UndefinedTable
+from ..interrupts import check_interrupt
 from ..schema import Schema
 from ..storage import ObjectStore
 from ..wal import TxnRef, WalEntry, WalLog, WalRecord, encode_entry
@@ -242,6 +243,7 @@ class Namespace:
         asked again after every lost race); `txn` tags the object as part of a
         multi-namespace transaction.
         """
+        check_interrupt()  # before anything is written: a cancel leaves nothing behind
         with self.write_lock:
             payload = b""
             incarnation = ""

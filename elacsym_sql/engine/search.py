@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from ..errors import CorruptObject, UndefinedFunction
 from ..index import fulltext
+from ..interrupts import check_interrupt
 from ..schema import Schema
 from .fold import full_text_ops
 from .namespace import Snapshot
@@ -95,9 +96,10 @@ def text_search(
 ) -> SearchResult:
     """The k best BM25 matches of each query text, as whole rows plus `_score`."""
     allowed = None if allowed_keys is None else allowed_keys.to_pylist()
-    hits = [
-        searcher.search(text, k, mode=mode, columns=columns, allowed=allowed) for text in queries
-    ]
+    hits = []
+    for text in queries:
+        check_interrupt()  # statement_timeout or cancel, between queries
+        hits.append(searcher.search(text, k, mode=mode, columns=columns, allowed=allowed))
     keys = [h.key for found in hits for h in found]
     tables, table_of, position = rows_by_keys(snap, files, keys)
     offsets = np.zeros(len(queries) + 1, dtype=np.int32)
@@ -117,6 +119,7 @@ def rows_by_keys(
     found = pc.index_in(wanted, value_set=snap.tail.rows.column(key).combine_chunks())
     where: list[tuple[int, int] | None] = [None if p is None else (0, p) for p in found.to_pylist()]
     for seg in snap.manifest.segments:  # the tail's rows, found first, hide older copies
+        check_interrupt()
         rows = files.rows(snap.name, seg, snap.schema)
         dead = set(files.deletes(snap.name, seg).tolist())
         positions = pc.index_in(wanted, value_set=as_array(rows.column(key))).to_pylist()

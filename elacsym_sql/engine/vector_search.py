@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ..errors import InvalidParameterValue, InvalidVector, UndefinedColumn
 from ..index import DEFAULT_EF, HnswIndex, exact_search
+from ..interrupts import check_interrupt
 from ..schema import Column
 from .namespace import Snapshot
 from .search import DISTANCE, SearchResult, gather
@@ -103,6 +104,7 @@ def vector_search(
         masks = list(_filter_masks(snap, files, column, sources, allowed_keys, filter_id).items)
     hits: list[tuple[int, np.ndarray, np.ndarray]] = []  # (source, positions, distances)
     for s, (source, allowed) in enumerate(zip(sources, masks, strict=True)):
+        check_interrupt()  # statement_timeout or cancel, between segments
         count = int(np.count_nonzero(allowed))
         if count == 0:
             continue
@@ -149,6 +151,7 @@ def _segment_sources(snap: Snapshot, files: SegmentFiles, column: Column) -> lis
     hidden = snap.tail.keys
     key = snap.schema.primary_key
     for seg in snap.manifest.segments:
+        check_interrupt()  # loading a segment may download it
         rows = files.rows(snap.name, seg, snap.schema)
         keys = as_array(rows.column(key))
         usable = files.vector_mask(snap.name, seg, rows, column.name).copy()

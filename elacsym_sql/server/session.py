@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import duckdb
 
 from ..errors import NotSupportedError
+from ..interrupts import checking
 from ..sql import Outcome
 from ..sql.parse import front_door_error
 from ..sql.pg_types import Column
@@ -86,7 +87,9 @@ class Session:
         """Run blocking work (DuckDB, the engine) in the server's thread pool. A client that
         goes away meanwhile gets its statement interrupted: its resources are freed now,
         not when the statement would have ended."""
-        future = asyncio.get_running_loop().run_in_executor(self.server.pool, fn, *args)
+        future = asyncio.get_running_loop().run_in_executor(
+            self.server.pool, self._interruptible, fn, *args
+        )
         gone = False  # the client hung up: whatever the work says next, nobody hears it
         while True:
             left = self.clock.remaining()
@@ -105,6 +108,11 @@ class Session:
             if self.reader.at_eof() or self.writer.transport.is_closing():
                 gone = True
                 self.interrupt()
+
+    def _interruptible(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn` on a worker thread, its engine loops watching the statement's clock."""
+        with checking(self.clock.raise_if_due):
+            return fn(*args)
 
     def interrupt(self) -> None:
         """Interrupt the cursor's statement; a cursor closing meanwhile has none."""

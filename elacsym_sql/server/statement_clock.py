@@ -1,8 +1,9 @@
 """When the running statement must stop: its statement_timeout deadline, or a cancel.
 
-Both interrupt the session's DuckDB cursor (the CancelRequest path) and both are checked
-between chunks of a result, so a statement stops whether it is computing or waiting for
-its client to read. The error is Postgres's: 57014, "canceling statement due to ...".
+Both interrupt the session's DuckDB cursor (the CancelRequest path), are checked between
+chunks of a result and, through `raise_if_due`, at the safe points of the engine's own
+loops (interrupts.py), so a statement stops whether it is computing in DuckDB or in Python
+or waiting for its client to read. The error is Postgres's: 57014, "canceling statement due to ...".
 A statement that passed its commit point (sql/commit_point.py) is neither interrupted nor
 reported canceled: it took effect.
 """
@@ -25,6 +26,7 @@ class StatementClock:
         self.deadline: float | None = None  # time.monotonic() past which it is canceled
         self.reason: str | None = None  # why it was canceled: "user request", ...
         self.canceled = asyncio.Event()
+        self.running = False  # between start() and stop(): what raise_if_due watches
 
     def start(self, timeout_ms: int) -> None:
         """A statement begins; `timeout_ms` 0 means no deadline."""
@@ -32,6 +34,7 @@ class StatementClock:
         self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
         self.reason = None
         self.canceled.clear()
+        self.running = True
         self._commit_point.start()
 
     def renew(self, timeout_ms: int) -> None:
@@ -42,6 +45,7 @@ class StatementClock:
 
     def stop(self) -> None:
         self.deadline = None
+        self.running = False
 
     def elapsed_ms(self) -> float:
         return (time.monotonic() - self.started) * 1000
@@ -67,6 +71,17 @@ class StatementClock:
         self.poll()
         if self.reason is not None and not self._commit_point.passed:
             raise QueryCanceled(f"canceling statement due to {self.reason}")
+
+    def raise_if_due(self) -> None:
+        """`check` for the worker thread running the statement (interrupts.py: the engine's
+        loops call it). It only reads the clock: the event loop owns `canceled`."""
+        if not self.running or self._commit_point.passed:
+            return
+        reason = self.reason
+        if reason is None and self.deadline is not None and time.monotonic() >= self.deadline:
+            reason = "statement timeout"
+        if reason is not None:
+            raise QueryCanceled(f"canceling statement due to {reason}")
 
     def explain(self, exc: BaseException) -> BaseException:
         """A statement that failed once interrupted failed for the reason it was interrupted

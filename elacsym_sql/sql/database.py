@@ -333,11 +333,14 @@ class Database:
         try:
             tag = self._pg_utility(cur, stmt.text, block)
             if tag is not None:
+                block.commit_point.reach()  # schema and index DDL took effect (decision 0037)
                 return Outcome("none", tag)
             if tree is None or isinstance(tree, exp.Command | exp.Drop):
                 type_stmt = parse_type_statement(stmt.text)
                 if type_stmt is not None:
-                    return Outcome("none", self.enums.execute(type_stmt))
+                    tag = self.enums.execute(type_stmt)
+                    block.commit_point.reach()  # DDL takes effect at once (decision 0037)
+                    return Outcome("none", tag)
             temp_table = temp_table_with_serials(tree)
             if temp_table is not None:
                 for sql in temp_table:
@@ -351,10 +354,12 @@ class Database:
                     lambda s: check_definitions(cur, s),
                     self.pg_schemas.names(),
                 )
+                block.commit_point.reach()
                 block.forget([name])
                 return Outcome("none", "CREATE TABLE")
             sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
+                block.commit_point.reach()
                 return sequence
             if isinstance(tree, exp.TruncateTable):
                 names = truncate_targets(tree)
@@ -365,7 +370,7 @@ class Database:
                 names = [table_name(t) for t in tree.args.get("tables") or []]
                 # DuckDB drops one object a statement: several are ours to drop (pgbench -i)
                 if len(names) > 1 or any(n and self._is_namespace(n) for n in names):
-                    execute_drop(self.engine, names, tree)
+                    execute_drop(self.engine, names, tree, block.commit_point.reach)
                     block.forget(n for n in names if n)
                     self.views.refresh(n for n in names if n)  # removes the views
                     return Outcome("none", "DROP TABLE")

@@ -21,6 +21,7 @@ from ..errors import (
     UndefinedTable,
 )
 from ..index.analyzer import check_options
+from ..interrupts import check_interrupt
 from ..schema import (
     INTEGER_KEY_TYPES,
     MAX_DECIMAL_PRECISION,
@@ -249,6 +250,7 @@ def execute_create(
     _check_case_unique(engine, schema.name)
     for seq, spec in table.sequences.items():
         spec.check(seq)
+    check_interrupt()  # the last point where a cancel leaves nothing behind
     for seq, spec in table.sequences.items():
         # A sequence left by a table dropped while a process held it: start over.
         engine.sequences.drop(seq, if_exists=True)
@@ -289,8 +291,14 @@ def owned_sequences(schema: Schema) -> list[str]:
     ]
 
 
-def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> None:
-    """Drop namespaces; every name must be one (unless IF EXISTS) before any is dropped."""
+def execute_drop(
+    engine: Engine,
+    names: list[str | None],
+    tree: exp.Drop,
+    took_effect: Callable[[], None] = lambda: None,
+) -> None:
+    """Drop namespaces; every name must be one (unless IF EXISTS) before any is dropped.
+    `took_effect` is called once the first is dropped: the statement cannot be undone."""
     if tree.args.get("cascade"):
         raise NotSupportedError("DROP ... CASCADE is not supported")
     if_exists = bool(tree.args.get("exists"))
@@ -301,9 +309,11 @@ def execute_drop(engine: Engine, names: list[str | None], tree: exp.Drop) -> Non
     schemas = {n: s for n in present if (s := _schema_of(engine, n)) is not None}
     for name in present:
         _check_not_referenced(engine, name, set(present))
+    check_interrupt()  # the last point where a cancel leaves nothing behind
     for name in present:
         incarnation = engine.namespace(name).snapshot().manifest.incarnation
         engine.drop(name, if_exists=if_exists)
+        took_effect()
         schema = schemas.get(name)
         for seq in owned_sequences(schema) if schema is not None else []:
             engine.sequences.drop(seq, if_exists=True)

@@ -47,6 +47,7 @@ def execute_truncate(
             try:
                 _stage_deletes(engine, cur, names, own)
                 own.control(Control("commit"))
+                block.commit_point.reach()  # committed: a cancel from now on is too late
                 break
             except SerializationFailure:
                 if attempt + 1 == engine.settings.write_retries:

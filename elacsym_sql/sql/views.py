@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..engine import Engine, Snapshot
 from ..errors import InvalidName, UndefinedTable
+from ..interrupts import check_interrupt
 from ..schema import Schema
 from ..wal import WalRecord
 
@@ -208,6 +209,7 @@ class ViewCatalog:
         files = self._engine.files
         seg_no, positions, parts = [], [], []
         for i, seg in enumerate(snap.manifest.segments):
+            check_interrupt()  # each may be downloaded; a refresh stopped here changes nothing
             path = files.path(snap.name, seg)
             scan = f"read_parquet({_literal(path)}, file_row_number = true)"
             deleted = files.deletes(snap.name, seg)

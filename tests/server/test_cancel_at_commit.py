@@ -92,3 +92,47 @@ def test_a_commit_racing_its_timeout_is_canceled_and_absent_or_done_and_present(
             other.execute(f"INSERT INTO b VALUES (-{i}, 'other')")
             assert count(conn, "b", f"id = -{i}") == 1
     assert seen["ok"] > 0
+
+
+def exists(conn: psycopg.Connection, table: str) -> bool:
+    try:
+        conn.execute(f"SELECT count(*) FROM {table}")
+        return True
+    except psycopg.errors.UndefinedTable:
+        return False
+
+
+def test_ddl_racing_its_timeout_is_canceled_and_absent_or_done_and_present(dsn):
+    """CREATE TABLE, TRUNCATE and a DROP of two tables take effect at once, as their own
+    commit: one reported canceled did nothing, one reported done did it all."""
+    seen: collections.Counter[tuple[str, str]] = collections.Counter()
+    with (
+        psycopg.connect(dsn, autocommit=True) as conn,
+        psycopg.connect(dsn, autocommit=True) as other,
+    ):
+        for i in range(1, 41):
+            ms = 1 + i % 20
+            conn.execute(f"CREATE TABLE ddl_u{i} (id BIGINT PRIMARY KEY)")
+            outcome = run_with_timeout(conn, ms, f"CREATE TABLE ddl_t{i} (id BIGINT PRIMARY KEY)")
+            created = exists(other, f"ddl_t{i}")
+            assert (outcome, created) in (("ok", True), ("57014", False)), (i, outcome)
+            seen["create", outcome] += 1
+            if not created:
+                conn.execute(f"CREATE TABLE ddl_t{i} (id BIGINT PRIMARY KEY)")
+            conn.execute(f"INSERT INTO ddl_t{i} VALUES (1), (2)")
+            outcome = run_with_timeout(conn, ms, f"TRUNCATE ddl_t{i}")
+            left = count(other, f"ddl_t{i}", "true")
+            assert (outcome, left) in (("ok", 0), ("57014", 2)), (i, outcome, left)
+            seen["truncate", outcome] += 1
+            outcome = run_with_timeout(conn, ms, f"DROP TABLE ddl_t{i}, ddl_u{i}")
+            present = (exists(other, f"ddl_t{i}"), exists(other, f"ddl_u{i}"))
+            # Dropping the first already took effect: the second follows, not a cancel.
+            assert (outcome, present) in (("ok", (False, False)), ("57014", (True, True))), (
+                i,
+                outcome,
+                present,
+            )
+            seen["drop", outcome] += 1
+            if outcome != "ok":
+                conn.execute(f"DROP TABLE ddl_t{i}, ddl_u{i}")
+    assert seen["create", "ok"] and seen["truncate", "ok"] and seen["drop", "ok"]
