@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import NotSupportedError, ProgramLimitExceeded, ProtocolViolation, QueryCanceled
+from ..sql.setting_values import size_bytes
+from ..sql.statement_memory import charge, limited
 from ..sql.views import quote
 from . import protocol as p
 from .copy_in import decode_copy
@@ -40,6 +42,7 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
     await s.flush()
     chunks: list[bytes] = []
     held, limit = 0, s.server.options.max_copy_bytes
+    memory = s.state.settings.values["statement_memory_limit"]
     while True:
         msg = await s.read_message()
         if msg.kind == b"d":
@@ -48,6 +51,9 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
                 raise ProgramLimitExceeded(
                     f"COPY data of more than {limit} bytes", hint="--max-copy-bytes sets it"
                 )
+            # All held so far, counted afresh: the event loop's thread serves other sessions.
+            with limited(size_bytes(memory), memory):
+                charge(held, "the data of COPY FROM STDIN")
             chunks.append(msg.body)
         elif msg.kind == b"c":
             break

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sql.setting_values import milliseconds, parse_duration
+from ..sql.setting_values import milliseconds, parse_duration, parse_size
 from .frontend import DEFAULT_MAX_MESSAGE
 
 DEFAULT_HOST = "127.0.0.1"
@@ -130,6 +130,15 @@ class ServerOptions:
             "past it fails with 53200); empty: DuckDB's default (80% of RAM)"
         },
     )
+    statement_memory_limit: str = field(
+        default="0",
+        metadata={
+            "help": "default statement_memory_limit of sessions: the rows one statement may "
+            "make the server hold (a write's rows, WITH HOLD cursors, COPY data; not DuckDB's "
+            "own memory), e.g. 1GB; past it 53200; 0: none",
+            "metavar": "SIZE",
+        },
+    )
     log_min_duration_statement: str = field(
         default="-1",
         metadata={
@@ -163,6 +172,7 @@ class ServerOptions:
         ):
             parse_duration(name, getattr(self, name))  # raises on a bad value
         parse_duration("statement_timeout", self.auth_failure_window)
+        parse_size("statement_memory_limit", self.statement_memory_limit)
 
     def address(self) -> tuple[str, int]:
         """(host, port) of --listen."""
@@ -182,6 +192,7 @@ class ServerOptions:
             "idle_session_timeout",
             "authentication_timeout",
             "log_min_duration_statement",
+            "statement_memory_limit",
         )
         values = {name: getattr(self, name) for name in names}
         values["max_connections"] = str(self.max_connections)

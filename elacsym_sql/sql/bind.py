@@ -12,6 +12,9 @@ import sqlglot
 from sqlglot.tokens import TokenType
 
 from .parse import DIALECT
+from .statement_memory import charge
+
+BATCH_ROWS = 65_536  # rows DuckDB hands over at a time while a statement's rows are read
 
 
 def renumber(sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
@@ -42,8 +45,22 @@ def renumber(sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
     return "".join(out), [params[n - 1] for n in used]
 
 
-def run_arrow(cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]) -> pa.Table:
-    """Run `sql` on `cur` and return every row as Arrow."""
+def run_arrow(
+    cur: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[Any],
+    what: str = "the rows the statement writes",
+) -> pa.Table:
+    """Run `sql` on `cur` and return every row as Arrow, read batch by batch against the
+    statement's memory limit (statement_memory.py: `what` names them in its error)."""
     text, values = renumber(sql, params)
     cur.abort()  # a previous result on this cursor is superseded, as DB-API says
-    return cur.sql(text, params=values or None).to_arrow_table()
+    reader = cur.sql(text, params=values or None).to_arrow_reader(BATCH_ROWS)
+    schema, batches = reader.schema, []
+    try:
+        for batch in reader:
+            charge(batch.nbytes, what)
+            batches.append(batch)
+    finally:
+        reader.close()
+    return pa.Table.from_batches(batches, schema)

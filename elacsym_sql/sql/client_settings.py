@@ -16,7 +16,7 @@ from sqlglot.tokens import TokenType
 
 from ..errors import CantChangeRuntimeParam, InvalidParameterValue, NotSupportedError
 from .parse import DIALECT, Statement
-from .setting_values import DURATIONS, parse_duration
+from .setting_values import DURATIONS, SIZES, parse_duration, parse_size
 
 
 def _version() -> str:
@@ -63,6 +63,7 @@ DEFAULTS: dict[str, str] = {
     "idle_in_transaction_session_timeout": "0",
     "idle_session_timeout": "0",
     "log_min_duration_statement": "-1",
+    "statement_memory_limit": "0",  # ours (statement_memory.py); 0: none
     "authentication_timeout": "1min",
     "geqo": "on",
     "jit": "off",
@@ -130,6 +131,8 @@ class ClientSettings:
         new = self.defaults.get(key, "") if value is None else value
         if key in DURATIONS:
             new = parse_duration(key, new)
+        if key in SIZES:
+            new = parse_size(key, new)
         if self.values.get(key) != new and key in REPORTED:
             self.changed.append(key)
         self.values[key] = new
@@ -141,6 +144,8 @@ class ClientSettings:
             key = _CANONICAL.get(name.lower(), name.lower())
             if key in DURATIONS:
                 value = parse_duration(key, value)
+            if key in SIZES:
+                value = parse_size(key, value)
             self.defaults[key] = self.values[key] = value
 
     def intercept(self, stmt: Statement) -> tuple[str, str | None] | None:

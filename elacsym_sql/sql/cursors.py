@@ -30,6 +30,7 @@ from ..errors import (
 from .cursor_statements import Close, CursorStatement, Declare, Fetch
 from .parse import Statement, split_statements
 from .results import ArrowResult, Outcome
+from .statement_memory import charge
 
 CHUNK_ROWS = 2048  # DuckDB's vector size: one chunk per read
 # Runs a statement on a given DuckDB connection through the router.
@@ -86,7 +87,9 @@ class OpenCursor:
     def materialize(self) -> None:
         """Read every row left into memory: the cursor no longer needs its connection."""
         if self.duck is not None:
-            self._buffer += list(self._batches)
+            for batch in self._batches:
+                charge(batch.nbytes, f'the rows of WITH HOLD cursor "{self.name}"')
+                self._buffer.append(batch)
             self._batches = iter(())
             self._release()
 

@@ -23,6 +23,8 @@ from .parse import Statement
 from .pg_catalog import unqualify_catalog_calls
 from .results import ArrowResult, Outcome
 from .sandbox import FileAccess
+from .setting_values import size_bytes
+from .statement_memory import limited
 from .transactions import TransactionBlock
 from .txn_control import Control, parse_control
 
@@ -50,6 +52,11 @@ class SessionState:
     ) -> Outcome:
         """One statement: answered here, or by `execute` (the router) on `cur` (or on a
         cursor's own connection)."""
+        shown = self.settings.values["statement_memory_limit"]
+        with limited(size_bytes(shown), shown):
+            return self._run(cur, stmt, execute)
+
+    def _run(self, cur: duckdb.DuckDBPyConnection, stmt: Statement, execute: RunOn) -> Outcome:
         tx = self.transaction
         control = parse_control(stmt.text)
         if control is not None:
@@ -100,7 +107,13 @@ class SessionState:
         ending = control.verb in ("commit", "rollback") and tx.state != "idle"
         had_cursors = bool(self.cursors.open)
         if ending and control.verb == "commit" and tx.state == "block":
-            self.cursors.before_commit()
+            try:
+                self.cursors.before_commit()
+            except Exception:  # a failed COMMIT ends the block, rolled back, as in Postgres
+                self.cursors.end_block(committed=False)
+                tx.control(Control("rollback"))
+                self._publish_cursors(cur)
+                raise
         committed = False
         try:
             verb = tx.control(control)

@@ -56,3 +56,44 @@ def milliseconds(shown: str) -> int:
     found = _NUMBER.match(shown)
     assert found is not None, shown
     return round(float(found.group(1)) * _MS_PER[found.group(2) or "ms"])
+
+
+# Settings that are memory sizes, in kB as Postgres keeps them: name -> (least, greatest)
+SIZES: dict[str, tuple[int, int]] = {
+    "statement_memory_limit": (0, 2_147_483_647),
+}
+_KB_PER = {"B": 1 / 1024, "kB": 1, "MB": 1024, "GB": 1024**2, "TB": 1024**3}
+_SIZE_SHOWN = [("TB", 1024**3), ("GB", 1024**2), ("MB", 1024), ("kB", 1)]
+_SIZE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*$")
+
+
+def parse_size(name: str, text: str) -> str:
+    """A memory size as Postgres shows it after `SET name = text` (`65536` -> `64MB`, a bare
+    number being kB; units B, kB, MB, GB, TB, case-sensitive as in Postgres); 22023 else."""
+    least, greatest = SIZES[name]
+    found = _SIZE.match(text)
+    if found is None or (found.group(2) and found.group(2) not in _KB_PER):
+        hint = None
+        if found is not None:
+            hint = 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".'
+        raise InvalidParameterValue(f'invalid value for parameter "{name}": "{text}"', hint=hint)
+    kb = round(float(found.group(1)) * _KB_PER[found.group(2) or "kB"])
+    if kb > greatest:
+        raise InvalidParameterValue(
+            f'invalid value for parameter "{name}": "{text}"', hint="Value exceeds integer range."
+        )
+    if kb < least:
+        raise InvalidParameterValue(
+            f'{kb} kB is outside the valid range for parameter "{name}" ({least} .. {greatest})'
+        )
+    for suffix, size in _SIZE_SHOWN:
+        if kb and kb % size == 0:
+            return f"{kb // size}{suffix}"
+    return str(kb)
+
+
+def size_bytes(shown: str) -> int:
+    """A size as `parse_size` left it, in bytes."""
+    found = _SIZE.match(shown)
+    assert found is not None, shown
+    return round(float(found.group(1)) * _KB_PER[found.group(2) or "kB"] * 1024)
