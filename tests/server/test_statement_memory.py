@@ -14,6 +14,8 @@ from elacsym_sql.errors import OutOfMemory
 from elacsym_sql.server import BackgroundServer
 from elacsym_sql.server.options import ServerOptions
 
+from .wire_client import Client, errors, query
+
 BIG = "INSERT INTO t SELECT i, repeat('x', 100) FROM range(100000) t(i)"  # ~11 MB of rows
 
 
@@ -29,10 +31,15 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[elacsym_sql.C
 
 
 @pytest.fixture(scope="module")
-def dsn(database: elacsym_sql.Connection) -> Iterator[str]:
+def server(database: elacsym_sql.Connection) -> Iterator[BackgroundServer]:
     options = ServerOptions(statement_memory_limit="2MB")  # the sessions' default
-    with BackgroundServer(database.database, options=options) as server:
-        yield f"host=127.0.0.1 port={server.port} user=tester dbname=e"
+    with BackgroundServer(database.database, options=options) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def dsn(server: BackgroundServer) -> str:
+    return f"host=127.0.0.1 port={server.port} user=tester dbname=e"
 
 
 @pytest.fixture
@@ -113,3 +120,18 @@ def test_embedded_sessions_have_the_setting_too(database):
         cur.execute(BIG)
     assert cur.execute("SELECT count(*) FROM t").fetchone() == (0,)
     cur.execute("RESET statement_memory_limit")
+
+
+def test_over_a_raw_socket_the_error_is_53200_and_the_session_goes_on(server, database):
+    database.execute("DELETE FROM t")
+    client = Client(server.port)
+    try:
+        replies = client.exchange(query(BIG))
+        assert [(e["S"], e["C"], e["M"]) for e in errors(replies)] == [
+            ("ERROR", "53200", "out of memory")
+        ]
+        assert replies[-1].kind == b"Z" and replies[-1].body == b"I"
+        replies = client.exchange(query("SELECT count(*) FROM t"))
+        assert [r.body for r in replies if r.kind == b"D"] == [b"\x00\x01\x00\x00\x00\x010"]
+    finally:
+        client.close()

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from elacsym_sql.sql import pg_types as t
+from tests.sql_text import SQL_TEXT
 
 from .wire_client import SYNC, Client, Reply, cstr, errors, message, query
 
@@ -25,27 +26,31 @@ EXAMPLES = int(os.environ.get("ELACSYM_FUZZ_EXAMPLES", "60"))
 PROBE = "SELECT 4242"
 HANG = 20  # seconds without a reply that count as a hang
 
-_SQL = st.sampled_from(
-    [
-        "SELECT 1",
-        "SELECT $1",
-        "SELECT $1::text, $2::int4",
-        "SELECT id, title FROM docs ORDER BY id",
-        "SELECT * FROM docs WHERE id = $1",
-        "SELECT cardinality($1)",
-        "SELECT * FROM vector_search('docs', $1, 2)",
-        "SELECT * FROM text_search('docs', $1, 2, filter := $2)",
-        "SELEC 1",
-        "SELECT (",
-        "SELECT 'unterminated",
-        "",
-        ";;",
-        "BEGIN",
-        "ROLLBACK",
-        "SHOW search_path",
-        "SELECT 1; SELECT 2",
-    ]
-) | st.text(max_size=30)
+_SQL = (
+    st.sampled_from(
+        [
+            "SELECT 1",
+            "SELECT $1",
+            "SELECT $1::text, $2::int4",
+            "SELECT id, title FROM docs ORDER BY id",
+            "SELECT * FROM docs WHERE id = $1",
+            "SELECT cardinality($1)",
+            "SELECT * FROM vector_search('docs', $1, 2)",
+            "SELECT * FROM text_search('docs', $1, 2, filter := $2)",
+            "SELEC 1",
+            "SELECT (",
+            "SELECT 'unterminated",
+            "",
+            ";;",
+            "BEGIN",
+            "ROLLBACK",
+            "SHOW search_path",
+            "SELECT 1; SELECT 2",
+        ]
+    )
+    | st.text(max_size=30)
+    | SQL_TEXT
+)  # the texts the embedded front door is fuzzed with
 _NAME = st.sampled_from(["", "s1", "p1"]) | st.text(max_size=4)
 _OID = st.sampled_from(
     [0, t.INT4, t.INT8, t.TEXT, t.FLOAT4, t.NUMERIC, t.BOOL, t.BYTEA, t.UUID, t.DATE, 1009, 1021]

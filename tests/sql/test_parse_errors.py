@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from elacsym_sql import errors
 from tests.helpers import DOCS, connection, rows
+from tests.sql_text import SQL_TEXT
 
 
 @pytest.fixture
@@ -106,24 +107,12 @@ def test_sqlglot_warnings_stay_at_debug_level(con, caplog):
 
 # -- any text ------------------------------------------------------------------------------
 
-_WORDS = [
-    "SELECT", "FROM", "docs", "WHERE", "id", "title", "=", "(", ")", ",", "?", "$1", "$2",
-    "'a'", "1", "2.5", "INSERT", "INTO", "VALUES", "UPDATE", "SET", "DELETE", ";", "*",
-    "vector_search", "text_search", "hybrid_search", "filter", ":=", "'id >'",
-    "[1,0,0,0]", "ORDER BY", "LIMIT", "AND", "NOT", "NULL", "::", "TEXT", "FLOAT[4]", '"',
-    "'", "--", "/*", "*/", "$$", "E'", "\\", "ü", "BEGIN", "ROLLBACK", "SAVEPOINT", "x",
-    "SHOW", "EXPLAIN", "WITH", "AS", "JOIN", "LATERAL", "COPY", "pg_catalog.", "OPERATOR",
-]  # fmt: skip
-_TEXT = st.lists(
-    st.tuples(st.sampled_from(_WORDS), st.sampled_from(["", " ", "\n"])), max_size=14
-).map(lambda parts: "".join(word + sep for word, sep in parts))
-
 
 @settings(
     max_examples=int(os.environ.get("ELACSYM_FUZZ_EXAMPLES", "150")), deadline=None, database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
-@given(sql=_TEXT, nparams=st.integers(0, 3))
+@given(sql=SQL_TEXT, nparams=st.integers(0, 3))
 def test_any_text_fails_only_with_our_errors(con, sql, nparams):
     try:
         con.execute(sql, [1] * nparams or None)
