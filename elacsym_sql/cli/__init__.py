@@ -45,12 +45,44 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("namespace")
     imp.add_argument("files", nargs="+", metavar="FILE")
     imp.add_argument("--key", help="primary key column of a new namespace (default: id, if any)")
-    imp.add_argument("--vector", action="append", default=[], metavar="COL",
-                     help="a column of float lists to store as a vector (repeatable)")  # fmt: skip
-    imp.add_argument("--full-text", default="", metavar="COLS",
-                     help="comma-separated text columns to index for text_search")  # fmt: skip
+    imp.add_argument(
+        "--vector",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="a column of float lists to store as a vector (repeatable)",
+    )
+    imp.add_argument(
+        "--full-text",
+        default="",
+        metavar="COLS",
+        help="comma-separated text columns to index for text_search",
+    )
     imp.add_argument("--metric", default="cosine", help="cosine, l2 or dot (default cosine)")
     imp.add_argument("--batch-rows", type=int, default=50_000, help="rows per atomic write")
+    bench = verb(
+        "bench", "recall against q/s (and nDCG@10 of judged queries) of a namespace, with a plot"
+    )
+    bench.add_argument("namespace")
+    bench.add_argument("--column", help="the vector column (default: the only one)")
+    bench.add_argument("--queries", type=int, default=200, help="vectors sampled as queries")
+    bench.add_argument("-k", type=int, default=10, help="neighbours per query (recall@k)")
+    bench.add_argument(
+        "--ef",
+        type=_ints,
+        default=[16, 32, 64, 128, 256],
+        help="comma-separated ef values to measure (default 16,32,64,128,256)",
+    )
+    bench.add_argument(
+        "--judged", metavar="FILE", help='JSON Lines of judged queries: {"id", "text", "vector"}'
+    )
+    bench.add_argument("--qrels", metavar="FILE", help="TSV: query id, document id, relevance")
+    bench.add_argument(
+        "--out",
+        default="elacsym-bench",
+        metavar="DIR",
+        help="where bench.json, bench.png and bench.svg go",
+    )
     verb("ls", "list namespaces with their rows")
     verb("drop", "drop a namespace and its data").add_argument("namespace")
     verb("stats", "namespace statistics as JSON").add_argument("namespace")
@@ -61,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     pw = verb("scram-verifier", "print a SCRAM-SHA-256 verifier for users.toml")
     pw.add_argument("password", nargs="?", help="the password (default: read from stdin)")
     return parser
+
+
+def _ints(text: str) -> list[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,13 +141,17 @@ def run_verb(con: Connection, args: argparse.Namespace, loaded: Loaded) -> int:
         from .importer import run_import
 
         return run_import(con, args)
+    if args.verb == "bench":
+        from .bench import run_bench
+
+        return run_bench(con, args)
     if args.verb == "ls":
         from .shell import Shell
 
         Shell(con).meta("\\dt")
         return 0
     if args.verb == "drop":  # through SQL: its checks (a referencing foreign key) apply
-        from .importer import quote
+        from .sql_text import quote
 
         if args.namespace not in engine.list_namespaces():
             raise UndefinedTable(f'namespace "{args.namespace}" does not exist')

@@ -13,6 +13,7 @@ from ..errors import InvalidParameterValue
 from ..sql import Connection
 from .import_files import Source, batches, open_source
 from .progress import Progress
+from .sql_text import quote
 
 _SCALARS = [
     (pa.types.is_boolean, "BOOLEAN"),
@@ -29,10 +30,6 @@ _SCALARS = [
     (pa.types.is_time, "TIME"),
 ]
 _STAGED = "__elacsym_import_batch"  # the name a batch is queried by in the INSERT
-
-
-def quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def run_import(con: Connection, args: argparse.Namespace) -> int:

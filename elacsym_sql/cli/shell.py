@@ -32,9 +32,9 @@ _HELP = """\\dt          list namespaces
 
 
 class Shell:
-    def __init__(self, con: Connection, out: TextIO = sys.stdout) -> None:
+    def __init__(self, con: Connection, out: TextIO | None = None) -> None:
         self.con = con
-        self.out = out
+        self.out = out if out is not None else sys.stdout
         self.timing = False
         self.cur = con.cursor()  # one for the session: interrupt() reaches its statement
 
@@ -167,8 +167,11 @@ class Shell:
                 continue
             buffer.append(line)
             if line.rstrip().endswith(";"):
-                self.run("\n".join(buffer))
-                buffer = []
+                statement, buffer = "\n".join(buffer), []
+                try:
+                    self.run(statement)
+                except KeyboardInterrupt:  # before the statement started, or after it ended
+                    self.out.write("\n")
         _save_history(history)
         return 0
 
