@@ -238,6 +238,17 @@ def _binary_array(oid: int) -> Encoder:
     return encode
 
 
+def _unconstrained(typ: pa.DataType) -> bool:
+    """A bare NUMERIC's values (DECIMAL(38,12), decision 0030): sent with the scale they
+    need, not 12 decimals ('1.5', not '1.500000000000'), as Postgres keeps a numeric's."""
+    return pa.types.is_decimal(typ) and (typ.precision, typ.scale) == t.UNCONSTRAINED_SCALE
+
+
+def _binary_numeric(column: pa.Array) -> pa.Array:
+    trim = _unconstrained(column.type)
+    return _per_value(lambda v: values.binary(v.normalize() if trim else v, t.NUMERIC))(column)
+
+
 def _binary_encoder(oid: int) -> Encoder:
     simple: dict[int, Encoder] = {
         t.BOOL: _binary_bool,
@@ -254,6 +265,7 @@ def _binary_encoder(oid: int) -> Encoder:
         t.VARCHAR: _binary_bytes,
         t.JSON: _binary_bytes,
         t.BYTEA: _binary_bytes,
+        t.NUMERIC: _binary_numeric,
     }
     if oid in simple:
         return simple[oid]
@@ -373,7 +385,9 @@ def _text_encoder(oid: int) -> Encoder:
         return _per_value(lambda v: " ".join(map(str, v)))
     if oid == t.NUMERIC:
         return lambda c: (
-            _text_cast(c)
+            _per_value(lambda v: format(v.normalize(), "f"))(c)  # 1E-12 as 0.000000000001
+            if _unconstrained(c.type)
+            else _text_cast(c)
             if pa.types.is_decimal(c.type) or pa.types.is_integer(c.type)
             else _per_value(lambda v: values.text(v, oid))(c)
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation, shown
 from ..sql import pg_types as t
+from ..sql.float_literals import check_float_text
 from ..sql.pg_text import bytea, interval_input
 from .arrays import binary_array, text_array
 from .frontend import utf8
@@ -64,7 +65,8 @@ def _bool(text: str) -> bool:
     raise ValueError(f"{text!r} is not a boolean")
 
 
-def _float(text: str) -> float:
+def _float(text: str, type_word: str) -> float:
+    check_float_text(text, type_word)  # '1e999' is 22003, as Postgres's float8in says
     return float({"Infinity": "inf", "-Infinity": "-inf", "NaN": "nan"}.get(text, text))
 
 
@@ -103,8 +105,8 @@ _TEXT: dict[int, Callable[[str], Any]] = {
     t.INT4: int,
     t.INT8: int,
     t.OID: int,
-    t.FLOAT4: _float,
-    t.FLOAT8: _float,
+    t.FLOAT4: lambda text: _float(text, "float4"),
+    t.FLOAT8: lambda text: _float(text, "float8"),
     t.NUMERIC: Decimal,
     t.BYTEA: bytea,
     t.INTERVAL: interval_input,

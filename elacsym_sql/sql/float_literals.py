@@ -9,6 +9,7 @@ Checked on the statement's text, for string literals cast to a float type
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import sqlglot
@@ -45,14 +46,31 @@ def check_float_literals(sql: str) -> None:
         target = _cast_type(tokens, i)
         if target is None:
             continue
-        name, largest = _FLOAT_TYPES[target]
-        try:
-            value = float(tok.text)
-        except ValueError:
-            continue  # not a number: DuckDB says so
-        spelled_infinity = "inf" in tok.text.lower()  # 'Infinity', '-inf': Postgres's too
-        if not spelled_infinity and not math.isnan(value) and abs(value) > largest:
-            raise NumericValueOutOfRange(f'"{tok.text}" is out of range for type {name}')
+        check_float_text(tok.text, target)
+
+
+# A namespace column's type (schema.py) -> the type word above.
+COLUMN_FLOATS = {"DOUBLE": "float8", "FLOAT": "float4"}
+_NONZERO = re.compile(r"[1-9]")
+
+
+def check_float_text(text: str, type_word: str) -> None:
+    """Raise 22003, in Postgres's words, when `text` (a number as written) is out of the
+    range of float type `type_word` (a key of _FLOAT_TYPES): too large (DuckDB would read
+    Infinity) or too small to be told from zero (DuckDB would read 0). Postgres's own
+    spellings of infinity and NaN pass; text that is no number is DuckDB's to refuse."""
+    try:
+        value = float(text)
+    except ValueError:
+        return
+    if "inf" in text.lower() or math.isnan(value):  # 'Infinity', '-inf', 'NaN'
+        return
+    name, largest = _FLOAT_TYPES[type_word]
+    smallest = float(np.finfo(np.float32 if name == "real" else np.float64).smallest_subnormal)
+    mantissa = text.lower().split("e")[0]
+    underflow = abs(value) < smallest and _NONZERO.search(mantissa) is not None
+    if abs(value) > largest or underflow:
+        raise NumericValueOutOfRange(f'"{text.strip()}" is out of range for type {name}')
 
 
 def _cast_type(tokens: list[Token], i: int) -> str | None:

@@ -20,6 +20,7 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Token, TokenType
 
 from .duckdb_keywords import quote_duckdb_keywords
+from .float_literals import COLUMN_FLOATS, check_float_text
 from .parse import DIALECT
 from .pg_rewrite import SHIM
 from .pg_text import bytea, duck_list_sql, interval_input, looks_like_array
@@ -33,7 +34,11 @@ def _bytea_sql(text: str) -> str:
 
 def typed_literal(expr: exp.Expression, column_type: str) -> exp.Expression:
     """`expr`, or what a string literal means as a value of `column_type` (schema.py) where
-    DuckDB would read it otherwise: a '{...}' array as a list, bytea text as bytes."""
+    DuckDB would read it otherwise: a '{...}' array as a list, bytea text as bytes; a
+    number out of a float column's range is 22003 (DuckDB reads Infinity or 0)."""
+    number = expr.this if isinstance(expr, exp.Neg) else expr
+    if isinstance(number, exp.Literal) and column_type in COLUMN_FLOATS:
+        check_float_text(number.this, COLUMN_FLOATS[column_type])
     if not (isinstance(expr, exp.Literal) and expr.is_string):
         return expr
     if column_type.endswith("]") and looks_like_array(expr.this):

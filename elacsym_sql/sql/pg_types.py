@@ -33,6 +33,7 @@ PG_CHAR = "ENUM('b', 'c', 'd', 'e', 'p', 'r', 'm')"
 
 # A NUMERIC without precision: DuckDB has no unbounded decimal (decision 0030).
 UNCONSTRAINED_NUMERIC = "DECIMAL(38,12)"
+UNCONSTRAINED_SCALE = (38, 12)  # its (precision, scale): sent as numeric without typmod
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ def pg_type_of(duck_type: str) -> tuple[int, int]:
         if pg is None or pg.array_oid == 0 or pg.element:
             return TEXT, -1  # nested arrays: Postgres arrays are flat; send text
         return pg.array_oid, -1
+    if text == UNCONSTRAINED_NUMERIC:
+        return NUMERIC, -1  # as Postgres's numeric without precision: format_type 'numeric'
     decimal = _DECIMAL.fullmatch(text)
     if decimal:
         precision, scale = int(decimal.group(1)), int(decimal.group(2))
