@@ -120,3 +120,17 @@ def test_core_insert_returning_stream_results_and_reflection(engine, model):
         assert isinstance(insp.get_columns("sa_events")[0]["type"], sa.INTEGER)
     finally:
         metadata.drop_all(engine)
+
+
+@pytest.mark.parametrize("driver", ["psycopg2", "pg8000"])
+def test_other_sync_dialects_round_trip_the_model(target, model, driver):
+    eng = sa.create_engine(target.url(driver))
+    try:
+        with orm.Session(eng) as session:
+            author = Author(name=f"via {driver}", books=[Book(title=driver, price=1.5)])
+            session.add(author)
+            session.commit()
+            book = session.scalars(sa.select(Book).where(Book.title == driver)).one()
+            assert book.author.name == f"via {driver}" and float(book.price) == 1.5
+    finally:
+        eng.dispose()
