@@ -59,7 +59,6 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
             ),
             # Accepted and answered, not applied: SET is the way to change a setting here.
             "CREATE OR REPLACE MACRO main.set_config(n, v, is_local) AS v",
-            *QUOTING_MACROS,
             "CREATE OR REPLACE MACRO main.to_regtype(n) AS "
             f"(SELECT oid FROM {SHIM}.pg_type WHERE typname = lower(n) LIMIT 1)",
         ]
@@ -74,6 +73,8 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
             if not exists or not exists[0]:
                 statements.append(f"CREATE TYPE {name} AS {base}")
         install_size_function(duck, engine)
+        for sql in QUOTING_MACROS:  # the catalog's macros quote names with them
+            cur.execute(sql)
         _install_catalog(duck, cur)
         for sql in statements:
             cur.execute(sql)

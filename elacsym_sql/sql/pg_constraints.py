@@ -96,19 +96,30 @@ SELECT {S}.current_database() AS constraint_catalog, nspname AS constraint_schem
 FROM {S}.cons WHERE contype IN ('p', 'u', 'f')""",
 }
 
+
+def _names(column: str) -> str:
+    """SQL of a list column's names, each as quote_ident writes it, comma-separated."""
+    return f"array_to_string(list_transform({column}, lambda c: main.quote_ident(c)), ', ')"
+
+
 # By (name, parameters, body), as pg_views.MACROS.
 CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
     ("pg_get_indexdef", "idx, col := 0, pretty := false",
      f"""(SELECT CASE WHEN col > 0 THEN keys[col] ELSE indexdef END
         FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u', 'i'))"""),
     ("pg_get_constraintdef", "con, pretty := false",
+     # Names quoted as Postgres quotes them (SQLAlchemy parses this text with a regular
+     # expression), the referenced table qualified when it is not in public.
      f"""(SELECT CASE contype
-        WHEN 'p' THEN 'PRIMARY KEY (' || array_to_string(cols, ', ') || ')'
-        WHEN 'u' THEN 'UNIQUE (' || array_to_string(cols, ', ') || ')'
-        WHEN 'f' THEN 'FOREIGN KEY (' || array_to_string(cols, ', ') || ') REFERENCES '
-          || ref_table || '(' || array_to_string(ref_cols, ', ') || ')'
+        WHEN 'p' THEN 'PRIMARY KEY (' || {_names("cols")} || ')'
+        WHEN 'u' THEN 'UNIQUE (' || {_names("cols")} || ')'
+        WHEN 'f' THEN 'FOREIGN KEY (' || {_names("cols")} || ') REFERENCES '
+          || (SELECT CASE WHEN fr.nspname = 'public' THEN ''
+                ELSE main.quote_ident(fr.nspname) || '.' END || main.quote_ident(fr.relname)
+              FROM {S}.rels fr WHERE fr.name = k.ref_table)
+          || '(' || {_names("ref_cols")} || ')'
           || CASE WHEN deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
-        ELSE 'CHECK (' || definition || ')' END FROM {S}.cons WHERE oid = con)"""),
+        ELSE 'CHECK (' || definition || ')' END FROM {S}.cons k WHERE oid = con)"""),
     # Postgres's set-returning (x, n) per array element (pgJDBC's getPrimaryKeys,
     # getIndexInfo): an unnest, several rows in a select list as in Postgres.
     ("information_schema__pg_expandarray", "arr",

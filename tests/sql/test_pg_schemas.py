@@ -92,3 +92,29 @@ def test_schemas_are_durable_and_dropped_when_empty(make_settings, con):
         other.execute("DROP SCHEMA IF EXISTS test_schema")
         assert sqlstate(other, "CREATE TABLE test_schema.t (id INTEGER)") == "3F000"
     assert rows(con, "SELECT name FROM users") == [("public one",)]
+
+
+def test_constraint_definitions_as_postgres_writes_them(con):
+    # pg_get_constraintdef as PostgreSQL 15 prints it for the same DDL (SQLAlchemy parses
+    # foreign keys out of it): names quoted when they need it, other schemas qualified.
+    con.execute('CREATE TABLE "par(en)s" ("dot.s" INTEGER PRIMARY KEY, "Q" INTEGER UNIQUE)')
+    con.execute(
+        'CREATE TABLE test_schema."x y" (id INTEGER PRIMARY KEY, "r f" INTEGER REFERENCES'
+        ' "par(en)s" ("dot.s") ON DELETE RESTRICT, u INTEGER REFERENCES public.users (id))'
+    )
+    con.execute(
+        "CREATE TABLE refs (id INTEGER PRIMARY KEY, x INTEGER REFERENCES test_schema.users)"
+    )
+    assert rows(
+        con,
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conname LIKE 'par%' OR conname LIKE 'x y%' OR conname LIKE 'refs%' ORDER BY 1",
+    ) == [
+        ("par(en)s_Q_key", 'UNIQUE ("Q")'),
+        ("par(en)s_pkey", 'PRIMARY KEY ("dot.s")'),
+        ("refs_pkey", "PRIMARY KEY (id)"),
+        ("refs_x_fkey", "FOREIGN KEY (x) REFERENCES test_schema.users(id)"),
+        ("x y_pkey", "PRIMARY KEY (id)"),
+        ("x y_r f_fkey", 'FOREIGN KEY ("r f") REFERENCES "par(en)s"("dot.s") ON DELETE RESTRICT'),
+        ("x y_u_fkey", "FOREIGN KEY (u) REFERENCES users(id)"),
+    ]
