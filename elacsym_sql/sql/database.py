@@ -115,7 +115,9 @@ class Database:
         self.sequences = SequenceFunctions(self.engine)
         self.sequences.install(self._duck)  # nextval(), currval(), setval(), lastval()
         self._duck_settings = duck_setting_names(self._duck)
-        self.file_access = FileAccess(protected_locations(settings.data, settings.cache_dir))
+        self.file_access = FileAccess(
+            protected_locations(settings.data, settings.cache_dir), is_namespace=self._is_namespace
+        )
         self._readable: set[str] | None = None  # what DuckDB may read once locked down
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
         self._streaming: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()

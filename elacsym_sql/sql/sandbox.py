@@ -23,7 +23,7 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -86,6 +86,9 @@ class FileAccess:
     # None: DuckDB's ordinary access (embedded); else the wire policy, reading only these.
     read_dirs: tuple[str, ...] | None = None
     _global_settings: frozenset[str] = field(default=frozenset(), compare=False)
+    # Whether a quoted name with a '.' is a namespace ("s.t", a table of schema s: decision
+    # 0033), which DuckDB reads as such, never as a file.
+    is_namespace: Callable[[str], bool] = field(default=lambda name: False, compare=False)
 
     @property
     def wire(self) -> bool:
@@ -94,7 +97,7 @@ class FileAccess:
     def for_wire(self, read_dirs: Iterable[str], global_settings: Iterable[str]) -> FileAccess:
         """The wire policy reading `read_dirs` (resolved now)."""
         resolved = tuple(sorted({r for d in read_dirs if (r := resolve(d))}))
-        return FileAccess(self.protected, resolved, frozenset(global_settings))
+        return FileAccess(self.protected, resolved, frozenset(global_settings), self.is_namespace)
 
     def reading(self, read_dirs: Iterable[str]) -> FileAccess:
         """This wire policy, also reading `read_dirs` (a user's own)."""
@@ -270,8 +273,9 @@ class FileAccess:
                     self._check_read_path(name, _path_argument(node))
             elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
                 ident = node.this  # `FROM 'x.csv'`: DuckDB reads the file
-                if ident.quoted and ("/" in ident.name or "." in ident.name):
-                    self._check_read_path(ident.name, exp.Literal.string(ident.name))
+                name = ident.name
+                if ident.quoted and ("/" in name or ("." in name and not self.is_namespace(name))):
+                    self._check_read_path(name, exp.Literal.string(name))
             elif isinstance(node, exp.Summarize | exp.Describe) and isinstance(
                 node.this, exp.Literal
             ):

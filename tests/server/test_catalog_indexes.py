@@ -123,3 +123,31 @@ def test_jdbc_index_info_as_postgres(indexed: int, tmp_path) -> None:
         "Mixed Case Mixed Case_pkey false 3 1 id",
         "Mixed Case ix quote ' one false 3 1 Col A",
     ]
+
+
+def test_tables_of_other_schemas_over_the_wire(indexed: int, wire) -> None:
+    # A quoted name with a '.' is how DuckDB names a file; "s.t" here is a namespace, which
+    # the wire's file policy lets through (decision 0033), while real files stay refused.
+    _, con = wire
+    con.execute("CREATE SCHEMA wire_schema")
+    con.execute("CREATE TABLE wire_schema.ix_users (id INTEGER PRIMARY KEY, note TEXT)")
+    engine = sa.create_engine(f"postgresql+psycopg://tester@127.0.0.1:{indexed}/elacsym")
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO wire_schema.ix_users VALUES (1, 'in the schema')"))
+            got = conn.execute(sa.text('SELECT note FROM "wire_schema".ix_users')).all()
+            assert got == [("in the schema",)]
+            with pytest.raises(sa.exc.ProgrammingError, match="file access is disabled"):
+                conn.execute(sa.text('SELECT * FROM "elsewhere.csv"'))
+        insp = sa.inspect(engine)
+        assert insp.get_table_names(schema="wire_schema") == ["ix_users"]
+        assert "wire_schema" in insp.get_schema_names()
+        assert [c["name"] for c in insp.get_columns("ix_users", schema="wire_schema")] == [
+            "id",
+            "note",
+        ]
+        assert "ix_users" in insp.get_table_names()  # public's, a table of its own
+    finally:
+        engine.dispose()
+    listed = psql(indexed, r"\dn")
+    assert "wire_schema" in listed
