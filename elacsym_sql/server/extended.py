@@ -189,7 +189,7 @@ class Extended:
         portal = self.portals.get(name)
         cursor = s.state.cursors.open.get(name) if portal is None else None
         if cursor is not None:  # a DECLAREd cursor is a portal too (psycopg describes it)
-            cols = [t.column(n, ty) for n, ty in zip(cursor.names, cursor.types, strict=True)]
+            cols = [t.column(n, ty) for n, ty in zip(cursor.names, cursor.wire_types, strict=True)]
             s.send(row_description(cols, [int(cursor.binary)] * len(cols)))
             return
         if portal is None:

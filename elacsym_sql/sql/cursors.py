@@ -63,6 +63,12 @@ class OpenCursor:
     _batches: Iterator[pa.RecordBatch] = field(default_factory=lambda: iter(()))
     _buffer: list[pa.RecordBatch] = field(default_factory=list)
     position: int = 0  # rows read so far
+    declared: list[str] | None = None  # the wire's types where DuckDB's differ (Outcome.types)
+
+    @property
+    def wire_types(self) -> list[str]:
+        """Each column's type as the wire sends it (declared_types.py)."""
+        return self.declared or self.types
 
     def take(self, count: int | None) -> pa.Table:
         """The next `count` rows (None: all that are left), fewer at the end."""
@@ -161,6 +167,7 @@ class Cursors:
                 depth,
                 stmt.text,
                 _batches=iter(outcome.result.batches(CHUNK_ROWS)),
+                declared=outcome.types,
             )
         except BaseException:
             duck.close()
@@ -184,7 +191,8 @@ class Cursors:
         table = cursor.take(count)
         if stmt.move:
             return Outcome("count", "MOVE", table.num_rows)
-        return Outcome("rows", "FETCH", result=FetchedRows(table, cursor.types, cur, cursor.binary))
+        result = FetchedRows(table, cursor.types, cur, cursor.binary)
+        return Outcome("rows", "FETCH", result=result, types=cursor.declared)
 
     def before_commit(self) -> None:
         """WITH HOLD cursors of the committing block keep their rows beyond it."""

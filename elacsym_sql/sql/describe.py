@@ -105,7 +105,7 @@ def _describe_cursor(
         return Description(inner.parameters, None)
     if isinstance(stmt, Fetch) and not stmt.move:
         cursor = state.cursors.get(stmt.name)
-        return Description([], list(zip(cursor.names, cursor.types, strict=True)))
+        return Description([], list(zip(cursor.names, cursor.wire_types, strict=True)))
     return NO_ROWS
 
 

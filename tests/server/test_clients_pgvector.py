@@ -144,6 +144,10 @@ def test_vector_columns_are_pgvector_typed_float_arrays_are_not(conn):
     with conn.cursor(binary=True) as binary:
         got = binary.execute("SELECT v FROM pv_types WHERE id = %s", [1]).fetchone()[0]
         assert got.to_list() == [1.5, 2.0]
+    with conn.transaction(), conn.cursor("pv_named") as named:  # DECLARE ... FETCH
+        named.execute("SELECT v, f FROM pv_types")
+        fetched = named.fetchone()
+        assert isinstance(fetched[0], Vector) and fetched[1] == [1.5, 2.0]
     assert conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
                         "WHERE attrelid = 'pv_types'::regclass AND attname = 'v'"
                         ).fetchone() == ("vector(2)",)  # fmt: skip
