@@ -237,5 +237,8 @@ def test_pg8000_register_vector(server, pg):
             "SELECT id FROM items WHERE cat = :cat ORDER BY embedding <=> :q LIMIT 5", cat="a", q=q
         )
         assert _ids(rows) == _search_ids(pg, q, 5, "cat = 'a'")
+        conn.run("INSERT INTO items (id, cat, embedding) VALUES (:id, 'p', :v)", id=900002, v=q)
+        [[back]] = conn.run("SELECT embedding FROM items WHERE id = 900002")
+        assert np.allclose(back.to_numpy(), q)  # read as pgvector's Vector
     finally:
         conn.close()
