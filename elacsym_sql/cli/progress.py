@@ -38,7 +38,8 @@ class Progress:
         if self.tty:
             self.out.write("\r\x1b[K")
         rate = rows / seconds if seconds > 0 else 0.0
-        self.out.write(f"{self.label}: {rows:,} rows in {seconds:.1f} s ({rate:,.0f} rows/s)\n")
+        noun = "row" if rows == 1 else "rows"
+        self.out.write(f"{self.label}: {rows:,} {noun} in {seconds:.1f} s ({rate:,.0f} rows/s)\n")
         self.out.flush()
 
     def _status(self, rows: int, fraction: float | None, now: float) -> str:

@@ -130,3 +130,14 @@ def test_serve_with_data_after_the_command_and_a_port_alone(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_reader_leaving_early_is_not_an_error(tmp_path):
+    """`elacsym config | head -1`: the pipe closes; no traceback, the shell's 141."""
+    env = dict(os.environ, ELACSYM_CACHE_DIR=str(tmp_path / "cache"))
+    command = [sys.executable, "-m", "elacsym_sql.cli", "config"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    proc = subprocess.Popen(command, env=env, cwd=tmp_path, **pipes)
+    proc.stdout.close()  # the reader is gone before anything is written
+    assert proc.wait(timeout=120) == 141
+    assert proc.stderr.read() == b""
