@@ -6,9 +6,9 @@ loading segments, folding, preparing a big write. Those loops call `check_interr
 safe points, places where stopping leaves nothing behind that counts (never once the
 statement has taken effect: the installed check knows the statement's commit point).
 
-The server installs its session's check on the worker thread running a statement
-(`checking`); threads without one (the indexer, embedded users) are never interrupted here.
-Work a loop hands to other threads is not checked there.
+The server installs its session's check on the worker thread running a statement, an
+embedded cursor on the thread calling `execute` (`checking`); threads without one (the
+indexer, DuckDB's own threads running a UDF) are never interrupted here.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from ..errors import InterfaceError
+from ..errors import InterfaceError, QueryCanceled
+from ..interrupts import checking
 from .database import Database, Params
 from .parse import front_door
 from .results import Outcome, ResultSet
@@ -30,13 +31,15 @@ class Cursor:
         self._outcome: Outcome | None = None
         self._count_rows: list[tuple[int]] = []
         self._closed = False
+        self._canceled = False  # interrupt() was called during the running statement
 
     # -- executing -------------------------------------------------------------------------
 
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
         self._check_open()
         self._outcome = None
-        with front_door(operation):
+        self._canceled = False
+        with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute(
                 self._duck, operation, parameters, self.connection.session
             )
@@ -47,7 +50,8 @@ class Cursor:
         self._check_open()
         self._outcome = None
         rows = list(seq_of_parameters)
-        with front_door(operation):
+        self._canceled = False
+        with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute_many(
                 self._duck, operation, rows, self.connection.session
             )
@@ -83,7 +87,12 @@ class Cursor:
     def interrupt(self) -> None:
         """Cancel the statement this cursor is running, from another thread: it fails with
         57014, unless it has already taken effect (then it finishes and reports that)."""
+        self._canceled = True  # for the engine's own loops (interrupts.py)
         self.connection.session.transaction.commit_point.interrupt(self._duck.interrupt)
+
+    def _stop_if_canceled(self) -> None:
+        if self._canceled and not self.connection.session.transaction.commit_point.passed:
+            raise QueryCanceled("canceling statement due to user request")
 
     def _pending(self) -> ResultSet | None:
         if self._outcome is None:

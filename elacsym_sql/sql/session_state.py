@@ -52,6 +52,7 @@ class SessionState:
     ) -> Outcome:
         """One statement: answered here, or by `execute` (the router) on `cur` (or on a
         cursor's own connection)."""
+        self.transaction.commit_point.start()  # each statement takes effect on its own
         shown = self.settings.values["statement_memory_limit"]
         with limited(size_bytes(shown), shown):
             return self._run(cur, stmt, execute)
@@ -136,6 +137,7 @@ class SessionState:
         if self.transaction.state != "idle":
             # A failed block refuses it in the statement loop; a block reads its own snapshot.
             return None
+        self.transaction.commit_point.start()  # a read: it never takes effect
         try:
             return execute()
         except ElacsymError:
