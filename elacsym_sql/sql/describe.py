@@ -24,6 +24,7 @@ from .ddl import identifier
 from .declared_types import declared_types
 from .dml import returning_sql, target_name, write_alias
 from .errors import translate
+from .param_types import infer_param_types
 from .parse import DIALECT, Statement, split_statements
 from .pg_literals import rewrite_literal_casts
 from .pg_rewrite import rewrite_catalog
@@ -175,8 +176,18 @@ def _bind_text(
         text, with_writes=True, values=list(params) if params else None
     )
     param_types: list[str | None] = [None if str(p) == "UNKNOWN" else str(p) for _, p in parameters]
+    if params is None and None in param_types:
+
+        def bind_select(sql: str) -> list[str] | None:
+            try:
+                return [str(t) for t in binder(sql, with_writes=True, values=None)[1]]
+            except duckdb.Error:
+                return None
+
+        param_types = infer_param_types(text, param_types, bind_select)
     if any(str(t) == "UNKNOWN" for t in types) and params is None and parameters:
-        # Untyped parameters are text (as in Postgres): type the columns that way.
+        # Untyped parameters are text (as in Postgres): type the columns that way; those
+        # an operator typed (param_types.py) as NULLs of their type.
         values = ["" if p is None else None for p in param_types]
         names, types, *_ = binder(text, with_writes=True, values=values)
     if return_type != "query_result":

@@ -111,6 +111,11 @@ def test_prepared_writes_describe_their_returning_columns(target):
         update = await conn.prepare("UPDATE ap_stock SET qty = $1 WHERE id = $2 RETURNING qty")
         assert [a.name for a in update.get_attributes()] == ["qty"]
         assert await update.fetchval(5, 1) == 5
+        # $1 typed by the other operand, as Postgres types it (DuckDB leaves it open)
+        add = await conn.prepare("UPDATE ap_stock SET qty = qty + $1 WHERE id = $2 RETURNING qty")
+        assert await add.fetchval(3, 1) == 8
+        scaled = await conn.fetch("SELECT id, qty * $1 AS q FROM ap_stock WHERE qty > $2", 2, 1)
+        assert [tuple(r) for r in scaled] == [(1, 16)]
         delete = await conn.prepare("DELETE FROM ap_stock WHERE id = $1 RETURNING name")
         assert await delete.fetch(1) == [("a",)]
         plain = await conn.prepare("DELETE FROM ap_stock WHERE id = $1")
