@@ -66,8 +66,12 @@ def parse_value(f: dataclasses.Field[Any], raw: Any, origin: str) -> Any:
 
 
 def _convert(want: str, raw: Any) -> Any:
+    if isinstance(raw, os.PathLike) and want in ("str", "optional"):
+        return os.fspath(raw)  # connect(tmp_path / "data")
     if isinstance(raw, str):
         return _from_text(want, raw)
+    if want in ("int", "size") and isinstance(raw, float) and raw.is_integer():
+        return int(raw)  # cache_bytes=4e9
     if want == "bool" and isinstance(raw, bool):
         return raw
     if want in ("int", "size") and isinstance(raw, int) and not isinstance(raw, bool):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
@@ -38,8 +39,20 @@ def load(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> L
     file = config_file(environ, getattr(args, "config", None), DEFAULT_FILE)
     found = resolve(fields, environ, given(args, fields), file=file, override_origin=flag)
     settings = Settings(**{f.name: found.values[f.name] for f in SETTING_FIELDS})
-    server = ServerOptions(**{f.name: found.values[f.name] for f in SERVER_FIELDS})
+    try:
+        server = ServerOptions(**{f.name: found.values[f.name] for f in SERVER_FIELDS})
+    except ValueError as exc:
+        raise ValueError(f"{exc}{_set_by(str(exc), found)}") from None
     return Loaded(settings, server, found, file)
+
+
+def _set_by(message: str, found: Resolved) -> str:
+    """Where the value a server option's error names came from, when not from its flag."""
+    for f in SERVER_FIELDS:
+        source = found.sources[f.name]
+        if re.search(re.escape(flag(f.name)) + r"(?![\w-])", message) and source != flag(f.name):
+            return f" (set by {source})"
+    return ""
 
 
 def print_config(loaded: Loaded, out: TextIO, environ: Mapping[str, str] = os.environ) -> None:

@@ -148,8 +148,8 @@ def test_original_environment_spellings(env, capsys):
         ('[storage]\nbackend = "gcs"\n', "storage.backend = 'gcs'"),
         ('[storage]\nbackend = "s3"\n', "wants storage.s3.bucket"),
         ("[distributed]\nenabled = true\n", "distributed.enabled = True asks for a cluster"),
-        ('[logging]\nformat = "xml"\n', "--log-format is text or json"),
-        ("max_connections = 0\n", "--max-connections is at least 1"),
+        ('[logging]\nformat = "xml"\n', "--log-format is text or json, not 'xml' (set by"),
+        ("max_connections = 0\n", "--max-connections is at least 1 (set by"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -176,6 +176,16 @@ def test_bad_environment_stops_start_up_naming_it(env, capsys, var, value, named
     assert named in capsys.readouterr().err
 
 
+def test_bad_server_option_names_its_source(env, capsys):
+    env.setenv("ELACSYM_HTTP", "nowhere")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "--http wants host:port, a port or off, not 'nowhere' (set by env ELACSYM_HTTP)" in err
+    env.delenv("ELACSYM_HTTP")
+    assert main(["serve", "--log-level", "loud"]) == 2
+    assert capsys.readouterr().err.endswith("not 'loud'\n")  # the flag names itself
+
+
 def test_bad_flag_value_names_the_flag(env, capsys):
     assert main(["ls", "--memory-cache-bytes", "2 bananas"]) == 2
     assert "--memory-cache-bytes = '2 bananas' is not a valid size" in capsys.readouterr().err
@@ -193,6 +203,12 @@ def test_connect_reads_sizes_and_original_env_but_no_file(env, tmp_path):
     with connect(cache_bytes="1GiB") as con:
         assert con.database.settings.cache_bytes == 1 << 30
         assert con.database.settings.data == str(tmp_path / "data")
+    with connect(tmp_path / "other", cache_bytes=4e9, gc_grace_seconds=600) as con:
+        assert con.database.settings.data == str(tmp_path / "other")  # a Path is fine
+        assert con.database.settings.cache_bytes == 4 * 10**9
+        assert con.database.settings.gc_grace_seconds == 600.0
+    with pytest.raises(InvalidParameterValue, match=r"cache_bytes = 1\.5 is not a valid size"):
+        connect(cache_bytes=1.5)
     with pytest.raises(InvalidParameterValue, match="unknown setting: cache_byte"):
         connect(cache_byte=1)
 
