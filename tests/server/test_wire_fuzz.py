@@ -1,7 +1,8 @@
 """Hypothesis sends frames after a valid start-up: well-formed messages with odd contents,
 messages of every type with random bodies, and sometimes a broken header. The server must
 answer (or hang up, for broken framing), never fail internally (XX000) or log a
-traceback, and a fresh client must be served afterwards.
+traceback, stay within a bounded memory (the server runs in this process), and a fresh
+client must be served afterwards.
 
 ELACSYM_FUZZ_EXAMPLES sets the number of examples (default: a few seconds' worth).
 """
@@ -25,6 +26,17 @@ pytestmark = pytest.mark.usefixtures("no_tracebacks")
 EXAMPLES = int(os.environ.get("ELACSYM_FUZZ_EXAMPLES", "60"))
 PROBE = "SELECT 4242"
 HANG = 20  # seconds without a reply that count as a hang
+GROWTH_MB = 512  # frames are at most ~100 bytes: an allocation sized by a claim shows here
+_FIRST_RSS: list[float] = []  # this process's RSS after the first example
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS line")
+
 
 _SQL = (
     st.sampled_from(
@@ -143,3 +155,7 @@ def test_random_frames_after_startup(wire, frames, broken):
         assert b"4242" in fresh.exchange(query(PROBE))[1].body
     finally:
         fresh.close()
+    rss = _rss_mb()
+    if not _FIRST_RSS:
+        _FIRST_RSS.append(rss)
+    assert rss < _FIRST_RSS[0] + GROWTH_MB, f"RSS {rss:.0f} MB, {_FIRST_RSS[0]:.0f} MB at first"
