@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -142,3 +144,21 @@ def test_progress_on_a_terminal_redraws_one_line_with_rate_and_eta():
     assert "rows/s, ETA" in text
     assert text.endswith("import docs: 1,000 rows in " + text.rsplit(" in ", 1)[1])
     assert text.count("\n") == 1  # the bar was redrawn in place, one final line
+
+
+def test_import_on_a_terminal_draws_a_bar(env, tmp_path):
+    from .terminal import Terminal
+
+    pq.write_table(pa.table({"id": pa.array(np.arange(50_000))}), tmp_path / "n.parquet")
+    environment = dict(os.environ)  # the env fixture's settings, and this checkout
+    environment["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH")) if p
+    )
+    argv = [sys.executable, "-m", "elacsym_sql.cli", "import", "n", str(tmp_path / "n.parquet")]
+    term = Terminal([*argv, "--batch-rows", "10000"], environment)
+    try:
+        term.expect(r"\r\x1b\[K\[#+ *\]  20% import n: 10,000 rows, [\d,]+ rows/s, ETA \d+s")
+        term.expect(r"\r\x1b\[Kimport n: 50,000 rows in [\d.]+ s")
+        assert term.wait() == 0
+    finally:
+        term.close()
