@@ -112,3 +112,44 @@ def test_sql_and_http_give_the_same_answers(served, http, both, name):
     assert [(r["id"], pytest.approx(r["score"])) for r in http_hybrid["results"]] == [
         (i, s) for i, s in sql_hybrid
     ]  # fmt: skip
+
+
+def test_concurrent_http_and_sql_writes_all_land(served, http):
+    """Acknowledged writes from both doors at once: every one is there afterwards."""
+    import threading
+
+    from tests.http.client import Client
+
+    schema = {"schema": {"vector_dim": 2, "attributes": {"who": {"type": "string"}}}}
+    assert http.call("PUT", "/v1/namespaces/racing", schema)[0] == 200
+    errors: list[object] = []
+
+    def over_http(t: int) -> None:
+        client = Client(served.http_port)
+        for b in range(5):
+            docs = [{"id": t * 1000 + b * 20 + i, "vector": [t, i], "attributes": {"who": "http"}}
+                    for i in range(20)]  # fmt: skip
+            status, body = client.call("POST", "/v1/namespaces/racing/upsert", {"documents": docs})
+            if (status, body) != (200, {"count": 20}):
+                errors.append(body)
+
+    def over_sql() -> None:
+        try:
+            with psycopg.connect(served.dsn, autocommit=True) as conn:
+                for i in range(50):
+                    row = (100_000 + i, [1.0, float(i)])
+                    conn.execute("INSERT INTO racing VALUES (%s, 'sql', %s)", row)
+        except psycopg.Error as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=over_http, args=(t,)) for t in range(6)]
+    threads.append(threading.Thread(target=over_sql))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    with psycopg.connect(served.dsn, autocommit=True) as conn:
+        counts = dict(conn.execute("SELECT who, count(*) FROM racing GROUP BY who").fetchall())
+    assert counts == {"http": 600, "sql": 50}
+    assert http.call("GET", "/v1/namespaces/racing")[1]["stats"]["rows"] == 650
