@@ -5,11 +5,13 @@ from .engine import Engine
 from .fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
 from .namespace import Namespace, Snapshot, WriteConflict
 from .search import SearchResult
+from .search_spec import MAX_K
 from .transaction import Transaction
 
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_RRF_K",
+    "MAX_K",
     "Engine",
     "EngineApi",
     "Fusion",

@@ -10,6 +10,9 @@ import html
 import json
 from typing import Any
 
+from ..engine import DEFAULT_ALPHA, DEFAULT_RRF_K, MAX_K
+from ..schema import MAX_VECTOR_DIM
+
 _ERROR = {
     "type": "object",
     "properties": {
@@ -49,7 +52,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["vector_dim"],
                 "properties": {
-                    "vector_dim": {"type": "integer", "minimum": 1, "maximum": 16000},
+                    "vector_dim": {"type": "integer", "minimum": 1, "maximum": MAX_VECTOR_DIM},
                     "vector_metric": {"enum": ["cosine", "l2", "dot"], "default": "cosine"},
                     "attributes": {"type": "object", "additionalProperties": _ATTRIBUTE},
                 },
@@ -90,12 +93,12 @@ _SCHEMAS: dict[str, Any] = {
                 "description": '{"field", "query", "weight"} or {"fields", "query", "weights"}',
             },
             "filter": {"$ref": "#/components/schemas/Filter"},
-            "top_k": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 10},
+            "top_k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
             "include_vector": {"type": "boolean", "default": False},
             "include_attributes": {"type": "array", "items": {"type": "string"}},
             "fusion": {"enum": ["rrf", "minmax"], "default": "rrf"},
-            "rrf_k": {"type": "number", "default": 60},
-            "alpha": {"type": "number", "default": 0.45},
+            "rrf_k": {"type": "number", "default": DEFAULT_RRF_K},
+            "alpha": {"type": "number", "default": DEFAULT_ALPHA},
             "consistency": {"enum": ["strong", "eventual"], "default": "strong"},
         },
     },

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import DatatypeMismatch, InvalidParameterValue, NotSupportedError
 from ..index.analyzer import STOPWORD_LANGUAGES
-from ..schema import LANGUAGES, METRICS, Column, Options, Schema
+from ..schema import LANGUAGES, MAX_VECTOR_DIM, METRICS, Column, Options, Schema
 from .shape import Json, get, only
 
 KEY, VECTOR = "id", "vector"
@@ -63,8 +63,10 @@ def schema_from_json(name: str, body: Json) -> Schema:
             if not columns[-1].type.startswith("VARCHAR"):
                 raise InvalidParameterValue(f"{path}: full_text needs a string attribute")
             analyzers[attr] = analyzer
-    if not 1 <= dim <= 16_000:
-        raise InvalidParameterValue(f"schema.vector_dim must be from 1 to 16000, not {dim}")
+    if not 1 <= dim <= MAX_VECTOR_DIM:
+        raise InvalidParameterValue(
+            f"schema.vector_dim must be from 1 to {MAX_VECTOR_DIM}, not {dim}"
+        )
     columns.append(Column(VECTOR, f"FLOAT[{dim}]"))
     distinct = {tuple(sorted(a.items())) for a in analyzers.values()}
     if len(distinct) > 1:
