@@ -115,6 +115,7 @@ def test_readme_examples_run_as_written(fresh, capsys):
                 assert run.returncode == 0, f"{where}:\n{run.stdout}{run.stderr}"
                 assert '"error"' not in run.stdout, f"{where}:\n{run.stdout}"
                 print(run.stdout)
+    names["con"].close()  # the README's connection, still open at its end
     out = capsys.readouterr().out
     assert "[(1, 19.0)]" in out  # what the Python example says it prints
     assert '"namespace":"my_docs","created":true' in out.replace(" ", "")  # the curl lines
