@@ -271,7 +271,11 @@ class FileAccess:
                     )
                 if name in FILE_FUNCTIONS:
                     self._check_read_path(name, _path_argument(node))
-            elif isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            elif (
+                isinstance(node, exp.Table)
+                and isinstance(node.this, exp.Identifier)
+                and not _created_or_dropped(node)
+            ):
                 ident = node.this  # `FROM 'x.csv'`: DuckDB reads the file
                 name = ident.name
                 if ident.quoted and ("/" in name or ("." in name and not self.is_namespace(name))):
@@ -311,6 +315,12 @@ class FileAccess:
             return False
         matches = glob.glob(os.path.expanduser(path), recursive=True)
         return all(inside(os.path.realpath(m), self.read_dirs) for m in matches)
+
+
+def _created_or_dropped(table: exp.Table) -> bool:
+    """Whether `table` is what a CREATE or DROP names (never a file DuckDB reads)."""
+    parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
+    return isinstance(parent, exp.Create | exp.Drop)
 
 
 def _path_argument(node: exp.Func) -> exp.Expression | None:
