@@ -35,6 +35,7 @@ from .alter_table import execute_alter
 from .column_names import pg_names, source_columns
 from .command_tags import command_tag, returns_rows
 from .comments import run_comment
+from .create_as import create_table_as
 from .ddl import execute_create, execute_drop
 from .declared_types import declared_types
 from .direct import DirectPath, recognise
@@ -348,6 +349,14 @@ class Database:
                 for sql in temp_table:
                     cur.execute(sql)
                 return Outcome("none", "CREATE TABLE")
+            if isinstance(tree, exp.Create) and _creates_namespace(tree) and tree.expression:
+
+                def run(sql: str) -> int:
+                    [part] = split_statements(sql)
+                    return self.execute_statement(cur, part, params, block).rowcount
+
+                written = create_table_as(cur, tree, run, self._is_namespace)
+                return Outcome("count", "SELECT", written)
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
                 name = execute_create(
                     self.engine,

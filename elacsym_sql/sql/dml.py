@@ -96,6 +96,9 @@ def execute_plan(
             if attempt:
                 time.sleep(_conflict_pause(attempt))
             snap = views.refresh_one(plan.namespace)
+            # The tables its rows come from, as of now (INSERT ... SELECT FROM t right after
+            # a write to t read t's view from before that write: no rows).
+            views.refresh(plan.sources - {plan.namespace})
             # UNIQUE is checked against the rows this statement read: it must append
             # directly after them, as a statement that reads what it changes does.
             conditional = plan.conditional or bool(snap.schema.constraints.unique_keys)
