@@ -318,9 +318,10 @@ class FileAccess:
 
 
 def _created_or_dropped(table: exp.Table) -> bool:
-    """Whether `table` is what a CREATE or DROP names (never a file DuckDB reads)."""
+    """Whether `table` is what a CREATE or DROP names, or a foreign key references: a
+    catalog entry, never a file DuckDB reads."""
     parent = table.parent.parent if isinstance(table.parent, exp.Schema) else table.parent
-    return isinstance(parent, exp.Create | exp.Drop)
+    return isinstance(parent, exp.Create | exp.Drop | exp.Reference)
 
 
 def _path_argument(node: exp.Func) -> exp.Expression | None:

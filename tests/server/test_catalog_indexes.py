@@ -138,7 +138,8 @@ def test_tables_of_other_schemas_over_the_wire(indexed: int, wire) -> None:
             got = conn.execute(sa.text('SELECT note FROM "wire_schema".ix_users')).all()
             assert got == [("in the schema",)]
             # Made and dropped over the wire too (no file is read for what DDL names).
-            conn.execute(sa.text("CREATE TABLE wire_schema.made (id SERIAL PRIMARY KEY)"))
+            conn.execute(sa.text("CREATE TABLE wire_schema.made (id SERIAL PRIMARY KEY, "
+                                 "up INTEGER REFERENCES wire_schema.made (id))"))  # fmt: skip
             conn.execute(sa.text("CREATE SEQUENCE wire_schema.counter NO MINVALUE"))
             conn.execute(sa.text("INSERT INTO wire_schema.made DEFAULT VALUES"))
             assert conn.execute(sa.text("SELECT nextval('wire_schema.counter')")).all() == [(1,)]
