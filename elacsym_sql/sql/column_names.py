@@ -62,18 +62,27 @@ def pg_names(text: str, duck_names: list[str]) -> list[str] | None:
     return [duck if ours is None else ours for ours, duck in zip(names, duck_names, strict=True)]
 
 
+CAST_MARK = "::"  # source_columns' prefix of a type cast to: '::vector'
+
+
 def source_columns(text: str, count: int) -> list[str | None] | None:
     """For each of the `count` result columns of `text`, the column it reads as it is
-    (`v`, `t.v`, `v AS w`), else None; None when the select list does not line up with the
-    result (a `*`, a VALUES list, not one query)."""
+    (`v`, `t.v`, `v AS w`), or `::type` for a cast to a type (`x::vector` -> '::vector'),
+    else None; None when the select list does not line up with the result (a `*`, a VALUES
+    list, not one query)."""
     items = _select_items(text)
     if items is None or len(items) != count or any(i["class"] == "STAR" for i in items):
         return None
     source = text.encode("utf-8")
-    return [
-        _folded(i["column_names"][-1], source) if i["class"] == "COLUMN_REF" else None
-        for i in items
-    ]
+    out: list[str | None] = []
+    for item in items:
+        if item["class"] == "COLUMN_REF":
+            out.append(_folded(item["column_names"][-1], source))
+        elif item["class"] == "CAST":
+            out.append(CAST_MARK + _type_name(item.get("type_expr") or {}, source))
+        else:
+            out.append(None)
+    return out
 
 
 @functools.lru_cache(maxsize=1024)

@@ -37,7 +37,7 @@ from .command_tags import command_tag, returns_rows
 from .comments import run_comment
 from .create_as import create_table_as
 from .ddl import execute_create, execute_drop
-from .declared_types import declared_types
+from .declared_types import declared_types, may_declare
 from .direct import DirectPath, recognise
 from .dml import (
     STAGE,
@@ -451,7 +451,7 @@ class Database:
         if outcome.kind != "rows" or outcome.result is None:
             return outcome
         schemas = self.declared_schemas(names)
-        if not schemas:
+        if not may_declare(schemas, text):
             return outcome
         columns = [(d[0], str(d[1])) for d in outcome.result.description]
         sources = source_columns(text, len(columns))

@@ -7,7 +7,8 @@ a result's type). Clients tell them apart by the column's type OID: pgvector's
 register_vector decodes only its `vector` OID, asyncpg's jsonb codec only 3802. So a
 result column that reads (or is named like) a column of the namespaces the statement
 reads takes that column's declared type when every such column agrees on it and DuckDB's
-type is the one it is stored as. Computed columns (`data -> 'k'`, `?column?`) keep DuckDB's type.
+type is the one it is stored as; so does a cast to `vector` or `jsonb` (`$1::vector`).
+Other computed columns (`data -> 'k'`, `?column?`) keep DuckDB's type.
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..schema import Column, Schema
+from .column_names import CAST_MARK
 
 VECTOR = "VECTOR"  # type texts the wire maps to pgvector's and jsonb's OIDs (pg_types.py)
 JSONB = "JSONB"
 _STORED_AS = {VECTOR: re.compile(r"FLOAT\[[0-9]*\]"), JSONB: re.compile(r"JSON")}
+_CASTS = {CAST_MARK + "vector": VECTOR, CAST_MARK + "jsonb": JSONB}  # x::vector, x::jsonb
 
 
 def _declared(col: Column) -> str | None:
     if col.pgvector:
         return VECTOR
     return JSONB if col.type == JSONB else None
+
+
+def may_declare(schemas: Iterable[Schema], text: str) -> bool:
+    """Whether a statement reading `schemas` may have a column to retype: a cheap test
+    before the select list is parsed."""
+    lowered = text.lower()
+    if "vector" in lowered or "jsonb" in lowered:
+        return True
+    return any(_declared(col) for schema in schemas for col in schema.visible)
 
 
 def declared_types(
@@ -40,11 +52,13 @@ def declared_types(
     for schema in schemas:
         for col in schema.visible:
             kinds.setdefault(col.name, set()).add(_declared(col))
-    if not any(k for found in kinds.values() for k in found):
+    casts = any(s and _CASTS.get(s) for s in sources or ())
+    if not casts and not any(k for found in kinds.values() for k in found):
         return None
     out = []
     for i, (name, duck) in enumerate(columns):
-        found = kinds.get((sources[i] if sources else None) or name, set())
+        read = (sources[i] if sources else None) or name
+        found = {_CASTS.get(read)} if read.startswith(CAST_MARK) else kinds.get(read, set())
         declared = next(iter(found)) if len(found) == 1 else None
         out.append(declared if declared and _STORED_AS[declared].fullmatch(duck) else duck)
     return out if out != [duck for _, duck in columns] else None

@@ -21,7 +21,7 @@ from .column_names import pg_names, source_columns
 from .command_tags import leading_words
 from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
 from .ddl import identifier
-from .declared_types import declared_types
+from .declared_types import declared_types, may_declare
 from .dml import returning_sql, target_name, write_alias
 from .errors import translate
 from .param_types import infer_param_types
@@ -160,6 +160,8 @@ def _as_executed(
     renamed = pg_names(text, [n for n, _ in columns])
     if renamed is not None:
         columns = [(n, t) for n, (_, t) in zip(renamed, columns, strict=True)]
+    if not may_declare(schemas, text):
+        return columns
     types = declared_types(schemas, columns, source_columns(text, len(columns)))
     if types is None:
         return columns

@@ -139,6 +139,8 @@ def test_vector_columns_are_pgvector_typed_float_arrays_are_not(conn):
     (vector_oid,) = conn.execute("SELECT oid FROM pg_type WHERE typname = 'vector'").fetchone()
     cur = conn.execute("SELECT v, f, v AS again FROM pv_types")
     assert [d.type_code for d in cur.description] == [vector_oid, 1021, vector_oid]
+    cast = conn.execute("""SELECT '[1,2]'::vector, '{"a": 1}'::jsonb, '{}'::json""")
+    assert [d.type_code for d in cast.description] == [vector_oid, 3802, 114]
     v, f, _ = cur.fetchone()
     assert isinstance(v, Vector) and v.to_list() == [1.5, 2.0] and f == [1.5, 2.0]
     with conn.cursor(binary=True) as binary:
