@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ..errors import QueryCanceled
+from ..errors import QueryCanceled, StatementCompletionUnknown
 from ..sql.commit_point import CommitPoint
 
 
@@ -86,7 +86,10 @@ class StatementClock:
     def explain(self, exc: BaseException) -> BaseException:
         """A statement that failed once interrupted failed for the reason it was interrupted
         for: DuckDB says 'Interrupted!', or 'The result is closed' for a stream it ended.
-        Past the commit point an error is the statement's own: the cancel came too late."""
-        if self.reason is not None and not self._commit_point.passed and isinstance(exc, Exception):
+        Past the commit point an error is the statement's own: the cancel came too late,
+        and so is 40003 (its write may have landed: 57014 would say it did not)."""
+        if isinstance(exc, StatementCompletionUnknown) or self._commit_point.passed:
+            return exc
+        if self.reason is not None and isinstance(exc, Exception):
             return QueryCanceled(f"canceling statement due to {self.reason}")
         return exc

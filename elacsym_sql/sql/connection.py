@@ -36,9 +36,7 @@ class Cursor:
     # -- executing -------------------------------------------------------------------------
 
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
-        self._check_open()
-        self._outcome = None
-        self._canceled = False
+        self._begin()
         with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute(
                 self._duck, operation, parameters, self.connection.session
@@ -47,16 +45,22 @@ class Cursor:
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
-        self._check_open()
-        self._outcome = None
+        self._begin()
         rows = list(seq_of_parameters)
-        self._canceled = False
         with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute_many(
                 self._duck, operation, rows, self.connection.session
             )
         self._after()
         return self
+
+    def _begin(self) -> None:
+        self._check_open()
+        self._outcome = None
+        self._canceled = False
+        # Nothing done yet: what runs before the statement proper (rewriting it reads the
+        # store's schemas) may be canceled too, not only after SessionState.run starts it.
+        self.connection.session.transaction.commit_point.start()
 
     def _after(self) -> None:
         outcome = self._outcome

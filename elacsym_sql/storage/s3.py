@@ -237,16 +237,19 @@ class S3Store(ObjectStore):
         key: str,
         call: Callable[[], T],
         *,
+        write: bool = False,
         conditional: bool = False,
         faults: list[Transient] | None = None,
     ) -> T:
         """`call` (one request) retried until the deadline; every failure that remains is
-        an elacsym_sql error. Transient failures seen are noted in `faults`."""
+        an elacsym_sql error. Transient failures seen are noted in `faults`. `write`: the
+        request changes the store (a conditional one is a write too)."""
         try:
             return call_with_retries(
                 lambda: _attempt(call, faults),
                 self._settings.storage_deadline_seconds,
                 f"{action} {self.uri}/{key}",
+                write=write or conditional,
             )
         except (ClientError, BotoCoreError) as exc:
             raise self._error(exc, action, key, conditional) from exc
@@ -357,7 +360,9 @@ class S3Store(ObjectStore):
 
     def put(self, key: str, data: Blob) -> None:
         body = _body(data)
-        self._run("PUT", key, lambda: self.client.put_object(**self._where(key), Body=body))
+        self._run(
+            "PUT", key, lambda: self.client.put_object(**self._where(key), Body=body), write=True
+        )
 
     def put_if_absent(self, key: str, data: Blob) -> None:
         self._put_conditional(key, _body(data), None, "PUT If-None-Match")
@@ -372,7 +377,8 @@ class S3Store(ObjectStore):
 
         An attempt whose answer was lost may have landed: then a later attempt fails its
         precondition against our own write, or the deadline passes. Either way the object
-        is read back to decide.
+        is read back to decide. The statement's deadline or cancel (retry.py) stops it only
+        before an attempt may have landed: that QueryCanceled passes, nothing was written.
         """
         cond = {"IfNoneMatch": "*"} if etag is None else {"IfMatch": f'"{etag}"'}
         faults: list[Transient] = []
@@ -416,7 +422,9 @@ class S3Store(ObjectStore):
 
     def delete(self, key: str) -> None:
         with contextlib.suppress(ObjectNotFound):  # a missing key is fine
-            self._run("DELETE", key, lambda: self.client.delete_object(**self._where(key)))
+            self._run(
+                "DELETE", key, lambda: self.client.delete_object(**self._where(key)), write=True
+            )
 
     def close(self) -> None:
         self.client.close()

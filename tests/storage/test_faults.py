@@ -14,11 +14,10 @@ import io
 import os
 import random
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -35,46 +34,14 @@ from elacsym_sql.storage import ObjectNotFound, PreconditionFailed
 from elacsym_sql.storage.retry import Transient
 from elacsym_sql.storage.s3 import S3Store, _read_body
 from elacsym_sql.testing.faulty_s3 import FAULTS, FaultyS3Proxy
-from elacsym_sql.testing.s3servers import MOTO_KEY, MOTO_SECRET, REGION, s3_client
 
 T = TypeVar("T")
 TABLE = "CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT)"
 
 
 @pytest.fixture
-def proxy(moto_server: str) -> Iterator[FaultyS3Proxy]:
-    with FaultyS3Proxy(moto_server, seed=20261209, max_delay=0.05) as p:
-        yield p
-
-
-@pytest.fixture
-def make_settings(
-    moto_server: str, proxy: FaultyS3Proxy, tmp_path: Path
-) -> Callable[..., Settings]:
-    """Settings on a fresh bucket, reached through the proxy."""
-    bucket = f"f-{uuid.uuid4().hex[:20]}"
-    s3_client(moto_server, MOTO_KEY, MOTO_SECRET).create_bucket(Bucket=bucket)
-
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "data": f"s3://{bucket}/root",
-            "s3_endpoint": proxy.endpoint,
-            "s3_region": REGION,
-            "s3_access_key_id": MOTO_KEY,
-            "s3_secret_access_key": MOTO_SECRET,
-            "cache_dir": str(tmp_path / f"cache-{uuid.uuid4().hex[:8]}"),
-            "indexer": False,
-            "storage_deadline_seconds": 10.0,
-            "storage_timeout_seconds": 5.0,
-        }
-        return Settings(**{**values, **overrides})
-
-    return make
-
-
-@pytest.fixture
-def store(make_settings: Callable[..., Settings]) -> Iterator[S3Store]:
-    s = S3Store(make_settings().data, make_settings())
+def store(flaky_settings: Callable[..., Settings]) -> Iterator[S3Store]:
+    s = S3Store(flaky_settings().data, flaky_settings())
     yield s
     s.close()
 
@@ -146,9 +113,9 @@ def test_lost_answer_when_someone_else_won_is_a_lost_race(
 
 
 def test_unconfirmed_write_that_cannot_be_read_back_is_40003(
-    make_settings: Callable[..., Settings], proxy: FaultyS3Proxy
+    flaky_settings: Callable[..., Settings], proxy: FaultyS3Proxy
 ) -> None:
-    settings = make_settings(storage_deadline_seconds=0.3)
+    settings = flaky_settings(storage_deadline_seconds=0.3)
     store = S3Store(settings.data, settings)
     proxy.fail_next("reset_after", method="PUT", times=10_000)  # lands, never confirmed
     proxy.fail_next("reset_before", method="GET", times=10_000)  # and cannot be read back
@@ -160,9 +127,9 @@ def test_unconfirmed_write_that_cannot_be_read_back_is_40003(
 
 
 def test_store_that_stays_down_fails_with_58030(
-    make_settings: Callable[..., Settings], proxy: FaultyS3Proxy
+    flaky_settings: Callable[..., Settings], proxy: FaultyS3Proxy
 ) -> None:
-    settings = make_settings(storage_deadline_seconds=0.3)
+    settings = flaky_settings(storage_deadline_seconds=0.3)
     store = S3Store(settings.data, settings)
     proxy.fail_next("slow_down", times=10_000)
     with pytest.raises(StorageUnavailable) as info:
@@ -304,10 +271,10 @@ def _check_fresh(settings: Settings, model: Model) -> None:
 
 @pytest.mark.parametrize("rate", [0.1, 0.3])
 def test_sql_workload_loses_nothing_and_fails_nothing(
-    rate: float, make_settings: Callable[..., Settings], proxy: FaultyS3Proxy
+    rate: float, flaky_settings: Callable[..., Settings], proxy: FaultyS3Proxy
 ) -> None:
     proxy.rate = rate
-    con = elacsym_sql.connect(**vars(make_settings()))
+    con = elacsym_sql.connect(**vars(flaky_settings()))
     try:
         con.execute(TABLE)
         model, failed = _workload(con, statements=150, seed=int(rate * 100))
@@ -316,35 +283,35 @@ def test_sql_workload_loses_nothing_and_fails_nothing(
     assert not failed, failed  # the deadline (10 s per request) covers these faults
     assert sum(proxy.injected.values()) >= 15, proxy.injected
     proxy.rate = 0.0
-    _check_fresh(make_settings(), model)
+    _check_fresh(flaky_settings(), model)
 
 
 def test_sql_workload_without_retries_fails_but_is_never_wrong(
-    make_settings: Callable[..., Settings], proxy: FaultyS3Proxy
+    flaky_settings: Callable[..., Settings], proxy: FaultyS3Proxy
 ) -> None:
     # One attempt per request: statements fail (58030, or 40003 when a write's answer was
     # lost), but nothing acknowledged is lost and no read is wrong.
-    setup = elacsym_sql.connect(**vars(make_settings()))
+    setup = elacsym_sql.connect(**vars(flaky_settings()))
     setup.execute(TABLE)
     setup.close()
     proxy.rate = 0.1
-    con = elacsym_sql.connect(**vars(make_settings(storage_deadline_seconds=0.0)))
+    con = elacsym_sql.connect(**vars(flaky_settings(storage_deadline_seconds=0.0)))
     try:
         model, failed = _workload(con, statements=60, seed=3)
     finally:
         con.close()
     assert failed, "with 10% faults and no retries, some statement should have failed"
     proxy.rate = 0.0
-    _check_fresh(make_settings(), model)
+    _check_fresh(flaky_settings(), model)
 
 
 @pytest.mark.slow
 def test_concurrent_writers_reader_and_indexers_over_a_flaky_store(
-    make_settings: Callable[..., Settings], proxy: FaultyS3Proxy
+    flaky_settings: Callable[..., Settings], proxy: FaultyS3Proxy
 ) -> None:
     """Two writers and a reader, each with its own engine and background indexer (folds and
     compactions racing by CAS), with 20% faults: nothing fails, nothing is lost."""
-    settings = make_settings(
+    settings = flaky_settings(
         indexer=True, fold_min_rows=10, fold_interval_seconds=0.3, compact_min_segments=2
     )
     setup = elacsym_sql.connect(**vars(settings))
@@ -394,7 +361,7 @@ def test_concurrent_writers_reader_and_indexers_over_a_flaky_store(
     assert not errors, errors
     assert sum(proxy.injected.values()) >= 50, proxy.injected
     proxy.rate = 0.0
-    con = elacsym_sql.connect(**vars(make_settings()))
+    con = elacsym_sql.connect(**vars(flaky_settings()))
     try:
         assert {row[0] for row in con.execute("SELECT id FROM t").fetchall()} == (
             acked[0] | acked[1]
