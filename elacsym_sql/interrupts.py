@@ -50,10 +50,15 @@ def check_retry() -> None:
 
 @contextmanager
 def checking(check: Callable[[], None]) -> Iterator[None]:
-    """Make `check` what `check_interrupt` calls on this thread meanwhile."""
-    previous = getattr(_local, "check", None), getattr(_local, "wrote", False)
-    _local.check, _local.wrote = check, False
+    """Make `check` what `check_interrupt` calls on this thread meanwhile. A statement
+    starts with nothing written; work nested in one keeps what it wrote."""
+    outer = getattr(_local, "check", None)
+    _local.check = check
+    if outer is None:
+        _local.wrote = False
     try:
         yield
     finally:
-        _local.check, _local.wrote = previous
+        _local.check = outer
+        if outer is None:
+            _local.wrote = False

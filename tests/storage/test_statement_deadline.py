@@ -119,6 +119,10 @@ def test_once_a_statement_wrote_its_retries_run_to_their_own_deadline(
         proxy.fail_next("slow_down")
         with pytest.raises(QueryCanceled):
             store.get("wal/1")
+        with checking(canceled):  # work nested in it: what it writes counts for it
+            store.put("wal/2", b"y")
+        proxy.fail_next("slow_down", times=2)
+        assert store.get("wal/2") == b"y"
 
 
 def test_without_a_statement_only_the_request_deadline_counts(
