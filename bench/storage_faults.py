@@ -16,6 +16,10 @@ Policies (`--policies`):
   conditional write only after botocore's own retry failed its precondition.
 - "after": S3Store now: botocore retries off, ours within storage_deadline_seconds
   (default 30 s), read-back of every unconfirmed conditional write.
+- "timeout" (optional): S3Store now, the statements sent over psycopg to a server on the
+  same database with `SET statement_timeout` = `--statement-timeout` ms: retries also end
+  with the statement (decision 0044), so a statement fails (57014) once its faults outlast
+  its timeout.
 - "boto3-default" (optional; slow): S3Store now with botocore's default (legacy) retries,
   5 attempts with backoff up to ~16 s, and a deadline of 0 (one attempt of ours).
 
@@ -26,21 +30,24 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import subprocess
 import tempfile
 import time
 import types
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import common
+import psycopg
 
 import elacsym_sql
-from elacsym_sql.errors import ElacsymError, StatementCompletionUnknown
+from elacsym_sql.errors import ElacsymError
+from elacsym_sql.server import BackgroundServer
 from elacsym_sql.storage import ObjectStore
 from elacsym_sql.storage.s3 import S3Store
 from elacsym_sql.testing.faulty_s3 import FAULTS, FaultyS3Proxy
@@ -68,7 +75,7 @@ def previous_s3_store() -> type[ObjectStore]:
 @contextlib.contextmanager
 def policy(name: str) -> Iterator[float]:
     """Engines opened inside use the store of policy `name`; yields its deadline."""
-    if name == "after":
+    if name in ("after", "timeout"):
         yield 30.0
     elif name == "boto3-default":
         with mock.patch.object(S3Store, "_botocore_retries", {"mode": "legacy"}):
@@ -81,8 +88,43 @@ def policy(name: str) -> Iterator[float]:
         raise ValueError(f"unknown policy {name!r}")
 
 
+Run = Callable[[str, list[Any]], list[tuple[Any, ...]]]  # a statement -> its rows
+
+
+@contextlib.contextmanager
+def statements(con: elacsym_sql.Connection, name: str, timeout_ms: int) -> Iterator[Run]:
+    """How the workload runs a statement: embedded, or (policy "timeout") over psycopg."""
+    if name != "timeout":
+
+        def embedded(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+            cur = con.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+        yield embedded
+        return
+    with (
+        BackgroundServer(con.database) as server,
+        psycopg.connect(
+            f"host=127.0.0.1 port={server.port} user=bench dbname=e", autocommit=True
+        ) as wire,
+    ):
+        wire.execute(f"SET statement_timeout = {timeout_ms}")
+
+        def over_the_wire(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+            cur = wire.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+        yield over_the_wire
+
+
 def run_cell(
-    s3: S3Server, cache: Path, kinds: tuple[str, ...], rate: float, name: str, n: int
+    s3: S3Server,
+    cache: Path,
+    kinds: tuple[str, ...],
+    rate: float,
+    name: str,
+    n: int,
+    timeout_ms: int,
 ) -> dict[str, Any]:
     """One workload; failures by SQLSTATE, wrong answers, faults injected, seconds."""
     bucket = f"b-{uuid.uuid4().hex[:16]}"
@@ -104,25 +146,24 @@ def run_cell(
         }
         con = elacsym_sql.connect(f"s3://{bucket}/root", **settings)
         con.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT)")
-        proxy.rate = rate
-        start = time.perf_counter()
-        for i in range(n):
-            try:
-                if i % 2 == 0:
-                    try:
-                        con.execute("INSERT INTO t VALUES (?, ?)", [i, i])
-                    except StatementCompletionUnknown:
+        with statements(con, name, timeout_ms) as run:
+            proxy.rate = rate
+            start = time.perf_counter()
+            for i in range(n):
+                try:
+                    if i % 2 == 0:
+                        run("INSERT INTO t VALUES (?, ?)", [i, i])
+                        acked.add(i)
+                    else:
+                        seen = {row[0] for row in run("SELECT id FROM t", [])}
+                        wrong += not (acked <= seen <= acked | maybe)
+                except (ElacsymError, psycopg.Error) as exc:
+                    failed[exc.sqlstate or "escaped"] += 1
+                    if exc.sqlstate == "40003":  # may or may not have been written
                         maybe.add(i)
-                        raise
-                    acked.add(i)
-                else:
-                    seen = {row[0] for row in con.execute("SELECT id FROM t").fetchall()}
-                    wrong += not (acked <= seen <= acked | maybe)
-            except ElacsymError as exc:
-                failed[exc.sqlstate] += 1
-            except Exception:  # a third-party error that escaped: what this measures
-                failed["escaped"] += 1
-        seconds = time.perf_counter() - start
+                except Exception:  # a third-party error that escaped: what this measures
+                    failed["escaped"] += 1
+            seconds = time.perf_counter() - start
         con.close()
     return {
         "statements": n,
@@ -140,7 +181,13 @@ def main() -> None:
     parser.add_argument("--rates", default="0.1,0.2,0.3")
     parser.add_argument("--statements", type=int, default=100)
     parser.add_argument("--kinds", default="all", help="comma-separated fault kinds, or all")
-    parser.add_argument("--policies", default="before,after", help="also: boto3-default")
+    parser.add_argument("--policies", default="before,after", help="also: timeout, boto3-default")
+    parser.add_argument(
+        "--statement-timeout",
+        type=int,
+        default=1000,
+        help="statement_timeout in ms of policy 'timeout' (default 1000)",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     policies = args.policies.split(",")
@@ -151,9 +198,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="elacsym-faults-") as tmp, moto_server() as s3:
         for name, group in groups:
             for rate in rates:
-                cells = {
-                    p: run_cell(s3, Path(tmp), group, rate, p, args.statements) for p in policies
-                }
+                cell = functools.partial(
+                    run_cell,
+                    s3,
+                    Path(tmp),
+                    group,
+                    rate,
+                    n=args.statements,
+                    timeout_ms=args.statement_timeout,
+                )
+                cells = {p: cell(name=p) for p in policies}
                 rows.append({"kind": name, "rate": rate, **cells})
                 print(_line(rows[-1], policies), flush=True)
 
@@ -169,6 +223,7 @@ def main() -> None:
             "machine": common.machine_basics(),
             "code": common.code_state(common.REPO, "elacsym_sql/storage"),
             "statements": args.statements,
+            "statement_timeout_ms": args.statement_timeout,
             "rows": rows,
         },
     )
