@@ -14,6 +14,7 @@ from ..catalog import Manifest, ManifestStore, namespace_marker_key
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
 from ..layout import NAMESPACE_MARKERS
+from ..metrics import MAINTENANCE, UNINDEXED
 from ..schema import Schema, check_name
 from ..segment.files import positions_of
 from ..storage import DiskCache, open_store
@@ -51,6 +52,7 @@ class Engine:
             period = min(0.5, settings.fold_interval_seconds / 2)
             self._indexer = Indexer(self._maintain_all, period)
             self._indexer.start()
+        UNINDEXED.watch(self.unindexed_rows)
 
     def namespace(self, name: str) -> Namespace:
         """The handle of `name` (which need not exist; `snapshot()` tells)."""
@@ -149,12 +151,15 @@ class Engine:
     # -- maintenance -----------------------------------------------------------------------
 
     def fold(self, name: str) -> bool:
-        done = fold(self.namespace(name), self.files, self.manifests)
+        with MAINTENANCE.labels("fold").time():
+            done = fold(self.namespace(name), self.files, self.manifests)
         self._last_fold[name] = time.monotonic()
         return done
 
     def compact(self, name: str, force: bool = False) -> bool:
-        return compact(self.namespace(name), self.files, self.manifests, self.settings, force)
+        with MAINTENANCE.labels("compact").time():
+            ns = self.namespace(name)
+            return compact(ns, self.files, self.manifests, self.settings, force)
 
     def collect_garbage(self, name: str, now: float | None = None) -> int:
         self._last_gc[name] = time.monotonic()
@@ -206,6 +211,13 @@ class Engine:
             "cache_misses": self.cache.misses,
             "storage_requests": dict(self.store.request_counts),
         }
+
+    def unindexed_rows(self) -> dict[str, int]:
+        """Unindexed rows of each namespace this process has read, as last read (for
+        /metrics: no storage request)."""
+        with self._lock:
+            handles = list(self._namespaces.values())
+        return {ns.name: rows for ns in handles if (rows := ns.unindexed_rows) is not None}
 
     def _live_rows(self, snap: Snapshot) -> int:
         """Rows the namespace shows: segment rows not deleted nor superseded, plus the tail's."""

@@ -108,6 +108,15 @@ class Namespace:
         """Whether this process has appended to the namespace: writers do its indexing."""
         return self._written
 
+    @property
+    def unindexed_rows(self) -> int | None:
+        """Rows of the tail as last read, without reading storage; None before the first read
+        and after a drop."""
+        tail = self._tail
+        return (
+            None if tail is None or self._dropped or self._manifest is None else tail.pending_rows
+        )
+
     def snapshot(self) -> Snapshot:
         """The current state; raises UndefinedTable when the namespace does not exist."""
         with self._lock:

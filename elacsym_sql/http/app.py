@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..engine import EngineApi, check_k
 from ..errors import ElacsymError, InternalError
+from ..metrics import exposition, timed_search
 from ..schema import check_name
 from .errors import MethodNotAllowed, RouteNotFound, error_response
 from .openapi import docs_html, openapi_document
@@ -102,8 +104,11 @@ def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         name = namespace(request)
         q = parse_query(await body(request))
 
+        searched = "text" if q.vector is None else "vector" if q.text is None else "hybrid"
+
         def search() -> list[Json]:
-            found, kind = run_query(api, name, q)
+            with timed_search("http", searched):
+                found, kind = run_query(api, name, q)
             return [kind, results_json(found, kind, q)]
 
         kind, results = await run_in_threadpool(search)
@@ -116,10 +121,14 @@ def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
     async def docs(request: Request) -> Response:
         return HTMLResponse(docs_html(__version__))
 
+    async def metrics(request: Request) -> Response:
+        return Response(await run_in_threadpool(exposition), media_type=CONTENT_TYPE_LATEST)
+
     routes = [
         Route("/health", guarded(health), methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/v1/namespaces", guarded(list_namespaces), methods=["GET"]),
         Route("/v1/namespaces/{ns}", guarded(create), methods=["PUT"]),
         Route("/v1/namespaces/{ns}", guarded(describe), methods=["GET"]),

@@ -132,6 +132,12 @@ def openapi_document(version: str) -> dict[str, Any]:
         "info": {"title": "elacsym_sql HTTP/JSON API", "version": version},
         "paths": {
             "/health": {"get": _op("health, version, node id and namespace count")},
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (text exposition format)",
+                    "responses": {"200": {"description": "OK", "content": {"text/plain": {}}}},
+                }
+            },
             "/v1/namespaces": {
                 "get": {
                     **_op("list namespaces (paginated)", errors=(400,)),

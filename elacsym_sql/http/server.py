@@ -6,14 +6,22 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import weakref
 
 import uvicorn
 
 from ..engine import EngineApi
+from ..metrics import CONNECTIONS
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
 
 DEFAULT_HTTP = "127.0.0.1:3000"
 KEEP_ALIVE_SECONDS = 75  # as nginx's default
+
+# uvicorn keeps each server's open connections; /metrics counts them when scraped.
+_servers: weakref.WeakSet[uvicorn.Server] = weakref.WeakSet()
+CONNECTIONS.labels("http").set_function(
+    lambda: sum(len(s.server_state.connections) for s in list(_servers))
+)
 
 
 def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
@@ -63,6 +71,7 @@ class HttpServer:
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
         self._server = uvicorn.Server(config)
+        _servers.add(self._server)
         self._sock: socket.socket | None = None
         self._task: asyncio.Task[None] | None = None
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import get_args
 
+from ..metrics import CONNECTIONS
 from ..sql import Database
 from . import memory
 from .auth import AuthMode, Users
@@ -96,11 +97,13 @@ class Server:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
+        CONNECTIONS.labels("wire").inc()
         try:
             await session.serve()
         except Exception:
             log.exception("session %d failed", session.pid)
         finally:
+            CONNECTIONS.labels("wire").dec()
             if task is not None:
                 self._tasks.discard(task)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -29,6 +30,7 @@ from ..errors import (
     UndefinedColumn,
     UndefinedTable,
 )
+from ..metrics import observe_statement
 from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .alter_table import execute_alter
@@ -214,6 +216,8 @@ class Database:
         rows before asking for the next statement, which reuses the cursor. `session`
         (default: the cursor's own) tracks transaction blocks and client settings."""
         state = session if session is not None else self.session_state(cur)
+        door = "wire" if cur in self._streaming else "embedded"
+        started = time.perf_counter()
         sql = self.rewrite(sql)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
@@ -223,13 +227,17 @@ class Database:
                 sql, params = nearest
         direct = state.guard(lambda: self._direct_search(cur, sql, params or []))
         if direct is not None:
+            observe_statement(door, direct.command, started)
             yield direct
             return
         statements = split_statements(sql)
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
         for stmt in statements:
-            yield state.run(cur, stmt, lambda s, on: self._checked(on, s, params or [], state))
+            outcome = state.run(cur, stmt, lambda s, on: self._checked(on, s, params or [], state))
+            observe_statement(door, outcome.command, started)
+            yield outcome
+            started = time.perf_counter()
 
     def rewrite(self, sql: str) -> str:
         """What every statement text goes through before it is parsed: DuckDB's spelling
@@ -260,13 +268,16 @@ class Database:
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
         state = session if session is not None else self.session_state(cur)
-        return state.run(
+        started = time.perf_counter()
+        outcome = state.run(
             cur,
             statements[0],
             lambda stmt, on: self._execute_many(
                 on, state.access.checked(stmt), rows, state.transaction
             ),
         )
+        observe_statement("embedded", outcome.command, started)
+        return outcome
 
     def _checked(
         self,

@@ -15,6 +15,7 @@ from ..engine.fusion import TEXT_RANK, VECTOR_RANK, Fusion, default_window, fuse
 from ..engine.search import DISTANCE, SCORE, SearchResult, text_search
 from ..engine.vector_search import vector_column, vector_search
 from ..errors import InvalidParameterValue, InvalidVector
+from ..metrics import searched
 from .errors import translate
 from .filter_check import checked_filter
 from .views import quote, rows_view
@@ -41,6 +42,7 @@ class SearchRunner:
         self._root = root
         self._engine = engine
 
+    @searched("sql", "vector")
     def vector(
         self,
         snap: Snapshot,
@@ -78,6 +80,7 @@ class SearchRunner:
             filter_id=filter_sql if filter_sql and not _VOLATILE.search(filter_sql) else None,
         )
 
+    @searched("sql", "text")
     def text(
         self,
         snap: Snapshot,
@@ -103,6 +106,7 @@ class SearchRunner:
             allowed_keys=self.filter_keys(snap, filter_sql) if filter_sql else None,
         )
 
+    @searched("sql", "hybrid")
     def hybrid(
         self,
         snap: Snapshot,

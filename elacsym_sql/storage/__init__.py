@@ -6,10 +6,12 @@ from ..config import Settings
 from .base import ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
 from .cache import DiskCache
 from .local import LocalStore
+from .metered import MeteredStore
 
 __all__ = [
     "DiskCache",
     "LocalStore",
+    "MeteredStore",
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
@@ -20,13 +22,14 @@ __all__ = [
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    """The store for `settings.data`: S3 for `s3://` URIs, else a local directory."""
+    """The store for `settings.data`: S3 for `s3://` URIs, else a local directory; its
+    calls counted in the process's metrics."""
     if settings.data.startswith("s3://"):
         from .s3 import S3Store  # boto3 is slow to import; local users never pay for it
 
-        return S3Store(settings.data, settings)
+        return MeteredStore(S3Store(settings.data, settings))
     # LocalStore creates the directory (and its .tmp) itself.
-    return LocalStore(settings.data)
+    return MeteredStore(LocalStore(settings.data))
 
 
 def __getattr__(name: str) -> object:

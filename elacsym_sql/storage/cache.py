@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 
+from ..metrics import CACHE
 from .base import ObjectStore
 
 _LOW_WATER = 0.9  # evict down to this fraction of max_bytes, so rescans stay rare
@@ -118,6 +119,7 @@ class DiskCache:
         with self._lock:
             if path in self._entries:
                 self.hits += 1
+                CACHE.labels("hit").inc()
                 self._entries.move_to_end(path)
                 return True
         try:  # fetched by another process: learn its size
@@ -127,11 +129,13 @@ class DiskCache:
         with self._lock:
             self.hits += 1
             self._add(path, size)
+        CACHE.labels("hit").inc()
         return True
 
     def _download(self, store: ObjectStore, key: str, path: str) -> None:
         with self._lock:
             self.misses += 1
+        CACHE.labels("miss").inc()
         os.makedirs(os.path.dirname(path), exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix="dl-")
         os.close(fd)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..layout import wal_key, wal_seq
+from ..metrics import WAL_APPENDS
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 from .record import WalEntry, decode_entry
 
@@ -17,7 +18,9 @@ class WalLog:
         try:
             self.store.put_if_absent(wal_key(self.namespace, seq), payload)
         except PreconditionFailed:
+            WAL_APPENDS.labels("conflict").inc()
             return False
+        WAL_APPENDS.labels("committed").inc()
         return True
 
     def read(self, seq: int) -> WalEntry | None:
