@@ -25,10 +25,10 @@ from ..errors import (
     UndefinedTable,
 )
 from ..index.analyzer import check_options
-from ..schema import Schema
+from ..schema import Column, Schema
 from . import writes
 from .engine import Engine
-from .filters import Filter, canonical, check_filter, filter_keys, parse_filter
+from .filters import Filter, KeyFilter, canonical, check_filter, filter_keys, parse_filter
 from .fusion import Fusion, default_window, fuse
 from .namespace import Snapshot
 from .search import SearchResult, text_search
@@ -36,7 +36,7 @@ from .search_spec import DEFAULT_MODE, MAX_K
 from .sequences import rowid_sequence
 from .vector_search import measure_recall, vector_column, vector_search
 
-FilterArg = Filter | Mapping[str, Any] | None
+FilterArg = Filter | Mapping[str, Any] | KeyFilter | None
 
 
 @dataclass(frozen=True)
@@ -45,33 +45,64 @@ class Description:
     stats: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Recall:
+    column: str  # the vector column measured
+    queries: int
+    recall_at_10: float | None  # None: no vectors to measure
+
+
 def check_k(k: object, name: str = "k") -> int:
     """A result count: an integer from 1 to MAX_K."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        raise InvalidParameterValue(f"{name} must be an integer from 1 to {MAX_K}, not {k!r}")
+        shown = "NULL" if k is None else repr(k)
+        raise InvalidParameterValue(f"{name} must be an integer from 1 to {MAX_K}, not {shown}")
     return int(k)
 
 
-def query_matrix(vectors: object, dim: int | None) -> np.ndarray:
-    """Query vectors as a (n, dim) float32 matrix: one vector or a list of them."""
-    if isinstance(vectors, np.ndarray):
-        matrix = vectors.reshape(1, -1) if vectors.ndim == 1 else vectors
-        if matrix.dtype.kind not in "fiu":
-            raise DatatypeMismatch("the query vector must hold numbers")
-        return matrix.astype(np.float32, copy=False)
+_NUMBERS = {int, float}
+
+
+def query_matrix(vectors: object, column: Column) -> np.ndarray:
+    """Query vectors as a (n, dim) float32 matrix of finite numbers: one vector, a list of
+    them (SQL's batches, where one may be NULL) or a matrix, checked against `column`."""
     if vectors is None:
         raise InvalidParameterValue("the query vector is NULL")
-    rows = vectors if vectors and isinstance(vectors[0], list | tuple | np.ndarray) else [vectors]
-    for row in rows:
-        if row is None:
-            raise InvalidParameterValue("the query vector is NULL")
-        if not isinstance(row, list | tuple | np.ndarray) or any(
-            isinstance(x, bool) or not isinstance(x, int | float | np.number) for x in row
-        ):
-            raise DatatypeMismatch("the query vector must be a list of numbers")
-        if dim is not None and len(row) != dim:
-            raise InvalidVector(f"expected {dim} dimensions, not {len(row)}, for the query vector")
-    return np.asarray(rows, dtype=np.float32)
+    if isinstance(vectors, np.ndarray):  # one vector or a matrix: one dtype, one width
+        _check_query(vectors.ndim in (1, 2) and vectors.dtype.kind in "fiu", vectors, column)
+        matrix = vectors.reshape(1, -1) if vectors.ndim == 1 else vectors
+    else:
+        first = next((v for v in vectors if v is not None), None)  # type: ignore[attr-defined]
+        rows = vectors if isinstance(first, list | tuple | np.ndarray) else [vectors]
+        for row in rows:
+            if row is None:
+                raise InvalidParameterValue("the query vector is NULL")
+            _check_query(_numbers(row), row, column)
+        matrix = np.asarray(rows)
+    matrix = matrix.astype(np.float32, copy=False)
+    if not np.isfinite(matrix).all():
+        raise InvalidVector("query vector contains NaN or infinity")
+    return matrix
+
+
+def _numbers(row: object) -> bool:
+    if isinstance(row, np.ndarray):
+        return row.ndim == 1 and row.dtype.kind in "fiu"
+    # set(map(type, ...)) runs in C: a 1,536-number list is checked in microseconds
+    return isinstance(row, list | tuple) and (
+        set(map(type, row)) <= _NUMBERS
+        or all(isinstance(x, int | float | np.number) and not isinstance(x, bool) for x in row)
+    )
+
+
+def _check_query(numbers: bool, row: Any, column: Column) -> None:
+    if not numbers:
+        raise DatatypeMismatch("the query vector must be a list of numbers")
+    width = row.shape[-1] if isinstance(row, np.ndarray) else len(row)
+    if width != column.dim:
+        raise InvalidVector(
+            f'expected {column.dim} dimensions, not {width}, for column "{column.name}"'
+        )
 
 
 class EngineApi:
@@ -155,10 +186,12 @@ class EngineApi:
         return writes.delete(self.engine, name, ids=ids, where=_parsed(filter))
 
     # -- search ----------------------------------------------------------------------------
+    # Each search takes a namespace's name (its latest snapshot) or a snapshot: SQL searches
+    # the one its view shows, so a search sees what a SELECT in the same statement sees.
 
     def vector_search(
         self,
-        name: str,
+        name: str | Snapshot,
         vectors: object,
         k: int,
         *,
@@ -168,8 +201,8 @@ class EngineApi:
         exact: bool = False,
     ) -> SearchResult:
         """The k nearest rows to each query vector, with `_distance`."""
-        snap = self.engine.namespace(name).snapshot()
-        where = _checked(filter, snap.schema)
+        snap = self._snapshot(name)
+        where = self._allowed(snap, filter)
         found = self._vector(snap, vectors, check_k(k), column, where, ef, exact)
         return replace(found, schema=snap.schema)
 
@@ -179,65 +212,69 @@ class EngineApi:
         vectors: object,
         k: int,
         column: str | None,
-        where: Filter | None,
+        where: KeyFilter | None,
         ef: int | None,
         exact: bool = False,
     ) -> SearchResult:
         if ef is not None:
             check_k(ef, "ef")
         col = vector_column(snap, column)
-        files = self.engine.files
         return vector_search(
             snap,
-            files,
+            self.engine.files,
             col,
-            query_matrix(vectors, col.dim),
+            query_matrix(vectors, col),
             k,
             ef=ef,
             exact=exact,
-            allowed_keys=(lambda: filter_keys(snap, files, where)) if where else None,
-            filter_id=("json", canonical(where)) if where else None,
+            allowed_keys=where.keys if where else None,
+            filter_id=where.cache_id if where else None,
         )
 
     def text_search(
         self,
-        name: str,
-        query: str,
+        name: str | Snapshot,
+        query: str | Sequence[str],
         k: int,
         *,
         columns: str | None = None,
         filter: FilterArg = None,
         mode: str = DEFAULT_MODE,
     ) -> SearchResult:
-        """The k best BM25 matches of the query text, with `_score`. `columns`: the
-        full-text columns to search, with weights ('title^2, body'); default all."""
-        snap = self.engine.namespace(name).snapshot()
-        found = self._text(snap, query, check_k(k), columns, _checked(filter, snap.schema), mode)
+        """The k best BM25 matches of the query text (or of each of a list of them), with
+        `_score`. `columns`: the full-text columns to search, with weights ('title^2, body');
+        default all."""
+        snap = self._snapshot(name)
+        where = self._allowed(snap, filter)
+        found = self._text(snap, query, check_k(k), columns, where, mode)
         return replace(found, schema=snap.schema)
 
     def _text(
         self,
         snap: Snapshot,
-        query: str,
+        query: str | Sequence[str],
         k: int,
         columns: str | None,
-        where: Filter | None,
+        where: KeyFilter | None,
         mode: str,
     ) -> SearchResult:
-        if not isinstance(query, str):
-            raise InvalidParameterValue("text search query must be a non-empty string")
-        allowed = filter_keys(snap, self.engine.files, where) if where else None
+        texts = [query] if isinstance(query, str) else list(query)
+        for text in texts:
+            if text is None:
+                raise InvalidParameterValue("the query text is NULL")
+            if not isinstance(text, str):
+                raise InvalidParameterValue("text search query must be a non-empty string")
         searcher = self.engine.full_text.searcher(snap)
         return text_search(
-            snap, self.engine.files, searcher, [query], k, mode=mode, columns=columns,
-            allowed_keys=allowed,
+            snap, self.engine.files, searcher, texts, k, mode=mode, columns=columns,
+            allowed_keys=where.keys() if where else None,
         )  # fmt: skip
 
     def hybrid_search(
         self,
-        name: str,
+        name: str | Snapshot,
         vector: object,
-        query: str,
+        query: str | Sequence[str],
         k: int,
         *,
         fusion: Fusion | None = None,
@@ -252,23 +289,43 @@ class EngineApi:
         default: `_score`, `_vector_rank`, `_text_rank`), as SQL's hybrid_search."""
         k = check_k(k)
         window = default_window(k) if window is None else check_k(window, "window")
-        snap = self.engine.namespace(name).snapshot()  # both branches read one snapshot
-        where = _checked(filter, snap.schema)
+        snap = self._snapshot(name)  # both branches read one snapshot
+        where = self._allowed(snap, filter)
         vectors = self._vector(snap, vector, window, column, where, ef)
         texts = self._text(snap, query, window, columns, where, mode)
         found = fuse(vectors, texts, snap.schema.primary_key, k, fusion or Fusion())
         return replace(found, schema=snap.schema)
+
+    def snippets(
+        self, name: str | Snapshot, column: str, query: str, values: list[str | None], mode: str
+    ) -> list[str | None]:
+        """`values` of a full-text column with the query's terms highlighted."""
+        searcher = self.engine.full_text.searcher(self._snapshot(name))
+        return searcher.snippets(query, values, column, mode=mode)
+
+    def _snapshot(self, name: str | Snapshot) -> Snapshot:
+        return name if isinstance(name, Snapshot) else self.engine.namespace(name).snapshot()
+
+    def _allowed(self, snap: Snapshot, f: FilterArg) -> KeyFilter | None:
+        """The filter as the keys it admits: a JSON filter checked against the schema and
+        evaluated here (cached per snapshot), a KeyFilter as its maker evaluates it."""
+        if f is None or isinstance(f, KeyFilter):
+            return f
+        where = check_filter(_parsed(f), snap.schema)  # type: ignore[arg-type]
+        files = self.engine.files
+        return KeyFilter(lambda: filter_keys(snap, files, where), ("json", canonical(where)))
 
     # -- maintenance -----------------------------------------------------------------------
 
     def stats(self, name: str) -> dict[str, Any]:
         return self.engine.stats(name)
 
-    def recall(self, name: str, sample: int, column: str | None = None) -> float | None:
+    def recall(self, name: str | Snapshot, sample: int, column: str | None = None) -> Recall:
         """Recall@10 of the vector index against exact search on `sample` stored vectors."""
         sample = check_k(sample, "sample")
-        snap = self.engine.namespace(name).snapshot()
-        return measure_recall(snap, self.engine.files, vector_column(snap, column), sample)
+        snap = self._snapshot(name)
+        col = vector_column(snap, column)
+        return Recall(col.name, sample, measure_recall(snap, self.engine.files, col, sample))
 
     def compact(self, name: str) -> dict[str, Any]:
         """Fold the WAL tail, merge small segments, collect garbage; returns the stats."""
@@ -283,8 +340,3 @@ def _parsed(f: FilterArg) -> Filter | None:
     if f is None or isinstance(f, Filter):
         return f
     return parse_filter(f)
-
-
-def _checked(f: FilterArg, schema: Schema) -> Filter | None:
-    parsed = _parsed(f)
-    return None if parsed is None else check_filter(parsed, schema)

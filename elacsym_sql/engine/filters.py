@@ -15,7 +15,7 @@ attribute) and `eq null`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +48,17 @@ class Group:
 
 
 Filter = Condition | Group
+
+
+@dataclass(frozen=True)
+class KeyFilter:
+    """A filter evaluated outside the engine (SQL's, by DuckDB over the namespace's view):
+    `keys` computes the keys of the rows it admits when a search needs them; a search may
+    cache what it derives from them for a snapshot under `cache_id` (None: never, as for a
+    filter reading the clock)."""
+
+    keys: Callable[[], pa.Array]
+    cache_id: Hashable | None = None
 
 
 def parse_filter(raw: object, path: str = "filter") -> Filter:

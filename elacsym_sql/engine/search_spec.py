@@ -1,8 +1,9 @@
 """The search functions as every front door shows them: their parameters, defaults and the
 score columns each adds to the namespace's columns.
 
-One statement of them serves the HTTP API now; the SQL table functions, the direct path
-and `pg_proc` are to read it too (they still spell parts of it out: see decision 0039).
+One statement of them serves every front door: the SQL table functions are built from it
+(and `pg_proc` lists those), the direct path recognises its parameters, the HTTP API
+takes its bounds and defaults.
 """
 
 from __future__ import annotations

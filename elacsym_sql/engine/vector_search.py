@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidParameterValue, InvalidVector, UndefinedColumn
+from ..errors import InvalidParameterValue, UndefinedColumn
 from ..index import DEFAULT_EF, HnswIndex, exact_search
 from ..interrupts import check_interrupt
 from ..schema import Column
@@ -88,15 +88,8 @@ def vector_search(
     `allowed_keys` computes the keys a filter admits; with a `filter_id` (the filter's
     text) the resulting masks are cached for this snapshot and computed only once.
     """
-    dim = column.dim
-    assert dim is not None
-    if k <= 0:
-        raise InvalidParameterValue("k must be greater than zero")
-    if queries.ndim != 2 or queries.shape[1] != dim:
-        got = queries.shape[-1] if queries.ndim else 0
-        raise InvalidVector(f'expected {dim} dimensions, not {got}, for column "{column.name}"')
-    if not np.isfinite(queries).all():
-        raise InvalidVector("query vector contains NaN or infinity")
+    # k and the queries were checked by the engine API (check_k, query_matrix), once.
+    assert k > 0 and queries.ndim == 2 and queries.shape[1] == column.dim
     metric = snap.schema.options.metric
     sources = _sources(snap, files, column).items
     masks = [s.usable for s in sources]

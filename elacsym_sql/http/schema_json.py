@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import STOPWORD_LANGUAGES
 from ..errors import DatatypeMismatch, InvalidParameterValue, NotSupportedError
-from ..index.analyzer import STOPWORD_LANGUAGES
 from ..schema import LANGUAGES, MAX_VECTOR_DIM, METRICS, Column, Options, Schema
 from .shape import Json, get, only
 

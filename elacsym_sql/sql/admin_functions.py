@@ -8,9 +8,7 @@ from collections.abc import Callable
 import duckdb
 import pyarrow as pa
 
-from ..engine import Engine, Snapshot
-from ..engine.vector_search import measure_recall, vector_column
-from ..errors import InvalidParameterValue
+from ..engine import DEFAULT_MODE, EngineApi, Snapshot
 from .errors import guarded_udf
 
 _STATS = [
@@ -29,11 +27,11 @@ _STATS = [
 
 
 def install_admin_functions(
-    duck: duckdb.DuckDBPyConnection, engine: Engine, snapshot_of: Callable[[str], Snapshot]
+    duck: duckdb.DuckDBPyConnection, api: EngineApi, snapshot_of: Callable[[str], Snapshot]
 ) -> None:
     duck.create_function(
         "__elacsym_namespaces",
-        guarded_udf(lambda dummy: pa.array([engine.list_namespaces()] * len(dummy))),
+        guarded_udf(lambda dummy: pa.array([api.list_namespaces()] * len(dummy))),
         ["INTEGER"],
         "VARCHAR[]",
         type="arrow",
@@ -47,7 +45,7 @@ def install_admin_functions(
     def stats(names: pa.Array) -> pa.Array:
         out = []
         for name in names.to_pylist():
-            raw = engine.stats(name)
+            raw = api.stats(name)
             lookups = raw["cache_hits"] + raw["cache_misses"]
             raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
             raw["storage_requests"] = sum(raw["storage_requests"].values())
@@ -59,12 +57,14 @@ def install_admin_functions(
         for name, sample, column in zip(
             names.to_pylist(), samples.to_pylist(), columns.to_pylist(), strict=True
         ):
-            snap = snapshot_of(name)
-            col = vector_column(snap, column)
-            if sample is None or sample <= 0:
-                raise InvalidParameterValue("the sample size must be greater than zero")
-            value = measure_recall(snap, engine.files, col, int(sample))
-            out.append({"column": col.name, "queries": int(sample), "recall_at_10": value})
+            found = api.recall(snapshot_of(name), sample, column)
+            out.append(
+                {
+                    "column": found.column,
+                    "queries": found.queries,
+                    "recall_at_10": found.recall_at_10,
+                }
+            )
         fields = [("column", pa.string()), ("queries", pa.int64()), ("recall_at_10", pa.float64())]
         return pa.array(out, pa.struct(fields))
 
@@ -88,8 +88,7 @@ def install_admin_functions(
         out: list[str | None] = []
         rows = zip(*(a.to_pylist() for a in (names, columns, texts, values, modes)), strict=True)
         for name, column, text, value, mode in rows:  # few rows: a result page, not a table
-            searcher = engine.full_text.searcher(snapshot_of(name))
-            out.extend(searcher.snippets(text, [value], column, mode=mode or "or"))
+            out.extend(api.snippets(snapshot_of(name), column, text, [value], mode or DEFAULT_MODE))
         return pa.array(out, pa.string())
 
     duck.create_function(

@@ -22,7 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..config import Settings
-from ..engine import Engine, Snapshot
+from ..engine import Engine, EngineApi, Snapshot
 from ..errors import (
     InvalidParameterValue,
     NotSupportedError,
@@ -105,8 +105,9 @@ class Database:
         # Postgres's arithmetic: integer / integer truncates; any division by zero is an
         # error (sql/errors.py makes it 22012), not Infinity or NULL.
         self._duck.execute("SET GLOBAL integer_division = true")
-        install_admin_functions(self._duck, self.engine, self._snapshot_of)
-        self.runner = SearchRunner(self._duck, self.engine)
+        self.api = EngineApi(self.engine)
+        install_admin_functions(self._duck, self.api, self._snapshot_of)
+        self.runner = SearchRunner(self._duck, self.api)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)

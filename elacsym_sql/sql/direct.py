@@ -10,15 +10,23 @@ the same rows (tests/sql/test_direct_search.py runs every shape both ways).
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 
-from ..engine import Engine, Snapshot
-from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
-from ..engine.search import SearchResult
+from ..engine import (
+    DEFAULT_ALPHA,
+    DEFAULT_FUSION,
+    DEFAULT_MODE,
+    DEFAULT_RRF_K,
+    DEFAULT_WEIGHTS,
+    SEARCH_FUNCTIONS,
+    Engine,
+    Fusion,
+    SearchResult,
+    Snapshot,
+)
 from ..schema import Schema
 from .direct_parse import DirectSearch, recognise
-from .search_runner import SCORE_COLUMNS, SearchRunner
+from .search_runner import SearchRunner
 from .views import ViewCatalog
 
 __all__ = ["DirectPath", "DirectSearch", "recognise"]
@@ -46,7 +54,8 @@ class DirectPath:
             needs_text and not schema.options.full_text
         ):
             return None  # the namespace has no such function: DuckDB reports it
-        types = {c.name: c.type for c in schema.visible} | dict(SCORE_COLUMNS[fn])
+        scores = {s.name: s.sql_type for s in SEARCH_FUNCTIONS[fn].scores}
+        types = {c.name: c.type for c in schema.visible} | scores
         columns = found.columns or list(types)
         if any(n not in types for n in columns):
             return None
@@ -60,7 +69,7 @@ class DirectPath:
         if found.function == "vector_search":
             return self._runner.vector(
                 snap,
-                [np.asarray(found.queries[0], dtype=np.float32)],
+                found.queries[0],
                 found.k,
                 opts.get("column"),
                 opts.get("filter"),
@@ -74,17 +83,17 @@ class DirectPath:
                 found.k,
                 opts.get("columns"),
                 opts.get("filter"),
-                opts.get("mode", "or"),
+                opts.get("mode", DEFAULT_MODE),
             )
         how = Fusion.checked(
-            opts.get("fusion", "rrf"),
+            opts.get("fusion", DEFAULT_FUSION),
             opts.get("alpha", DEFAULT_ALPHA),
             opts.get("rrf_k", DEFAULT_RRF_K),
-            opts.get("weights", (1.0, 1.0)),
+            opts.get("weights", DEFAULT_WEIGHTS),
         )
         return self._runner.hybrid(
             snap,
-            [np.asarray(found.queries[0], dtype=np.float32)],
+            found.queries[0],
             [found.queries[1]],
             found.k,
             how,
@@ -92,6 +101,6 @@ class DirectPath:
             opts.get("filter"),
             opts.get("column"),
             opts.get("columns"),
-            opts.get("mode", "or"),
+            opts.get("mode", DEFAULT_MODE),
             opts.get("ef"),
         )

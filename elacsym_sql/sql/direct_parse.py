@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.search import DISTANCE, SCORE
+from ..engine import DISTANCE, SEARCH_FUNCTIONS
 from ..schema import is_name
 
 _TOKEN = re.compile(
@@ -35,24 +35,24 @@ _TOKEN = re.compile(
 # Casts a query vector may carry: to a float array (any size; the search checks the size).
 _VECTOR_CASTS = {"float", "float4", "real", "double", "float8"}
 _TEXT_CASTS = {"text", "varchar"}
-# Each function's positional query arguments (by the casts they may carry) and options.
-_QUERIES = {
-    "vector_search": [_VECTOR_CASTS],
-    "text_search": [_TEXT_CASTS],
-    "hybrid_search": [_VECTOR_CASTS, _TEXT_CASTS],
-}
-_OPTION_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "vector_search": {"column": str, "filter": str, "ef": int, "exact": bool},
-    "text_search": {"columns": str, "filter": str, "mode": str},
-    "hybrid_search": {
-        "fusion": str, "alpha": (int, float), "rrf_k": (int, float), "weights": list,
-        "window": int, "filter": str, "column": str, "columns": str, "mode": str, "ef": int,
-    },
+_CASTS = {"FLOAT[]": _VECTOR_CASTS, "VARCHAR": _TEXT_CASTS}
+_VALUE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "VARCHAR": str, "BIGINT": int, "BOOLEAN": bool, "DOUBLE": (int, float), "DOUBLE[]": list,
 }  # fmt: skip
+# Each function's positional query arguments (by the casts they may carry; `k` follows
+# them) and its options, as the search spec states them.
+_QUERIES = {
+    f.name: [_CASTS[p.sql_type] for p in f.required if p.name != "k"]
+    for f in SEARCH_FUNCTIONS.values()
+}
+_OPTION_TYPES = {
+    f.name: {p.name: _VALUE_TYPES[p.sql_type] for p in f.params if p.default is not None}
+    for f in SEARCH_FUNCTIONS.values()
+}
+# ORDER BY the function's own ranking: its first score column, best first.
 _ORDER = {
-    "vector_search": (DISTANCE, "ASC"),
-    "text_search": (SCORE, "DESC"),
-    "hybrid_search": (SCORE, "DESC"),
+    f.name: (f.scores[0].name, "ASC" if f.scores[0].name == DISTANCE else "DESC")
+    for f in SEARCH_FUNCTIONS.values()
 }
 
 

@@ -64,8 +64,11 @@ def _pick(exc: duckdb.Error, msg: str) -> type[e.ElacsymError]:
 
 
 # An ElacsymError raised inside a Python UDF reaches us as DuckDB's InvalidInputException
-# text; the marker carries its SQLSTATE and message through.
-_UDF_MARK = re.compile(r"\[elacsym:([0-9A-Z]{5})\] (.*?)(?: \(SQLSTATE [0-9A-Z]{5}\))?$", re.S)
+# text; the marker carries its SQLSTATE, class and message through (a class: several share
+# a SQLSTATE, and a mistake must raise the same class whichever path found it).
+_UDF_MARK = re.compile(
+    r"\[elacsym:([0-9A-Z]{5}):(\w+)\] (.*?)(?: \(SQLSTATE [0-9A-Z]{5}\))?$", re.S
+)
 
 
 def _classes(cls: type[e.ElacsymError]) -> list[type[e.ElacsymError]]:
@@ -76,6 +79,7 @@ def _classes(cls: type[e.ElacsymError]) -> list[type[e.ElacsymError]]:
 
 
 _BY_SQLSTATE = {c.sqlstate: c for c in reversed(_classes(e.ElacsymError))}
+_BY_NAME = {c.__name__: c for c in _classes(e.ElacsymError)}
 
 
 def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
@@ -87,7 +91,8 @@ def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
         try:
             return fn(*args)
         except e.ElacsymError as exc:
-            raise RuntimeError(f"[elacsym:{exc.sqlstate}] {exc.message}") from None
+            mark = f"[elacsym:{exc.sqlstate}:{type(exc).__name__}]"
+            raise RuntimeError(f"{mark} {exc.message}") from None
 
     return call
 
@@ -98,7 +103,11 @@ def translate(exc: duckdb.Error) -> e.ElacsymError:
     text = str(exc)
     marked = _UDF_MARK.search(text)
     if marked:
-        return _BY_SQLSTATE.get(marked.group(1), e.InternalError)(marked.group(2).strip())
+        state, name, message = marked.groups()
+        cls = _BY_NAME.get(name)
+        if cls is None or cls.sqlstate != state:
+            cls = _BY_SQLSTATE.get(state, e.InternalError)
+        return cls(message.strip())
     first, _, rest = text.partition("\n")
     message = _PREFIX.sub("", first)
     arithmetic = _arithmetic(exc, message)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from sqlglot.errors import TokenError
 
-from ..engine.search import DISTANCE
+from ..engine import DISTANCE, MAX_K
 from ..schema import Schema
 from .filter_check import admits
 from .parse import number_placeholders
@@ -300,8 +300,8 @@ class _Plan(_Rewriter):
         column, query = target
         limit = self.count(self.clauses["limit"])
         offset = self.count(self.clauses.get("offset", [])) if "offset" in self.clauses else 0
-        if not limit or offset is None:
-            return None  # LIMIT 0 is no search
+        if not limit or offset is None or limit + offset > MAX_K:
+            return None  # LIMIT 0 is no search; past MAX_K rows DuckDB's exact scan answers
         select = self.select_list(items, column, query)
         q = self.query_text(query)
         if select is None or q is None:

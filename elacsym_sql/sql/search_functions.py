@@ -18,16 +18,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import Snapshot
-from ..engine.fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
-from ..engine.search import SearchResult
+from ..engine import SEARCH_FUNCTIONS, Fusion, SearchFunction, SearchResult, Snapshot
 from ..schema import Column, Schema, storage_type
 from .errors import guarded_udf
 from .search_calls import macro_name
-from .search_runner import SCORE_COLUMNS, SearchRunner
+from .search_runner import SearchRunner
 from .views import quote
-
-_ARROW_TYPES = {"FLOAT": pa.float32(), "DOUBLE": pa.float64(), "BIGINT": pa.int64()}
 
 
 # Types the UDF's structs carry: storage forms (schema.py: UUID, JSON, enum labels and
@@ -37,8 +33,9 @@ def _storage_type(col: Column) -> str:
     return base + col.type[len(col.base) :]
 
 
-def _row_struct(schema: Schema, extra: list[tuple[str, str]]) -> str:
-    fields = [(c.name, _storage_type(c)) for c in schema.columns] + extra
+def _row_struct(schema: Schema, spec: SearchFunction) -> str:
+    fields = [(c.name, _storage_type(c)) for c in schema.columns]
+    fields += [(s.name, s.sql_type) for s in spec.scores]
     return "STRUCT(" + ", ".join(f"{quote(n)} {t}" for n, t in fields) + ")[]"
 
 
@@ -61,11 +58,11 @@ class SearchFunctions:
     def install(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         """(Re)create the functions of a namespace; `duck` is the catalog connection."""
         if schema.options.full_text:
-            self._install_text(schema, duck)
+            self._install(duck, schema, "text_search", self._text_batch)
         if schema.vector_columns:
-            self._install_vector(schema, duck)
+            self._install(duck, schema, "vector_search", self._vector_batch)
         if schema.options.full_text and schema.vector_columns:
-            self._install_hybrid(schema, duck)
+            self._install(duck, schema, "hybrid_search", self._hybrid_batch)
 
     def _install(
         self,
@@ -73,10 +70,10 @@ class SearchFunctions:
         schema: Schema,
         function: str,
         batch: Callable[..., pa.Array],
-        params: list[tuple[str, str, str | None]],
     ) -> None:
-        """The UDF `batch` and the table macro `function` over it. `params` are the macro's
-        (name, SQL type, default): no default makes it positional, else `name := default`."""
+        """The UDF `batch` and the table macro `function` over it, with the parameters the
+        search spec states: one without a default is positional, else `name := default`."""
+        spec = SEARCH_FUNCTIONS[function]
         udf = f"__elacsym_{function}__{schema.name}"
         udf_sql = quote(udf)
         with contextlib.suppress(duckdb.Error):  # not installed yet
@@ -84,45 +81,23 @@ class SearchFunctions:
         duck.create_function(
             udf,
             guarded_udf(functools.partial(batch, schema.name)),
-            [t for _, t, _ in params],
-            _row_struct(schema, SCORE_COLUMNS[function]),
+            [p.sql_type for p in spec.params],
+            _row_struct(schema, spec),
             type="arrow",
             null_handling="special",
             side_effects=True,
         )
         signature = ", ".join(
-            quote(n) if default is None else f"{quote(n)} := {default}" for n, _, default in params
+            quote(p.name) if p.default is None else f"{quote(p.name)} := {p.default}"
+            for p in spec.params
         )
-        arguments = ", ".join(f"CAST({quote(n)} AS {t})" for n, t, _ in params)
-        extra = [n for n, _ in SCORE_COLUMNS[function]]
+        arguments = ", ".join(f"CAST({quote(p.name)} AS {p.sql_type})" for p in spec.params)
+        extra = [s.name for s in spec.scores]
         duck.execute(
             f"CREATE OR REPLACE MACRO {macro_name(function, schema.name)}({signature}) AS TABLE "
             f"SELECT {_macro_select(schema, extra)} FROM (SELECT unnest({udf_sql}({arguments}), "
             "recursive := true))"
         )
-
-    def _install_vector(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-        self._install(duck, schema, "vector_search", self._vector_batch, [
-            ("q", "FLOAT[]", None), ("k", "BIGINT", None), ("column", "VARCHAR", "NULL"),
-            ("filter", "VARCHAR", "NULL"), ("ef", "BIGINT", "NULL"),
-            ("exact", "BOOLEAN", "false"),
-        ])  # fmt: skip
-
-    def _install_text(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-        self._install(duck, schema, "text_search", self._text_batch, [
-            ("query", "VARCHAR", None), ("k", "BIGINT", None), ("columns", "VARCHAR", "NULL"),
-            ("filter", "VARCHAR", "NULL"), ("mode", "VARCHAR", "'or'"),
-        ])  # fmt: skip
-
-    def _install_hybrid(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
-        self._install(duck, schema, "hybrid_search", self._hybrid_batch, [
-            ("q", "FLOAT[]", None), ("query", "VARCHAR", None), ("k", "BIGINT", None),
-            ("fusion", "VARCHAR", "'rrf'"), ("alpha", "DOUBLE", str(DEFAULT_ALPHA)),
-            ("rrf_k", "DOUBLE", str(DEFAULT_RRF_K)), ("weights", "DOUBLE[]", "[1.0, 1.0]"),
-            ("window", "BIGINT", "NULL"), ("filter", "VARCHAR", "NULL"),
-            ("column", "VARCHAR", "NULL"), ("columns", "VARCHAR", "NULL"),
-            ("mode", "VARCHAR", "'or'"), ("ef", "BIGINT", "NULL"),
-        ])  # fmt: skip
 
     def _text_batch(
         self,
@@ -244,7 +219,7 @@ def _as_lists(results: list[Any], schema: Schema, function: str) -> pa.Array:
     offsets = np.zeros(len(results) + 1, dtype=np.int32)
     np.cumsum([t.num_rows for t in results], out=offsets[1:])
     if rows is None:
-        extra = [pa.field(n, _ARROW_TYPES[t]) for n, t in SCORE_COLUMNS[function]]
+        extra = [pa.field(s.name, s.arrow_type) for s in SEARCH_FUNCTIONS[function].scores]
         structs = pa.array([], pa.struct([*schema.arrow_schema, *extra]))
     else:
         rows = rows.combine_chunks()

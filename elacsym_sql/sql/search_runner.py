@@ -1,5 +1,7 @@
-"""Running one search for the SQL table functions and for the direct path alike: argument
-checks, filters evaluated by DuckDB over the namespace's view, then the engine's search."""
+"""Running one search for the SQL table functions and for the direct path alike: SQL's
+arguments (NULL options, `filter :=` as SQL text) made into an engine API call. The API
+checks the arguments; a SQL filter is checked here and evaluated by DuckDB over the
+namespace's view into the keys it admits (a KeyFilter)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..engine import Engine, Snapshot
-from ..engine.fusion import TEXT_RANK, VECTOR_RANK, Fusion, default_window, fuse
-from ..engine.search import DISTANCE, SCORE, SearchResult, text_search
-from ..engine.vector_search import vector_column, vector_search
-from ..errors import InvalidParameterValue, InvalidVector
+from ..engine import DEFAULT_MODE, EngineApi, Fusion, KeyFilter, SearchResult, Snapshot
 from ..metrics import searched
 from .errors import translate
 from .filter_check import checked_filter
@@ -28,25 +26,19 @@ _VOLATILE = re.compile(
     re.IGNORECASE,
 )
 
-
-# The columns each search function adds to the namespace's columns, with their SQL types.
-SCORE_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "vector_search": [(DISTANCE, "FLOAT")],
-    "text_search": [(SCORE, "FLOAT")],
-    "hybrid_search": [(SCORE, "DOUBLE"), (VECTOR_RANK, "BIGINT"), (TEXT_RANK, "BIGINT")],
-}
+Vectors = np.ndarray | Sequence[np.ndarray | Sequence[float] | None]
 
 
 class SearchRunner:
-    def __init__(self, root: duckdb.DuckDBPyConnection, engine: Engine) -> None:
+    def __init__(self, root: duckdb.DuckDBPyConnection, api: EngineApi) -> None:
         self._root = root
-        self._engine = engine
+        self._api = api
 
     @searched("sql", "vector")
     def vector(
         self,
         snap: Snapshot,
-        vectors: np.ndarray | Sequence[np.ndarray | None],
+        vectors: Vectors,
         k: int | None,
         column: str | None = None,
         filter_sql: str | None = None,
@@ -55,29 +47,14 @@ class SearchRunner:
     ) -> SearchResult:
         """The k nearest rows to each query vector (a matrix, or a list of vectors that may
         hold NULLs); `filter_sql` needs `snap` to be the snapshot the namespace's view shows."""
-        k = _check_k(k)
-        col = vector_column(snap, column)
-        filter_sql = checked_filter(filter_sql, snap.schema) if filter_sql else None
-        if not isinstance(vectors, np.ndarray):
-            if any(v is None for v in vectors):
-                raise InvalidParameterValue("the query vector is NULL")
-            lengths = {len(v) for v in vectors}  # type: ignore[arg-type]
-            if len(lengths) > 1:
-                bad = next(n for n in lengths if n != col.dim)
-                raise InvalidVector(
-                    f'expected {col.dim} dimensions, not {bad}, for column "{col.name}"'
-                )
-            vectors = np.stack(vectors)  # type: ignore[arg-type]
-        return vector_search(
+        return self._api.vector_search(
             snap,
-            self._engine.files,
-            col,
-            vectors.astype(np.float32, copy=False),
-            k,
+            vectors,
+            k,  # type: ignore[arg-type]  # NULL: the API's check_k refuses it
+            column=column,
+            filter=self.key_filter(snap, filter_sql),
             ef=ef,
-            exact=bool(exact),
-            allowed_keys=(lambda: self.filter_keys(snap, filter_sql)) if filter_sql else None,
-            filter_id=filter_sql if filter_sql and not _VOLATILE.search(filter_sql) else None,
+            exact=bool(exact),  # NULL: false
         )
 
     @searched("sql", "text")
@@ -88,29 +65,23 @@ class SearchRunner:
         k: int | None,
         columns: str | None = None,
         filter_sql: str | None = None,
-        mode: str | None = "or",
+        mode: str | None = DEFAULT_MODE,
     ) -> SearchResult:
         """The k best BM25 matches of each query text (same `filter_sql` rule as vector)."""
-        k = _check_k(k)
-        filter_sql = checked_filter(filter_sql, snap.schema) if filter_sql else None
-        if any(t is None for t in texts):
-            raise InvalidParameterValue("the query text is NULL")
-        return text_search(
+        return self._api.text_search(
             snap,
-            self._engine.files,
-            self._engine.full_text.searcher(snap),
-            list(texts),  # type: ignore[arg-type]
-            k,
-            mode=mode or "or",
+            texts,  # type: ignore[arg-type]  # a NULL text: the API refuses it
+            k,  # type: ignore[arg-type]
             columns=columns,
-            allowed_keys=self.filter_keys(snap, filter_sql) if filter_sql else None,
+            filter=self.key_filter(snap, filter_sql),
+            mode=mode or DEFAULT_MODE,
         )
 
     @searched("sql", "hybrid")
     def hybrid(
         self,
         snap: Snapshot,
-        vectors: Sequence[np.ndarray | None],
+        vectors: Vectors,
         texts: Sequence[str | None],
         k: int | None,
         how: Fusion,
@@ -118,17 +89,36 @@ class SearchRunner:
         filter_sql: str | None = None,
         column: str | None = None,
         columns: str | None = None,
-        mode: str | None = "or",
+        mode: str | None = DEFAULT_MODE,
         ef: int | None = None,
     ) -> SearchResult:
         """Both searches, `window` candidates each under the same filter, fused."""
-        k = _check_k(k)
-        window = default_window(k) if window is None else _check_k(window, "window")
-        found_vectors = self.vector(snap, vectors, window, column, filter_sql, ef)
-        found_texts = self.text(snap, texts, window, columns, filter_sql, mode)
-        return fuse(found_vectors, found_texts, snap.schema.primary_key, k, how)
+        return self._api.hybrid_search(
+            snap,
+            vectors,
+            texts,  # type: ignore[arg-type]
+            k,  # type: ignore[arg-type]
+            fusion=how,
+            window=window,
+            filter=self.key_filter(snap, filter_sql),
+            column=column,
+            columns=columns,
+            mode=mode or DEFAULT_MODE,
+            ef=ef,
+        )
 
-    def filter_keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
+    def key_filter(self, snap: Snapshot, filter_sql: str | None) -> KeyFilter | None:
+        """A SQL filter as the engine takes it: checked, then evaluated by DuckDB when a
+        search needs its keys (cached per snapshot by its text unless it is volatile)."""
+        if not filter_sql:
+            return None
+        checked = checked_filter(filter_sql, snap.schema)
+        return KeyFilter(
+            lambda: self._keys(snap, checked),
+            None if _VOLATILE.search(checked) else ("sql", checked),
+        )
+
+    def _keys(self, snap: Snapshot, filter_sql: str) -> pa.Array:
         """Keys of the rows the filter admits, evaluated by DuckDB over the namespace view
         (`filter_sql` as `checked_filter` returned it)."""
         key = quote(snap.schema.primary_key)
@@ -140,9 +130,3 @@ class SearchRunner:
             raise translate(exc) from None
         finally:
             cur.close()
-
-
-def _check_k(k: object, name: str = "k") -> int:
-    if k is None or isinstance(k, bool) or not isinstance(k, int) or k <= 0:
-        raise InvalidParameterValue(f"{name} must be greater than zero")
-    return k

@@ -20,8 +20,7 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ..engine import Engine
-from ..engine.sequences import SequenceSpec
+from ..engine import Engine, SequenceSpec
 from ..errors import NotSupportedError, ObjectNotInPrerequisiteState, UndefinedTable
 from .errors import guarded_udf
 

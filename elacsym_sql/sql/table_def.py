@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from sqlglot import exp
 
 from ..constraints import Check, Constraints, ForeignKey, Unique, default_name
-from ..engine.sequences import SequenceSpec
+from ..engine import SequenceSpec
 from ..errors import (
     InvalidForeignKey,
     InvalidTableDefinition,

@@ -17,11 +17,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..engine import Engine, Snapshot
+from ..engine import Engine, Snapshot, WalRecord
 from ..errors import InvalidName, UndefinedTable
 from ..interrupts import check_interrupt
 from ..schema import Schema
-from ..wal import WalRecord
 
 INTERNAL = "elacsym_internal"
 # A namespace with a hidden storage key has two views: its name shows the columns users

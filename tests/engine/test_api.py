@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from elacsym_sql.config import Settings
-from elacsym_sql.engine import Engine, EngineApi
+from elacsym_sql.engine import Engine, EngineApi, Recall
 from elacsym_sql.errors import (
     DatatypeMismatch,
     DuplicateTable,
@@ -257,7 +257,7 @@ def test_searches_see_folded_and_unfolded_rows_alike(api):
     after = api.vector_search("docs", [0.4, 0.6, 0.0], 3, filter={"field": "year", "op": "lt",
                               "value": 2024})  # fmt: skip
     assert set(ids(after)) == set(before) and ids(after)[0] == 2
-    assert api.recall("docs", 3) == 1.0
+    assert api.recall("docs", 3) == Recall("vector", 3, 1.0)
 
 
 def test_query_matrix_batches(api):

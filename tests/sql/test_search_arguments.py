@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from elacsym_sql import errors
+from elacsym_sql.sql.pgvector_order import rewrite_nearest
 from tests.helpers import DOCS, connection, rows
 
 VECTOR = "SELECT id FROM vector_search('docs', [1, 0, 0, 0], 3, filter := ?) ORDER BY id"
@@ -152,3 +153,15 @@ def test_a_pgvector_where_that_is_no_filter_runs_in_duckdb(con):
     assert rows(con, sql, [[1.0, 0.0, 0.0, 0.0]]) == [(2,)]
     plain = "SELECT id FROM docs WHERE price > 2 ORDER BY embedding <=> ? LIMIT 1"
     assert rows(con, plain, [[1.0, 0.0, 0.0, 0.0]]) == [(2,)]
+
+
+def test_a_pgvector_limit_past_the_search_bound_is_an_exact_scan(con):
+    # vector_search returns at most 10,000 rows (k's bound); ORDER BY <=> with a larger
+    # LIMIT is still a valid query: DuckDB scans exactly instead of refusing k.
+    schema = con.database.views.refresh_one("docs").schema
+    q = [[1.0, 0.0, 0.0, 0.0]]
+    for limit in (10_000, 10_001):
+        sql = f"SELECT id FROM docs ORDER BY embedding <=> ? LIMIT {limit}"
+        searched = rewrite_nearest(sql, q, lambda name: schema) is not None
+        assert searched == (limit == 10_000)
+        assert rows(con, sql, q) == [(1,), (2,), (3,)]  # cosine: 1 is the query's own

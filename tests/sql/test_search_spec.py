@@ -1,6 +1,5 @@
-"""engine/search_spec.py states the search functions; until sql/ reads it (the next step of
-issue 10), this checks that the SQL functions a namespace gets have exactly its parameters,
-types and score columns, so the two cannot drift apart unnoticed."""
+"""engine/search_spec.py states the search functions; the SQL functions a namespace gets are
+built from it: exactly its parameters, types and score columns, in its order."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ import re
 import pytest
 
 from elacsym_sql.engine.search_spec import SEARCH_FUNCTIONS
-from elacsym_sql.sql.search_runner import SCORE_COLUMNS
 from tests.helpers import DOCS, connection
 
 
@@ -26,14 +24,20 @@ def test_sql_search_functions_match_the_spec(make_settings):
             "SELECT function_name, parameters, macro_definition FROM duckdb_functions() "
             "WHERE function_name LIKE 'elacsym_%search__docs'"
         ).fetchall()
+        described = {
+            name: con.execute(f"DESCRIBE SELECT * FROM {call}").fetchall()
+            for name, call in {
+                "vector_search": "vector_search('docs', [1, 0, 0, 0], 1)",
+                "text_search": "text_search('docs', 'a', 1)",
+                "hybrid_search": "hybrid_search('docs', [1, 0, 0, 0], 'a', 1)",
+            }.items()
+        }
     found = {name.removeprefix("elacsym_").removesuffix("__docs"): (p, d) for name, p, d in rows}
-    assert set(found) == set(SEARCH_FUNCTIONS)
+    assert set(found) == set(SEARCH_FUNCTIONS) == set(described)
     for name, spec in SEARCH_FUNCTIONS.items():
         params, definition = found[name]
         assert params == [p.name for p in spec.params], name
         casts = re.findall(r"CAST\(\"?(\w+)\"? AS ([A-Z\[\]]+)\)", definition.split("unnest(")[1])
         assert casts == [(p.name, p.sql_type) for p in spec.params], name
-        assert [(s.name, s.sql_type) for s in spec.scores] == [
-            tuple(c) for c in SCORE_COLUMNS[name]
-        ]
-        assert all(s.name in definition for s in spec.scores)
+        scores = [(row[0], row[1]) for row in described[name][-len(spec.scores) :]]
+        assert scores == [(s.name, s.sql_type) for s in spec.scores], name
