@@ -11,15 +11,12 @@ import sqlglot
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
+from ..engine import SEARCH_FUNCTIONS as SEARCH_SPEC
 from ..errors import NotSupportedError
 from ..schema import is_name
 from .parse import DIALECT
 
-SEARCH_FUNCTIONS = (
-    "vector_search",
-    "text_search",
-    "hybrid_search",
-)  # rewritten to the namespace's own macro
+SEARCH_FUNCTIONS = tuple(SEARCH_SPEC)  # rewritten to the namespace's own macro
 NAMESPACE_FUNCTIONS = (
     *SEARCH_FUNCTIONS,
     "elacsym_stats",
