@@ -1,5 +1,5 @@
-"""Randomized model test: the namespace view against a plain dict, over thousands of random
-writes interleaved with folds, compactions and fresh readers."""
+"""Randomized model test: the namespace view against a plain dict, over 1,500 random writes
+(500 on S3) interleaved with folds, compactions and fresh readers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import compact, connection, fold, rows
 
-OPS = {"local": 3000, "s3": 800}
+OPS = {"local": 1500, "s3": 500}
 
 
 def _check(con, model: dict[int, tuple[str, float]]) -> None:

@@ -71,30 +71,44 @@ def test_a_transfer_between_namespaces_is_never_half_visible(make_settings):
             setup.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, amount BIGINT)")
             setup.execute(f"INSERT INTO {name} VALUES (1, 100)")
     total = "SELECT (SELECT sum(amount) FROM checking) + (SELECT sum(amount) FROM savings)"
-    seen: set[int] = set()
-    stop = threading.Event()
+    totals: list[int] = []  # every total the reader saw
+    failures: list[BaseException] = []
+    first_read, stop = threading.Event(), threading.Event()
 
     def read() -> None:
-        with connection(make_settings) as reader:
-            while not stop.is_set():
-                seen.add(rows(reader, total)[0][0])
+        try:
+            with connection(make_settings) as reader:
+                while not stop.is_set():
+                    totals.append(rows(reader, total)[0][0])
+                    first_read.set()
+        except BaseException as exc:  # reported by the test, not lost with the thread
+            failures.append(exc)
+            first_read.set()
 
     reader = threading.Thread(target=read)
     reader.start()
+    transfers = 0
     try:
+        assert first_read.wait(120)
+        reads_before = len(totals)
         with connection(make_settings) as writer:
-            for _ in range(15):
+            # At least 15 transfers, and on until the reader has read 10 times meanwhile
+            # (a loaded machine may schedule it rarely).
+            while (transfers < 15 or len(totals) - reads_before < 10) and transfers < 300:
                 writer.begin()
                 writer.execute("UPDATE checking SET amount = amount - 5 WHERE id = 1")
                 writer.execute("UPDATE savings SET amount = amount + 5 WHERE id = 1")
                 writer.commit()
+                transfers += 1
     finally:
         stop.set()
         reader.join()
-    assert seen == {200}
+    assert not failures, failures
+    assert len(totals) - reads_before >= 10
+    assert set(totals) == {200}
     with connection(make_settings) as con:
-        assert rows(con, "SELECT amount FROM checking") == [(25,)]
-        assert rows(con, "SELECT amount FROM savings") == [(175,)]
+        assert rows(con, "SELECT amount FROM checking") == [(100 - 5 * transfers,)]
+        assert rows(con, "SELECT amount FROM savings") == [(100 + 5 * transfers,)]
 
 
 def test_staging_more_than_the_bound_fails_the_block_and_writes_nothing(make_settings):
