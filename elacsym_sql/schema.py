@@ -280,6 +280,7 @@ class Schema:
     # The Postgres schema the table is in; outside public the name is "<pg_schema>.<table>"
     # (decision 0033).
     pg_schema: str = "public"
+    key_name: str | None = None  # CONSTRAINT name PRIMARY KEY (...); None: Postgres's default
 
     def __post_init__(self) -> None:
         check_name(self.name, "namespace")
@@ -321,8 +322,8 @@ class Schema:
 
     @property
     def pkey_name(self) -> str:
-        """The primary key's constraint (and index) name, as Postgres names it."""
-        return f"{self.relname}_pkey"
+        """The primary key's constraint (and index) name: as declared, or as Postgres names it."""
+        return self.key_name or f"{self.relname}_pkey"
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -381,6 +382,7 @@ class Schema:
             "key_columns": None if self.key_columns is None else list(self.key_columns),
             "constraints": self.constraints.to_json(),
             "pg_schema": self.pg_schema,
+            "key_name": self.key_name,
         }
 
     @classmethod
@@ -395,4 +397,5 @@ class Schema:
             key_columns=None if data.get("key_columns") is None else tuple(data["key_columns"]),
             constraints=Constraints.from_json(data.get("constraints") or {}),
             pg_schema=data.get("pg_schema", "public"),
+            key_name=data.get("key_name"),
         )

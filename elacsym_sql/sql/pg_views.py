@@ -325,8 +325,9 @@ MACROS: list[tuple[str, str, str]] = [
      "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
     ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
     ("pg_table_is_visible", "rel",
-     f"coalesce((SELECT bool_or(relnamespace IN ({PG_CATALOG}, {PUBLIC})) FROM {S}.pg_class "
-     "WHERE oid = rel), true)"),
+     # aliased: the argument is often `pg_catalog.pg_class.oid` of the caller's query
+     f"coalesce((SELECT bool_or(__vis.relnamespace IN ({PG_CATALOG}, {PUBLIC})) "
+     f"FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
     ("pg_type_is_visible", "typ", "true"),
     ("pg_opclass_is_visible", "opc", "true"),
     ("pg_opfamily_is_visible", "opf", "true"),

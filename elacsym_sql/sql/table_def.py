@@ -102,6 +102,7 @@ def build_schema(table: TableDef, options: object) -> Schema:
         key_columns=key_columns,
         constraints=Constraints(tuple(table.checks), tuple(table.uniques), tuple(foreign_keys)),
         pg_schema=table.pg_schema,
+        key_name=table.key_name,
     )
 
 

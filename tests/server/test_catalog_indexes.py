@@ -155,7 +155,7 @@ def test_tables_of_other_schemas_over_the_wire(indexed: int, wire) -> None:
             "id",
             "note",
         ]
-        assert "ix_users" in insp.get_table_names()  # public's, a table of its own
+        assert insp.get_table_names().count("ix_users") == 1  # public's, a table of its own
     finally:
         engine.dispose()
     listed = psql(indexed, r"\dn")

@@ -132,3 +132,14 @@ def test_comments_on_constraints_and_indexes_are_checked(con):
     con.execute("COMMENT ON INDEX users_t_idx IS 'an index'")
     err = fails(con, "COMMENT ON CONSTRAINT nope ON users IS 'x'", "42704")
     assert err.message == 'constraint "nope" for table "users" does not exist'
+
+
+def test_a_named_primary_key_keeps_its_name(con):
+    con.execute("CREATE TABLE addr (id INTEGER, n TEXT, CONSTRAINT addr_pk PRIMARY KEY (id))")
+    assert rows(con, "SELECT conname FROM pg_constraint WHERE conname LIKE 'addr%'") == [
+        ("addr_pk",)
+    ]
+    con.execute("COMMENT ON CONSTRAINT addr_pk ON addr IS 'the key'")
+    con.execute("INSERT INTO addr VALUES (1, 'a')")
+    with pytest.raises(elacsym_sql.Error, match='unique constraint "addr_pk"'):
+        con.execute("INSERT INTO addr VALUES (1, 'b'), (1, 'c')")
