@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import moto_atomic
+
 REGION = "us-east-1"
 START_TIMEOUT = 60.0  # seconds, per attempt
 START_ATTEMPTS = 3  # a port picked free may be taken before the server binds it: retry
@@ -242,7 +244,9 @@ def moto_server(
     def launch(attempt: int) -> tuple[subprocess.Popen[bytes], S3Server, Path]:
         (port,) = free_ports(1)
         log = root / f"moto-{attempt}.log"
-        args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        # moto.server with conditional PUTs made atomic; run as a file, so the child
+        # needs no elacsym_sql on its path
+        args = [sys.executable, moto_atomic.__file__, "-H", "127.0.0.1", "-p", str(port)]
         server = S3Server(f"http://127.0.0.1:{port}", MOTO_KEY, MOTO_SECRET, bucket)
         return _spawn(args, log), server, log
 
@@ -254,6 +258,7 @@ def moto_server(
 def _moto_thread(bucket: str) -> Iterator[S3Server]:
     from moto.server import ThreadedMotoServer
 
+    moto_atomic.make_conditional_writes_atomic()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()  # port 0: the OS picks a free port, no race with other processes
