@@ -150,6 +150,9 @@ class Shell:
     def interact(self) -> int:
         """The prompt on a terminal: line editing, history, Ctrl-C drops the line."""
         history = _start_history()
+        # Ctrl-C must drop the line even when we were started with SIGINT ignored (a
+        # background job of a non-interactive shell, nohup): Python keeps that disposition.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         buffer: list[str] = []
         while True:
             try:
