@@ -20,7 +20,10 @@ from .wire_client import Client, query
 
 CLIENTS = 64
 SECONDS = 60.0
-RSS_SLACK_MB = 150  # caches fill with what was written; a leak grows past this
+# Caches fill with what was written (the in-memory cache alone may hold 2 GiB), so some growth
+# is expected: 153 MB was measured after this soak both at 4364500 and at fddfacc, against a
+# 150 MB bound that then failed one run in two. A leak that grows with the traffic passes 250.
+RSS_SLACK_MB = 250
 LONG = "SELECT count(*) FROM range(100000000000)"
 
 pytestmark = pytest.mark.slow
