@@ -4,7 +4,6 @@ JSON, PNG and SVG."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pyarrow as pa
@@ -18,12 +17,8 @@ ROWS, DIM = 6_000, 16  # segments of 5,000 rows or more get an HNSW index
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("ELACSYM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("ELACSYM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ELACSYM_INDEXER", "false")
+def env(clean_env, tmp_path):
+    monkeypatch = clean_env
     monkeypatch.setenv("ELACSYM_DATA", str(tmp_path / "data"))
     return monkeypatch
 

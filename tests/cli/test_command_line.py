@@ -18,12 +18,8 @@ from elacsym_sql.cli.settings import load
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("ELACSYM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("ELACSYM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ELACSYM_INDEXER", "false")
+def env(clean_env, tmp_path):
+    monkeypatch = clean_env
     monkeypatch.chdir(tmp_path)
     return monkeypatch
 

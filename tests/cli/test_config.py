@@ -17,15 +17,8 @@ from elacsym_sql.errors import InvalidParameterValue
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    """A clean ELACSYM_* environment in a scratch working directory."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("ELACSYM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("ELACSYM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ELACSYM_INDEXER", "false")
+def env(clean_env, tmp_path):
+    monkeypatch = clean_env
     monkeypatch.chdir(tmp_path)
     return monkeypatch
 

@@ -23,12 +23,8 @@ DIM = 8
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("ELACSYM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("ELACSYM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("ELACSYM_INDEXER", "false")
+def env(clean_env, tmp_path):
+    monkeypatch = clean_env
     monkeypatch.setenv("ELACSYM_DATA", str(tmp_path / "data"))
     return monkeypatch
 
