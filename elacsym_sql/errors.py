@@ -152,6 +152,12 @@ class NumericValueOutOfRange(DataError):
     sqlstate = "22003"
 
 
+class StringDataRightTruncation(DataError):
+    """A value longer than its column's declared length (VARCHAR(n), CHAR(n))."""
+
+    sqlstate = "22001"
+
+
 class InvalidBinaryRepresentation(DataError):
     """A binary-format value whose bytes do not read as its type."""
 

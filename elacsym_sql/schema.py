@@ -8,7 +8,7 @@ form kept in every manifest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -110,6 +110,10 @@ class Column:
     identity: str | None = None  # "always" or "by default": GENERATED ... AS IDENTITY
     hidden: bool = False  # a hidden storage key (ROWID, COMPOSITE_KEY)
     pgvector: bool = False  # FLOAT[d] declared as pgvector's vector(d): sent as its type
+    # A VARCHAR declared as Postgres's "varchar" or "bpchar" (CHAR) rather than text, with
+    # its length (n) when declared: shown so in the catalog, longer values refused (22001).
+    char_kind: str | None = None
+    length: int | None = None
 
     @property
     def base(self) -> str:
@@ -281,6 +285,9 @@ class Schema:
     # (decision 0033).
     pg_schema: str = "public"
     key_name: str | None = None  # CONSTRAINT name PRIMARY KEY (...); None: Postgres's default
+    # COMMENT ON texts: (kind, object, text), kind "table" (object ""), "column",
+    # "constraint" or "index" (decision 0053).
+    comments: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         check_name(self.name, "namespace")
@@ -324,6 +331,15 @@ class Schema:
     def pkey_name(self) -> str:
         """The primary key's constraint (and index) name: as declared, or as Postgres names it."""
         return self.key_name or f"{self.relname}_pkey"
+
+    def comment(self, kind: str, name: str = "") -> str | None:
+        """The COMMENT ON text of the table, or one of its columns, constraints or indexes."""
+        return next((text for k, n, text in self.comments if (k, n) == (kind, name)), None)
+
+    def with_comment(self, kind: str, name: str, text: str | None) -> Schema:
+        """This schema with the comment of one object set (None: removed)."""
+        kept = tuple(c for c in self.comments if (c[0], c[1]) != (kind, name))
+        return replace(self, comments=kept + (((kind, name, text),) if text else ()))
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -383,6 +399,7 @@ class Schema:
             "constraints": self.constraints.to_json(),
             "pg_schema": self.pg_schema,
             "key_name": self.key_name,
+            "comments": [list(c) for c in self.comments],
         }
 
     @classmethod
@@ -398,4 +415,5 @@ class Schema:
             constraints=Constraints.from_json(data.get("constraints") or {}),
             pg_schema=data.get("pg_schema", "public"),
             key_name=data.get("key_name"),
+            comments=tuple(tuple(c) for c in data.get("comments") or ()),  # type: ignore[misc]
         )

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import InvalidVector, NotNullViolation, UniqueViolation
+from ..errors import InvalidVector, NotNullViolation, StringDataRightTruncation, UniqueViolation
 from ..jsonb import normal_forms
 from ..schema import COMPOSITE_KEY, Column, Schema
 
@@ -40,6 +40,8 @@ def conform_rows(rows: pa.Table, schema: Schema) -> pa.Table:
             arrays.append(interval_strings(arr.combine_chunks()))
         elif col.type == "JSONB":  # kept in Postgres's normal form, as jsonb is
             arrays.append(normal_forms(arr.combine_chunks().cast(pa.string())))
+        elif col.char_kind is not None:
+            arrays.append(_conform_chars(arr.combine_chunks().cast(pa.string()), col))
         else:
             arrays.append(arr.cast(col.arrow_type))
     out = pa.Table.from_arrays(arrays, schema=schema.arrow_schema)
@@ -112,6 +114,24 @@ def _check_unique(key: pa.ChunkedArray, rows: pa.Table, schema: Schema) -> None:
         f'duplicate key value violates unique constraint "{schema.pkey_name}"',
         detail=f"Key ({', '.join(names)})=({values}) appears more than once in one statement.",
     )
+
+
+def _conform_chars(text: pa.Array, col: Column) -> pa.Array:
+    """Values of a VARCHAR(n) or CHAR(n) column as Postgres stores them: at most n
+    characters, where spaces past the n-th are cut and anything else there is 22001. CHAR's
+    trailing spaces are not kept: Postgres disregards them (decision 0054)."""
+    if col.char_kind == "bpchar":
+        text = pc.utf8_rtrim(text, characters=" ")
+    if col.length is None:
+        return text
+    long = pc.fill_null(pc.greater(pc.utf8_length(text), col.length), False)
+    if not pc.any(long).as_py():
+        return text
+    past = pc.utf8_slice_codeunits(text, col.length)  # code points, despite the name
+    if not pc.all(pc.or_kleene(pc.invert(long), pc.match_substring_regex(past, "^ *$"))).as_py():
+        kind = "character" if col.char_kind == "bpchar" else "character varying"
+        raise StringDataRightTruncation(f"value too long for type {kind}({col.length})")
+    return pc.if_else(long, pc.utf8_slice_codeunits(text, 0, col.length), text)
 
 
 def _conform_vector(arr: pa.ChunkedArray, col: Column, key: pa.ChunkedArray) -> pa.Array:

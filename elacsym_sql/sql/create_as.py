@@ -6,6 +6,7 @@ query leaves it empty (Postgres would roll both back)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import duckdb
@@ -14,6 +15,9 @@ from sqlglot import exp
 from ..errors import InvalidTableDefinition
 from .parse import DIALECT
 from .views import quote
+
+# DuckDB's VARCHAR is Postgres's text; the word VARCHAR would declare a varchar column.
+_VARCHAR = re.compile(r"\bVARCHAR\b")
 
 
 def create_table_as(
@@ -41,7 +45,7 @@ def create_table_as(
         for i, row in enumerate(described)
     ]
     table = target.sql(dialect=DIALECT)
-    listed = ", ".join(f"{quote(name)} {type_}" for name, type_ in columns)
+    listed = ", ".join(f"{quote(name)} {_VARCHAR.sub('TEXT', type_)}" for name, type_ in columns)
     run(f"CREATE TABLE {table} ({listed})")
     if _no_data(tree):
         return 0

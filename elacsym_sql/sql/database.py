@@ -376,6 +376,7 @@ class Database:
                     self.enums.lookup,
                     lambda s: check_definitions(cur, s),
                     self.pg_schemas.names(),
+                    stmt.text,
                 )
                 block.commit_point.reach()
                 block.forget([name])
@@ -419,7 +420,8 @@ class Database:
             result, names = self._query(cur, stmt, params, block)
             return self._declared(_duckdb_outcome(cur, stmt, result), names, stmt.text)
         except duckdb.Error as exc:
-            raise translate(exc) from None
+            dropping = tree.args.get("kind") if isinstance(tree, exp.Drop) else None
+            raise translate(exc, str(dropping).lower() if dropping else None) from None
 
     def _pg_utility(
         self, cur: duckdb.DuckDBPyConnection, text: str, block: TransactionBlock
@@ -434,9 +436,10 @@ class Database:
         tag = run_extension_statement(text) or self.pg_schemas.run(text)
         if tag is not None:
             return tag
-        tag = run_comment(text, self._namespace_schema, self.indexes.owners)
-        if tag is not None:
-            return tag
+        commented = run_comment(text, self.engine, self._namespace_schema, self.indexes.owners)
+        if commented is not None:
+            self.views.refresh_one(commented[0])  # the catalog shows it from now on
+            return commented[1]
         create = parse_create_index(text)
         if create is not None and create[1] is not None and self._is_namespace(create[0]):
             return self.indexes.create(cur, create[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlglot import exp
@@ -32,6 +33,7 @@ from ..schema import (
     check_name,
     check_type,
 )
+from .char_types import declared_char_types
 from .pg_schemas import split_name
 from .pg_types import UNCONSTRAINED_NUMERIC
 from .table_def import (
@@ -47,6 +49,7 @@ from .table_def import (
 )
 
 DType = exp.DataType.Type
+MAX_CHAR_LENGTH = 10_485_760  # Postgres's limit on n in VARCHAR(n) and CHAR(n)
 EnumLookup = Callable[[str], str | None]  # a type's name -> its enum type, or None
 
 _SCALARS: dict[DType, str] = {
@@ -146,8 +149,10 @@ def schema_from_create(
     lookup: Lookup,
     enums: EnumLookup | None = None,
     pg_schemas: frozenset[str] = frozenset(),
+    text: str = "",
 ) -> tuple[Schema, TableDef]:
-    """The namespace a CREATE TABLE declares, and the sequences its columns own."""
+    """The namespace a CREATE TABLE declares, and the sequences its columns own; `text`
+    is the statement's (the character types' lengths are read from it: char_types.py)."""
     target = tree.this
     if not isinstance(target, exp.Schema) or tree.expression is not None:
         raise NotSupportedError(
@@ -160,9 +165,13 @@ def schema_from_create(
         raise InvalidSchemaName(f'schema "{written.db}" does not exist')
     name = identifier(written.this, "namespace")
     table = TableDef(name, split_name(name, pg_schemas)[0])
+    chars = declared_char_types(text)
     for item in target.expressions:
         if isinstance(item, exp.ColumnDef):
-            table.columns.append(_column(table, item, lookup, enums))
+            column = _column(table, item, lookup, enums)
+            if column.type == "VARCHAR" and column.name in chars:
+                column = _with_char_type(column, *chars[column.name])
+            table.columns.append(column)
             continue
         given = None
         if isinstance(item, exp.Constraint):
@@ -202,6 +211,18 @@ def _column(
     return Column(name, type_, **fields)
 
 
+def _with_char_type(column: Column, kind: str, length: int | None) -> Column:
+    """A text column declared VARCHAR(n) or CHAR(n), as Postgres limits their lengths."""
+    if length is not None and not 1 <= length <= MAX_CHAR_LENGTH:
+        named = "char" if kind == "bpchar" else kind
+        raise InvalidParameterValue(
+            f"length for type {named} must be at least 1"
+            if length < 1
+            else f"length for type {named} cannot exceed {MAX_CHAR_LENGTH}"
+        )
+    return replace(column, char_kind=kind, length=length)
+
+
 def _options(tree: exp.Create) -> dict[str, Any]:
     props = tree.args.get("properties")
     out: dict[str, Any] = {}
@@ -234,11 +255,12 @@ def execute_create(
     enums: EnumLookup | None = None,
     check: Callable[[Schema], None] | None = None,
     pg_schemas: frozenset[str] = frozenset(),
+    text: str = "",
 ) -> str:
     """Create a namespace and the sequences of its SERIAL and identity columns; `check`
     tries its defaults and CHECK expressions in DuckDB first. Returns its name."""
     schema, table = schema_from_create(
-        tree, lambda name: _schema_of(engine, name), enums, pg_schemas
+        tree, lambda name: _schema_of(engine, name), enums, pg_schemas, text
     )
     check_options(schema.options)  # options the full-text index cannot honour are refused
     if check is not None:

@@ -97,9 +97,10 @@ def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
     return call
 
 
-def translate(exc: duckdb.Error) -> e.ElacsymError:
+def translate(exc: duckdb.Error, dropping: str | None = None) -> e.ElacsymError:
     """Our error for a DuckDB exception, with the DuckDB text as message (Postgres's,
-    for the arithmetic errors Postgres clients test for)."""
+    for the arithmetic errors and missing relations Postgres clients test for).
+    `dropping`: the kind of object a DROP statement names ("table", "view", ...)."""
     text = str(exc)
     marked = _UDF_MARK.search(text)
     if marked:
@@ -110,9 +111,9 @@ def translate(exc: duckdb.Error) -> e.ElacsymError:
         return cls(message.strip())
     first, _, rest = text.partition("\n")
     message = _PREFIX.sub("", first)
-    arithmetic = _arithmetic(exc, message)
-    if arithmetic is not None:
-        return arithmetic
+    worded = _arithmetic(exc, message) or _missing(exc, message, dropping)
+    if worded is not None:
+        return worded
     cls = _pick(exc, text)
     return cls(message, detail=rest.strip() or None)
 
@@ -136,3 +137,18 @@ def _arithmetic(exc: duckdb.Error, message: str) -> e.ElacsymError | None:
             f'value "{value}" is out of range for type {_INTEGER_TYPES[kind]}'
         )
     return None
+
+
+_MISSING = re.compile(r'(Table|View|Sequence|Index) with name "?(.+?)"? does not exist')
+
+
+def _missing(exc: duckdb.Error, message: str, dropping: str | None) -> e.ElacsymError | None:
+    """A relation DuckDB does not have, worded as Postgres: `relation "x" does not exist`,
+    and `table "x" does not exist` (view, sequence, index) for what a DROP names."""
+    found = _MISSING.match(message)
+    if not isinstance(exc, duckdb.CatalogException) or found is None:
+        return None
+    name = found.group(2)
+    kind = dropping or "relation"
+    cls = e.UndefinedObject if kind == "index" else e.UndefinedTable
+    return cls(f'{kind} "{name}" does not exist')

@@ -104,7 +104,11 @@ class IndexStatements:
             def remove(snap: Snapshot, name: str = name) -> Schema:
                 cons = snap.schema.constraints
                 kept = tuple(i for i in cons.indexes if _in(snap.schema, i.name) != name)
-                return _with(snap.schema, replace(cons, indexes=kept))
+                dropped = {i.name for i in cons.indexes} - {i.name for i in kept}
+                schema = _with(snap.schema, replace(cons, indexes=kept))
+                for index in dropped:  # its comment goes with it
+                    schema = schema.with_comment("index", index, None)
+                return schema
 
             self._engine.change_schema(owner, remove)
             self._views.refresh_one(owner)

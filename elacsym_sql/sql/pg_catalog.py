@@ -18,7 +18,10 @@ from sqlglot.tokens import TokenType
 from ..engine import Engine
 from .client_settings import DEFAULTS, VERSION_STRING
 from .parse import DIALECT, Statement, split_statements
+from .pg_comments import COMMENT_MACROS, COMMENT_VIEWS
 from .pg_constraints import CONSTRAINT_MACROS, CONSTRAINT_VIEWS
+from .pg_functions import FUNCTION_MACROS, FUNCTION_VIEWS, install_search_functions
+from .pg_literals import OBJECT_NAME, object_name
 from .pg_namespaces import install_namespace_tables
 from .pg_quoting import QUOTING_MACROS
 from .pg_rewrite import SHIM, rewrite_catalog
@@ -82,7 +85,8 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
         cur.close()
 
 
-ALL_VIEWS = {**VIEWS, **STAT_VIEWS, **CONSTRAINT_VIEWS}
+ALL_VIEWS = {**VIEWS, **STAT_VIEWS, **CONSTRAINT_VIEWS, **COMMENT_VIEWS, **FUNCTION_VIEWS}
+ALL_MACROS = MACROS + STAT_MACROS + CONSTRAINT_MACROS + COMMENT_MACROS + FUNCTION_MACROS
 
 
 def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
@@ -94,8 +98,13 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         return pa.array([None if t is None else pg_type_of(t)[1] for t in types.to_pylist()],
                         pa.int32())  # fmt: skip
 
+    def names(texts: pa.Array) -> pa.Array:  # a regclass parameter's relation name
+        return pa.array([None if t is None else object_name(t) for t in texts.to_pylist()],
+                        pa.string())  # fmt: skip
+
     for name, fn, ret in (("__elacsym_pg_oid", oids, "UINTEGER"),
-                          ("__elacsym_pg_typmod", typmods, "INTEGER")):  # fmt: skip
+                          ("__elacsym_pg_typmod", typmods, "INTEGER"),
+                          (OBJECT_NAME, names, "VARCHAR")):  # fmt: skip
         duck.create_function(name, fn, ["VARCHAR"], ret, type="arrow")
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SHIM}")
     cur.execute(
@@ -113,11 +122,12 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         "enumsortorder FLOAT, enumlabel VARCHAR)"
     )
     install_namespace_tables(cur)
+    install_search_functions(cur)
     # Views and macros refer to each other: create each once what it needs exists.
     pending = [
         f"CREATE OR REPLACE MACRO {SHIM}.{n}"
         + ", ".join(f"({p}) AS {body}" for p in params.split("|"))
-        for n, params, body in MACROS + STAT_MACROS + CONSTRAINT_MACROS
+        for n, params, body in ALL_MACROS
     ]
     pending += [f"CREATE OR REPLACE VIEW {SHIM}.{n} AS {sql}" for n, sql in ALL_VIEWS.items()]
     while pending:

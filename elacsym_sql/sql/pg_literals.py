@@ -27,6 +27,8 @@ from .pg_text import bytea, duck_list_sql, interval_input, looks_like_array
 from .pg_types import UNCONSTRAINED_NUMERIC
 from .pgvector_sql import rewrite_pgvector
 
+OBJECT_NAME = "__elacsym_object_name"  # object_name() as a DuckDB function (pg_catalog.py)
+
 
 def _bytea_sql(text: str) -> str:
     return f"unhex('{bytea(text).hex()}')"
@@ -52,10 +54,15 @@ def typed_literal(expr: exp.Expression, column_type: str) -> exp.Expression:
 
 def rewrite_literal_casts(sql: str) -> str:
     """String literals cast to an array type (`::T[]`, `CAST(... AS T[])`) as DuckDB
-    lists, and to bytea as bytes; every other literal untouched."""
+    lists, and to bytea as bytes; a literal or a parameter cast to regclass as the OID of
+    the relation it names; every other literal untouched."""
     lowered = sql.lower()
     casts = ("bytea", "regclass", "regproc", "interval")
-    if "'{" not in sql and not any(f"::{t}" in lowered for t in casts):
+    if (
+        "'{" not in sql
+        and "regclass" not in lowered
+        and not any(f"::{t}" in lowered for t in casts)
+    ):
         return sql
     try:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
@@ -63,6 +70,11 @@ def rewrite_literal_casts(sql: str) -> str:
         return sql
     edits: list[tuple[int, int, str]] = []
     for i, tok in enumerate(tokens):
+        param = _parameter_to_regclass(tokens, i)
+        if param is not None:  # CAST($1 AS regclass): the OID of the relation it names
+            start, end, value = param
+            edits.append((start, end, f"{SHIM}.regclass_oid({OBJECT_NAME}({value}))"))
+            continue
         if _column_to_regclass(tokens, i):  # conrelid::regclass: the relation's name
             start = tokens[i - 2].start if _is_dot(tokens, i - 1) else tok.start
             edits.append((start, tokens[i + 2].end + 1,
@@ -131,6 +143,28 @@ def _column_to_regclass(tokens: list[Token], i: int) -> bool:
         and tokens[i + 2].text.lower() == "regclass"
         and not (i + 3 < len(tokens) and tokens[i + 3].token_type == TokenType.DCOLON)
     )
+
+
+def _parameter_to_regclass(tokens: list[Token], i: int) -> tuple[int, int, str] | None:
+    """(start, end, the parameter's text) of a parameter cast to regclass at `i`:
+    `$1::regclass`, `CAST($1 AS regclass)` (SQLAlchemy's comment reflection), or `?`."""
+    tok = tokens[i]
+    if tok.token_type == TokenType.PLACEHOLDER and tok.text == "?":
+        last = i
+    elif (tok.token_type == TokenType.PARAMETER and i + 1 < len(tokens)
+          and tokens[i + 1].token_type == TokenType.NUMBER):  # fmt: skip
+        last = i + 1
+    else:
+        return None
+    value = "$" + tokens[last].text if last > i else "?"
+    after = tokens[last + 1 : last + 4]
+    words = [t.text.lower() for t in after]
+    if words[:2] == ["::", "regclass"] and not (len(after) > 2 and words[2] == "::"):
+        return tok.start, after[1].end + 1, value
+    cast = i >= 2 and tokens[i - 2].text.upper() == "CAST" and tokens[i - 1].text == "("
+    if cast and len(after) == 3 and words[1:] == ["regclass", ")"] and words[0] == "as":
+        return tokens[i - 2].start, after[2].end + 1, value
+    return None
 
 
 def _oid_follows(tokens: list[Token], i: int) -> bool:

@@ -14,23 +14,28 @@ import duckdb
 from ..constraints import Index, IndexKey
 from ..schema import Schema
 from . import pg_types as t
+from .pg_comments import TABLE as COMMENTS_TABLE
+from .pg_comments import register_comments
 from .pg_constraints import TABLE as CONSTRAINTS_TABLE
 from .pg_quoting import quote_ident
 from .pg_rewrite import SHIM
 
 TABLES = [
     CONSTRAINTS_TABLE,
+    COMMENTS_TABLE,
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys "
     "(name VARCHAR PRIMARY KEY, key VARCHAR, options VARCHAR[], nspname VARCHAR, "
     "relname VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SHIM}.user_schemas (nspname VARCHAR PRIMARY KEY)",
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_columns (name VARCHAR, attname VARCHAR, "
-    "typid UINTEGER, description VARCHAR, def VARCHAR, identity VARCHAR, required BOOLEAN)",
+    "typid UINTEGER, description VARCHAR, def VARCHAR, identity VARCHAR, required BOOLEAN, "
+    "typmod INTEGER)",
 ]
 # Declared types DuckDB spells otherwise, as the type OID the catalog shows.
 # pgvector's default operator class: Postgres's index text leaves it out.
 DEFAULT_OPCLASS = {"hnsw": "vector_l2_ops", "ivfflat": "vector_l2_ops"}
 _DECLARED = {"JSONB": t.JSONB, "JSONB[]": t.BY_OID[t.JSONB].array_oid}
+_CHAR_TYPES = {"varchar": t.VARCHAR, "bpchar": t.BPCHAR}  # Column.char_kind
 
 
 def install_namespace_tables(duck: duckdb.DuckDBPyConnection) -> None:
@@ -67,13 +72,21 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         if col.name in opts.full_text:
             notes.append(f"full text ({opts.language})")
         typid = t.VECTOR if col.pgvector else _DECLARED.get(col.type)
+        typmod = None
+        if col.char_kind is not None:  # VARCHAR(n): typmod n + 4, as Postgres keeps it
+            typid, typmod = _CHAR_TYPES[col.char_kind], col.length + 4 if col.length else -1
         default = None if col.identity else col.default  # Postgres shows identity apart
-        rows.append([schema.name, col.name, typid, "; ".join(notes) or None, default,
-                     col.identity, schema.is_required(col)])  # fmt: skip
+        # a COMMENT ON COLUMN is its description; else what the column is for searches
+        description = schema.comment("column", col.name) or "; ".join(notes) or None
+        rows.append([schema.name, col.name, typid, description, default, col.identity,
+                     schema.is_required(col), typmod])  # fmt: skip
     duck.execute(f"DELETE FROM {SHIM}.namespace_columns WHERE name = ?", [schema.name])
     if rows:
-        duck.executemany(f"INSERT INTO {SHIM}.namespace_columns VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        duck.executemany(
+            f"INSERT INTO {SHIM}.namespace_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
     _register_constraints(schema, duck)
+    register_comments(schema, duck)
 
 
 def _register_constraints(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:

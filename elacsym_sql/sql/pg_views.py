@@ -55,8 +55,10 @@ SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, optio
 _COLS = rf"""
 SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS attname,
   c.column_index::SMALLINT AS attnum,
-  coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid, nc.description,
-  CASE WHEN nc.typid = 16401  -- pgvector's typmod is the dimension
+  coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid,
+  coalesce(nc.description, c.comment) AS description,
+  CASE WHEN nc.typmod IS NOT NULL THEN nc.typmod
+    WHEN nc.typid = 16401  -- pgvector's typmod is the dimension
     THEN regexp_extract(c.data_type, '\[([0-9]+)\]', 1)::INTEGER
     ELSE __elacsym_pg_typmod(c.data_type) END AS atttypmod, c.data_type,
   (c.column_name = r.key OR NOT c.is_nullable OR coalesce(nc.required, false)) AS attnotnull,
@@ -155,35 +157,6 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
           (405, 'hash', 'i'), (783, 'gist', 'i'), (2742, 'gin', 'i'), (4000, 'spgist', 'i'),
           (3580, 'brin', 'i'), (16500, 'hnsw', 'i'), (16501, 'ivfflat', 'i'))
         AS t(oid, amname, amtype), (SELECT 'handler' AS amhandler)""",
-    "pg_proc": f"""
-SELECT (hash(function_name || coalesce(parameters::VARCHAR, '')) % 1000000000)::BIGINT
-    + 100000 AS oid, function_name AS proname, {PUBLIC}::BIGINT AS pronamespace,
-  {OWNER}::BIGINT AS proowner, 13::BIGINT AS prolang, 1::FLOAT AS procost, 0::FLOAT AS prorows,
-  0::BIGINT AS provariadic, '-' AS prosupport, 'f' AS prokind, false AS prosecdef,
-  false AS proleakproof, false AS proisstrict, function_type = 'table_macro' AS proretset,
-  'v' AS provolatile, 'u' AS proparallel, len(parameters)::SMALLINT AS pronargs,
-  0::SMALLINT AS pronargdefaults, 0::BIGINT AS prorettype, NULL::BIGINT[] AS proargtypes,
-  NULL::BIGINT[] AS proallargtypes, NULL::VARCHAR[] AS proargmodes,
-  parameters AS proargnames, NULL::VARCHAR AS proargdefaults, NULL::BIGINT[] AS protrftypes,
-  coalesce(macro_definition, '') AS prosrc, NULL::VARCHAR AS probin,
-  NULL::VARCHAR AS prosqlbody, NULL::VARCHAR[] AS proconfig, NULL::VARCHAR[] AS proacl,
-  function_type
-FROM (
-  SELECT function_name, parameters, function_type, macro_definition FROM duckdb_functions()
-  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
-    AND NOT contains(function_name, '__') AND regexp_matches(function_name, '^[a-z_]')
-    AND function_name NOT IN ('version', 'current_setting', 'set_config', 'to_regtype',
-                              'current_user', 'session_user', 'user', 'current_role',
-                              'quote_ident', 'quote_literal', 'quote_nullable',
-                              'pg_get_keywords')  -- Postgres's own, in pg_catalog
-  UNION ALL
-  -- vector_search(ns, ...) and its kin, as users call them: each namespace has its own
-  -- macro (search_calls.py), all with the same parameters.
-  SELECT DISTINCT ON (name) name, list_prepend('ns', parameters), function_type, NULL
-  FROM (SELECT regexp_extract(function_name, '^elacsym_([a-z]+_search)__', 1) AS name,
-          parameters, function_type FROM duckdb_functions()
-        WHERE database_name = {HOME} AND schema_name = 'main'
-          AND regexp_matches(function_name, '^elacsym_[a-z]+_search__')))""",
     "pg_tables": f"""SELECT n.nspname AS schemaname, relname AS tablename,
         {S}.session_user_name() AS tableowner,
         NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
@@ -192,11 +165,6 @@ FROM (
     "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
         {S}.session_user_name() AS viewowner,
         '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
-    # Column notes are answered by col_description (psql, SQLAlchemy): rows here would be
-    # compared with CAST($1 AS regclass), which a parameter leaves text.
-    "pg_description": _empty(
-        "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR"
-    ),
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
     "pg_attrdef": f"""SELECT attrelid * 1000 + attnum AS oid, attrelid AS adrelid,
         attnum AS adnum, column_default AS adbin FROM {S}.cols
@@ -286,7 +254,10 @@ SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
   column_default, CASE WHEN attnotnull THEN 'NO' ELSE 'YES' END AS is_nullable,
   CASE WHEN t.typcategory = 'A' THEN 'ARRAY' WHEN t.typtype = 'e' THEN 'USER-DEFINED'
     ELSE {S}.format_type(atttypid, -1) END AS data_type,
-  NULL::INTEGER AS character_maximum_length, NULL::INTEGER AS character_octet_length,
+  CASE WHEN atttypid IN (1042, 1043) AND atttypmod > 4 THEN atttypmod - 4 END::INTEGER
+    AS character_maximum_length,
+  CASE WHEN atttypid IN (25, 1042, 1043) THEN CASE WHEN atttypmod > 4
+    THEN (atttypmod - 4) * 4 ELSE 1073741824 END END::INTEGER AS character_octet_length,
   CASE atttypid WHEN 21 THEN 16 WHEN 23 THEN 32 WHEN 20 THEN 64 WHEN 700 THEN 24
     WHEN 701 THEN 53 WHEN 1700 THEN CASE WHEN atttypmod > 4 THEN (atttypmod - 4) >> 16 END
   END::INTEGER AS numeric_precision,
@@ -339,6 +310,8 @@ MACROS: list[tuple[str, str, str]] = [
        WHEN typ = 1700 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')'
        WHEN typ = 16401 AND typmod > 0 THEN 'vector(' || typmod || ')'
+       WHEN typ IN (1042, 1043) AND typmod > 4
+         THEN (SELECT display FROM {S}.types __t WHERE __t.oid = typ) || '(' || (typmod - 4) || ')'
        WHEN typ = 1231 AND typmod > 4
          THEN 'numeric(' || ((typmod - 4) >> 16) || ',' || ((typmod - 4) & 65535) || ')[]'
        ELSE coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), '???') END"""),
@@ -355,15 +328,6 @@ MACROS: list[tuple[str, str, str]] = [
     ("pg_partition_ancestors", "rel", "NULL::UINTEGER"),
     ("pg_partition_ancestors", "rel",
      "TABLE SELECT NULL::UINTEGER AS relid, NULL::BIGINT AS depth WHERE false"),
-    ("regproc_oid", "n",
-     f"""coalesce((SELECT oid FROM {S}.pg_proc WHERE proname = n LIMIT 1),
-        error('function "' || n || '" does not exist'))"""),
-    ("pg_get_functiondef", "fn",
-     f"""(SELECT 'CREATE OR REPLACE FUNCTION public.' || proname || '('
-        || coalesce(array_to_string(proargnames, ', '), '') || ')' || chr(10) || ' RETURNS '
-        || {S}.pg_get_function_result(oid) || chr(10) || ' LANGUAGE sql' || chr(10)
-        || 'AS $function$' || prosrc || '$function$' || chr(10)
-        FROM {S}.pg_proc WHERE oid = fn LIMIT 1)"""),
     ("pg_get_viewdef", "rel, pretty := false", "NULL::VARCHAR"),
     ("pg_get_triggerdef", "trg, pretty := false", "NULL::VARCHAR"),
     ("pg_get_partkeydef", "rel", "NULL::VARCHAR"),
@@ -372,22 +336,6 @@ MACROS: list[tuple[str, str, str]] = [
         FROM {S}.namespace_columns d WHERE d.attname = col AND d.def LIKE 'nextval(%'
         AND d.name = regexp_replace(rel::VARCHAR, '^public[.]', ''))"""),
     ("pg_get_statisticsobjdef_columns", "stx", "NULL::VARCHAR"),
-    ("pg_get_function_result", "fn",
-     f"""(SELECT CASE WHEN function_type = 'table_macro' THEN 'SETOF record' ELSE 'unknown'
-        END FROM {S}.pg_proc __p WHERE __p.oid = fn LIMIT 1)"""),
-    ("pg_get_function_arguments", "fn",
-     f"""(SELECT array_to_string(proargnames, ', ') FROM {S}.pg_proc __p
-        WHERE __p.oid = fn LIMIT 1)"""),
-    ("pg_get_function_identity_arguments", "fn", f"{S}.pg_get_function_arguments(fn)"),
-    # An index CREATE INDEX recorded says what it is (psql \\di+): decision 0032.
-    ("obj_description", "obj, cat := NULL",
-     f"""(SELECT CASE WHEN amname IN ('hnsw', 'ivfflat')
-          THEN 'answered by the namespace''s vector index (per segment, its metric)'
-          ELSE 'recorded only: scans filter segments by their statistics' END
-        FROM {S}.cons WHERE indexoid = obj AND contype = 'i' AND NOT indisunique)"""),
-    ("col_description", "rel, col",
-     f"(SELECT description FROM {S}.cols WHERE attrelid = rel AND attnum = col)"),
-    ("shobj_description", "obj, cat", "NULL::VARCHAR"),
     ("json_build_object",
      " | ".join(", ".join(f"a{i}" for i in range(n)) for n in range(2, 17, 2)), "NULL::JSON"),
     ("array_upper", "arr, dim", "CASE WHEN dim = 1 THEN len(arr) END"),

@@ -68,7 +68,10 @@ def test_psql_lists_with_sizes_owner_roles_schemas_types(meta: int) -> None:
     assert float(database[-3].split()[0]) > 0  # the namespaces' size
     assert _row(psql(meta, r"\di"), "public")[1:5] == ["docs_pkey", "index", "tester", "docs"]
     source = psql(meta, r"\sf vector_search")
-    assert source.startswith("CREATE OR REPLACE FUNCTION public.vector_search(ns, q, k")
+    assert source.startswith(
+        "CREATE OR REPLACE FUNCTION public.vector_search(ns text, q real[], k bigint"
+    )
+    assert " RETURNS SETOF record\n" in source and "_distance real" in source
 
 
 def test_regclass_quoting_locks_statistics_settings(meta: int, dsn: str) -> None:

@@ -28,6 +28,43 @@ def psql(target: clients.Target, *args: str, check: bool = True) -> subprocess.C
     return out
 
 
+def table_rows(out: str) -> list[list[str]]:
+    """The cells of psql's aligned output, header row first."""
+    return [[c.strip() for c in line.split("|")] for line in out.splitlines() if "|" in line]
+
+
+def test_meta_commands_list_roles_schemas_tables_and_descriptions(target):
+    psql(target, "-c", "CREATE TABLE ps_plain (id BIGINT PRIMARY KEY, note TEXT NOT NULL)",
+         "-c", "CREATE SCHEMA ps_schema",
+         "-c", "COMMENT ON TABLE ps_plain IS 'plain table'",
+         "-c", "INSERT INTO ps_plain VALUES (1, 'x')")  # fmt: skip
+    roles = table_rows(psql(target, "-c", r"\du").stdout)
+    assert roles[0][:2] == ["Role name", "Attributes"] and target.user in [r[0] for r in roles]
+    schemas = [r[0] for r in table_rows(psql(target, "-c", r"\dn").stdout)]
+    assert {"public", "ps_schema"} <= set(schemas)
+    assert "Object descriptions" in psql(target, "-c", r"\dd").stdout
+    listed = table_rows(psql(target, "-c", r"\dt+ ps_plain").stdout)
+    header, row = listed[0], listed[1]
+    assert header[:3] == ["Schema", "Name", "Type"] and "Size" in header
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Name"] == "ps_plain" and cells["Description"] == "plain table"
+    assert cells["Size"].split()[1] in ("bytes", "kB", "MB")
+    described = psql(target, "-c", r"\d+ ps_plain").stdout
+    columns = {r[0]: r for r in table_rows(described)}
+    header = columns["Column"]
+    assert "Storage" in header
+    assert columns["id"][header.index("Type")] == "bigint"
+    assert columns["note"][header.index("Nullable")] == "not null"
+    assert columns["note"][header.index("Storage")] == "extended"
+    assert '"ps_plain_pkey" PRIMARY KEY, btree (id)' in described
+
+
+def test_sf_shows_a_function_definition(target):
+    name = "vector_search" if target.kind == "elacsym" else "pg_catalog.pg_backend_pid"
+    out = psql(target, "-c", rf"\sf {name}").stdout
+    assert out.startswith("CREATE OR REPLACE FUNCTION") and name.split(".")[-1] in out
+
+
 def test_single_transaction_script_that_fails_applies_nothing(target, tmp_path):
     psql(target, "-c", "CREATE TABLE ps_batch (id BIGINT PRIMARY KEY, v TEXT)")
     script = tmp_path / "load.sql"
