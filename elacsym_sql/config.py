@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config_sources import resolve
+from .config_values import check_choice
 from .errors import InvalidParameterValue
 
 
@@ -89,7 +90,36 @@ class Settings:
     )
     node_id: str = field(
         default_factory=socket.gethostname,
-        metadata={"help": "this node's name, as the HTTP API's /health reports it"},
+        metadata={"help": "this node's name: its cluster member id, and /health's node_id"},
+    )
+    cluster: bool = field(
+        default=False,
+        metadata={
+            "help": "join the cluster on this root: heartbeat in the bucket, own namespaces "
+            "by rendezvous hashing (implied by --peers)"
+        },
+    )
+    peers: str = field(
+        default="",
+        metadata={
+            "help": "the cluster's members, id=host:pgport[:httpport] or id, comma-separated; "
+            "empty: whoever heartbeats on this root",
+            "metavar": "PEERS",
+        },
+    )
+    node_role: str = field(
+        default="indexer",
+        metadata={
+            "help": "indexer (owns namespaces) or query (serves, never owns)",
+            "choices": ("indexer", "query"),
+        },
+    )
+    heartbeat_seconds: float = field(
+        default=2.0, metadata={"help": "renew this node's heartbeat object this often"}
+    )
+    heartbeat_ttl_seconds: float = field(
+        default=10.0,
+        metadata={"help": "a member whose heartbeat is older than this is down"},
     )
 
     def __post_init__(self) -> None:
@@ -99,6 +129,18 @@ class Settings:
             raise InvalidParameterValue(
                 "gc_grace_seconds must be at least 4 x manifest_refresh_seconds"
             )
+        for f in dataclasses.fields(self):
+            check_choice(f, getattr(self, f.name), f.name)
+        if not 0 < 3 * self.heartbeat_seconds <= self.heartbeat_ttl_seconds:
+            # A few missed renewals (a slow PUT, a GC pause) must not make a member look down.
+            raise InvalidParameterValue(
+                "heartbeat_ttl_seconds must be at least 3 x heartbeat_seconds (and positive)"
+            )
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this node is a cluster member (--cluster, or a --peers list)."""
+        return self.cluster or bool(self.peers.strip())
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

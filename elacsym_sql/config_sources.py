@@ -36,6 +36,9 @@ ORIGINAL_KEYS = {
     "logging.level": "log_level",
     "logging.format": "log_format",
     "distributed.node_id": "node_id",
+    "distributed.enabled": "cluster",
+    "distributed.role": "node_role",
+    "distributed.indexer_cluster.nodes": "peers",
     "server.host": "http_host",
     "server.port": "http",
 }
@@ -48,19 +51,13 @@ ORIGINAL_ENV = {
     "ELACSYM_PORT": "http",
     "ELACSYM_SERVER_HOST": "http_host",
     "ELACSYM_SERVER_PORT": "http",
+    "ELACSYM_NODE_TYPE": "node_role",  # the original's guide: ELACSYM_NODE_TYPE=query
 }
 _BUCKET_ENV = ("ELACSYM_STORAGE_S3_BUCKET", "ELACSYM_S3_BUCKET")
-# The original's multi-node settings: accepted while they ask for one node, refused when
-# they ask for a cluster, which this version cannot be (issue 11).
-_SINGLE_NODE: dict[str, Callable[[Any], bool]] = {
-    "distributed.enabled": lambda v: v in (False, "false", "0"),
-    "distributed.role": lambda v: v == "indexer",
-    "distributed.indexer_cluster.nodes": lambda v: v in ([], ""),
-    "ELACSYM_NODE_ROLE": lambda v: v == "indexer",
-    "ELACSYM_NODE_TYPE": lambda v: v == "indexer",
-    "ELACSYM_NODE_INDEX": lambda v: v == "0",
-    "ELACSYM_TOTAL_NODES": lambda v: v == "1",
-}
+# The original's README started a cluster with ELACSYM_TOTAL_NODES (and ELACSYM_NODE_INDEX,
+# its place in `hash % N`): here N > 1 joins the cluster and ownership is by rendezvous
+# hashing, so the index is checked but has no other use (decision 0056).
+_NODE_COUNT_ENV = ("ELACSYM_TOTAL_NODES", "ELACSYM_NODE_INDEX")
 _RUST_LEVELS = {"trace": "debug", "debug": "debug", "info": "info", "warn": "warning"}
 _RUST_LEVELS |= {"warning": "warning", "error": "warning"}
 
@@ -125,13 +122,9 @@ def _file_assignments(path: str, by_name: Mapping[str, Field]) -> list[Assignmen
     out += _storage_backend(flat)
     for key, value in flat.items():
         if key in ORIGINAL_KEYS:
-            out.append(
-                (ORIGINAL_KEYS[key], _level(value) if key == "logging.level" else value, key)
-            )
+            out.append((ORIGINAL_KEYS[key], _original_value(key, value), key))
         elif key in by_name:
             out.append((key, value, key))
-        elif key in _SINGLE_NODE:
-            _refuse_cluster(key, value)
         else:
             unknown.append(key)
     if unknown:
@@ -171,9 +164,11 @@ def _env_assignments(environ: Mapping[str, str], by_name: Mapping[str, Field]) -
     for var, name in ORIGINAL_ENV.items():
         if var in environ:
             out.append((name, _level(environ[var]) if name == "log_level" else environ[var], var))
-    for var, single in _SINGLE_NODE.items():
-        if var.startswith("ELACSYM_") and var in environ and not single(environ[var]):
-            _refuse_cluster(var, environ[var])
+    for var in _NODE_COUNT_ENV:
+        if var in environ:
+            count = _count(var, environ[var])
+            if var == "ELACSYM_TOTAL_NODES":
+                out.append(("cluster", count > 1, var))
     for name in by_name:
         var = f"ELACSYM_{name.upper()}"
         if var in environ:
@@ -184,7 +179,7 @@ def _env_assignments(environ: Mapping[str, str], by_name: Mapping[str, Field]) -
 def unknown_env(environ: Mapping[str, str], names: Iterable[str]) -> list[str]:
     """ELACSYM_* variables no setting reads (typos, most likely)."""
     known = {f"ELACSYM_{n.upper()}" for n in names} | set(ORIGINAL_ENV) | set(_BUCKET_ENV)
-    known |= {v for v in _SINGLE_NODE if v.startswith("ELACSYM_")} | {"ELACSYM_CONFIG"}
+    known |= set(_NODE_COUNT_ENV) | {"ELACSYM_CONFIG"}
     return sorted(v for v in environ if v.startswith("ELACSYM_") and v not in known)
 
 
@@ -199,9 +194,17 @@ def _level(text: Any) -> Any:
     return _RUST_LEVELS.get(level, text)
 
 
-def _refuse_cluster(key: str, value: Any) -> None:
-    if not _SINGLE_NODE[key](value):
-        raise InvalidParameterValue(
-            f"{key} = {value!r} asks for a cluster of nodes; this version runs one node "
-            "(clusters: issue 11)"
-        )
+def _original_value(key: str, value: Any) -> Any:
+    """An original key's value as our setting reads it."""
+    if key == "logging.level":
+        return _level(value)
+    if key == "distributed.indexer_cluster.nodes" and isinstance(value, list):
+        return ",".join(str(v) for v in value)  # its member ids, as --peers lists them
+    return value
+
+
+def _count(var: str, raw: str) -> int:
+    """ELACSYM_TOTAL_NODES / ELACSYM_NODE_INDEX: a whole number, else an error naming it."""
+    if not raw.strip().isdigit():
+        raise InvalidParameterValue(f"env {var} = {raw!r} is not a valid int")
+    return int(raw)

@@ -57,12 +57,21 @@ def parse_value(f: dataclasses.Field[Any], raw: Any, origin: str) -> Any:
     is not one."""
     want = kind(f)
     try:
-        return _convert(want, raw)
+        value = _convert(want, raw)
     except (ValueError, TypeError):
         example = {"size": " (e.g. 4GB, 512MiB or bytes)", "bool": " (true or false)"}
         raise InvalidParameterValue(
             f"{origin} = {raw!r} is not a valid {want}{example.get(want, '')}"
         ) from None
+    return check_choice(f, value, origin)
+
+
+def check_choice(f: dataclasses.Field[Any], value: Any, origin: str) -> Any:
+    """`value`, when the field lists its choices (metadata `choices`) and it is one."""
+    choices = f.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise InvalidParameterValue(f"{origin} = {value!r}: one of {', '.join(choices)}")
+    return value
 
 
 def _convert(want: str, raw: Any) -> Any:

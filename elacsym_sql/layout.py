@@ -5,7 +5,7 @@
     <ns>/segments/<id>/data.parquet     <ns>/segments/<id>/deletes.<version>.<nonce>.bin
     <ns>/segments/<id>/<column>.hnsw    <ns>/fts/...
     .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
-    .schemas/<name>
+    .schemas/<name>  .cluster/nodes/<node id>/<instance>.json
 
 Keys of the whole root start with '.', which cannot start a namespace name (schema.py):
 the two kinds never collide.
@@ -19,6 +19,7 @@ SEQUENCES = ".sequences/"
 REFERENCES = ".references/"
 DECISIONS = ".txn/"
 SCHEMAS = ".schemas/"  # Postgres schemas other than public (decision 0033)
+CLUSTER_NODES = ".cluster/nodes/"  # one heartbeat object per running member (decision 0056)
 
 
 def namespace_prefix(namespace: str) -> str:
@@ -118,3 +119,20 @@ def schema_key(name: str) -> str:
 
 def decision_key(txid: str) -> str:
     return f"{DECISIONS}{txid}.json"
+
+
+# -- cluster ---------------------------------------------------------------------------------
+
+
+def heartbeat_key(node_id: str, instance: str) -> str:
+    """The heartbeat of one run (`instance`) of a member: renewed in place while it runs; a
+    restart writes a new key, so a key's contents never change."""
+    return f"{CLUSTER_NODES}{node_id}/{instance}.json"
+
+
+def heartbeat_of(key: str) -> tuple[str, str] | None:
+    """(node id, instance) a heartbeat key names, or None for other keys."""
+    if not key.startswith(CLUSTER_NODES) or not key.endswith(".json"):
+        return None
+    node_id, _, file = key[len(CLUSTER_NODES) : -len(".json")].partition("/")
+    return (node_id, file) if node_id and file and "/" not in file else None

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 import tomllib
+from collections.abc import Callable
 
+from ..cluster import Address, ClusterNode
 from ..engine import EngineApi
 from ..errors import ElacsymError
 from ..http import HttpServer
@@ -36,17 +39,24 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
             allow_read=options.allow_read,
             user_read_dirs=user_dirs,
         )
+        settings = con.database.settings
+        node = ClusterNode(con.database.engine, settings) if settings.clustered else None
     except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
 
-    http = _http_server(con, options)
+    http = _http_server(con, options, lambda: con.database.cluster)
     configure_logging(options.log_format, options.log_level)
     memory.use_system_allocator()
 
     async def run() -> None:
         await server.start()
         http_note = await _start_http(http, http_explicit)
+        if node is not None:
+            http_port = http.port if http is not None and http.started else None
+            await asyncio.to_thread(node.start, _advertised(server.host, server.port, http_port))
+            con.database.cluster = node
+            http_note += f", cluster member {node.node_id}"
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -64,6 +74,8 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
             await http.stop()
         await server.shutdown()
         serving.cancel()
+        if node is not None:
+            await asyncio.to_thread(node.stop)  # its namespaces move to the others at once
 
     try:
         asyncio.run(run())
@@ -73,13 +85,23 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
     return 0
 
 
-def _http_server(con: Connection, options: ServerOptions) -> HttpServer | None:
+def _http_server(
+    con: Connection, options: ServerOptions, cluster: Callable[[], ClusterNode | None]
+) -> HttpServer | None:
     """The HTTP/JSON API on the same engine as the wire server, or None when --http off."""
     address = options.http_address()
     if address is None:
         return None
     api = EngineApi(con.database.engine)
-    return HttpServer(api, *address, max_body_bytes=options.http_max_body_bytes)
+    return HttpServer(api, *address, max_body_bytes=options.http_max_body_bytes, cluster=cluster)
+
+
+def _advertised(host: str, pg_port: int, http_port: int | None) -> Address:
+    """Where other members reach this one: the listen address, or the host's name when
+    listening on every interface."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    return Address(host, pg_port, http_port)
 
 
 async def _start_http(http: HttpServer | None, explicit: bool) -> str:

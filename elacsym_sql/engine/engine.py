@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,10 @@ class Engine:
         self._lock = threading.Lock()
         self._last_fold: dict[str, float] = {}
         self._last_gc: dict[str, float] = {}
+        # Whether this node folds, compacts and collects a namespace (cluster/ says: only
+        # its owner does); maintenance others asked for, for the indexer's next tick.
+        self._owns: Callable[[str], bool] = lambda name: True
+        self._requested: set[str] = set()
         self._indexer: Indexer | None = None
         if settings.indexer:
             period = min(0.5, settings.fold_interval_seconds / 2)
@@ -145,8 +149,12 @@ class Engine:
         raise SerializationFailure(f"could not change {name}: lost too many races")
 
     def list_namespaces(self) -> list[str]:
-        names = [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]
-        return [n for n in names if self.namespace(n).exists()]
+        return [n for n in self.listed_namespaces() if self.namespace(n).exists()]
+
+    def listed_namespaces(self) -> list[str]:
+        """The namespaces the root lists (one LIST), without reading each: a CREATE that
+        died before its commit may be among them."""
+        return [o.key[len(NAMESPACE_MARKERS) :] for o in self.store.list(NAMESPACE_MARKERS)]
 
     # -- maintenance -----------------------------------------------------------------------
 
@@ -165,14 +173,31 @@ class Engine:
         self._last_gc[name] = time.monotonic()
         return collect_garbage(self.store, name, self.settings.gc_grace_seconds, now)
 
+    def set_ownership(self, owns: Callable[[str], bool]) -> None:
+        """Fold, compact and collect only the namespaces `owns` accepts (a cluster member's
+        own); the others are their owners' to maintain."""
+        self._owns = owns
+
+    def request_maintenance(self, names: Iterable[str]) -> None:
+        """Have the indexer look at these namespaces once, written here or not (an owner
+        taking over, or catching up with writes other processes made)."""
+        with self._lock:
+            self._requested.update(names)
+
     def _maintain_all(self) -> None:
         with self._lock:
             names = list(self._namespaces)
+            requested, self._requested = self._requested, set()
         for name in names:
-            self._maintain(name)
+            if name not in requested:
+                self._maintain(name)
+        for name in sorted(requested):
+            self._maintain(name, requested=True)
 
-    def _maintain(self, name: str) -> None:
-        if not self.namespace(name).written:
+    def _maintain(self, name: str, requested: bool = False) -> None:
+        if not self._owns(name):
+            return  # another member's to maintain
+        if not (requested or self.namespace(name).written):
             return  # the writers of a namespace index it; readers only read
         now = time.monotonic()
         try:

@@ -8,8 +8,6 @@ up the others or the wire server sharing the loop.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..cluster import ClusterNode, cluster_rows
 from ..engine import EngineApi, check_k
 from ..errors import ElacsymError, InternalError
 from ..metrics import exposition, timed_search
@@ -43,8 +42,14 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
-    node_id = os.environ.get("ELACSYM_NODE_ID") or socket.gethostname()
+def create_app(
+    api: EngineApi,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    cluster: Callable[[], ClusterNode | None] = lambda: None,
+) -> Starlette:
+    """`cluster()`: this process's cluster membership, None outside a cluster."""
+    settings = api.engine.settings
+    node_id = settings.node_id
 
     async def body(request: Request) -> Json:
         return await read_json(request, max_body_bytes)
@@ -115,6 +120,10 @@ def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         took = round((time.perf_counter() - started) * 1000, 3)
         return _json({"results": results, "score_kind": kind, "took_ms": took})
 
+    async def members(request: Request) -> Response:
+        rows = await run_in_threadpool(cluster_rows, cluster(), api.engine, settings)
+        return _json({"node_id": node_id, "members": rows})
+
     async def openapi(request: Request) -> Response:
         return _json(openapi_document(__version__))
 
@@ -129,6 +138,7 @@ def create_app(api: EngineApi, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> 
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/v1/cluster", guarded(members), methods=["GET"]),
         Route("/v1/namespaces", guarded(list_namespaces), methods=["GET"]),
         Route("/v1/namespaces/{ns}", guarded(create), methods=["PUT"]),
         Route("/v1/namespaces/{ns}", guarded(describe), methods=["GET"]),

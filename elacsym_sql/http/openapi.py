@@ -138,6 +138,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                     "responses": {"200": {"description": "OK", "content": {"text/plain": {}}}},
                 }
             },
+            "/v1/cluster": {"get": _op("cluster members: addresses, liveness, namespaces owned")},
             "/v1/namespaces": {
                 "get": {
                     **_op("list namespaces (paginated)", errors=(400,)),

@@ -7,9 +7,11 @@ import asyncio
 import socket
 import threading
 import weakref
+from collections.abc import Callable
 
 import uvicorn
 
+from ..cluster import ClusterNode
 from ..engine import EngineApi
 from ..metrics import CONNECTIONS
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
@@ -55,12 +57,13 @@ class HttpServer:
         host: str = "127.0.0.1",
         port: int = 3000,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        cluster: Callable[[], ClusterNode | None] = lambda: None,
     ) -> None:
         self.host = host
         self._port = port
         # log_config=None: the process's logging stays as the server configured it.
         config = uvicorn.Config(
-            create_app(api, max_body_bytes),
+            create_app(api, max_body_bytes, cluster),
             host=host,
             port=port,
             lifespan="off",

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+from ..cluster import ClusterNode
 from ..config import Settings
 from ..engine import Engine, EngineApi, Snapshot
 from ..errors import (
@@ -34,6 +35,7 @@ from ..metrics import observe_statement
 from ..schema import Schema
 from .admin_functions import install_admin_functions
 from .alter_table import execute_alter
+from .cluster_functions import install_cluster_functions
 from .column_names import pg_names, source_columns
 from .command_tags import command_tag, returns_rows
 from .comments import run_comment
@@ -107,6 +109,9 @@ class Database:
         self._duck.execute("SET GLOBAL integer_division = true")
         self.api = EngineApi(self.engine)
         install_admin_functions(self._duck, self.api, self._snapshot_of)
+        #: This process's cluster membership, once `elacsym serve` joins one (cluster/).
+        self.cluster: ClusterNode | None = None
+        install_cluster_functions(self._duck, lambda: self.cluster, self.engine, settings)
         self.runner = SearchRunner(self._duck, self.api)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)

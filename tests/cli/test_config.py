@@ -140,7 +140,7 @@ def test_original_environment_spellings(env, capsys):
         ("[compaction]\nenabled = 3\n", "compaction.enabled = 3 is not a valid bool"),
         ('[storage]\nbackend = "gcs"\n', "storage.backend = 'gcs'"),
         ('[storage]\nbackend = "s3"\n', "wants storage.s3.bucket"),
-        ("[distributed]\nenabled = true\n", "distributed.enabled = True asks for a cluster"),
+        ('[distributed]\nrole = "writer"\n', "distributed.role = 'writer': one of indexer, query"),
         ('[logging]\nformat = "xml"\n', "--log-format is text or json, not 'xml' (set by"),
         ("max_connections = 0\n", "--max-connections is at least 1 (set by"),
         ("[server\n", "not valid TOML"),
@@ -158,8 +158,10 @@ def test_bad_file_stops_start_up_naming_the_key(env, capsys, tmp_path, toml, nam
     [
         ("ELACSYM_CACHE_BYTES", "4XB", "env ELACSYM_CACHE_BYTES = '4XB' is not a valid size"),
         ("ELACSYM_INDEXER", "maybe", "env ELACSYM_INDEXER = 'maybe' is not a valid bool"),
-        ("ELACSYM_NODE_TYPE", "query", "ELACSYM_NODE_TYPE = 'query' asks for a cluster"),
-        ("ELACSYM_TOTAL_NODES", "3", "ELACSYM_TOTAL_NODES = '3' asks for a cluster"),
+        ("ELACSYM_NODE_TYPE", "reader", "env ELACSYM_NODE_TYPE = 'reader': one of indexer"),
+        ("ELACSYM_TOTAL_NODES", "three", "env ELACSYM_TOTAL_NODES = 'three' is not a valid int"),
+        ("ELACSYM_NODE_INDEX", "-1", "env ELACSYM_NODE_INDEX = '-1' is not a valid int"),
+        ("ELACSYM_HEARTBEAT_TTL_SECONDS", "1", "at least 3 x heartbeat_seconds"),
         ("ELACSYM_CONFIG", "/nonexistent.toml", "config file /nonexistent.toml does not exist"),
     ],
 )
@@ -167,6 +169,31 @@ def test_bad_environment_stops_start_up_naming_it(env, capsys, var, value, named
     env.setenv(var, value)
     assert main(["ls"]) == 2
     assert named in capsys.readouterr().err
+
+
+def test_the_original_cluster_settings_join_a_cluster(env, capsys, tmp_path):
+    (tmp_path / "config.toml").write_text(
+        '[distributed]\nenabled = true\nnode_id = "idx-1"\nrole = "indexer"\n'
+        '[distributed.indexer_cluster]\nnodes = ["idx-1", "idx-2"]\n'
+    )
+    rows = config_rows(capsys)
+    src = "config.toml: distributed."
+    assert rows["cluster"] == ("true", src + "enabled")
+    assert rows["node_id"] == ("idx-1", src + "node_id")
+    assert rows["node_role"] == ("indexer", src + "role")
+    assert rows["peers"] == ("idx-1,idx-2", src + "indexer_cluster.nodes")
+    # The original's guide: query nodes by ELACSYM_NODE_TYPE, indexers by ELACSYM_TOTAL_NODES
+    env.setenv("ELACSYM_NODE_TYPE", "query")
+    env.setenv("ELACSYM_TOTAL_NODES", "3")
+    env.setenv("ELACSYM_NODE_INDEX", "2")
+    (tmp_path / "config.toml").unlink()
+    rows = config_rows(capsys)
+    assert rows["node_role"] == ("query", "env ELACSYM_NODE_TYPE")
+    assert rows["cluster"] == ("true", "env ELACSYM_TOTAL_NODES")
+    env.setenv("ELACSYM_TOTAL_NODES", "1")
+    assert config_rows(capsys)["cluster"] == ("false", "env ELACSYM_TOTAL_NODES")
+    env.setenv("ELACSYM_CLUSTER", "true")  # our own name wins
+    assert config_rows(capsys)["cluster"] == ("true", "env ELACSYM_CLUSTER")
 
 
 def test_bad_server_option_names_its_source(env, capsys):

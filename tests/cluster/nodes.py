@@ -1,0 +1,115 @@
+"""Cluster members as `elacsym serve` processes on free loopback ports, sharing the test's
+storage root (tests/conftest.py's make_settings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from elacsym_sql.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Node:
+    node_id: str
+    proc: subprocess.Popen[str]
+    pg_port: int
+    http_port: int
+
+    def sql(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(f"host=127.0.0.1 port={self.pg_port}", autocommit=True) as conn:
+            cur = conn.execute(text, params)
+            return cur.fetchall() if cur.description else []
+
+    def http(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=30) as r:
+            return json.loads(r.read())
+
+    def members(self) -> dict[str, tuple[bool, int]]:
+        """node_id -> (live, namespaces owned), as this node sees the cluster."""
+        found = self.sql("SELECT node_id, live, namespaces FROM elacsym_cluster()")
+        return {n: (live, owned) for n, live, owned in found}
+
+    def owners(self, names: list[str]) -> dict[str, str]:
+        """The owner of each of `names`, as this node computes it."""
+        return dict(self.sql("SELECT n, elacsym_owner(n) FROM unnest(%s::text[]) AS t(n)", [names]))
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_node(settings: Settings, node_id: str, cache_dir: Path, **extra: Any) -> Node:
+    """`elacsym serve --cluster` as `node_id`; returns once it is listening and a member."""
+    pg_port, http_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELACSYM_")}
+    values = {
+        "data": settings.data,
+        "s3_endpoint": settings.s3_endpoint,
+        "s3_region": settings.s3_region,
+        "s3_access_key_id": settings.s3_access_key_id,
+        "s3_secret_access_key": settings.s3_secret_access_key,
+        "cache_dir": str(cache_dir / node_id),
+        "node_id": node_id,
+        "cluster": "true",
+    } | extra
+    env |= {f"ELACSYM_{k.upper()}": str(v) for k, v in values.items() if v is not None}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    log = cache_dir / f"{node_id}.log"  # a file: a pipe nobody reads could fill and block
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    addresses = ["--listen", f"127.0.0.1:{pg_port}", "--http", f"127.0.0.1:{http_port}"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "elacsym_sql.cli", "serve", *addresses],
+        stdout=subprocess.PIPE,
+        stderr=log.open("w"),
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    line = proc.stdout.readline() if proc.stdout else ""
+    if "listening on" not in line or f"cluster member {node_id}" not in line:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{node_id} did not start: {line!r} {log.read_text()}")
+    return Node(node_id, proc, pg_port, http_port)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "") -> float:
+    """Seconds until `condition()` held; fails after `timeout` (a bound for a loaded
+    machine, not a measurement)."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.2)
+    return time.monotonic() - started
