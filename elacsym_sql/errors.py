@@ -217,6 +217,13 @@ class StatementCompletionUnknown(OperationalError):
     sqlstate = "40003"
 
 
+class OwnerUnavailable(OperationalError):
+    """A write's namespace owner did not accept the forwarded write, and no other member
+    took the namespace over within the heartbeat TTL; nothing was written: retry."""
+
+    sqlstate = "57P03"
+
+
 class ProtocolViolation(OperationalError):
     """A wire-protocol message that breaks the protocol's rules."""
 

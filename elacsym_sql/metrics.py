@@ -74,6 +74,12 @@ WAL_APPENDS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+FORWARDED = Counter(
+    "elacsym_forwarded_writes",
+    "Writes this node forwarded to their namespace's owner, by front door (wire, http)",
+    ["door"],
+    registry=REGISTRY,
+)
 MAINTENANCE = Histogram(
     "elacsym_maintenance_seconds",
     "Fold (WAL tail into a segment) and compaction runs",

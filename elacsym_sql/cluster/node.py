@@ -120,6 +120,10 @@ class ClusterNode:
         with self._lock:
             return list(self._members)
 
+    def member(self, node_id: str) -> Member | None:
+        with self._lock:
+            return next((m for m in self._members if m.node_id == node_id), None)
+
     def owners(self) -> tuple[str, ...]:
         """The members that own namespaces (live indexers), as of the last round."""
         with self._lock:

@@ -28,6 +28,7 @@ from ..errors import ElacsymError, InternalError
 from ..metrics import exposition, timed_search
 from ..schema import check_name
 from .errors import MethodNotAllowed, RouteNotFound, error_response
+from .forward import HttpForwarding
 from .openapi import docs_html, openapi_document
 from .requests import delete_args, documents_to_rows, parse_query, results_json, run_query
 from .schema_json import schema_from_json, schema_to_json
@@ -50,6 +51,7 @@ def create_app(
     """`cluster()`: this process's cluster membership, None outside a cluster."""
     settings = api.engine.settings
     node_id = settings.node_id
+    forwarding = HttpForwarding(cluster)  # writes at a non-owner go to the owner
 
     async def body(request: Request) -> Json:
         return await read_json(request, max_body_bytes)
@@ -93,6 +95,8 @@ def create_app(
     async def upsert(request: Request) -> Response:
         name = namespace(request)
         payload = await body(request)
+        if (owners := await forwarding.answer(request, name, payload)) is not None:
+            return owners
 
         def write() -> int:
             return api.upsert(name, documents_to_rows(payload, api.schema(name)))
@@ -101,7 +105,10 @@ def create_app(
 
     async def delete(request: Request) -> Response:
         name = namespace(request)
-        args = delete_args(await body(request))
+        payload = await body(request)
+        if (owners := await forwarding.answer(request, name, payload)) is not None:
+            return owners
+        args = delete_args(payload)
         return _json({"deleted": await run_in_threadpool(lambda: api.delete(name, **args))})
 
     async def query(request: Request) -> Response:

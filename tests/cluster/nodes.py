@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,8 +43,29 @@ class Node:
             return cur.fetchall() if cur.description else []
 
     def http(self, path: str) -> Any:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}{path}", timeout=30) as r:
-            return json.loads(r.read())
+        return self.call("GET", path)[1]
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """(status, JSON answer) of an HTTP API request."""
+        data = None if body is None else json.dumps(body).encode()
+        url = f"http://127.0.0.1:{self.http_port}{path}"
+        req = urllib.request.Request(url, data, method=method)
+        req.add_header("content-type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=120) as answer:
+                return answer.status, json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    def metric(self, name: str) -> float:
+        """A sample of this node's /metrics, e.g. 'elacsym_wal_appends_total{result="committed"}'
+        (0 when absent)."""
+        url = f"http://127.0.0.1:{self.http_port}/metrics"
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            for line in answer.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return float(line.split()[-1])
+        return 0.0
 
     def members(self) -> dict[str, tuple[bool, int]]:
         """node_id -> (live, namespaces owned), as this node sees the cluster."""

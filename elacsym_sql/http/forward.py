@@ -1,0 +1,115 @@
+"""HTTP writes (upsert, delete) at a member that does not own the namespace go to the owner
+over a pooled keep-alive connection, and the owner's answer (status, body, SQLSTATE) is
+the answer (decision 0058)."""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from collections.abc import Callable
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..cluster import ClusterNode
+from ..cluster.membership import Member
+from ..cluster.routing import next_owner, owner_elsewhere
+from ..errors import OwnerUnavailable, StatementCompletionUnknown
+from ..metrics import FORWARDED
+from .shape import Json
+
+FORWARDED_BY = "x-elacsym-forwarded-by"  # a forwarded write is written where it arrives
+# A pooled connection idle this long is closed, not reused: well under the owner's
+# keep-alive (75 s), so a reused connection is never one the owner is closing.
+IDLE_SECONDS = 30.0
+ANSWER_TIMEOUT_SECONDS = 300.0  # a large upsert at the owner may take a while
+
+
+class NotSent(Exception):
+    """The request could not be sent: the owner did not receive it."""
+
+
+class HttpPool:
+    """Keep-alive connections to other members' HTTP ports, shared by request threads."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], list[tuple[float, http.client.HTTPConnection]]] = {}
+        self._lock = threading.Lock()
+
+    def post(self, host: str, port: int, path: str, body: bytes, sender: str) -> tuple[int, bytes]:
+        conn = self._take(host, port)
+        headers = {"content-type": "application/json", FORWARDED_BY: sender}
+        try:
+            conn.request("POST", path, body, headers)
+        except OSError as exc:
+            conn.close()
+            raise NotSent(str(exc)) from None
+        try:
+            answer = conn.getresponse()
+            data = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise StatementCompletionUnknown(
+                f"the owner at {host}:{port} took the write but did not answer ({exc}); it may "
+                "or may not have been applied",
+                hint="read the data to find out before retrying",
+            ) from None
+        if answer.will_close:
+            conn.close()
+        else:
+            with self._lock:
+                self._idle.setdefault((host, port), []).append((time.monotonic(), conn))
+        return answer.status, data
+
+    def _take(self, host: str, port: int) -> http.client.HTTPConnection:
+        with self._lock:
+            idle = self._idle.get((host, port), [])
+            while idle:
+                since, conn = idle.pop()
+                if time.monotonic() - since < IDLE_SECONDS:
+                    return conn
+                conn.close()
+        return http.client.HTTPConnection(host, port, timeout=ANSWER_TIMEOUT_SECONDS)
+
+
+class HttpForwarding:
+    def __init__(self, cluster: Callable[[], ClusterNode | None]) -> None:
+        self.cluster = cluster
+        self.pool = HttpPool()
+
+    async def answer(self, request: Request, namespace: str, payload: Json) -> Response | None:
+        """The owner's answer to this write, or None when it is to be written here."""
+        node = self.cluster()
+        if request.headers.get(FORWARDED_BY) or node is None:
+            return None
+        target = owner_elsewhere(node, namespace)
+        if target is None:
+            return None
+        body = orjson.dumps(payload)
+        path = request.url.path
+        return await run_in_threadpool(self._send, node, namespace, target, path, body)
+
+    def _send(
+        self, node: ClusterNode, namespace: str, target: Member | None, path: str, body: bytes
+    ) -> Response | None:
+        while target is not None:
+            address = target.address
+            if address is None or address.http_port is None:
+                raise OwnerUnavailable(
+                    f'the owner of namespace "{namespace}", member {target.node_id}, serves '
+                    "no HTTP API to forward the write to; nothing was written",
+                    hint="write to the owner directly, or over the wire protocol",
+                )
+            try:
+                status, data = self.pool.post(
+                    address.host, address.http_port, path, body, node.node_id
+                )
+            except NotSent:
+                target = next_owner(node, namespace, target)  # dead: wait for its successor
+                continue
+            FORWARDED.labels("http").inc()
+            return Response(data, status, media_type="application/json")
+        return None  # this node took the namespace over: write it here
