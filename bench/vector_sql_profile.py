@@ -23,9 +23,9 @@ from typing import Any
 import elacsym_sql
 import elacsym_sql.engine.vector_search as engine_search
 import elacsym_sql.sql.database as sql_database
-import elacsym_sql.sql.direct as sql_direct
-import elacsym_sql.sql.search_functions as sql_search
-import elacsym_sql.sql.search_runner as sql_runner
+import elacsym_sql.sql.search.direct as sql_direct
+import elacsym_sql.sql.search.search_functions as sql_search
+import elacsym_sql.sql.search.search_runner as sql_runner
 from elacsym_sql.index import HnswIndex
 from elacsym_sql.sql.views import ViewCatalog
 

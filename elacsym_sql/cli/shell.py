@@ -20,7 +20,8 @@ from typing import Any, TextIO
 from ..errors import ElacsymError, QueryCanceled
 from ..schema import Column
 from ..server.rows import returns_rows, tag
-from ..sql import Connection, pg_types
+from ..sql import Connection
+from ..sql.pg_catalog import pg_types
 from .table import print_table
 
 HISTORY = "~/.elacsym_history"

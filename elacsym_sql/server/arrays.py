@@ -19,8 +19,8 @@ from ..errors import (
     ProgramLimitExceeded,
     ProtocolViolation,
 )
-from ..sql import pg_types as t
-from ..sql.pg_text import text_array
+from ..sql.dialect.pg_text import text_array
+from ..sql.pg_catalog import pg_types as t
 
 __all__ = ["binary_array", "text_array"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import NotSupportedError, ProgramLimitExceeded, ProtocolViolation, QueryCanceled
-from ..sql.setting_values import size_bytes
-from ..sql.statement_memory import charge, limited
+from ..sql.session.setting_values import size_bytes
+from ..sql.session.statement_memory import charge, limited
 from ..sql.views import quote
 from . import protocol as p
 from .copy_in import decode_copy

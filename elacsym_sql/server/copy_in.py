@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ElacsymError
-from ..sql import pg_types as t
-from ..sql.pg_text import interval_input
+from ..sql.dialect.pg_text import interval_input
+from ..sql.pg_catalog import pg_types as t
 from . import params
 from .copy_statement import CopyOptions
 from .frontend import utf8

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sql.pg_types import Column
+from ..sql.pg_catalog.pg_types import Column
 from . import protocol as p
 from .copy_in import BINARY_SIGNATURE
 from .copy_statement import CopyOptions

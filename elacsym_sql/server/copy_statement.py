@@ -18,8 +18,8 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from ..errors import InvalidName, NotSupportedError, SyntaxError
-from ..sql.ddl import identifier
 from ..sql.parse import DIALECT, split_statements
+from ..sql.statements.ddl import identifier
 
 _MENTIONS_COPY = re.compile(r"\bcopy\b", re.IGNORECASE)
 _TRUE = {"TRUE", "ON", "1", "YES", "T"}

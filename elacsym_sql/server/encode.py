@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sql import pg_types as t
-from ..sql.pg_types import Column
+from ..sql.pg_catalog import pg_types as t
+from ..sql.pg_catalog.pg_types import Column
 from . import values
 
 NULL_FIELD = pa.scalar(b"\xff\xff\xff\xff", pa.large_binary())

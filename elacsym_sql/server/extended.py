@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ElacsymError, ProtocolViolation
-from ..sql import pg_types as t
 from ..sql.describe import Description, describe
+from ..sql.pg_catalog import pg_types as t
 from . import frontend as f
 from . import protocol as p
 from .copy import run_copy

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..sql.setting_values import milliseconds, parse_duration, parse_size
+from ..sql.session.setting_values import milliseconds, parse_duration, parse_size
 from .frontend import DEFAULT_MAX_MESSAGE
 
 DEFAULT_HOST = "127.0.0.1"

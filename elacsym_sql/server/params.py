@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ElacsymError, InvalidBinaryRepresentation, InvalidTextRepresentation, shown
-from ..sql import pg_types as t
-from ..sql.float_literals import check_float_text
-from ..sql.pg_text import bytea, interval_input
+from ..sql.dialect.float_literals import check_float_text
+from ..sql.dialect.pg_text import bytea, interval_input
+from ..sql.pg_catalog import pg_types as t
 from .arrays import binary_array, text_array
 from .frontend import utf8
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from ..sql import Outcome
-from ..sql.pg_types import Column, column
+from ..sql.pg_catalog.pg_types import Column, column
 from . import frontend as f
 from . import protocol as p
 from .encode import RowEncoder

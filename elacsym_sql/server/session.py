@@ -21,8 +21,8 @@ from ..errors import NotSupportedError
 from ..interrupts import checking
 from ..sql import Outcome
 from ..sql.parse import front_door_error
-from ..sql.pg_types import Column
-from ..sql.setting_values import milliseconds
+from ..sql.pg_catalog.pg_types import Column
+from ..sql.session.setting_values import milliseconds
 from . import copy_statement, memory
 from . import frontend as f
 from . import protocol as p

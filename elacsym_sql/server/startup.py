@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..errors import ElacsymError
-from ..sql.client_settings import REPORTED
+from ..sql.session.client_settings import REPORTED
 from . import frontend as f
 from . import protocol as p
 from .auth import AuthFailed, authenticate

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import QueryCanceled, StatementCompletionUnknown
-from ..sql.commit_point import CommitPoint
+from ..sql.session.commit_point import CommitPoint
 
 
 class StatementClock:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sql import pg_types as t
+from ..sql.pg_catalog import pg_types as t
 
 PG_EPOCH = dt.datetime(2000, 1, 1)
 PG_EPOCH_DATE = dt.date(2000, 1, 1)

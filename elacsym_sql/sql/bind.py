@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot.tokens import TokenType
 
 from .parse import DIALECT
-from .statement_memory import charge
+from .session.statement_memory import charge
 
 BATCH_ROWS = 65_536  # rows DuckDB hands over at a time while a statement's rows are read
 

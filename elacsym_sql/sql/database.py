@@ -33,17 +33,36 @@ from ..errors import (
 )
 from ..metrics import observe_statement
 from ..schema import Schema
-from .admin_functions import install_admin_functions
-from .alter_table import execute_alter
-from .cluster_functions import install_cluster_functions
+from .admin.admin_functions import install_admin_functions
+from .admin.cluster_functions import install_cluster_functions
 from .column_names import pg_names, source_columns
 from .command_tags import command_tag, returns_rows
-from .comments import run_comment
-from .create_as import create_table_as
-from .ddl import execute_create, execute_drop
 from .declared_types import declared_types, may_declare
-from .direct import DirectPath, recognise
-from .dml import (
+from .dialect.float_literals import check_float_literals
+from .dialect.pg_literals import duckdb_text, rewrite_literal_casts
+from .dialect.pg_rewrite import reads_catalog
+from .errors import translate
+from .parse import DIALECT, Statement, referenced_tables, split_statements, table_name
+from .pg_catalog.enum_types import EnumTypes, parse_type_statement
+from .pg_catalog.install import duck_setting_names, install_pg_catalog
+from .pg_catalog.pg_namespaces import register_namespace
+from .pg_catalog.pg_schemas import PgSchemas, qualify
+from .results import ArrowResult, DuckResult, Outcome, StreamResult
+from .search.direct import DirectPath, recognise
+from .search.pgvector_order import rewrite_nearest
+from .search.pgvector_sql import install_pgvector
+from .search.search_calls import rewrite_search_calls
+from .search.search_functions import SearchFunctions
+from .search.search_runner import SearchRunner
+from .session.lockdown import lock_down, protected_locations
+from .session.sandbox import FileAccess
+from .session.session_state import SessionState
+from .session.transactions import TransactionBlock
+from .statements.alter_table import execute_alter
+from .statements.comments import run_comment
+from .statements.create_as import create_table_as
+from .statements.ddl import execute_create, execute_drop
+from .statements.dml import (
     STAGE,
     WritePlan,
     Written,
@@ -55,39 +74,20 @@ from .dml import (
     stage_plan,
     target_name,
 )
-from .enforce import check_definitions
-from .enum_types import EnumTypes, parse_type_statement
-from .errors import translate
-from .extensions import run_extension_statement
-from .float_literals import check_float_literals
-from .index_ddl import IndexStatements
-from .indexes import parse_create_index, parse_drop_index
-from .lockdown import lock_down, protected_locations
-from .maintenance import run_maintenance
-from .parse import DIALECT, Statement, referenced_tables, split_statements, table_name
-from .pg_catalog import duck_setting_names, install_pg_catalog
-from .pg_literals import duckdb_text, rewrite_literal_casts
-from .pg_namespaces import register_namespace
-from .pg_rewrite import reads_catalog
-from .pg_schemas import PgSchemas, qualify
-from .pgvector_order import rewrite_nearest
-from .pgvector_sql import install_pgvector
-from .results import ArrowResult, DuckResult, Outcome, StreamResult
-from .sandbox import FileAccess
-from .search_calls import rewrite_search_calls
-from .search_functions import SearchFunctions
-from .search_runner import SearchRunner
-from .sequences import (
+from .statements.enforce import check_definitions
+from .statements.extensions import run_extension_statement
+from .statements.index_ddl import IndexStatements
+from .statements.indexes import parse_create_index, parse_drop_index
+from .statements.maintenance import run_maintenance
+from .statements.sequences import (
     SequenceFunctions,
     execute_create_sequence,
     execute_drop_sequence,
     sequence_name,
     sequence_tree,
 )
-from .session_state import SessionState
-from .temp_tables import temp_table_with_serials
-from .transactions import TransactionBlock
-from .truncate import execute_truncate, truncate_targets
+from .statements.temp_tables import temp_table_with_serials
+from .statements.truncate import execute_truncate, truncate_targets
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None

@@ -19,23 +19,23 @@ from sqlglot import exp
 from ..errors import NotSupportedError, SyntaxError
 from .column_names import pg_names, source_columns
 from .command_tags import leading_words
-from .cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
-from .ddl import identifier
 from .declared_types import declared_types, may_declare
-from .dml import returning_sql, target_name, write_alias
+from .dialect.pg_literals import rewrite_literal_casts
+from .dialect.pg_rewrite import rewrite_catalog
 from .errors import translate
 from .param_types import infer_param_types
 from .parse import DIALECT, Statement, split_statements
-from .pg_literals import rewrite_literal_casts
-from .pg_rewrite import rewrite_catalog
-from .search_calls import rewrite_search_calls
-from .txn_control import parse_control
+from .search.search_calls import rewrite_search_calls
+from .session.cursor_statements import CursorStatement, Declare, Fetch, parse_cursor_statement
+from .session.txn_control import parse_control
+from .statements.ddl import identifier
+from .statements.dml import returning_sql, target_name, write_alias
 from .views import quote
 
 if TYPE_CHECKING:
     from ..schema import Schema
     from .database import Database
-    from .session_state import SessionState
+    from .session.session_state import SessionState
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def _describe_setting(
     state: SessionState,
     params: Sequence[Any] | None,
 ) -> Description:
-    from .client_settings import ClientSettings
+    from .session.client_settings import ClientSettings
 
     probe = ClientSettings(state.settings._duck)  # a copy: describing must not SET
     probe.values = dict(state.settings.values)

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from elacsym_sql.server import encode
-from elacsym_sql.sql.pg_types import column
+from elacsym_sql.sql.pg_catalog.pg_types import column
 
 COLUMNS = [
     ("i", "BIGINT", pa.int64(), lambda i: i * 10**12 - 5),

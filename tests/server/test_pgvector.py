@@ -18,7 +18,7 @@ from pgvector.psycopg2 import register_vector as register_vector_psycopg2
 
 import elacsym_sql
 from elacsym_sql.server import BackgroundServer
-from elacsym_sql.sql.pgvector_order import rewrite_nearest
+from elacsym_sql.sql.search.pgvector_order import rewrite_nearest
 
 DIM = 8
 ROWS = 6000  # > one HNSW segment (5,000 rows) once folded, plus an unfolded tail

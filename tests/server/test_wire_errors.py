@@ -12,7 +12,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from elacsym_sql.sql import pg_types as t
+from elacsym_sql.sql.pg_catalog import pg_types as t
 
 from .wire_client import SYNC, Client, Reply, bind, cstr, errors, execute, message, parse, query
 

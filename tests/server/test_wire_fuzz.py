@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from elacsym_sql.sql import pg_types as t
+from elacsym_sql.sql.pg_catalog import pg_types as t
 from tests.sql_text import SQL_TEXT
 
 from .wire_client import SYNC, Client, Reply, cstr, errors, message, query

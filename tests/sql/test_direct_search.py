@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from elacsym_sql import errors
-from elacsym_sql.sql.direct import recognise
+from elacsym_sql.sql.search.direct import recognise
 from tests.helpers import connection, fold
 
 DIM = 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from elacsym_sql import errors
-from elacsym_sql.sql.pgvector_order import rewrite_nearest
+from elacsym_sql.sql.search.pgvector_order import rewrite_nearest
 from tests.helpers import DOCS, connection, rows
 
 VECTOR = "SELECT id FROM vector_search('docs', [1, 0, 0, 0], 3, filter := ?) ORDER BY id"

@@ -9,7 +9,7 @@ import pytest
 from elacsym_sql import errors
 from elacsym_sql.config import Settings
 from elacsym_sql.engine import EngineApi
-from elacsym_sql.sql.direct import recognise
+from elacsym_sql.sql.search.direct import recognise
 from tests.helpers import DOCS, connection
 
 GOOD = [0.1, 0.2, 0.3, 0.4]

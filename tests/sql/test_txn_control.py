@@ -3,7 +3,7 @@ for savepoint names (unquoted fold to lower case, quoted keep case and punctuati
 
 import pytest
 
-from elacsym_sql.sql.txn_control import Control, parse_control
+from elacsym_sql.sql.session.txn_control import Control, parse_control
 
 
 @pytest.mark.parametrize(

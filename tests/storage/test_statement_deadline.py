@@ -23,7 +23,7 @@ from elacsym_sql.errors import QueryCanceled, StatementCompletionUnknown, Storag
 from elacsym_sql.interrupts import checking
 from elacsym_sql.server import BackgroundServer
 from elacsym_sql.server.statement_clock import StatementClock
-from elacsym_sql.sql.commit_point import CommitPoint
+from elacsym_sql.sql.session.commit_point import CommitPoint
 from elacsym_sql.storage.s3 import S3Store
 from elacsym_sql.testing.faulty_s3 import FaultyS3Proxy
 

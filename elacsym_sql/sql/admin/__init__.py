@@ -1,0 +1,1 @@
+"""The elacsym_* functions of SQL: namespaces, stats, recall, compaction, the cluster."""

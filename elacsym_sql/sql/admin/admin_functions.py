@@ -1,0 +1,114 @@
+"""Admin functions: `elacsym_namespaces()`, `elacsym_stats(ns)`, `elacsym_recall(ns, n)`,
+and the highlighter `elacsym_snippet(ns, column, query, value)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+
+from ...engine import DEFAULT_MODE, EngineApi, Snapshot
+from ..errors import guarded_udf
+
+_STATS = [
+    ("namespace", pa.string(), "VARCHAR"),
+    ("rows", pa.int64(), "BIGINT"),
+    ("segments", pa.int64(), "BIGINT"),
+    ("unindexed_rows", pa.int64(), "BIGINT"),
+    ("segment_bytes", pa.int64(), "BIGINT"),
+    ("index_bytes", pa.int64(), "BIGINT"),
+    ("manifest_version", pa.int64(), "BIGINT"),
+    ("cache_hits", pa.int64(), "BIGINT"),
+    ("cache_misses", pa.int64(), "BIGINT"),
+    ("cache_hit_ratio", pa.float64(), "DOUBLE"),
+    ("storage_requests", pa.int64(), "BIGINT"),
+]
+
+
+def install_admin_functions(
+    duck: duckdb.DuckDBPyConnection, api: EngineApi, snapshot_of: Callable[[str], Snapshot]
+) -> None:
+    duck.create_function(
+        "__elacsym_namespaces",
+        guarded_udf(lambda dummy: pa.array([api.list_namespaces()] * len(dummy))),
+        ["INTEGER"],
+        "VARCHAR[]",
+        type="arrow",
+        side_effects=True,
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_namespaces() AS TABLE "
+        "SELECT unnest(__elacsym_namespaces(0)) AS name ORDER BY name"
+    )
+
+    def stats(names: pa.Array) -> pa.Array:
+        out = []
+        for name in names.to_pylist():
+            raw = api.stats(name)
+            lookups = raw["cache_hits"] + raw["cache_misses"]
+            raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
+            raw["storage_requests"] = sum(raw["storage_requests"].values())
+            out.append({field: raw[field] for field, _, _ in _STATS})
+        return pa.array(out, pa.struct([(f, t) for f, t, _ in _STATS]))
+
+    def recall(names: pa.Array, samples: pa.Array, columns: pa.Array) -> pa.Array:
+        out = []
+        for name, sample, column in zip(
+            names.to_pylist(), samples.to_pylist(), columns.to_pylist(), strict=True
+        ):
+            found = api.recall(snapshot_of(name), sample, column)
+            out.append(
+                {
+                    "column": found.column,
+                    "queries": found.queries,
+                    "recall_at_10": found.recall_at_10,
+                }
+            )
+        fields = [("column", pa.string()), ("queries", pa.int64()), ("recall_at_10", pa.float64())]
+        return pa.array(out, pa.struct(fields))
+
+    duck.create_function(
+        "__elacsym_recall",
+        guarded_udf(recall),
+        ["VARCHAR", "BIGINT", "VARCHAR"],
+        'STRUCT("column" VARCHAR, queries BIGINT, recall_at_10 DOUBLE)',
+        type="arrow",
+        null_handling="special",
+        side_effects=True,
+    )
+    duck.execute(
+        'CREATE OR REPLACE MACRO elacsym_recall(ns, sample, "column" := NULL) AS TABLE '
+        'SELECT unnest(__elacsym_recall(ns, CAST(sample AS BIGINT), CAST("column" AS VARCHAR)))'
+    )
+
+    def snippet(
+        names: pa.Array, columns: pa.Array, texts: pa.Array, values: pa.Array, modes: pa.Array
+    ) -> pa.Array:
+        out: list[str | None] = []
+        rows = zip(*(a.to_pylist() for a in (names, columns, texts, values, modes)), strict=True)
+        for name, column, text, value, mode in rows:  # few rows: a result page, not a table
+            out.extend(api.snippets(snapshot_of(name), column, text, [value], mode or DEFAULT_MODE))
+        return pa.array(out, pa.string())
+
+    duck.create_function(
+        "__elacsym_snippet",
+        guarded_udf(snippet),
+        ["VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"],
+        "VARCHAR",
+        type="arrow",
+        null_handling="special",
+        side_effects=True,
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_snippet(ns, \"column\", query, value, mode := 'or') "
+        'AS __elacsym_snippet(ns, "column", query, CAST(value AS VARCHAR), mode)'
+    )
+
+    struct = "STRUCT(" + ", ".join(f"{f} {t}" for f, _, t in _STATS) + ")"
+    duck.create_function(
+        "__elacsym_stats", guarded_udf(stats), ["VARCHAR"], struct, type="arrow", side_effects=True
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_stats(ns) AS TABLE SELECT unnest(__elacsym_stats(ns))"
+    )

@@ -1,0 +1,1 @@
+"""Postgres SQL as DuckDB can run it: catalog rewrites, literals, text forms, keywords."""

@@ -1,0 +1,88 @@
+"""Float literals out of range, refused as Postgres refuses them (22003).
+
+DuckDB reads '1e999'::DOUBLE as Infinity; Postgres refuses it ("1e999" is out of range
+for type double precision) and reserves Infinity for its spellings ('Infinity', 'inf').
+Checked on the statement's text, for string literals cast to a float type
+('x'::float8, CAST('x' AS real), float8 'x'): values computed at run time are DuckDB's.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import sqlglot
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Token, TokenType
+
+from ...errors import NumericValueOutOfRange
+from ..parse import DIALECT
+
+# Type words (as sqlglot's tokens read them) -> Postgres's type name and the largest value.
+_FLOAT_TYPES = {
+    "float8": ("double precision", float(np.finfo(np.float64).max)),
+    "double": ("double precision", float(np.finfo(np.float64).max)),
+    "double precision": ("double precision", float(np.finfo(np.float64).max)),
+    "float": ("double precision", float(np.finfo(np.float64).max)),
+    "float4": ("real", float(np.finfo(np.float32).max)),
+    "real": ("real", float(np.finfo(np.float32).max)),
+}
+_MARKERS = ("float", "double", "real")
+
+
+def check_float_literals(sql: str) -> None:
+    """Raise 22003 for a string literal cast to a float type whose value is out of range."""
+    lowered = sql.lower()
+    if "'" not in sql or not any(m in lowered for m in _MARKERS):
+        return
+    try:
+        tokens = sqlglot.tokenize(sql, read=DIALECT)
+    except TokenError:
+        return
+    for i, tok in enumerate(tokens):
+        if tok.token_type != TokenType.STRING:
+            continue
+        target = _cast_type(tokens, i)
+        if target is None:
+            continue
+        check_float_text(tok.text, target)
+
+
+# A namespace column's type (schema.py) -> the type word above.
+COLUMN_FLOATS = {"DOUBLE": "float8", "FLOAT": "float4"}
+_NONZERO = re.compile(r"[1-9]")
+
+
+def check_float_text(text: str, type_word: str) -> None:
+    """Raise 22003, in Postgres's words, when `text` (a number as written) is out of the
+    range of float type `type_word` (a key of _FLOAT_TYPES): too large (DuckDB would read
+    Infinity) or too small to be told from zero (DuckDB would read 0). Postgres's own
+    spellings of infinity and NaN pass; text that is no number is DuckDB's to refuse."""
+    try:
+        value = float(text)
+    except ValueError:
+        return
+    if "inf" in text.lower() or math.isnan(value):  # 'Infinity', '-inf', 'NaN'
+        return
+    name, largest = _FLOAT_TYPES[type_word]
+    smallest = float(np.finfo(np.float32 if name == "real" else np.float64).smallest_subnormal)
+    mantissa = text.lower().split("e")[0]
+    underflow = abs(value) < smallest and _NONZERO.search(mantissa) is not None
+    if abs(value) > largest or underflow:
+        raise NumericValueOutOfRange(f'"{text.strip()}" is out of range for type {name}')
+
+
+def _cast_type(tokens: list[Token], i: int) -> str | None:
+    """The float type the string literal at `i` is cast to, if it is one."""
+
+    def word(j: int) -> str:
+        return tokens[j].text.lower() if 0 <= j < len(tokens) else ""
+
+    if word(i + 1) == "::" and word(i + 2) in _FLOAT_TYPES:
+        return word(i + 2)
+    if word(i - 2) == "cast" and word(i - 1) == "(" and word(i + 1) == "as":
+        return word(i + 2) if word(i + 2) in _FLOAT_TYPES else None
+    if word(i - 1) in _FLOAT_TYPES and word(i - 2) not in ("as", "::"):
+        return word(i - 1)  # float8 '1e999'
+    return None

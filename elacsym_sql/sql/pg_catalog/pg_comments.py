@@ -1,0 +1,72 @@
+"""COMMENT ON texts as Postgres's catalog shows them: pg_description, obj_description(),
+col_description() (decision 0053).
+
+A namespace keeps its comments in its schema (comments.py writes them through the engine);
+pg_namespaces.py copies each namespace's into `elacsym_pg.namespace_comments` when its
+schema changes, and a column's comment into its description (namespace_columns). DuckDB's
+own tables and views (temporary tables, CREATE VIEW) keep theirs in DuckDB's catalog. A
+column without a comment describes what it is for searches (its vector metric, its
+full-text language) and an index CREATE INDEX recorded says how it is answered: psql shows
+both in `\\d+` and `\\di+`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from ...schema import Schema
+from ..dialect.pg_rewrite import SHIM as S
+
+TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {S}.namespace_comments "
+    "(name VARCHAR, kind VARCHAR, objname VARCHAR, description VARCHAR)"
+)
+PG_CLASS, PG_CONSTRAINT = 1259, 2606  # pg_description.classoid of relations, constraints
+
+_INDEX_NOTE = """CASE WHEN k.amname IN ('hnsw', 'ivfflat')
+    THEN 'answered by the namespace''s vector index (per segment, its metric)'
+    ELSE 'recorded only: scans filter segments by their statistics' END"""
+
+COMMENT_VIEWS: dict[str, str] = {
+    "pg_description": f"""
+SELECT r.oid AS objoid, {PG_CLASS}::BIGINT AS classoid, 0 AS objsubid, c.description
+FROM {S}.namespace_comments c JOIN {S}.rels r ON r.name = c.name WHERE c.kind = 'table'
+UNION ALL
+SELECT attrelid, {PG_CLASS}, attnum, description FROM {S}.cols WHERE description IS NOT NULL
+UNION ALL
+SELECT k.oid, {PG_CONSTRAINT}, 0, c.description FROM {S}.namespace_comments c
+  JOIN {S}.cons k ON k.name = c.name AND k.conname = c.objname
+  WHERE c.kind = 'constraint' AND k.contype <> 'i'
+UNION ALL
+SELECT k.indexoid, {PG_CLASS}, 0,
+  coalesce(c.description, CASE WHEN k.contype = 'i' AND NOT k.indisunique THEN {_INDEX_NOTE}
+    END)
+FROM {S}.cons k LEFT JOIN {S}.namespace_comments c
+  ON c.kind = 'index' AND c.name = k.name AND c.objname = k.conname
+WHERE k.contype IN ('p', 'u', 'i')
+  AND (c.description IS NOT NULL OR (k.contype = 'i' AND NOT k.indisunique))
+UNION ALL
+SELECT r.oid, {PG_CLASS}, 0, d.comment FROM {S}.rels r JOIN (
+  SELECT table_name AS name, comment FROM duckdb_tables() WHERE schema_name = 'main'
+  UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main'
+) d ON d.name = r.name WHERE d.comment IS NOT NULL""",
+}
+
+COMMENT_MACROS: list[tuple[str, str, str]] = [
+    ("obj_description", "obj, cat := NULL",
+     f"""(SELECT first(description) FROM {S}.pg_description
+        WHERE objoid = obj AND objsubid = 0
+          AND (cat IS NULL OR classoid = {S}.regclass_oid(cat)))"""),
+    ("col_description", "rel, col",
+     f"(SELECT description FROM {S}.cols WHERE attrelid = rel AND attnum = col)"),
+    ("shobj_description", "obj, cat", "NULL::VARCHAR"),
+]  # fmt: skip
+
+
+def register_comments(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
+    """The table's, its constraints' and its indexes' comments (columns': their rows)."""
+    duck.execute(f"DELETE FROM {S}.namespace_comments WHERE name = ?", [schema.name])
+    rows = [[schema.name, kind, name, text] for kind, name, text in schema.comments
+            if kind != "column"]  # fmt: skip
+    if rows:
+        duck.executemany(f"INSERT INTO {S}.namespace_comments VALUES (?, ?, ?, ?)", rows)

@@ -1,0 +1,127 @@
+"""Keys and constraints as pg_constraint, pg_index and their functions show them.
+
+pg_namespaces.py writes one row per constraint of a namespace into
+`elacsym_pg.namespace_constraints`: its primary key ('p'), and whatever UNIQUE ('u'),
+FOREIGN KEY ('f') and CHECK ('c') constraints its schema has, with the column numbers of
+the columns they name, and its indexes without a constraint ('i', from CREATE INDEX).
+Everything below reads that table, so psql's `\\d`, pgJDBC's getPrimaryKeys /
+getImportedKeys / getExportedKeys / getIndexInfo, SQLAlchemy's reflection and
+information_schema agree. Primary and unique keys have an index (relkind 'i') named
+after the constraint, as in Postgres; the primary key's OIDs are its table's + 2 (the
+constraint) and + 1 (the index), others a hash of their names.
+"""
+
+from __future__ import annotations
+
+from ..dialect.pg_rewrite import SHIM as S
+
+TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {S}.namespace_constraints (name VARCHAR, conname VARCHAR, "
+    "contype VARCHAR, cols VARCHAR[], attnums SMALLINT[], ref_table VARCHAR, "
+    "ref_cols VARCHAR[], deltype VARCHAR, definition VARCHAR, indisunique BOOLEAN, "
+    "amname VARCHAR, keys VARCHAR[], indoption SMALLINT[], reloptions VARCHAR[], "
+    "indexdef VARCHAR)"
+)
+
+_HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
+_CONS = f"""
+SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
+  CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
+    END AS oid,
+  CASE WHEN k.contype = 'p' THEN r.oid + 1
+    WHEN k.contype IN ('u', 'i') THEN
+      {_HASH.format("k.name || '.' || k.conname || '.index'")}
+    ELSE 0 END::BIGINT AS indexoid
+FROM {S}.namespace_constraints k JOIN {S}.rels r ON r.name = k.name
+"""
+
+CONSTRAINT_VIEWS: dict[str, str] = {
+    "cons": _CONS,
+    "pg_constraint": f"""
+SELECT oid, conname, nspoid AS connamespace, contype, false AS condeferrable,
+  false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,
+  coalesce((SELECT fr.oid FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)::BIGINT
+    AS confrelid,
+  -- a foreign key's index is the referenced primary key's (pgJDBC joins on it)
+  CASE WHEN contype = 'f' THEN
+    coalesce((SELECT fr.oid + 1 FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)
+    ELSE indexoid END::BIGINT AS conindid, 0::BIGINT AS conparentid,
+  CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
+  CASE WHEN contype <> 'f' THEN ' ' WHEN deltype = 'restrict' THEN 'r' ELSE 'a' END
+    AS confdeltype,
+  CASE WHEN contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
+  true AS conislocal, 0 AS coninhcount, true AS connoinherit, attnums AS conkey,
+  (SELECT list(c.attnum ORDER BY list_position(k.ref_cols, c.attname)) FROM {S}.cols c
+    WHERE c.name = k.ref_table AND list_contains(k.ref_cols, c.attname)) AS confkey,
+  NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
+  NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop,
+  definition AS conbin, 2606::BIGINT AS tableoid
+FROM {S}.cons k WHERE contype <> 'i'""",
+    "pg_index": f"""
+SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS indnatts,
+  len(attnums)::SMALLINT AS indnkeyatts, indisunique,
+  false AS indnullsnotdistinct, contype = 'p' AS indisprimary, false AS indisexclusion,
+  true AS indimmediate, false AS indisclustered, true AS indisvalid, false AS indcheckxmin,
+  true AS indisready, true AS indislive, false AS indisreplident,
+  -- int2vector and oidvector, as pg_types.py spells them (SQLAlchemy reads their text)
+  attnums::USMALLINT[] AS indkey,
+  list_transform(attnums, lambda a: 0)::UBIGINT[] AS indcollation,
+  list_transform(attnums, lambda a: 0)::UBIGINT[] AS indclass,
+  indoption::USMALLINT[] AS indoption,
+  NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
+FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
+    # The index rows of pg_class (pg_views.py unions them with the tables).
+    "index_rels": f"""
+SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions, nspoid
+FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
+    "pg_indexes": f"""SELECT nspname AS schemaname, relname AS tablename, conname AS indexname,
+        NULL::VARCHAR AS tablespace, indexdef
+        FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
+    "information_schema_table_constraints": f"""
+SELECT {S}.current_database() AS constraint_catalog, nspname AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  nspname AS table_schema, relname AS table_name,
+  CASE contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+    ELSE 'CHECK' END AS constraint_type,
+  'NO' AS is_deferrable, 'NO' AS initially_deferred, 'YES' AS enforced
+FROM {S}.cons WHERE contype <> 'i'""",
+    "information_schema_key_column_usage": f"""
+SELECT {S}.current_database() AS constraint_catalog, nspname AS constraint_schema,
+  conname AS constraint_name, {S}.current_database() AS table_catalog,
+  nspname AS table_schema, relname AS table_name, unnest(cols) AS column_name,
+  unnest(range(1, len(cols) + 1)) AS ordinal_position,
+  unnest(CASE WHEN contype = 'f' THEN range(1, len(cols) + 1)
+    ELSE list_transform(cols, lambda c: NULL) END)
+    ::INTEGER AS position_in_unique_constraint
+FROM {S}.cons WHERE contype IN ('p', 'u', 'f')""",
+}
+
+
+def _names(column: str) -> str:
+    """SQL of a list column's names, each as quote_ident writes it, comma-separated."""
+    return f"array_to_string(list_transform({column}, lambda c: main.quote_ident(c)), ', ')"
+
+
+# By (name, parameters, body), as pg_views.MACROS.
+CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
+    ("pg_get_indexdef", "idx, col := 0, pretty := false",
+     f"""(SELECT CASE WHEN col > 0 THEN keys[col] ELSE indexdef END
+        FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u', 'i'))"""),
+    ("pg_get_constraintdef", "con, pretty := false",
+     # Names quoted as Postgres quotes them (SQLAlchemy parses this text with a regular
+     # expression), the referenced table qualified when it is not in public.
+     f"""(SELECT CASE contype
+        WHEN 'p' THEN 'PRIMARY KEY (' || {_names("cols")} || ')'
+        WHEN 'u' THEN 'UNIQUE (' || {_names("cols")} || ')'
+        WHEN 'f' THEN 'FOREIGN KEY (' || {_names("cols")} || ') REFERENCES '
+          || (SELECT CASE WHEN fr.nspname = 'public' THEN ''
+                ELSE main.quote_ident(fr.nspname) || '.' END || main.quote_ident(fr.relname)
+              FROM {S}.rels fr WHERE fr.name = k.ref_table)
+          || '(' || {_names("ref_cols")} || ')'
+          || CASE WHEN deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
+        ELSE 'CHECK (' || definition || ')' END FROM {S}.cons k WHERE oid = con)"""),
+    # Postgres's set-returning (x, n) per array element (pgJDBC's getPrimaryKeys,
+    # getIndexInfo): an unnest, several rows in a select list as in Postgres.
+    ("information_schema__pg_expandarray", "arr",
+     "unnest(list_transform(arr, lambda v, i: {'x': v, 'n': i}))"),
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Search in SQL: the table functions, the direct path, pgvector's operators, admin functions."""

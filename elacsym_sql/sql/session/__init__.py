@@ -1,0 +1,1 @@
+"""What a session carries: settings, transaction block, cursors, file access, memory limit."""

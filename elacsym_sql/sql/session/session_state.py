@@ -1,0 +1,162 @@
+"""What one session (an embedded cursor or a server connection) carries between statements:
+its transaction block, its client settings, its SQL cursors and what it may do with
+files.
+
+`Database.execute_each` consults it for each statement: transaction control and client
+SET/SHOW are answered here; everything else runs through the router, and its success
+(and whether it wrote) or failure moves the transaction block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import pyarrow as pa
+
+from ...errors import ElacsymError
+from ..command_tags import command_tag
+from ..parse import Statement
+from ..pg_catalog.install import unqualify_catalog_calls
+from ..results import ArrowResult, Outcome
+from .client_settings import ClientSettings
+from .cursor_statements import CursorStatement, Fetch, parse_cursor_statement
+from .cursors import Cursors, RunOn
+from .sandbox import FileAccess
+from .setting_values import size_bytes
+from .statement_memory import limited
+from .transactions import TransactionBlock
+from .txn_control import Control, parse_control
+
+
+class SessionState:
+    def __init__(
+        self,
+        duck_settings: set[str],
+        transaction: TransactionBlock,
+        new_duck: Callable[[], duckdb.DuckDBPyConnection],
+        access: FileAccess,
+    ) -> None:
+        self.transaction = transaction
+        self.access = access  # what its statements may do with files (sandbox.py)
+        self.settings = ClientSettings(duck_settings)
+        self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
+        self.cursors = Cursors(new_duck)
+        self.database = "elacsym"  # what current_database() answers: the one asked for
+
+    def run(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        stmt: Statement,
+        execute: RunOn,
+    ) -> Outcome:
+        """One statement: answered here, or by `execute` (the router) on `cur` (or on a
+        cursor's own connection)."""
+        self.transaction.commit_point.start()  # each statement takes effect on its own
+        shown = self.settings.values["statement_memory_limit"]
+        with limited(size_bytes(shown), shown):
+            return self._run(cur, stmt, execute)
+
+    def _run(self, cur: duckdb.DuckDBPyConnection, stmt: Statement, execute: RunOn) -> Outcome:
+        tx = self.transaction
+        control = parse_control(stmt.text)
+        if control is not None:
+            return Outcome("none", self._control(cur, control))
+        tx.check()
+        try:
+            cursor_stmt = parse_cursor_statement(stmt.text)
+            if cursor_stmt is not None:
+                return self._cursor_statement(cur, cursor_stmt, execute)
+            ours = self.settings.intercept(stmt)
+            if ours is not None:
+                verb, name = ours
+                if verb == "SHOW" and name is not None:
+                    return Outcome("rows", "SHOW", result=self._show(cur, name))
+                if verb == "SET":
+                    self.sync_variables(cur)
+                if verb == "DEALLOCATE" and name is not None:
+                    self.deallocated.append(name)  # the server drops these statements
+                return Outcome("none", command_tag(stmt.text) if verb == "DISCARD" else verb)
+            return execute(unqualify_catalog_calls(stmt), cur)
+        except ElacsymError:
+            tx.fail()
+            raise
+
+    def _cursor_statement(
+        self, cur: duckdb.DuckDBPyConnection, stmt: CursorStatement, execute: RunOn
+    ) -> Outcome:
+        def run_on(inner: Statement, duck: duckdb.DuckDBPyConnection) -> Outcome:
+            return execute(unqualify_catalog_calls(inner), duck)
+
+        tx = self.transaction
+        outcome = self.cursors.run(stmt, tx.state == "block", tx.depth, run_on, cur)
+        if not isinstance(stmt, Fetch):
+            self._publish_cursors(cur)
+        return outcome
+
+    def _publish_cursors(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Hand the open cursors to SQL's pg_cursors (a DuckDB variable, as settings are)."""
+        cur.execute(
+            "SET VARIABLE elacsym_cursors = ?::STRUCT(name VARCHAR, statement VARCHAR, "
+            "is_holdable BOOLEAN, is_binary BOOLEAN, creation_time TIMESTAMPTZ)[]",
+            [self.cursors.listing()],
+        )
+
+    def _control(self, cur: duckdb.DuckDBPyConnection, control: Control) -> str:
+        """BEGIN/COMMIT/ROLLBACK/savepoints; a block's end ends its cursors too."""
+        tx = self.transaction
+        ending = control.verb in ("commit", "rollback") and tx.state != "idle"
+        had_cursors = bool(self.cursors.open)
+        if ending and control.verb == "commit" and tx.state == "block":
+            try:
+                self.cursors.before_commit()
+            except Exception:  # a failed COMMIT ends the block, rolled back, as in Postgres
+                self.cursors.end_block(committed=False)
+                tx.control(Control("rollback"))
+                self._publish_cursors(cur)
+                raise
+        committed = False
+        try:
+            verb = tx.control(control)
+            committed = verb == "COMMIT"
+            if control.verb == "rollback_to" and had_cursors:
+                self.cursors.rolled_back_to(tx.depth)
+                self._publish_cursors(cur)
+            return verb
+        finally:
+            if ending and had_cursors:
+                self.cursors.end_block(committed)
+                self._publish_cursors(cur)
+
+    def close(self) -> None:
+        """The session ended: its cursors' connections are closed."""
+        self.cursors.close_all()
+
+    def guard(self, execute: Callable[[], Outcome | None]) -> Outcome | None:
+        """A read answered outside the statement loop (the direct search path)."""
+        if self.transaction.state != "idle":
+            # A failed block refuses it in the statement loop; a block reads its own snapshot.
+            return None
+        self.transaction.commit_point.start()  # a read: it never takes effect
+        try:
+            return execute()
+        except ElacsymError:
+            self.transaction.fail()
+            raise
+
+    def _show(self, cur: duckdb.DuckDBPyConnection, name: str) -> ArrowResult:
+        if name.upper() == "ALL":
+            items = sorted(self.settings.values.items(), key=lambda kv: kv[0].lower())
+            table = pa.table({"name": [k for k, _ in items], "setting": [v for _, v in items]})
+            return ArrowResult(table, ["VARCHAR", "VARCHAR"], cur)
+        value = self.settings.get(name)
+        return ArrowResult(pa.table({name.lower(): [value or ""]}), ["VARCHAR"], cur)
+
+    def sync_variables(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Hand the settings to SQL's current_setting() (a DuckDB variable per connection)."""
+        keys = list(self.settings.values)
+        cur.execute(
+            "SET VARIABLE elacsym_settings = MAP(?::VARCHAR[], ?::VARCHAR[])",
+            [[k.lower() for k in keys], [self.settings.values[k] for k in keys]],
+        )
+        cur.execute("SET VARIABLE elacsym_database = ?::VARCHAR", [self.database])

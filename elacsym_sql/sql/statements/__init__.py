@@ -1,0 +1,1 @@
+"""Statements that change namespaces: CREATE/DROP/ALTER, INSERT/UPDATE/DELETE, TRUNCATE, indexes."""
