@@ -10,6 +10,7 @@ did not use before it stopped are skipped (gaps, as Postgres leaves with CACHE).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import asdict, dataclass
 
@@ -21,10 +22,11 @@ from ..errors import (
     SerializationFailure,
     UndefinedTable,
 )
-from ..layout import sequence_key
+from ..layout import SEQUENCES, sequence_key
 from ..storage import ObjectNotFound, ObjectStore, PreconditionFailed
 
 BLOCK = 32  # values reserved per conditional write, at least
+_ROWIDS = re.compile(r"\.rowid\.[0-9a-f]{32}$")  # rowid_sequence's names
 _BOUNDS = {"SMALLINT": 2**15 - 1, "INTEGER": 2**31 - 1, "BIGINT": 2**63 - 1}
 _RETRIES = 64
 
@@ -114,6 +116,16 @@ class Sequences:
 
     def exists(self, name: str) -> bool:
         return self._store.exists(sequence_key(name))
+
+    def listed(self) -> dict[str, float]:
+        """Every sequence users made (CREATE SEQUENCE, SERIAL, identity) with the time its
+        object was last written, by one listing; the hidden row-id sequences left out."""
+        listed = {o.key[len(SEQUENCES) :]: o.mtime for o in self._store.list(SEQUENCES)}
+        return {n: t for n, t in listed.items() if not _ROWIDS.search(n)}
+
+    def spec(self, name: str) -> SequenceSpec:
+        """A sequence's options (UndefinedTable when there is none)."""
+        return SequenceSpec(**self._read(name)[0]["spec"])
 
     def next_values(self, name: str, count: int, implicit: SequenceSpec | None = None) -> list[int]:
         """`count` fresh values of `name`, in order. `implicit`: create the sequence with

@@ -63,13 +63,15 @@ def pg_names(text: str, duck_names: list[str]) -> list[str] | None:
 
 
 CAST_MARK = "::"  # source_columns' prefix of a type cast to: '::vector'
+ARROW_MARK = "->"  # source_columns' prefix of a json path into a column: '->body'
 
 
 def source_columns(text: str, count: int) -> list[str | None] | None:
     """For each of the `count` result columns of `text`, the column it reads as it is
-    (`v`, `t.v`, `v AS w`), or `::type` for a cast to a type (`x::vector` -> '::vector'),
-    else None; None when the select list does not line up with the result (a `*`, a VALUES
-    list, not one query)."""
+    (`v`, `t.v`, `v AS w`), `::type` for a cast to a type (`x::vector` -> '::vector'),
+    `->column` for a json path into a column (`body->'k'->0` -> '->body'), else None; None
+    when the select list does not line up with the result (a `*`, a VALUES list, not one
+    query)."""
     items = _select_items(text)
     if items is None or len(items) != count or any(i["class"] == "STAR" for i in items):
         return None
@@ -81,8 +83,16 @@ def source_columns(text: str, count: int) -> list[str | None] | None:
         elif item["class"] == "CAST":
             out.append(CAST_MARK + _type_name(item.get("type_expr") or {}, source))
         else:
-            out.append(None)
+            column = _arrow_base(item)
+            out.append(None if column is None else ARROW_MARK + _folded(column, source))
     return out
+
+
+def _arrow_base(item: dict[str, Any]) -> str | None:
+    """The column a chain of `->` starts from (DuckDB serializes `->` as a lambda), if any."""
+    while item.get("class") == "LAMBDA" and item.get("syntax_type") == "SINGLE_ARROW":
+        item = item.get("lhs") or {}
+    return item["column_names"][-1] if item.get("class") == "COLUMN_REF" else None
 
 
 @functools.lru_cache(maxsize=1024)

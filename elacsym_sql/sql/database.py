@@ -47,6 +47,7 @@ from .pg_catalog.enum_types import EnumTypes, parse_type_statement
 from .pg_catalog.install import duck_setting_names, install_pg_catalog
 from .pg_catalog.pg_namespaces import register_namespace
 from .pg_catalog.pg_schemas import PgSchemas, qualify
+from .pg_catalog.pg_sequences import PgSequences
 from .results import ArrowResult, DuckResult, Outcome, StreamResult
 from .search.direct import DirectPath, recognise
 from .search.pgvector_order import rewrite_nearest
@@ -119,6 +120,7 @@ class Database:
         self.indexes = IndexStatements(self.engine, self.views)
         self.pg_schemas = PgSchemas(self.engine.store, self._duck, self.engine.list_namespaces)
         install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
+        self.pg_sequences = PgSequences(self.engine, self._duck, self.pg_schemas.names)
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.store, self._duck, self._columns_of_type)
         self.sequences = SequenceFunctions(self.engine)
@@ -149,6 +151,7 @@ class Database:
         names = referenced_tables(stmt.tree) if stmt.tree is not None else set(self.views.known)
         if reads_catalog(text):
             names |= set(self.engine.list_namespaces()) | set(self.views.known)
+            self.pg_sequences.refresh()
         return names
 
     def new_session_state(self) -> SessionState:
@@ -349,7 +352,7 @@ class Database:
         block: TransactionBlock,
     ) -> Outcome:
         tree = stmt.tree
-        check_float_literals(stmt.text)
+        check_float_literals(stmt.text, params)
         try:
             tag = self._pg_utility(cur, stmt.text, block)
             if tag is not None:
@@ -385,10 +388,12 @@ class Database:
                 )
                 block.commit_point.reach()
                 block.forget([name])
+                self.pg_sequences.stale()  # its SERIAL columns' sequences
                 return Outcome("none", "CREATE TABLE")
             sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
                 block.commit_point.reach()
+                self.pg_sequences.stale()
                 return sequence
             if isinstance(tree, exp.TruncateTable):
                 names = truncate_targets(tree)
@@ -400,6 +405,7 @@ class Database:
                 # DuckDB drops one object a statement: several are ours to drop (pgbench -i)
                 if len(names) > 1 or any(n and self._is_namespace(n) for n in names):
                     execute_drop(self.engine, names, tree, block.commit_point.reach)
+                    self.pg_sequences.stale()  # the sequences the tables owned
                     block.forget(n for n in names if n)
                     self.views.refresh(n for n in names if n)  # removes the views
                     return Outcome("none", "DROP TABLE")

@@ -8,7 +8,8 @@ register_vector decodes only its `vector` OID, asyncpg's jsonb codec only 3802. 
 result column that reads (or is named like) a column of the namespaces the statement
 reads takes that column's declared type when every such column agrees on it and DuckDB's
 type is the one it is stored as; so does a cast to `vector` or `jsonb` (`$1::vector`).
-Other computed columns (`data -> 'k'`, `?column?`) keep DuckDB's type.
+A json path into a jsonb column (`body -> 'k'`) is jsonb, as in Postgres. Other computed
+columns (`?column?`) keep DuckDB's type.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..schema import Column, Schema
-from .column_names import CAST_MARK
+from .column_names import ARROW_MARK, CAST_MARK
 
 VECTOR = "VECTOR"  # type texts the wire maps to pgvector's and jsonb's OIDs (pg_types.py)
 JSONB = "JSONB"
@@ -58,7 +59,12 @@ def declared_types(
     out = []
     for i, (name, duck) in enumerate(columns):
         read = (sources[i] if sources else None) or name
-        found = {_CASTS.get(read)} if read.startswith(CAST_MARK) else kinds.get(read, set())
+        if read.startswith(CAST_MARK):
+            found = {_CASTS.get(read)}
+        elif read.startswith(ARROW_MARK):  # body -> 'k': jsonb from a jsonb column
+            found = {JSONB} if kinds.get(read[len(ARROW_MARK) :]) == {JSONB} else set()
+        else:
+            found = kinds.get(read, set())
         declared = next(iter(found)) if len(found) == 1 else None
         out.append(declared if declared and _STORED_AS[declared].fullmatch(duck) else duck)
     return out if out != [duck for _, duck in columns] else None

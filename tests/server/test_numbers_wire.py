@@ -62,3 +62,36 @@ def test_bare_numeric_keeps_the_scale_it_needs(conn, binary):
     typ = conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
                        "WHERE attrelid = 'nw'::regclass AND attname = 'n'").fetchone()  # fmt: skip
     assert typ == ("numeric",)
+
+
+@pytest.mark.parametrize(
+    ("sql", "value", "message"),
+    [("INSERT INTO nw (id, d) VALUES (1, %s)", "1e999", '"1e999" is out of range for type double'),
+     ("INSERT INTO nw (id, r) VALUES (1, %s)", "1e39", '"1e39" is out of range for type real'),
+     ("INSERT INTO nw (id, d) VALUES (1, %s::float8)", "-1e999", '"-1e999" is out of range'),
+     ("UPDATE nw SET d = %s", "1e999", '"1e999" is out of range for type double precision'),
+     ("SELECT CAST(%s AS real)", "1e39", '"1e39" is out of range for type real')],
+)  # fmt: skip
+def test_text_parameters_out_of_range_are_22003(conn, sql, value, message):
+    # psycopg sends a str untyped: Postgres reads it as the column's (or the cast's) type
+    with pytest.raises(errors.NumericValueOutOfRange, match=message):
+        conn.execute(sql, [value])
+    assert conn.execute("SELECT count(*) FROM nw WHERE id = 1").fetchone() == (0,)
+    conn.execute("INSERT INTO nw (id, d) VALUES (4, %s) ON CONFLICT (id) DO NOTHING", ["Infinity"])
+    assert conn.execute("SELECT d FROM nw WHERE id = 4").fetchone() == (math.inf,)
+
+
+def test_a_json_path_into_jsonb_is_jsonb(conn):
+    conn.execute("CREATE TABLE IF NOT EXISTS nw_docs (id INT PRIMARY KEY, body JSONB, j JSON)")
+    conn.execute("INSERT INTO nw_docs VALUES (1, %s, %s) ON CONFLICT (id) DO NOTHING",
+                 ['{"k": [1, 2]}', '{"k": 1}'])  # fmt: skip
+    cur = conn.execute("SELECT body -> 'k', body -> 'k' -> 0, d.body -> 'k' AS x, j -> 'k', "
+                       "body ->> 'k' FROM nw_docs d WHERE id = %s", [1])  # fmt: skip
+    assert [c.type_code for c in cur.description] == [
+        3802,
+        3802,
+        3802,
+        114,
+        25,
+    ]  # jsonb, json, text
+    assert cur.fetchone()[:4] == ([1, 2], 1, [1, 2], 1)

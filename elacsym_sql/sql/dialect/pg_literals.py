@@ -97,7 +97,9 @@ def rewrite_literal_casts(sql: str) -> str:
                 start, after = tokens[i - 2].start, i + 4
             end = tokens[after - 1].end + 1
             name = _quoted(object_name(tok.text))
-            if target == "regproc" and not _oid_follows(tokens, after):
+            if _sequence_argument(tokens, i):  # nextval('s'::regclass): the name
+                edits.append((start, end, _quoted(tok.text)))
+            elif target == "regproc" and not _oid_follows(tokens, after):
                 edits.append((start, end, name))  # compared with catalog regproc names
             else:
                 edits.append((start, end, f"{SHIM}.{target}_oid({name})"))
@@ -165,6 +167,16 @@ def _parameter_to_regclass(tokens: list[Token], i: int) -> tuple[int, int, str] 
     if cast and len(after) == 3 and words[1:] == ["regclass", ")"] and words[0] == "as":
         return tokens[i - 2].start, after[2].end + 1, value
     return None
+
+
+def _sequence_argument(tokens: list[Token], i: int) -> bool:
+    """Whether the literal at `i` is the first argument of nextval, currval or setval,
+    which take the sequence's name (sql/sequences.py)."""
+    return (
+        i >= 2
+        and tokens[i - 1].token_type == TokenType.L_PAREN
+        and tokens[i - 2].text.lower() in ("nextval", "currval", "setval")
+    )
 
 
 def _oid_follows(tokens: list[Token], i: int) -> bool:

@@ -39,7 +39,7 @@ RELATIONS = frozenset(
 )
 INFORMATION_SCHEMA = frozenset(
     _words("""tables columns schemata table_constraints key_column_usage views routines
-        _pg_expandarray""")
+        sequences _pg_expandarray""")
 )
 # Functions answered by our macros (also when called without `pg_catalog.`).
 FUNCTIONS = frozenset(

@@ -25,6 +25,7 @@ from .pg_constraints import CONSTRAINT_MACROS, CONSTRAINT_VIEWS
 from .pg_functions import FUNCTION_MACROS, FUNCTION_VIEWS, install_search_functions
 from .pg_namespaces import install_namespace_tables
 from .pg_quoting import QUOTING_MACROS
+from .pg_sequences import SEQUENCE_VIEWS
 from .pg_stats import STAT_MACROS, STAT_VIEWS, install_size_function
 from .pg_types import pg_type_of, type_rows
 from .pg_views import INT8_COLUMNS, MACROS, VIEWS
@@ -85,7 +86,8 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
         cur.close()
 
 
-ALL_VIEWS = {**VIEWS, **STAT_VIEWS, **CONSTRAINT_VIEWS, **COMMENT_VIEWS, **FUNCTION_VIEWS}
+ALL_VIEWS = {**VIEWS, **STAT_VIEWS, **CONSTRAINT_VIEWS, **COMMENT_VIEWS, **FUNCTION_VIEWS,
+             **SEQUENCE_VIEWS}  # fmt: skip
 ALL_MACROS = MACROS + STAT_MACROS + CONSTRAINT_MACROS + COMMENT_MACROS + FUNCTION_MACROS
 
 

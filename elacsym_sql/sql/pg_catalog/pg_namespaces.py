@@ -19,10 +19,12 @@ from .pg_comments import TABLE as COMMENTS_TABLE
 from .pg_comments import register_comments
 from .pg_constraints import TABLE as CONSTRAINTS_TABLE
 from .pg_quoting import quote_ident
+from .pg_sequences import TABLE as SEQUENCES_TABLE
 
 TABLES = [
     CONSTRAINTS_TABLE,
     COMMENTS_TABLE,
+    SEQUENCES_TABLE,
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_keys "
     "(name VARCHAR PRIMARY KEY, key VARCHAR, options VARCHAR[], nspname VARCHAR, "
     "relname VARCHAR)",

@@ -9,6 +9,7 @@ the Postgres types the wire server sends for them (sql/pg_types.py).
 
 from __future__ import annotations
 
+from .pg_sequences import SEQUENCE_RELS
 from .pg_types import PG_CHAR
 
 S = "elacsym_pg"
@@ -102,7 +103,11 @@ SELECT oid, relname, nspoid, 0, 0, {OWNER},
   (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = index_rels.amname), oid, 0, 1, 0, 0, 0,
   false, false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0,
   NULL, reloptions, NULL
-FROM {S}.index_rels""",
+FROM {S}.index_rels
+UNION ALL  -- durable sequences (pg_sequences.py)
+SELECT oid, relname, {nsp_oid("nspname")}, 0, 0, {OWNER}, 0, oid, 0, 1, 1, 0, 0, false, false,
+  'p', 'S', 3, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL, NULL, NULL
+FROM ({SEQUENCE_RELS})""",
     "pg_attribute": f"""
 SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   coalesce((SELECT typlen FROM {S}.pg_type t WHERE t.oid = atttypid), -1)::SMALLINT AS attlen,
@@ -218,10 +223,6 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         (16400, 'vector', {OWNER}, {PUBLIC}, true, '0.8.0'))
         AS t(oid, extname, extowner, extnamespace, extrelocatable, extversion),
         (SELECT NULL::BIGINT[] AS extconfig, NULL::VARCHAR[] AS extcondition)""",
-    "pg_sequence": _empty(
-        "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT,"
-        "seqmax BIGINT, seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN"
-    ),
     "pg_depend": _empty(
         "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT,"
         "refobjsubid INTEGER, deptype VARCHAR"

@@ -28,6 +28,7 @@ from ...errors import GeneratedAlways, NotSupportedError, SerializationFailure, 
 from ...schema import ROWID, Schema
 from ...wal.record import Kind
 from ..bind import run_arrow
+from ..dialect.float_literals import check_float_parameter
 from ..dialect.pg_literals import typed_literal, with_typed_literals
 from ..parse import DIALECT, number_placeholders, referenced_tables
 from ..views import ViewCatalog, quote, rows_view
@@ -238,10 +239,12 @@ def _plan_insert(name: str, tree: exp.Insert, params: Sequence[Any]) -> WritePla
     source = tree.expression
 
     def stage(cur: duckdb.DuckDBPyConnection, schema: Schema) -> None:
+        types = _target_types(tree, schema)
+        for row in source.expressions if isinstance(source, exp.Values) else []:
+            for item, type_ in zip(row.expressions, types, strict=False):
+                check_float_parameter(item, type_, params)
         source_sql = (
-            "DEFAULT VALUES"
-            if source is None
-            else with_typed_literals(source, _target_types(tree, schema)).sql(DIALECT)
+            "DEFAULT VALUES" if source is None else with_typed_literals(source, types).sql(DIALECT)
         )
         _stage_rows(cur, schema, tree, source_sql, params)
 
@@ -415,6 +418,11 @@ def _plan_update(name: str, tree: exp.Update, params: Sequence[Any]) -> WritePla
 
     def evaluate(cur: duckdb.DuckDBPyConnection, target: Target) -> Written:
         schema = target.schema
+        for item in tree.expressions:  # col = $1: the parameter read as the column's type
+            if isinstance(item, exp.EQ) and isinstance(item.this, exp.Column):
+                name = item.this.name
+                type_ = schema.column(name).type if name in schema.names else None
+                check_float_parameter(item.expression, type_, params)
         sets = _assignments(tree.expressions, schema, lambda e: e)
         changes = ", ".join(f"{expr} AS {quote(col)}" for col, expr in sets.items())
         rows = run_arrow(cur, f"SELECT * REPLACE ({changes}) {_scan(schema, tree)}", params)
