@@ -59,6 +59,7 @@ def test_catalog_shows_the_schema(con):
         "ON n.oid = c.relnamespace WHERE n.nspname = 'test_schema' ORDER BY 2",
     ) == [
         ("test_schema", "users", "r"),
+        ("test_schema", "users_id_seq", "S"),  # the SERIAL column's sequence
         ("test_schema", "users_name_key", "i"),
         ("test_schema", "users_pkey", "i"),
         ("test_schema", "users_uid_idx", "i"),

@@ -24,6 +24,34 @@ TABLE = (
 )
 
 _HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
+
+
+def _indexdef(unique: str, name: str, table: str, cols: str) -> str:
+    """SQL of pg_get_indexdef's text of an index of a temporary table."""
+    return (f"'CREATE ' || CASE WHEN {unique} THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || "
+            f"main.quote_ident({name}) || ' ON pg_temp.' || main.quote_ident({table}) || "
+            f"' USING btree (' || array_to_string({cols}, ', ') || ')'")  # fmt: skip
+
+
+# The primary keys and indexes of the session's temporary tables (DuckDB's own; their
+# UNIQUE constraints keep no name in DuckDB, so they are not shown), as rows of the table.
+_TEMP = f"""
+SELECT table_name AS name, table_name || '_pkey' AS conname, 'p' AS contype,
+  constraint_column_names AS cols,
+  list_transform(constraint_column_indexes, lambda i: (i + 1)::SMALLINT) AS attnums,
+  NULL, NULL, NULL, NULL, true, 'btree', constraint_column_names,
+  list_transform(constraint_column_names, lambda c: 0::SMALLINT), NULL,
+  {_indexdef("true", "table_name || '_pkey'", "table_name", "constraint_column_names")}, true
+FROM duckdb_constraints() WHERE database_name = 'temp' AND constraint_type = 'PRIMARY KEY'
+UNION ALL
+SELECT table_name, index_name, 'i', cols,
+  (SELECT list(c.column_index::SMALLINT ORDER BY list_position(i.cols, c.column_name))
+    FROM duckdb_columns() c WHERE c.database_name = 'temp' AND c.table_name = i.table_name
+      AND list_contains(i.cols, c.column_name)),
+  NULL, NULL, NULL, NULL, is_unique, 'btree', cols, list_transform(cols, lambda c: 0::SMALLINT),
+  NULL, {_indexdef("is_unique", "index_name", "table_name", "cols")}, true
+FROM (SELECT *, string_split(trim(expressions, '[]'), ', ') AS cols FROM duckdb_indexes()
+  WHERE database_name = 'temp') i"""
 _CONS = f"""
 SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
   CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
@@ -32,7 +60,8 @@ SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
     WHEN k.contype IN ('u', 'i') THEN
       {_HASH.format("k.name || '.' || k.conname || '.index'")}
     ELSE 0 END::BIGINT AS indexoid
-FROM {S}.namespace_constraints k JOIN {S}.rels r ON r.name = k.name
+FROM (SELECT *, false AS temp FROM {S}.namespace_constraints UNION ALL {_TEMP}) k
+  JOIN {S}.rels r ON r.name = k.name AND r.temp = k.temp
 """
 
 CONSTRAINT_VIEWS: dict[str, str] = {
@@ -72,8 +101,8 @@ SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS i
 FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     # The index rows of pg_class (pg_views.py unions them with the tables).
     "index_rels": f"""
-SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions, nspoid
-FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
+SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions, nspoid,
+  temp FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
     "pg_indexes": f"""SELECT nspname AS schemaname, relname AS tablename, conname AS indexname,
         NULL::VARCHAR AS tablespace, indexdef
         FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",

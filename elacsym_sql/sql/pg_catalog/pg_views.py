@@ -40,18 +40,29 @@ def nsp_oid(nspname: str) -> str:
     return f"CASE WHEN {nspname} = 'public' THEN {PUBLIC} ELSE {hashed} END"
 
 
+# The session's temporary tables and views (DuckDB's, per connection) are in Postgres's
+# temporary schema of a session (decision 0055).
+TEMP_SCHEMA = "pg_temp_3"
 _RELS = f"""
-SELECT name, kind, (hash(name) % 1000000000)::BIGINT + 100000 AS oid, key, options,
+SELECT name, kind, (hash(CASE WHEN temp THEN 'pg_temp.' ELSE '' END || name)
+    % 1000000000)::BIGINT + 100000 AS oid, key, options,
   coalesce(nspname, 'public') AS nspname, coalesce(relname, name) AS relname,
-  {nsp_oid("coalesce(nspname, 'public')")} AS nspoid FROM (
+  {nsp_oid("coalesce(nspname, 'public')")} AS nspoid, temp FROM (
   SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key,
-    k.options, k.nspname, k.relname
+    k.options, k.nspname, k.relname, false AS temp
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
   WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
     AND NOT starts_with(v.view_name, '__elacsym')  -- a namespace's view with its hidden key
   UNION ALL
-  SELECT table_name, 'r', NULL, NULL, NULL, NULL FROM duckdb_tables()
-  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal)
+  SELECT table_name, 'r', NULL, NULL, NULL, NULL, false FROM duckdb_tables()
+  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
+  UNION ALL
+  SELECT table_name, 'r', NULL, NULL, '{TEMP_SCHEMA}', NULL, true FROM duckdb_tables()
+  WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(table_name, '__elacsym')
+  UNION ALL  -- not the views a transaction block shows its snapshot of a namespace in
+  SELECT view_name, 'v', NULL, NULL, '{TEMP_SCHEMA}', NULL, true FROM duckdb_views()
+  WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(view_name, '__elacsym')
+    AND view_name NOT IN (SELECT name FROM {S}.namespace_keys))
 """
 _COLS = rf"""
 SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS attname,
@@ -62,10 +73,11 @@ SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS
     WHEN nc.typid = 16401  -- pgvector's typmod is the dimension
     THEN regexp_extract(c.data_type, '\[([0-9]+)\]', 1)::INTEGER
     ELSE __elacsym_pg_typmod(c.data_type) END AS atttypmod, c.data_type,
-  (c.column_name = r.key OR NOT c.is_nullable OR coalesce(nc.required, false)) AS attnotnull,
+  (coalesce(c.column_name = r.key, false) OR NOT c.is_nullable
+    OR coalesce(nc.required, false)) AS attnotnull,
   coalesce(nc.def, c.column_default) AS column_default, nc.identity
 FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
-  AND c.database_name = {HOME} AND c.schema_name = 'main'
+  AND c.database_name = CASE WHEN r.temp THEN 'temp' ELSE {HOME} END AND c.schema_name = 'main'
   LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
 """
 
@@ -76,7 +88,7 @@ VIEWS: dict[str, str] = {
         ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
         AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)
         UNION ALL SELECT {nsp_oid("nspname")}, nspname, {OWNER}, NULL
-        FROM {S}.user_schemas""",
+        FROM (SELECT nspname FROM {S}.user_schemas UNION ALL SELECT '{TEMP_SCHEMA}')""",
     "pg_class": f"""
 SELECT oid, relname, nspoid AS relnamespace, 0::BIGINT AS reltype,
   0::BIGINT AS reloftype, {OWNER}::BIGINT AS relowner,
@@ -84,7 +96,8 @@ SELECT oid, relname, nspoid AS relnamespace, 0::BIGINT AS reltype,
   0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
   0::BIGINT AS reltoastrelid, oid IN (SELECT conrelid FROM {S}.cons WHERE indexoid > 0)
     AS relhasindex, false AS relisshared,
-  'p' AS relpersistence, kind AS relkind, 0::SMALLINT AS relnatts,
+  CASE WHEN temp THEN 't' ELSE 'p' END AS relpersistence, kind AS relkind,
+  0::SMALLINT AS relnatts,
   -- psql lists CHECK constraints only when relchecks > 0, and foreign keys (both ways)
   -- only when relhastriggers: Postgres enforces them with triggers
   (SELECT count(*) FROM {S}.namespace_constraints k WHERE k.name = rels.name
@@ -101,8 +114,8 @@ FROM {S}.rels
 UNION ALL
 SELECT oid, relname, nspoid, 0, 0, {OWNER},
   (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = index_rels.amname), oid, 0, 1, 0, 0, 0,
-  false, false, 'p', 'i', 1, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0,
-  NULL, reloptions, NULL
+  false, false, CASE WHEN temp THEN 't' ELSE 'p' END, 'i', 1, 0, false, false, false, false,
+  false, true, 'n', false, 0, 0, 0, NULL, reloptions, NULL
 FROM {S}.index_rels
 UNION ALL  -- durable sequences (pg_sequences.py)
 SELECT oid, relname, {nsp_oid("nspname")}, 0, 0, {OWNER}, 0, oid, 0, 1, 1, 0, 0, false, false,
@@ -240,7 +253,8 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         FROM {S}.pg_namespace""",
     "information_schema_tables": f"""
 SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
-  relname AS table_name, CASE kind WHEN 'v' THEN 'VIEW' ELSE 'BASE TABLE' END AS table_type,
+  relname AS table_name, CASE WHEN temp THEN 'LOCAL TEMPORARY' WHEN kind = 'v' THEN 'VIEW'
+    ELSE 'BASE TABLE' END AS table_type,
   NULL::VARCHAR AS self_referencing_column_name, NULL::VARCHAR AS reference_generation,
   NULL::VARCHAR AS user_defined_type_catalog, NULL::VARCHAR AS user_defined_type_schema,
   NULL::VARCHAR AS user_defined_type_name, CASE kind WHEN 'v' THEN 'NO' ELSE 'YES' END
@@ -298,8 +312,8 @@ MACROS: list[tuple[str, str, str]] = [
     ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
     ("pg_table_is_visible", "rel",
      # aliased: the argument is often `pg_catalog.pg_class.oid` of the caller's query
-     f"coalesce((SELECT bool_or(__vis.relnamespace IN ({PG_CATALOG}, {PUBLIC})) "
-     f"FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
+     f"coalesce((SELECT bool_or(__vis.relnamespace IN ({PG_CATALOG}, {PUBLIC}) "
+     f"OR __vis.relpersistence = 't') FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
     ("pg_type_is_visible", "typ", "true"),
     ("pg_opclass_is_visible", "opc", "true"),
     ("pg_opfamily_is_visible", "opf", "true"),
