@@ -63,6 +63,22 @@ class Settings:
     manifest_refresh_seconds: float = field(
         default=30.0, metadata={"help": "re-read the manifest pointer at least this often"}
     )
+    idle_watch_seconds: float = field(
+        default=60.0,
+        metadata={
+            "help": "after a namespace's last read or write here, look for other processes'"
+            " writes to it at 1, 2, 4, ... seconds up to this long, then make no requests"
+            " for it until its next traffic (decision 0060)"
+        },
+    )
+    consistency: str = field(
+        default="strong",
+        metadata={
+            "help": "reads' default: strong (see every write acknowledged before they"
+            " started) or eventual (this process's cached view; no freshness probe)",
+            "choices": ("strong", "eventual"),
+        },
+    )
     write_retries: int = field(
         default=32, metadata={"help": "lost WAL races retried before SQLSTATE 40001"}
     )
@@ -123,6 +139,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.idle_watch_seconds < 0:
+            raise InvalidParameterValue("idle_watch_seconds must be zero or more")
         if self.gc_grace_seconds < 4 * self.manifest_refresh_seconds:
             # A reader's manifest may be manifest_refresh_seconds old; objects it
             # references must outlive that by a wide margin.

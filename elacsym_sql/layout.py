@@ -30,6 +30,13 @@ def namespace_marker_key(namespace: str) -> str:
     return NAMESPACE_MARKERS + namespace
 
 
+def namespace_of(key: str) -> str | None:
+    """The namespace whose prefix holds `key` (or a listing's prefix); None for keys of the
+    whole root, which start with '.'."""
+    head, sep, _ = key.partition("/")
+    return head if sep and head and not head.startswith(".") else None
+
+
 # -- manifests -------------------------------------------------------------------------------
 
 

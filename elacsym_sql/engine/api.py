@@ -158,6 +158,12 @@ class EngineApi:
             names = [n for n in names if n > after]
         return names if limit is None else names[: check_k(limit, "limit")]
 
+    def snapshot(self, name: str, eventual: bool = False) -> Snapshot:
+        """The namespace's state to search: a strong read, or (`eventual`) the state this
+        process has cached, without a storage request."""
+        ns = self.engine.namespace(name)
+        return ns.recent() if eventual else ns.snapshot()
+
     def schema(self, name: str) -> Schema:
         return self.engine.namespace(name).snapshot().schema
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -19,6 +18,7 @@ from ..schema import Schema, check_name
 from ..segment.files import positions_of
 from ..storage import DiskCache, open_store
 from ..wal import wal_key
+from .background import Background
 from .fold import compact, fold
 from .gc import collect_garbage
 from .indexer import Indexer
@@ -45,12 +45,11 @@ class Engine:
         self.references = References(self.store)
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
-        self._last_fold: dict[str, float] = {}
-        self._last_gc: dict[str, float] = {}
         # Whether this node folds, compacts and collects a namespace (cluster/ says: only
         # its owner does); maintenance others asked for, for the indexer's next tick.
         self._owns: Callable[[str], bool] = lambda name: True
         self._requested: set[str] = set()
+        self.background = Background(self)
         self._indexer: Indexer | None = None
         if settings.indexer:
             period = min(0.5, settings.fold_interval_seconds / 2)
@@ -161,16 +160,21 @@ class Engine:
     def fold(self, name: str) -> bool:
         with MAINTENANCE.labels("fold").time():
             done = fold(self.namespace(name), self.files, self.manifests)
-        self._last_fold[name] = time.monotonic()
+        self.background.folded(name)
+        if done:
+            self.background.committed(name)
         return done
 
     def compact(self, name: str, force: bool = False) -> bool:
         with MAINTENANCE.labels("compact").time():
             ns = self.namespace(name)
-            return compact(ns, self.files, self.manifests, self.settings, force)
+            done = compact(ns, self.files, self.manifests, self.settings, force)
+        if done:
+            self.background.committed(name)
+        return done
 
     def collect_garbage(self, name: str, now: float | None = None) -> int:
-        self._last_gc[name] = time.monotonic()
+        self.background.collected(name)
         return collect_garbage(self.store, name, self.settings.gc_grace_seconds, now)
 
     def set_ownership(self, owns: Callable[[str], bool]) -> None:
@@ -188,34 +192,11 @@ class Engine:
         with self._lock:
             names = list(self._namespaces)
             requested, self._requested = self._requested, set()
-        for name in names:
-            if name not in requested:
-                self._maintain(name)
-        for name in sorted(requested):
-            self._maintain(name, requested=True)
+        self.background.tick(names, requested)
 
-    def _maintain(self, name: str, requested: bool = False) -> None:
-        if not self._owns(name):
-            return  # another member's to maintain
-        if not (requested or self.namespace(name).written):
-            return  # the writers of a namespace index it; readers only read
-        now = time.monotonic()
-        try:
-            tail = self.namespace(name).snapshot().tail
-        except UndefinedTable:
-            tail = None
-        if tail is not None and tail.records:
-            pending = tail.pending_rows
-            waited = now - self._last_fold.get(name, 0.0)
-            if (
-                pending >= self.settings.fold_min_rows
-                or waited >= self.settings.fold_interval_seconds
-            ):
-                self.fold(name)
-        if tail is not None:
-            self.compact(name)
-        if now - self._last_gc.get(name, 0.0) >= max(60.0, self.settings.gc_grace_seconds / 10):
-            self.collect_garbage(name)
+    def owns(self, name: str) -> bool:
+        """Whether this node folds, compacts and collects `name` (set_ownership)."""
+        return self._owns(name)
 
     # -- introspection ---------------------------------------------------------------------
 
@@ -235,6 +216,7 @@ class Engine:
             "cache_hits": self.cache.hits,
             "cache_misses": self.cache.misses,
             "storage_requests": dict(self.store.request_counts),
+            "namespace_requests": dict(self.store.requests_of(name)),
         }
 
     def unindexed_rows(self) -> dict[str, int]:

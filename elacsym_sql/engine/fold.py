@@ -28,7 +28,7 @@ from .segments import SegmentFiles
 def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
     """Fold the WAL records of the current snapshot up to the first undecided transaction
     record; True when a new version was committed."""
-    snap = ns.snapshot().foldable()
+    snap = ns.snapshot(traffic=False).foldable()
     if not snap.tail.records:
         return False
     manifest, schema = snap.manifest, snap.schema
@@ -111,15 +111,10 @@ def compact(
     force: bool = False,
 ) -> bool:
     """Merge small or delete-heavy segments into one; True when a new version was committed."""
-    manifest = ns.snapshot().manifest
+    manifest = ns.snapshot(traffic=False).manifest
     schema = manifest.schema
-    small = [
-        s
-        for s in manifest.segments
-        if s.live_rows < settings.small_segment_rows or s.deleted > s.rows // 4
-    ]
-    enough = len(small) >= settings.compact_min_segments
-    if not enough and not (force and (len(small) > 1 or any(s.deleted for s in small))):
+    small = mergeable(manifest, settings, force)
+    if not small:
         return False
     parts = [
         read_live_rows(files.path(ns.name, s), files.deletes(ns.name, s), schema.arrow_schema)
@@ -131,6 +126,20 @@ def compact(
     if merged.num_rows:
         segments.append(files.write(ns.name, merged, schema))
     return _commit(ns, manifests, manifest.next(segments=tuple(segments)))
+
+
+def mergeable(manifest: Manifest, settings: Settings, force: bool = False) -> list[SegmentEntry]:
+    """The small or delete-heavy segments a compaction of `manifest` would merge; none when
+    there are too few to be worth it (with `force`: any two, or one with deleted rows)."""
+    small = [
+        s
+        for s in manifest.segments
+        if s.live_rows < settings.small_segment_rows or s.deleted > s.rows // 4
+    ]
+    enough = len(small) >= settings.compact_min_segments
+    if not enough and not (force and (len(small) > 1 or any(s.deleted for s in small))):
+        return []
+    return small
 
 
 def _commit(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:

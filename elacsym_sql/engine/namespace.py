@@ -1,9 +1,12 @@
 """One namespace as this process sees it: its manifest, its WAL tail, and its write path.
 
-Reads are strong: `snapshot()` probes the WAL for the next sequence number (one GET when
-nothing changed) and re-reads the manifest pointer when the cached manifest is older than
-`manifest_refresh_seconds`. Writes append one WAL object at the next free sequence number
-with a conditional create; an acknowledged write is in storage before `append` returns.
+Strong reads, `snapshot()`, probe the WAL for the next sequence number (one GET when
+nothing changed) and re-read the manifest pointer when the cached manifest is older than
+`manifest_refresh_seconds`. Eventual reads, `recent()`, take the state as last read, with
+no request. Writes append one WAL object at the next free sequence number with a
+conditional create; an acknowledged write is in storage before `append` returns. Reads and
+writes are the namespace's traffic (`last_traffic`): the background looks for other
+processes' writes only for a while after it (decision 0060).
 
 A WAL object written by a multi-namespace transaction counts only once its decision says
 committed (txn_decisions.py); until then it is *pending*: readers leave it out, folds stop
@@ -12,6 +15,7 @@ before it, and conditional writers wait for it to be decided.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -95,6 +99,11 @@ class Namespace:
         self._dropped = False
         self._drop_record: tuple[str, int] | None = None  # (incarnation, seq) of a drop read
         self._written = False
+        #: time.monotonic() of the last read or write through this handle (not background work)
+        self.last_traffic = -math.inf
+        #: time.monotonic() at the start of the last strong read: it saw every write
+        #: acknowledged before then
+        self.refreshed_at = -math.inf
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -117,12 +126,34 @@ class Namespace:
             None if tail is None or self._dropped or self._manifest is None else tail.pending_rows
         )
 
-    def snapshot(self) -> Snapshot:
-        """The current state; raises UndefinedTable when the namespace does not exist."""
+    def snapshot(self, *, traffic: bool = True) -> Snapshot:
+        """The current state (a strong read); raises UndefinedTable when the namespace does
+        not exist. `traffic=False`: background work (a fold, a look), not a user's read."""
         with self._lock:
+            started = time.monotonic()
+            if traffic:
+                self.last_traffic = started
             self._refresh_manifest(force=self._manifest is None or self._dropped)
             self._read_new_wal()
             self._settle_pending()
+            self.refreshed_at = started  # also when it does not exist: that is fresh too
+            return self._current()
+
+    def recent(self) -> Snapshot:
+        """The state as last read, without a request (an eventual read): a strong read when
+        there is none yet, or when it said the namespace does not exist."""
+        with self._lock:
+            self.last_traffic = time.monotonic()
+            if self._manifest is not None and self._tail is not None and not self._dropped:
+                return self._current()
+        return self.snapshot()
+
+    def cached(self) -> Snapshot | None:
+        """The state as last read, or None (not read yet, absent, dropped); neither a
+        request nor traffic."""
+        with self._lock:
+            if self._manifest is None or self._tail is None or self._dropped:
+                return None
             return self._current()
 
     def exists(self) -> bool:
@@ -253,6 +284,7 @@ class Namespace:
         multi-namespace transaction.
         """
         check_interrupt()  # before anything is written: a cancel leaves nothing behind
+        self.last_traffic = time.monotonic()
         with self.write_lock:
             payload = b""
             incarnation = ""

@@ -86,6 +86,7 @@ class Query:
     fusion: Fusion
     include_vector: bool
     include: list[str] | None
+    consistency: str = "strong"  # "eventual": the node's cached state, no freshness probe
 
 
 def parse_query(body: Json) -> Query:
@@ -119,6 +120,7 @@ def parse_query(body: Json) -> Query:
         fusion=fusion,
         include_vector=get(body, "include_vector", bool, "", default=False),
         include=include or None,
+        consistency=consistency,
     )
 
 
@@ -146,15 +148,16 @@ def _full_text(raw: Json) -> tuple[str, str | None, float]:
 
 def run_query(api: EngineApi, name: str, q: Query) -> tuple[SearchResult, str]:
     """The search a query asks for, and what its score is."""
+    snap = api.snapshot(name, eventual=q.consistency == "eventual")
     if q.vector is not None and q.text is not None:
         found = api.hybrid_search(
-            name, q.vector, q.text, q.k, fusion=q.fusion, filter=q.filter, columns=q.columns
+            snap, q.vector, q.text, q.k, fusion=q.fusion, filter=q.filter, columns=q.columns
         )
         return found, q.fusion.method
     if q.vector is not None:
-        return api.vector_search(name, q.vector, q.k, filter=q.filter), "similarity"
+        return api.vector_search(snap, q.vector, q.k, filter=q.filter), "similarity"
     assert q.text is not None
-    return api.text_search(name, q.text, q.k, columns=q.columns, filter=q.filter), "bm25"
+    return api.text_search(snap, q.text, q.k, columns=q.columns, filter=q.filter), "bm25"
 
 
 def similarity(distance: float, metric: str) -> float:

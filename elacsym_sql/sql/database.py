@@ -55,6 +55,7 @@ from .search.pgvector_sql import install_pgvector
 from .search.search_calls import rewrite_search_calls
 from .search.search_functions import SearchFunctions
 from .search.search_runner import SearchRunner
+from .session import consistency
 from .session.lockdown import lock_down, protected_locations
 from .session.sandbox import FileAccess
 from .session.session_state import SessionState
@@ -159,7 +160,9 @@ class Database:
         block = TransactionBlock(self.engine.begin, self.views)
         # SQL cursors stream: DuckDB's DB-API result would hold the whole result until CLOSE.
         cursor_session = functools.partial(self.session, streaming=True)
-        return SessionState(self._duck_settings, block, cursor_session, self.file_access)
+        state = SessionState(self._duck_settings, block, cursor_session, self.file_access)
+        state.settings.configure({consistency.SETTING: self.settings.consistency})
+        return state
 
     def serve_wire(self, read_dirs: Iterable[str], user_dirs: Iterable[str] = ()) -> None:
         """Lock this database down for wire clients (sandbox.py), for good: DuckDB reads
@@ -234,7 +237,8 @@ class Database:
             nearest = rewrite_nearest(sql, params or [], self._namespace_schema, ef_search)
             if nearest is not None:
                 sql, params = nearest
-        direct = state.guard(lambda: self._direct_search(cur, sql, params or []))
+        eventual = state.settings.get(consistency.SETTING) == "eventual"
+        direct = state.guard(lambda: self._direct_search(cur, sql, params or [], eventual))
         if direct is not None:
             observe_statement(door, direct.command, started)
             yield direct
@@ -254,11 +258,11 @@ class Database:
         return qualify(duckdb_text(sql), self.pg_schemas.names())
 
     def _direct_search(
-        self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any]
+        self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any], eventual: bool
     ) -> Outcome | None:
         """A plain search statement answered without DuckDB (direct.py), or None."""
         found = recognise(sql, params)
-        answer = self.direct.run(found) if found is not None else None
+        answer = self.direct.run(found, eventual) if found is not None else None
         if answer is None:
             return None
         rows, types, schema = answer
@@ -295,8 +299,12 @@ class Database:
         params: Sequence[Any],
         state: SessionState,
     ) -> Outcome:
-        """A statement the session's file access allows (sandbox.py), run."""
-        return self.execute_statement(cur, state.access.checked(stmt), params, state.transaction)
+        """A statement the session's file access allows (sandbox.py), run, its reads as
+        consistent as the session asks."""
+        with consistency.reads(state.settings.get(consistency.SETTING)):
+            return self.execute_statement(
+                cur, state.access.checked(stmt), params, state.transaction
+            )
 
     def _execute_many(
         self,
@@ -496,9 +504,10 @@ class Database:
         names of the tables it reads."""
         text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
         names = self.tables_read(stmt, text) | searched
+        eventual = consistency.eventual() and block.active is None
         for name in searched:
-            self.views.refresh_one(name)  # an unknown namespace is an error here
-        self.views.refresh(names - searched)
+            self.views.refresh_one(name, eventual)  # an unknown namespace is an error here
+        self.views.refresh(names - searched, eventual)
         self.views.settle(names)
         if block.active is not None:
             block.show(cur, names)

@@ -85,11 +85,12 @@ class ViewCatalog:
         """Whether a view of `name` exists (as of its last refresh)."""
         return name in self._applied
 
-    def refresh(self, names: Iterable[str]) -> None:
-        """Bring the views of `names` up to date; names that are not namespaces are skipped."""
+    def refresh(self, names: Iterable[str], eventual: bool = False) -> None:
+        """Bring the views of `names` up to date; names that are not namespaces are skipped.
+        `eventual`: up to this process's cached state of each (no storage request)."""
         for name in names:
             with contextlib.suppress(UndefinedTable, InvalidName):
-                self.refresh_one(name)
+                self.refresh_one(name, eventual)
 
     def settle(self, names: Iterable[str]) -> None:
         """After a statement's namespaces were refreshed one by one: refresh again those a
@@ -104,13 +105,15 @@ class ViewCatalog:
             with self._name_locks[name]:
                 self._applied.pop(name, None)
 
-    def refresh_one(self, name: str) -> Snapshot:
-        """Sync one namespace (a strong read) and return the snapshot its view now shows."""
+    def refresh_one(self, name: str, eventual: bool = False) -> Snapshot:
+        """Sync one namespace (a strong read; `eventual`: to the state this process has
+        cached) and return the snapshot its view now shows."""
         # Snapshot and apply under one lock per namespace: snapshots only move forward, so
         # the view never goes back to an older one taken by a slower thread.
         with self._name_locks[name]:
+            ns = self._engine.namespace(name)
             try:
-                snap = self._engine.namespace(name).snapshot()
+                snap = ns.recent() if eventual else ns.snapshot()
             except UndefinedTable:
                 self._snapshots.pop(name, None)
                 if self._applied.pop(name, None) is not None:

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-def open_store(settings: Settings) -> ObjectStore:
+def open_store(settings: Settings) -> MeteredStore:
     """The store for `settings.data`: S3 for `s3://` URIs, else a local directory; its
     calls counted in the process's metrics."""
     if settings.data.startswith("s3://"):

@@ -32,7 +32,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 FAULTS = ("error_500", "slow_down", "reset_before", "reset_after", "truncate", "delay")
 _REFUSALS = {
@@ -76,6 +76,8 @@ class FaultyS3Proxy:
         self.injected: Counter[str] = Counter()
         #: Requests received (faulted or not).
         self.requests = 0
+        #: Requests received, by "METHOD /path?query" (what the server was asked, retries too).
+        self.targets: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._script: deque[_Scripted] = deque()
@@ -122,10 +124,25 @@ class FaultyS3Proxy:
         with self._lock:
             self._script.clear()
 
-    def _choose(self, method: str) -> tuple[str | None, float]:
+    def keys_requested(self) -> Counter[str]:
+        """Requests received so far by the object key they named (a listing: its prefix),
+        without the bucket; path-style addresses, as clients use for a 127.0.0.1 endpoint."""
+        with self._lock:
+            targets = self.targets.copy()
+        out: Counter[str] = Counter()
+        for request, n in targets.items():
+            parts = urlsplit(request.split(" ", 1)[1])
+            _, _, key = parts.path.lstrip("/").partition("/")
+            if not key:
+                key = parse_qs(parts.query).get("prefix", [""])[0]
+            out[unquote(key)] += n
+        return out
+
+    def _choose(self, method: str, target: str) -> tuple[str | None, float]:
         """The fault for a request (None: forward it untouched) and the delay to use."""
         with self._lock:
             self.requests += 1
+            self.targets[f"{method} {target}"] += 1
             kind = None
             for scripted in self._script:
                 if scripted.method in (None, method):
@@ -171,7 +188,7 @@ class _Handler(socketserver.StreamRequestHandler):
         except (OSError, ValueError):
             return False
         proxy = self.server.proxy
-        kind, delay = proxy._choose(method)
+        kind, delay = proxy._choose(method, target)
         if kind == "reset_before":
             return self._reset()
         if kind in _REFUSALS:

@@ -22,7 +22,12 @@ _STATS = [
     ("cache_hits", pa.int64(), "BIGINT"),
     ("cache_misses", pa.int64(), "BIGINT"),
     ("cache_hit_ratio", pa.float64(), "DOUBLE"),
-    ("storage_requests", pa.int64(), "BIGINT"),
+    ("storage_requests", pa.int64(), "BIGINT"),  # this process's, for every namespace
+    # This process's requests for this namespace's objects (decision 0060), and by kind.
+    ("namespace_requests", pa.int64(), "BIGINT"),
+    ("namespace_gets", pa.int64(), "BIGINT"),
+    ("namespace_puts", pa.int64(), "BIGINT"),
+    ("namespace_lists", pa.int64(), "BIGINT"),
 ]
 
 
@@ -49,6 +54,11 @@ def install_admin_functions(
             lookups = raw["cache_hits"] + raw["cache_misses"]
             raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
             raw["storage_requests"] = sum(raw["storage_requests"].values())
+            mine = raw["namespace_requests"]
+            raw["namespace_requests"] = sum(mine.values())
+            raw["namespace_gets"] = mine.get("get", 0)
+            raw["namespace_puts"] = mine.get("put", 0) + mine.get("conditional_put", 0)
+            raw["namespace_lists"] = mine.get("list", 0)
             out.append({field: raw[field] for field, _, _ in _STATS})
         return pa.array(out, pa.struct([(f, t) for f, t, _ in _STATS]))
 

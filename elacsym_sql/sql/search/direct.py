@@ -38,15 +38,18 @@ class DirectPath:
         self._views = views
         self._runner = runner
 
-    def run(self, found: DirectSearch) -> tuple[pa.Table, list[str], Schema] | None:
+    def run(
+        self, found: DirectSearch, eventual: bool = False
+    ) -> tuple[pa.Table, list[str], Schema] | None:
         """(rows as an Arrow table, their SQL types, the schema searched), or None when the
         statement's columns are not all result columns (DuckDB then reports the error its
-        own way)."""
+        own way). `eventual`: search the state this process has cached."""
         opts = found.options
         if opts.get("filter"):  # the filter reads the view: bring it to the snapshot
-            snap = self._views.refresh_one(found.namespace)
+            snap = self._views.refresh_one(found.namespace, eventual)
         else:
-            snap = self._engine.namespace(found.namespace).snapshot()
+            ns = self._engine.namespace(found.namespace)
+            snap = ns.recent() if eventual else ns.snapshot()
         schema = snap.schema
         fn = found.function
         needs_vectors, needs_text = fn != "text_search", fn != "vector_search"

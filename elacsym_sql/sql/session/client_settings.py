@@ -16,7 +16,7 @@ from sqlglot.tokens import TokenType
 
 from ...errors import CantChangeRuntimeParam, InvalidParameterValue, NotSupportedError
 from ..parse import DIALECT, Statement
-from .setting_values import DURATIONS, SIZES, parse_duration, parse_size
+from .setting_values import CHOICES, DURATIONS, SIZES, parse_choice, parse_duration, parse_size
 
 
 def _version() -> str:
@@ -64,6 +64,7 @@ DEFAULTS: dict[str, str] = {
     "idle_session_timeout": "0",
     "log_min_duration_statement": "-1",
     "statement_memory_limit": "0",  # ours (statement_memory.py); 0: none
+    "elacsym.consistency": "strong",  # ours: 'eventual' reads skip the freshness probe
     "authentication_timeout": "1min",
     "geqo": "on",
     "jit": "off",
@@ -133,6 +134,8 @@ class ClientSettings:
             new = parse_duration(key, new)
         if key in SIZES:
             new = parse_size(key, new)
+        if key in CHOICES:
+            new = parse_choice(key, new)
         if self.values.get(key) != new and key in REPORTED:
             self.changed.append(key)
         self.values[key] = new
@@ -146,6 +149,8 @@ class ClientSettings:
                 value = parse_duration(key, value)
             if key in SIZES:
                 value = parse_size(key, value)
+            if key in CHOICES:
+                value = parse_choice(key, value)
             self.defaults[key] = self.values[key] = value
 
     def intercept(self, stmt: Statement) -> tuple[str, str | None] | None:
@@ -157,7 +162,8 @@ class ClientSettings:
         if verb == "SET" and len(words) > 1:
             return self._set(words[1:])
         if verb == "RESET" and len(words) > 1:
-            target = words[1].lstrip("\x00").strip().strip('"')  # RESET's rest: a string token
+            # RESET's rest: a string token; a dotted name (elacsym.consistency) is several
+            target = "".join(words[1:]).lstrip("\x00").strip().strip('"')
             if target.upper() == "ALL":
                 for key in list(self.values):
                     if key not in _READ_ONLY and key not in _SERVER_ONLY:
@@ -172,8 +178,8 @@ class ClientSettings:
             "LEVEL",
         ]:
             return ("SHOW", "transaction_isolation")
-        if verb == "SHOW" and len(words) == 2:
-            name = words[1]
+        if verb == "SHOW" and len(words) >= 2:
+            name = "".join(words[1:])  # a dotted name is several tokens
             if name.upper() == "ALL" or name.lower() in _CANONICAL or name.lower() in self.values:
                 return ("SHOW", name)
         if verb == "DISCARD":

@@ -1,5 +1,6 @@
-"""Values of the Postgres settings that are durations (timeouts), read and shown as
-Postgres reads and shows them: `1000`, `'1s'`, `'1.5s'`, `'2min'` in; `1s`, `1500ms` out."""
+"""Values of the Postgres settings that are durations (timeouts), sizes or one of a few
+words, read and shown as Postgres reads and shows them: `1000`, `'1s'`, `'1.5s'`, `'2min'`
+in; `1s`, `1500ms` out."""
 
 from __future__ import annotations
 
@@ -97,3 +98,21 @@ def size_bytes(shown: str) -> int:
     found = _SIZE.match(shown)
     assert found is not None, shown
     return round(float(found.group(1)) * _KB_PER[found.group(2) or "kB"] * 1024)
+
+
+# Settings with a fixed set of values (Postgres's enum settings): name -> the values.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "elacsym.consistency": ("strong", "eventual"),
+}
+
+
+def parse_choice(name: str, text: str) -> str:
+    """One of the setting's values, matched without regard to case as Postgres matches an
+    enum setting's; 22023 naming the values else."""
+    value = text.strip().lower()
+    if value not in CHOICES[name]:
+        raise InvalidParameterValue(
+            f'invalid value for parameter "{name}": "{text}"',
+            hint=f"Available values: {', '.join(CHOICES[name])}.",
+        )
+    return value

@@ -1,0 +1,118 @@
+"""Object-store requests an idle namespace costs, per namespace, counted at the S3 server.
+
+    python bench/idle_requests.py [--namespaces 5] [--seconds 120] [--label after]
+
+A moto S3 server (child process) behind the counting proxy of elacsym_sql.testing.faulty_s3
+(no faults): every request the server receives is counted, retries and LIST pages too, and
+attributed to a namespace by its key. One embedded connection with the background indexer
+on (the default settings otherwise) creates the namespaces, writes 100 rows to each and
+reads each once; then nothing touches them for `--seconds` while the proxy counts.
+
+Printed per namespace: requests in the first 10 s after the last statement, from 10 s to
+75 s (the watch of 60 s and its last look), and after 75 s; the rate of that last window
+is the steady cost, so "per hour" is the first 75 s plus the rest of the hour at the
+steady rate (a collection of garbage ten
+minutes after the last fold, `gc_grace_seconds`, is not in the window unless --seconds
+passes it). Run it on the code before and after a change (PYTHONPATH) to compare.
+
+Writes bench/results/idle_requests-<label>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import common
+
+import elacsym_sql
+from elacsym_sql.config import Settings
+from elacsym_sql.layout import namespace_of
+from elacsym_sql.testing.faulty_s3 import FaultyS3Proxy
+from elacsym_sql.testing.s3servers import moto_server
+
+ROOT = "root"
+WINDOWS = (10.0, 75.0)  # window edges in seconds after the last statement
+
+
+def by_namespace(keys: Counter[str]) -> Counter[str]:
+    """Requests by namespace, from requests by key under the root; "(root)" for keys of the
+    whole root."""
+    out: Counter[str] = Counter()
+    for key, n in keys.items():
+        out[namespace_of(key.removeprefix(ROOT + "/")) or "(root)"] += n
+    return out
+
+
+def run(namespaces: int, seconds: float, options: dict[str, object]) -> dict[str, object]:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        moto_server(Path(tmp)) as s3,
+        FaultyS3Proxy(s3.endpoint) as proxy,
+    ):
+        known = {f.name for f in dataclasses.fields(Settings)}
+        extra = {k: v for k, v in options.items() if k in known}  # older code lacks some
+        con = elacsym_sql.connect(
+            f"s3://{s3.bucket}/{ROOT}",
+            **{**s3.connect_kwargs(), "s3_endpoint": proxy.endpoint},
+            cache_dir=str(Path(tmp) / "cache"),
+            **extra,
+        )
+        names = [f"idle{i}" for i in range(namespaces)]
+        for name in names:
+            con.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, v TEXT)")
+            con.executemany(f"INSERT INTO {name} VALUES (?, ?)", [(i, "x") for i in range(100)])
+            con.execute(f"SELECT count(*) FROM {name}").fetchall()
+        start = time.monotonic()
+        marks = [proxy.keys_requested()]
+        for edge in (*WINDOWS, seconds):
+            time.sleep(max(0.0, start + edge - time.monotonic()))
+            marks.append(proxy.keys_requested())
+        con.close()
+    windows = [by_namespace(b - a) for a, b in itertools.pairwise(marks)]
+    steady_seconds = seconds - WINDOWS[-1]
+    rows = {}
+    for name in names:
+        first, second, steady = (w[name] for w in windows)
+        per_hour = first + second + steady / steady_seconds * (3600 - WINDOWS[-1])
+        rows[name] = {"0-10s": first, "10-75s": second, "steady": steady, "per_hour": per_hour}
+    return {"rows": rows, "root": sum(w["(root)"] for w in windows), "applied": extra}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--namespaces", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--label", default="after", help="names the results file")
+    parser.add_argument("--idle-watch-seconds", type=float, default=None)
+    args = parser.parse_args()
+    if args.seconds <= WINDOWS[-1]:
+        parser.error(f"--seconds must be more than {WINDOWS[-1]:g}")
+    options: dict[str, object] = {"indexer": True}
+    if args.idle_watch_seconds is not None:
+        options["idle_watch_seconds"] = args.idle_watch_seconds
+    result = run(args.namespaces, args.seconds, options)
+    steady = args.seconds - WINDOWS[-1]
+    print(f"idle requests per namespace ({args.label}; {args.seconds:g} s idle, steady window "
+          f"{steady:g} s; settings {result['applied']})")  # fmt: skip
+    print(f"{'namespace':<10} {'0-10 s':>8} {'10-75 s':>8} {'steady':>8} {'per hour':>10}")
+    for name, row in result["rows"].items():  # type: ignore[union-attr]
+        print(f"{name:<10} {row['0-10s']:>8} {row['10-75s']:>8} {row['steady']:>8} "
+              f"{row['per_hour']:>10.0f}")  # fmt: skip
+    print(f"whole-root keys (markers, decisions): {result['root']} requests")
+    result |= {
+        "label": args.label,
+        "seconds": args.seconds,
+        "machine": common.machine_basics(),
+        "code": common.code_state(common.REPO, "elacsym_sql"),
+    }
+    common.write_results(common.RESULTS_DIR / f"idle_requests-{args.label}.json", result)
+
+
+if __name__ == "__main__":
+    main()
