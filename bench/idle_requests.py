@@ -1,6 +1,6 @@
 """Object-store requests an idle namespace costs, per namespace, counted at the S3 server.
 
-    python bench/idle_requests.py [--namespaces 5] [--seconds 120] [--label after]
+    python bench/idle_requests.py [--namespaces 5] [--seconds 720] [--label after]
 
 A moto S3 server (child process) behind the counting proxy of elacsym_sql.testing.faulty_s3
 (no faults): every request the server receives is counted, retries and LIST pages too, and
@@ -9,11 +9,11 @@ on (the default settings otherwise) creates the namespaces, writes 100 rows to e
 reads each once; then nothing touches them for `--seconds` while the proxy counts.
 
 Printed per namespace: requests in the first 10 s after the last statement, from 10 s to
-75 s (the watch of 60 s and its last look), and after 75 s; the rate of that last window
-is the steady cost, so "per hour" is the first 75 s plus the rest of the hour at the
-steady rate (a collection of garbage ten
-minutes after the last fold, `gc_grace_seconds`, is not in the window unless --seconds
-passes it). Run it on the code before and after a change (PYTHONPATH) to compare.
+75 s (the watch of 60 s and its last look), from 75 s to 60 s before the end, and in the
+last 60 s. "First hour" counts everything seen plus the rest of the hour at the rate of
+the last 60 s (the steady cost); run with --seconds 720 to see the one garbage collection
+due a grace period (600 s x 1.1) after the last fold. Run it on the code before and after
+a change (PYTHONPATH) to compare.
 
 Writes bench/results/idle_requests-<label>.json.
 """
@@ -38,6 +38,7 @@ from elacsym_sql.testing.s3servers import moto_server
 
 ROOT = "root"
 WINDOWS = (10.0, 75.0)  # window edges in seconds after the last statement
+LAST = 60.0  # the steady rate: the window this long before the end
 
 
 def by_namespace(keys: Counter[str]) -> Counter[str]:
@@ -70,40 +71,40 @@ def run(namespaces: int, seconds: float, options: dict[str, object]) -> dict[str
             con.execute(f"SELECT count(*) FROM {name}").fetchall()
         start = time.monotonic()
         marks = [proxy.keys_requested()]
-        for edge in (*WINDOWS, seconds):
+        for edge in (*WINDOWS, seconds - LAST, seconds):
             time.sleep(max(0.0, start + edge - time.monotonic()))
             marks.append(proxy.keys_requested())
         con.close()
     windows = [by_namespace(b - a) for a, b in itertools.pairwise(marks)]
-    steady_seconds = seconds - WINDOWS[-1]
     rows = {}
     for name in names:
-        first, second, steady = (w[name] for w in windows)
-        per_hour = first + second + steady / steady_seconds * (3600 - WINDOWS[-1])
-        rows[name] = {"0-10s": first, "10-75s": second, "steady": steady, "per_hour": per_hour}
+        counts = [w[name] for w in windows]
+        first_hour = sum(counts) + counts[-1] / LAST * (3600 - seconds)
+        rows[name] = {"windows": counts, "first_hour": first_hour}
     return {"rows": rows, "root": sum(w["(root)"] for w in windows), "applied": extra}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--seconds", type=float, default=720.0)
     parser.add_argument("--label", default="after", help="names the results file")
     parser.add_argument("--idle-watch-seconds", type=float, default=None)
     args = parser.parse_args()
-    if args.seconds <= WINDOWS[-1]:
-        parser.error(f"--seconds must be more than {WINDOWS[-1]:g}")
+    if args.seconds < WINDOWS[-1] + LAST:
+        parser.error(f"--seconds must be at least {WINDOWS[-1] + LAST:g}")
     options: dict[str, object] = {"indexer": True}
     if args.idle_watch_seconds is not None:
         options["idle_watch_seconds"] = args.idle_watch_seconds
     result = run(args.namespaces, args.seconds, options)
-    steady = args.seconds - WINDOWS[-1]
-    print(f"idle requests per namespace ({args.label}; {args.seconds:g} s idle, steady window "
-          f"{steady:g} s; settings {result['applied']})")  # fmt: skip
-    print(f"{'namespace':<10} {'0-10 s':>8} {'10-75 s':>8} {'steady':>8} {'per hour':>10}")
+    print(f"idle requests per namespace ({args.label}; {args.seconds:g} s idle; "
+          f"settings {result['applied']})")  # fmt: skip
+    middle = f"75-{args.seconds - LAST:g} s"
+    print(f"{'namespace':<10} {'0-10 s':>8} {'10-75 s':>8} {middle:>10} {'last 60 s':>10} "
+          f"{'first hour':>11}")  # fmt: skip
     for name, row in result["rows"].items():  # type: ignore[union-attr]
-        print(f"{name:<10} {row['0-10s']:>8} {row['10-75s']:>8} {row['steady']:>8} "
-              f"{row['per_hour']:>10.0f}")  # fmt: skip
+        a, b, c, d = row["windows"]
+        print(f"{name:<10} {a:>8} {b:>8} {c:>10} {d:>10} {row['first_hour']:>11.0f}")
     print(f"whole-root keys (markers, decisions): {result['root']} requests")
     result |= {
         "label": args.label,

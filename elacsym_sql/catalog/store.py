@@ -28,15 +28,19 @@ class ManifestStore:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def load_latest(self, namespace: str) -> Manifest | None:
-        """The newest committed version, or None when the namespace never existed."""
+    def load_latest(self, namespace: str, known: Manifest | None = None) -> Manifest | None:
+        """The newest committed version, or None when the namespace never existed. `known`:
+        a version the caller holds, not read again when the pointer names it (version
+        files never change, and version numbers are not reused across incarnations)."""
         try:
             raw, _ = self.store.get_with_etag(pointer_key(namespace))
             version = int(json.loads(raw)["version"])
         except ObjectNotFound:
             version = 0
         newest: Manifest | None = None
-        if version:
+        if known is not None and version == known.version:
+            newest = known
+        elif version:
             try:
                 newest = self.load_version(namespace, version)
             except ObjectNotFound:

@@ -148,7 +148,8 @@ class Engine:
         raise SerializationFailure(f"could not change {name}: lost too many races")
 
     def list_namespaces(self) -> list[str]:
-        return [n for n in self.listed_namespaces() if self.namespace(n).exists()]
+        # Listing is not using them: no traffic, so no looks follow (decision 0060).
+        return [n for n in self.listed_namespaces() if self.namespace(n).exists(traffic=False)]
 
     def listed_namespaces(self) -> list[str]:
         """The namespaces the root lists (one LIST), without reading each: a CREATE that

@@ -156,9 +156,9 @@ class Namespace:
                 return None
             return self._current()
 
-    def exists(self) -> bool:
+    def exists(self, *, traffic: bool = True) -> bool:
         try:
-            self.snapshot()
+            self.snapshot(traffic=traffic)
         except UndefinedTable:
             return False
         return True
@@ -174,7 +174,7 @@ class Namespace:
         age = time.monotonic() - self._manifest_read_at
         if not force and age < self.settings.manifest_refresh_seconds:
             return
-        latest = self.manifests.load_latest(self.name)
+        latest = self.manifests.load_latest(self.name, self._manifest)
         self._manifest_read_at = time.monotonic()
         if latest is None:
             self._manifest, self._tail, self._dropped = None, None, False

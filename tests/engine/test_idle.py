@@ -20,9 +20,10 @@ from elacsym_sql.testing.s3servers import MOTO_KEY, MOTO_SECRET, s3_client
 from tests.helpers import connection, rows
 
 NAMES = [f"idle{i}" for i in range(5)]
-# A look is one GET of the next WAL object, plus one of the manifest pointer when the
-# cached manifest is older than manifest_refresh_seconds.
-REQUESTS_PER_LOOK = 2
+# A look is one GET of the next WAL object, plus two when the cached manifest is older
+# than manifest_refresh_seconds: the pointer, and the version after the one it names (a
+# committer may have died before moving the pointer).
+REQUESTS_PER_LOOK = 3
 # At most one garbage collection may fall in the watch (traffic came after the last one):
 # two listings and a GET of each manifest version (create, fold), nothing old to delete.
 GC_PASS = 2 + 2
@@ -87,6 +88,9 @@ def test_idle_namespaces_cost_only_the_looks_then_nothing(make_settings, proxy, 
         time.sleep(6)  # a dozen background ticks: an idle namespace must cost nothing now
         server_after = _at_server(proxy, root)
         counted_after = {n: _counted(con, n) for n in NAMES}
+        listed = rows(con, "SELECT name FROM elacsym_namespaces()")
+        assert sorted(n for (n,) in listed) == NAMES
+        assert not any(engine.background.awake(n) for n in NAMES)  # listing is no traffic
     bound = len(look_schedule(watch)) * REQUESTS_PER_LOOK + GC_PASS
     for name in NAMES:
         looks = server_watch[name] - server_before[name]
@@ -117,6 +121,20 @@ def test_a_strong_read_costs_one_request_beyond_the_cache(make_settings, proxy):
         assert rows(con, "SELECT count(*) FROM kv") == [(20,)]
         assert store.requests_of("kv") == eventual  # an eventual read: no request at all
         assert proxy.requests - at_server == 1
+
+
+def test_a_strong_read_with_a_stale_manifest_costs_three(make_settings, proxy):
+    # Every read finds its manifest stale: the pointer (naming the version held, which is
+    # not read again), a probe past it, and the WAL probe.
+    settings = make_settings(s3_endpoint=proxy.endpoint, manifest_refresh_seconds=0.001)
+    with connection(lambda **kw: settings) as con:
+        store = con.database.engine.store
+        con.execute("CREATE TABLE kv (id BIGINT PRIMARY KEY, v TEXT)")
+        con.execute("INSERT INTO kv VALUES (1, 'x')")
+        assert rows(con, "SELECT count(*) FROM kv") == [(1,)]
+        before = store.requests_of("kv")
+        assert rows(con, "SELECT count(*) FROM kv") == [(1,)]
+        assert store.requests_of("kv") - before == Counter(get=3)
 
 
 def _gc_settings(make_settings, proxy):
