@@ -16,6 +16,7 @@ import duckdb
 
 from ...schema import Schema
 from ..dialect.pg_rewrite import SHIM as S
+from .pg_constraints import constraint_oid, index_oid
 
 TABLE = (
     f"CREATE TABLE IF NOT EXISTS {S}.namespace_comments "
@@ -23,33 +24,51 @@ TABLE = (
 )
 PG_CLASS, PG_CONSTRAINT = 1259, 2606  # pg_description.classoid of relations, constraints
 
-_INDEX_NOTE = """CASE WHEN k.amname IN ('hnsw', 'ivfflat')
+_INDEX_NOTE = """CASE WHEN amname IN ('hnsw', 'ivfflat')
     THEN 'answered by the namespace''s vector index (per segment, its metric)'
     ELSE 'recorded only: scans filter segments by their statistics' END"""
 
-COMMENT_VIEWS: dict[str, str] = {
-    "pg_description": f"""
-SELECT r.oid AS objoid, {PG_CLASS}::BIGINT AS classoid, 0 AS objsubid, c.description
-FROM {S}.namespace_comments c JOIN {S}.rels r ON r.name = c.name WHERE c.kind = 'table'
+# One reference to `rels` (DuckDB binds every view reference anew, which costs more than
+# these few rows): each row names its relation, the rest are plain tables. Kinds: the
+# table, a column, a constraint or an index (a key's, or one CREATE INDEX recorded).
+_DESCRIBED = f"""
+SELECT name, 'table' AS kind, NULL AS contype, NULL AS conname, 0 AS objsubid, description
+  FROM {S}.namespace_comments WHERE kind = 'table'
 UNION ALL
-SELECT attrelid, {PG_CLASS}, attnum, description FROM {S}.cols WHERE description IS NOT NULL
+SELECT name, 'column', NULL, NULL, attnum, description FROM {S}.namespace_columns
+  WHERE description IS NOT NULL
 UNION ALL
-SELECT k.oid, {PG_CONSTRAINT}, 0, c.description FROM {S}.namespace_comments c
-  JOIN {S}.cons k ON k.name = c.name AND k.conname = c.objname
-  WHERE c.kind = 'constraint' AND k.contype <> 'i'
+SELECT k.name, 'constraint', k.contype, k.conname, 0, c.description
+  FROM {S}.namespace_comments c JOIN {S}.namespace_constraints k
+    ON k.name = c.name AND k.conname = c.objname AND k.contype <> 'i'
+  WHERE c.kind = 'constraint'
 UNION ALL
-SELECT k.indexoid, {PG_CLASS}, 0,
+SELECT k.name, 'index', k.contype, k.conname, 0,
   coalesce(c.description, CASE WHEN k.contype = 'i' AND NOT k.indisunique THEN {_INDEX_NOTE}
     END)
-FROM {S}.cons k LEFT JOIN {S}.namespace_comments c
+FROM {S}.namespace_constraints k LEFT JOIN {S}.namespace_comments c
   ON c.kind = 'index' AND c.name = k.name AND c.objname = k.conname
 WHERE k.contype IN ('p', 'u', 'i')
   AND (c.description IS NOT NULL OR (k.contype = 'i' AND NOT k.indisunique))
+UNION ALL  -- DuckDB's own tables and views (temporary ones): their COMMENT ON
+SELECT table_name, 'table', NULL, NULL, 0, comment FROM duckdb_tables()
+  WHERE comment IS NOT NULL
 UNION ALL
-SELECT r.oid, {PG_CLASS}, 0, d.comment FROM {S}.rels r JOIN (
-  SELECT table_name AS name, comment FROM duckdb_tables() WHERE schema_name = 'main'
-  UNION ALL SELECT view_name, comment FROM duckdb_views() WHERE schema_name = 'main'
-) d ON d.name = r.name WHERE d.comment IS NOT NULL""",
+SELECT view_name, 'table', NULL, NULL, 0, comment FROM duckdb_views()
+  WHERE comment IS NOT NULL AND NOT internal
+UNION ALL
+SELECT table_name, 'column', NULL, NULL, column_index, comment FROM duckdb_columns()
+  WHERE comment IS NOT NULL"""
+
+COMMENT_VIEWS: dict[str, str] = {
+    "pg_description": f"""
+SELECT CASE d.kind
+    WHEN 'constraint' THEN {constraint_oid("d.contype", "r.oid", "d.name", "d.conname")}
+    WHEN 'index' THEN {index_oid("d.contype", "r.oid", "d.name", "d.conname")}
+    ELSE r.oid END AS objoid,
+  CASE d.kind WHEN 'constraint' THEN {PG_CONSTRAINT} ELSE {PG_CLASS} END::BIGINT AS classoid,
+  d.objsubid, d.description
+FROM ({_DESCRIBED}) d JOIN {S}.rels r ON r.name = d.name""",
 }
 
 COMMENT_MACROS: list[tuple[str, str, str]] = [

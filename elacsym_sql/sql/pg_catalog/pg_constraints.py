@@ -27,9 +27,10 @@ _HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
 
 
 def _indexdef(unique: str, name: str, table: str, cols: str) -> str:
-    """SQL of pg_get_indexdef's text of an index of a temporary table."""
+    """SQL of pg_get_indexdef's text of an index of a temporary table (names as they are:
+    quote_ident's macro costs more to bind than the rest of the catalog view)."""
     return (f"'CREATE ' || CASE WHEN {unique} THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || "
-            f"main.quote_ident({name}) || ' ON pg_temp.' || main.quote_ident({table}) || "
+            f"{name} || ' ON pg_temp.' || {table} || "
             f"' USING btree (' || array_to_string({cols}, ', ') || ')'")  # fmt: skip
 
 
@@ -44,22 +45,36 @@ SELECT table_name AS name, table_name || '_pkey' AS conname, 'p' AS contype,
   {_indexdef("true", "table_name || '_pkey'", "table_name", "constraint_column_names")}, true
 FROM duckdb_constraints() WHERE database_name = 'temp' AND constraint_type = 'PRIMARY KEY'
 UNION ALL
-SELECT table_name, index_name, 'i', cols,
-  (SELECT list(c.column_index::SMALLINT ORDER BY list_position(i.cols, c.column_name))
-    FROM duckdb_columns() c WHERE c.database_name = 'temp' AND c.table_name = i.table_name
-      AND list_contains(i.cols, c.column_name)),
-  NULL, NULL, NULL, NULL, is_unique, 'btree', cols, list_transform(cols, lambda c: 0::SMALLINT),
-  NULL, {_indexdef("is_unique", "index_name", "table_name", "cols")}, true
-FROM (SELECT *, string_split(trim(expressions, '[]'), ', ') AS cols FROM duckdb_indexes()
-  WHERE database_name = 'temp') i"""
+SELECT i.table_name, i.index_name, 'i', i.cols,
+  list(c.column_index::SMALLINT ORDER BY list_position(i.cols, c.column_name)),
+  NULL, NULL, NULL, NULL, i.is_unique, 'btree', i.cols,
+  list_transform(i.cols, lambda c: 0::SMALLINT), NULL,
+  {_indexdef("i.is_unique", "i.index_name", "i.table_name", "i.cols")}, true
+FROM (SELECT table_name, index_name, is_unique,
+    string_split(trim(expressions, '[]'), ', ') AS cols
+  FROM duckdb_indexes() WHERE database_name = 'temp') i
+JOIN duckdb_columns() c ON c.database_name = 'temp' AND c.table_name = i.table_name
+  AND list_contains(i.cols, c.column_name)
+GROUP BY i.table_name, i.index_name, i.is_unique, i.cols"""
+
+
+def constraint_oid(contype: str, reloid: str, table: str, conname: str) -> str:
+    """SQL of a constraint's OID: its table's + 2 for the primary key, else a hash."""
+    hashed = _HASH.format(f"{table} || '.' || {conname}")
+    return f"CASE WHEN {contype} = 'p' THEN {reloid} + 2 ELSE {hashed} END"
+
+
+def index_oid(contype: str, reloid: str, table: str, conname: str) -> str:
+    """SQL of the OID of a key's or index's index: the table's + 1 for the primary key."""
+    hashed = _HASH.format(f"{table} || '.' || {conname} || '.index'")
+    return (f"CASE WHEN {contype} = 'p' THEN {reloid} + 1 WHEN {contype} IN ('u', 'i') "
+            f"THEN {hashed} ELSE 0 END::BIGINT")  # fmt: skip
+
+
 _CONS = f"""
 SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
-  CASE WHEN k.contype = 'p' THEN r.oid + 2 ELSE {_HASH.format("k.name || '.' || k.conname")}
-    END AS oid,
-  CASE WHEN k.contype = 'p' THEN r.oid + 1
-    WHEN k.contype IN ('u', 'i') THEN
-      {_HASH.format("k.name || '.' || k.conname || '.index'")}
-    ELSE 0 END::BIGINT AS indexoid
+  {constraint_oid("k.contype", "r.oid", "k.name", "k.conname")} AS oid,
+  {index_oid("k.contype", "r.oid", "k.name", "k.conname")} AS indexoid
 FROM (SELECT *, false AS temp FROM {S}.namespace_constraints UNION ALL {_TEMP}) k
   JOIN {S}.rels r ON r.name = k.name AND r.temp = k.temp
 """

@@ -31,7 +31,7 @@ TABLES = [
     f"CREATE TABLE IF NOT EXISTS {SHIM}.user_schemas (nspname VARCHAR PRIMARY KEY)",
     f"CREATE TABLE IF NOT EXISTS {SHIM}.namespace_columns (name VARCHAR, attname VARCHAR, "
     "typid UINTEGER, description VARCHAR, def VARCHAR, identity VARCHAR, required BOOLEAN, "
-    "typmod INTEGER)",
+    "typmod INTEGER, attnum SMALLINT)",
 ]
 # Declared types DuckDB spells otherwise, as the type OID the catalog shows.
 # pgvector's default operator class: Postgres's index text leaves it out.
@@ -67,7 +67,7 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         [schema.name, key, options, schema.pg_schema, schema.relname],
     )
     rows = []
-    for col in schema.visible:
+    for attnum, col in enumerate(schema.visible, 1):  # the view's columns, in order
         notes = []
         if col.is_vector:
             notes.append(f"vector({col.dim}), {opts.metric} distance")
@@ -81,11 +81,11 @@ def register_namespace(schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         # a COMMENT ON COLUMN is its description; else what the column is for searches
         description = schema.comment("column", col.name) or "; ".join(notes) or None
         rows.append([schema.name, col.name, typid, description, default, col.identity,
-                     schema.is_required(col), typmod])  # fmt: skip
+                     schema.is_required(col), typmod, attnum])  # fmt: skip
     duck.execute(f"DELETE FROM {SHIM}.namespace_columns WHERE name = ?", [schema.name])
     if rows:
         duck.executemany(
-            f"INSERT INTO {SHIM}.namespace_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            f"INSERT INTO {SHIM}.namespace_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
         )
     _register_constraints(schema, duck)
     register_comments(schema, duck)
