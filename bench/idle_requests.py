@@ -1,6 +1,6 @@
 """Object-store requests an idle namespace costs, per namespace, counted at the S3 server.
 
-    python bench/idle_requests.py [--namespaces 5] [--seconds 720] [--label after]
+    python bench/idle_requests.py [--namespaces 5] [--seconds 800] [--label after]
 
 A moto S3 server (child process) behind the counting proxy of elacsym_sql.testing.faulty_s3
 (no faults): every request the server receives is counted, retries and LIST pages too, and
@@ -11,7 +11,7 @@ reads each once; then nothing touches them for `--seconds` while the proxy count
 Printed per namespace: requests in the first 10 s after the last statement, from 10 s to
 75 s (the watch of 60 s and its last look), from 75 s to 60 s before the end, and in the
 last 60 s. "First hour" counts everything seen plus the rest of the hour at the rate of
-the last 60 s (the steady cost); run with --seconds 720 to see the one garbage collection
+the last 60 s (the steady cost); the default 800 s covers the one garbage collection
 due a grace period (600 s x 1.1) after the last fold. Run it on the code before and after
 a change (PYTHONPATH) to compare.
 
@@ -87,7 +87,7 @@ def run(namespaces: int, seconds: float, options: dict[str, object]) -> dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--namespaces", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=720.0)
+    parser.add_argument("--seconds", type=float, default=800.0)
     parser.add_argument("--label", default="after", help="names the results file")
     parser.add_argument("--idle-watch-seconds", type=float, default=None)
     args = parser.parse_args()
