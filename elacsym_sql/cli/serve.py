@@ -55,7 +55,8 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
         if node is not None:
             http_port = http.port if http is not None and http.started else None
             await asyncio.to_thread(node.start, _advertised(server.host, server.port, http_port))
-            con.database.cluster = node
+            # Members reach each other's wire ports as a trusted user (decision 0058).
+            con.database.join_cluster(node, forward_writes=options.auth == "trust")
             http_note += f", cluster member {node.node_id}"
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ the answer (decision 0058)."""
 from __future__ import annotations
 
 import http.client
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -69,10 +70,16 @@ class HttpPool:
             idle = self._idle.get((host, port), [])
             while idle:
                 since, conn = idle.pop()
-                if time.monotonic() - since < IDLE_SECONDS:
+                if time.monotonic() - since < IDLE_SECONDS and _quiet(conn):
                     return conn
                 conn.close()
         return http.client.HTTPConnection(host, port, timeout=ANSWER_TIMEOUT_SECONDS)
+
+
+def _quiet(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection is still open: the owner has nothing to say on
+    one, so anything readable is EOF (it closed, or died)."""
+    return conn.sock is not None and not select.select([conn.sock], [], [], 0)[0]
 
 
 class HttpForwarding:

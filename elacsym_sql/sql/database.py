@@ -90,6 +90,7 @@ from .statements.sequences import (
 )
 from .statements.temp_tables import temp_table_with_serials
 from .statements.truncate import execute_truncate, truncate_targets
+from .statements.write_routing import WireForwarding
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
@@ -113,6 +114,7 @@ class Database:
         install_admin_functions(self._duck, self.api, self._snapshot_of)
         #: This process's cluster membership, once `elacsym serve` joins one (cluster/).
         self.cluster: ClusterNode | None = None
+        self.forwarding = WireForwarding(self._is_namespace)  # off until join_cluster()
         install_cluster_functions(self._duck, lambda: self.cluster, self.engine, settings)
         self.runner = SearchRunner(self._duck, self.api)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
@@ -133,6 +135,13 @@ class Database:
         self._readable: set[str] | None = None  # what DuckDB may read once locked down
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
         self._streaming: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+
+    def join_cluster(self, node: ClusterNode, forward_writes: bool) -> None:
+        """Serve as the member `node`: `elacsym_cluster()` shows its view, and with
+        `forward_writes` wire writes to namespaces others own go to their owners."""
+        self.cluster = node
+        if forward_writes:
+            self.forwarding.join(node)
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)
@@ -230,6 +239,7 @@ class Database:
         state = session if session is not None else self.session_state(cur)
         door = "wire" if cur in self._streaming else "embedded"
         started = time.perf_counter()
+        sent = sql  # as the client wrote it: what a write forwarded to its owner carries
         sql = self.rewrite(sql)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
@@ -246,8 +256,11 @@ class Database:
         statements = split_statements(sql)
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
+        alone = sent if len(statements) == 1 else None
         for stmt in statements:
-            outcome = state.run(cur, stmt, lambda s, on: self._checked(on, s, params or [], state))
+            outcome = state.run(
+                cur, stmt, lambda s, on: self._checked(on, s, params or [], state, alone)
+            )
             observe_statement(door, outcome.command, started)
             yield outcome
             started = time.perf_counter()
@@ -298,9 +311,14 @@ class Database:
         stmt: Statement,
         params: Sequence[Any],
         state: SessionState,
+        sent: str | None = None,
     ) -> Outcome:
-        """A statement the session's file access allows (sandbox.py), run, its reads as
-        consistent as the session asks."""
+        """A statement the session's file access allows (sandbox.py), run here, its reads as
+        consistent as the session asks, or, a write to a namespace another member owns, by
+        that member (`sent`: the client's text)."""
+        forwarded = self.forwarding.run(stmt, sent, params, state)
+        if forwarded is not None:
+            return forwarded
         with consistency.reads(state.settings.get(consistency.SETTING)):
             return self.execute_statement(
                 cur, state.access.checked(stmt), params, state.transaction
@@ -589,6 +607,7 @@ class Database:
         return True
 
     def close(self) -> None:
+        self.forwarding.close()
         self.engine.close()
         self._duck.close()
 

@@ -82,6 +82,12 @@ _BY_SQLSTATE = {c.sqlstate: c for c in reversed(_classes(e.ElacsymError))}
 _BY_NAME = {c.__name__: c for c in _classes(e.ElacsymError)}
 
 
+def error_class(sqlstate: str) -> type[e.ElacsymError]:
+    """Our error class of a SQLSTATE (another member's error, say); InternalError when none
+    has it."""
+    return _BY_SQLSTATE.get(sqlstate, e.InternalError)
+
+
 def guarded_udf(fn: Callable[..., pa.Array]) -> Callable[..., pa.Array]:
     """`fn` as a DuckDB UDF: its ElacsymErrors cross DuckDB marked so `translate` restores
     their class and SQLSTATE."""

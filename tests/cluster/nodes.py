@@ -37,10 +37,21 @@ class Node:
     pg_port: int
     http_port: int
 
+    def connect(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(f"host=127.0.0.1 port={self.pg_port}", autocommit=True)
+
     def sql(self, text: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        with psycopg.connect(f"host=127.0.0.1 port={self.pg_port}", autocommit=True) as conn:
+        with self.connect() as conn:
             cur = conn.execute(text, params)
             return cur.fetchall() if cur.description else []
+
+    def error(self, text: str) -> tuple[str | None, str]:
+        """(SQLSTATE, message) of a statement that fails."""
+        try:
+            self.sql(text)
+        except psycopg.Error as exc:
+            return exc.sqlstate, exc.diag.message_primary or ""
+        raise AssertionError(f"{text!r} did not fail")
 
     def http(self, path: str) -> Any:
         return self.call("GET", path)[1]
