@@ -97,3 +97,28 @@ def test_a_node_must_be_among_its_peers(make_settings):
             ClusterNode(engine, engine.settings)
     finally:
         engine.close()
+
+
+def test_static_peers_give_addresses_and_close_membership(make_settings):
+    peers = "a=127.0.0.1:5001:3001,b=127.0.0.1:5002"
+    engines = [Engine(make_settings(node_id=n, peers=peers)) for n in ("a", "b", "z")]
+    nodes: list[ClusterNode] = []
+    try:
+        with pytest.raises(InvalidParameterValue):
+            ClusterNode(engines[2], engines[2].settings)  # z is not listed
+        z = Heartbeats(engines[2].store, "z", "indexer")  # ...and heartbeats anyway
+        z.renew()
+        nodes = [ClusterNode(e, e.settings) for e in engines[:2]]
+        nodes[0].start(Address("10.9.9.9", 1, 2))  # the list's address wins
+        nodes[1].start(None)
+        nodes[0].round()
+        found = {m.node_id: m for m in nodes[0].members()}
+        assert sorted(found) == ["a", "b"]  # z is no member
+        assert found["a"].address == Address("127.0.0.1", 5001, 3001)
+        assert found["b"].address == Address("127.0.0.1", 5002, None) and found["b"].live
+        assert nodes[0].owners() == ("a", "b")
+    finally:
+        for node in nodes:
+            node.stop()
+        for engine in engines:
+            engine.close()
