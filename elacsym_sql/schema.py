@@ -203,6 +203,9 @@ HEAP_STORAGE_PARAMETERS = frozenset(
 )  # fmt: skip
 
 
+DEFAULT_RECALL_TARGET = 0.97
+
+
 @dataclass(frozen=True)
 class Options:
     metric: str = "cosine"
@@ -213,6 +216,8 @@ class Options:
     case_sensitive: bool = False
     k1: float = 1.2
     b: float = 0.75
+    # recall@10 vector searches aim for, by default (decision 0063); 1 searches exactly
+    recall_target: float = DEFAULT_RECALL_TARGET
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Options:
@@ -270,7 +275,17 @@ def _coerce_option(key: str, value: Any) -> Any:
         raise InvalidParameterValue("k1 must be in (0, 10]")
     if key == "b" and not 0 <= number <= 1:
         raise InvalidParameterValue("b must be in [0, 1]")
+    if key == "recall_target":
+        return check_recall_target(number)
     return number
+
+
+def check_recall_target(value: object) -> float:
+    """A recall target: a number in (0, 1]."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1
+    if not ok:
+        raise InvalidParameterValue(f"recall_target must be a number in (0, 1], not {value!r}")
+    return float(value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

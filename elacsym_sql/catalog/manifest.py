@@ -22,6 +22,8 @@ class SegmentEntry:
     deletes_key: str | None = None  # sorted uint32 row positions, when deleted > 0
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> object key
     index_bytes: int = 0  # total size of the index objects
+    # index name -> [[ef, recall@10], ...] measured when it was built (index/calibrate.py)
+    ef_recall: dict[str, list[list[float]]] = field(default_factory=dict)
 
     @property
     def live_rows(self) -> int:

@@ -25,7 +25,7 @@ from ..errors import (
     UndefinedTable,
 )
 from ..index.analyzer import check_options
-from ..schema import Column, Schema
+from ..schema import Column, Schema, check_recall_target
 from . import writes
 from .engine import Engine
 from .filters import Filter, KeyFilter, canonical, check_filter, filter_keys, parse_filter
@@ -34,7 +34,7 @@ from .namespace import Snapshot
 from .search import SearchResult, text_search
 from .search_spec import DEFAULT_MODE, MAX_K
 from .sequences import rowid_sequence
-from .vector_search import measure_recall, vector_column, vector_search
+from .vector_search import measure_recall, stored_queries, vector_column, vector_search
 
 FilterArg = Filter | Mapping[str, Any] | KeyFilter | None
 
@@ -48,8 +48,10 @@ class Description:
 @dataclass(frozen=True)
 class Recall:
     column: str  # the vector column measured
-    queries: int
-    recall_at_10: float | None  # None: no vectors to measure
+    queries: int  # stored vectors used as queries
+    recall_at_10: float | None  # on them; None: no vectors to measure
+    recent_queries: int = 0  # recent real queries of this process (recent_queries.py)
+    recent_recall_at_10: float | None = None  # on them; None: none seen yet
 
 
 def check_k(k: object, name: str = "k") -> int:
@@ -205,11 +207,13 @@ class EngineApi:
         filter: FilterArg = None,
         ef: int | None = None,
         exact: bool = False,
+        recall_target: float | None = None,
     ) -> SearchResult:
-        """The k nearest rows to each query vector, with `_distance`."""
+        """The k nearest rows to each query vector, with `_distance`. `ef` sets the index
+        search's breadth; else `recall_target` (default: the namespace's) chooses it."""
         snap = self._snapshot(name)
         where = self._allowed(snap, filter)
-        found = self._vector(snap, vectors, check_k(k), column, where, ef, exact)
+        found = self._vector(snap, vectors, check_k(k), column, where, ef, exact, recall_target)
         return replace(found, schema=snap.schema)
 
     def _vector(
@@ -221,20 +225,26 @@ class EngineApi:
         where: KeyFilter | None,
         ef: int | None,
         exact: bool = False,
+        recall_target: float | None = None,
     ) -> SearchResult:
         if ef is not None:
             check_k(ef, "ef")
+        if recall_target is not None:
+            check_recall_target(recall_target)
         col = vector_column(snap, column)
+        queries = query_matrix(vectors, col)
+        self.engine.recent_queries.add(snap.name, snap.manifest.incarnation, col.name, queries)
         return vector_search(
             snap,
             self.engine.files,
             col,
-            query_matrix(vectors, col),
+            queries,
             k,
             ef=ef,
             exact=exact,
             allowed_keys=where.keys if where else None,
             filter_id=where.cache_id if where else None,
+            recall_target=recall_target,
         )
 
     def text_search(
@@ -290,6 +300,7 @@ class EngineApi:
         columns: str | None = None,
         mode: str = DEFAULT_MODE,
         ef: int | None = None,
+        recall_target: float | None = None,
     ) -> SearchResult:
         """Both searches, `window` candidates each under the same filter, fused (RRF by
         default: `_score`, `_vector_rank`, `_text_rank`), as SQL's hybrid_search."""
@@ -297,7 +308,7 @@ class EngineApi:
         window = default_window(k) if window is None else check_k(window, "window")
         snap = self._snapshot(name)  # both branches read one snapshot
         where = self._allowed(snap, filter)
-        vectors = self._vector(snap, vector, window, column, where, ef)
+        vectors = self._vector(snap, vector, window, column, where, ef, False, recall_target)
         texts = self._text(snap, query, window, columns, where, mode)
         found = fuse(vectors, texts, snap.schema.primary_key, k, fusion or Fusion())
         return replace(found, schema=snap.schema)
@@ -327,11 +338,22 @@ class EngineApi:
         return self.engine.stats(name)
 
     def recall(self, name: str | Snapshot, sample: int, column: str | None = None) -> Recall:
-        """Recall@10 of the vector index against exact search on `sample` stored vectors."""
+        """Recall@10 of default vector searches against exact search, on `sample` stored
+        vectors as queries and on the recent real queries (at most `sample` of them)."""
         sample = check_k(sample, "sample")
         snap = self._snapshot(name)
         col = vector_column(snap, column)
-        return Recall(col.name, sample, measure_recall(snap, self.engine.files, col, sample))
+        files = self.engine.files
+        stored = stored_queries(snap, files, col, sample)
+        recent = self.engine.recent_queries.get(snap.name, snap.manifest.incarnation, col.name)
+        recent = recent[-sample:]
+        return Recall(
+            col.name,
+            len(stored),
+            measure_recall(snap, files, col, stored),
+            len(recent),
+            measure_recall(snap, files, col, recent),
+        )
 
     def compact(self, name: str) -> dict[str, Any]:
         """Fold the WAL tail, merge small segments, collect garbage; returns the stats."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -12,6 +13,7 @@ import numpy as np
 from ..catalog import Manifest, ManifestStore, namespace_marker_key
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
+from ..index.threads import limit_blas_threads
 from ..layout import NAMESPACE_MARKERS
 from ..metrics import MAINTENANCE, UNINDEXED
 from ..schema import Schema, check_name
@@ -24,12 +26,15 @@ from .gc import collect_garbage
 from .indexer import Indexer
 from .memory_cache import MemoryCache
 from .namespace import Namespace, Snapshot
+from .recent_queries import RecentQueries
 from .references import References
 from .search import FullTextIndexes
 from .segments import SegmentFiles
 from .sequences import Sequences
 from .transaction import Transaction
 from .txn_decisions import TxnDecisions
+
+log = logging.getLogger(__name__)
 
 
 class Engine:
@@ -40,6 +45,8 @@ class Engine:
         self.manifests = ManifestStore(self.store)
         self.files = SegmentFiles(self.store, self.cache, MemoryCache(settings.memory_cache_bytes))
         self.full_text = FullTextIndexes(self.files)
+        self.recent_queries = RecentQueries()
+        limit_blas_threads(1)  # exact search runs its own threads (index/threads.py)
         self.decisions = TxnDecisions(self.store, settings.txn_timeout_seconds)
         self.sequences = Sequences(self.store)
         self.references = References(self.store)
@@ -160,7 +167,7 @@ class Engine:
 
     def fold(self, name: str) -> bool:
         with MAINTENANCE.labels("fold").time():
-            done = fold(self.namespace(name), self.files, self.manifests)
+            done = fold(self.namespace(name), self.files, self.manifests, self._queries(name))
         self.background.folded(name)
         if done:
             self.background.committed(name)
@@ -169,10 +176,16 @@ class Engine:
     def compact(self, name: str, force: bool = False) -> bool:
         with MAINTENANCE.labels("compact").time():
             ns = self.namespace(name)
-            done = compact(ns, self.files, self.manifests, self.settings, force)
+            queries = self._queries(name)
+            done = compact(ns, self.files, self.manifests, self.settings, force, queries)
         if done:
             self.background.committed(name)
         return done
+
+    def _queries(self, name: str) -> Callable[[str], np.ndarray]:
+        """Recent real queries of a namespace's vector column, for calibrating its indexes."""
+        recent = self.recent_queries
+        return lambda column: recent.latest(name, column)
 
     def collect_garbage(self, name: str, now: float | None = None) -> int:
         self.background.collected(name)
@@ -198,6 +211,16 @@ class Engine:
     def owns(self, name: str) -> bool:
         """Whether this node folds, compacts and collects `name` (set_ownership)."""
         return self._owns(name)
+
+    def index_written(self, name: str) -> None:
+        """Apply what was just written to this process's live full-text index before the
+        write returns, so the first text search after it does not index it (decision 0065)."""
+        try:
+            snap = self.namespace(name).snapshot()
+            if snap.schema.options.full_text:
+                self.full_text.searcher(snap)
+        except Exception:  # the write is durable; the next text search indexes it
+            log.exception("indexing the write to %s for text search failed", name)
 
     # -- introspection ---------------------------------------------------------------------
 

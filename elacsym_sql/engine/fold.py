@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -24,10 +24,15 @@ from ..segment.files import positions_of
 from .namespace import Namespace, Snapshot
 from .segments import SegmentFiles
 
+Queries = Callable[[str], np.ndarray] | None
 
-def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
+
+def fold(
+    ns: Namespace, files: SegmentFiles, manifests: ManifestStore, queries: Queries = None
+) -> bool:
     """Fold the WAL records of the current snapshot up to the first undecided transaction
-    record; True when a new version was committed."""
+    record; True when a new version was committed. `queries(column)`: recent real queries
+    to calibrate the new segment's vector indexes with."""
     snap = ns.snapshot(traffic=False).foldable()
     if not snap.tail.records:
         return False
@@ -49,7 +54,7 @@ def fold(ns: Namespace, files: SegmentFiles, manifests: ManifestStore) -> bool:
         files.store.put(key, encode_deletes(deleted))
         segments.append(dataclasses.replace(seg, deleted=len(deleted), deletes_key=key))
     if snap.tail.rows.num_rows:
-        segments.append(files.write(ns.name, snap.tail.rows, schema))
+        segments.append(files.write(ns.name, snap.tail.rows, schema, queries))
     fts = _fold_full_text(snap, files, segments) if schema.options.full_text else None
     return _commit(
         ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments), fts=fts)
@@ -109,6 +114,7 @@ def compact(
     manifests: ManifestStore,
     settings: Settings,
     force: bool = False,
+    queries: Queries = None,
 ) -> bool:
     """Merge small or delete-heavy segments into one; True when a new version was committed."""
     manifest = ns.snapshot(traffic=False).manifest
@@ -124,7 +130,7 @@ def compact(
     merged_ids = {s.id for s in small}
     segments = [s for s in manifest.segments if s.id not in merged_ids]
     if merged.num_rows:
-        segments.append(files.write(ns.name, merged, schema))
+        segments.append(files.write(ns.name, merged, schema, queries))
     return _commit(ns, manifests, manifest.next(segments=tuple(segments)))
 
 

@@ -52,10 +52,19 @@ _COLUMN = Param("column", "VARCHAR", "NULL")
 _COLUMNS = Param("columns", "VARCHAR", "NULL")
 _MODE = Param("mode", "VARCHAR", f"'{DEFAULT_MODE}'")
 _EF = Param("ef", "BIGINT", "NULL")
+_RECALL_TARGET = Param("recall_target", "DOUBLE", "NULL")  # NULL: the namespace's option
 
 VECTOR_SEARCH = SearchFunction(
     "vector_search",
-    (Param("q", "FLOAT[]"), _K, _COLUMN, _FILTER, _EF, Param("exact", "BOOLEAN", "false")),
+    (
+        Param("q", "FLOAT[]"),
+        _K,
+        _COLUMN,
+        _FILTER,
+        _EF,
+        Param("exact", "BOOLEAN", "false"),
+        _RECALL_TARGET,
+    ),
     (ScoreColumn(DISTANCE, "FLOAT", pa.float32()),),
 )
 TEXT_SEARCH = SearchFunction(
@@ -79,6 +88,7 @@ HYBRID_SEARCH = SearchFunction(
         _COLUMNS,
         _MODE,
         _EF,
+        _RECALL_TARGET,
     ),
     (
         ScoreColumn(SCORE, "DOUBLE", pa.float64()),

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
+import tempfile
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 
 from ..catalog import SegmentEntry
-from ..index import SMALL_SEGMENT_ROWS, HnswIndex, build_hnsw
+from ..index import SMALL_SEGMENT_ROWS, HnswIndex, build_hnsw_file, vector_norms
+from ..index.calibrate import CALIBRATION_QUERIES, calibrate, probe_queries
 from ..layout import vector_index_key
 from ..schema import Column, Schema
 from ..segment import decode_deletes, read_keys, read_rows, segment_parquet_bytes
 from ..storage import DiskCache, ObjectStore
 from .memory_cache import MemoryCache
+
+# Recent real queries a new index is calibrated with; with fewer, probe queries are used.
+MIN_REAL_QUERIES = 50
 
 
 class SegmentFiles:
@@ -63,6 +71,12 @@ class SegmentFiles:
             lambda: rows.column(column).is_valid().to_numpy(zero_copy_only=False),
         )
 
+    def vector_norms(
+        self, namespace: str, seg: SegmentEntry, vectors: np.ndarray, column: str
+    ) -> np.ndarray:
+        """The norms of a column's vectors, for exact search of a segment with no index."""
+        return self.memory.get(("norms", namespace, seg.id, column), lambda: vector_norms(vectors))
+
     def vector_index(
         self, namespace: str, seg: SegmentEntry, column: Column, metric: str
     ) -> HnswIndex | None:
@@ -89,23 +103,72 @@ class SegmentFiles:
         """Scratch space on the disk cache's filesystem (index files are hard-linked)."""
         return self.cache.directory
 
-    def write(self, namespace: str, rows: pa.Table, schema: Schema) -> SegmentEntry:
-        """Store `rows` as a new segment with its indexes; the caller commits it."""
+    def write(
+        self,
+        namespace: str,
+        rows: pa.Table,
+        schema: Schema,
+        queries: Callable[[str], np.ndarray] | None = None,
+    ) -> SegmentEntry:
+        """Store `rows` as a new segment with its indexes; the caller commits it.
+
+        What is written is also kept in the disk cache (and each vector index loaded in the
+        memory cache), so the first search after the commit neither downloads nor loads it.
+        Each vector index is calibrated (index/calibrate.py) with `queries(column)`, recent
+        real queries, when there are enough of them, else with probe queries."""
         seg_id = uuid.uuid4().hex[:16]
         rows = rows.sort_by(schema.primary_key)
         data = segment_parquet_bytes(rows)
         entry = SegmentEntry(id=seg_id, rows=rows.num_rows, bytes=len(data))
         self.store.put(entry.data_key(namespace), data)
-        indexes, index_bytes = {}, 0
+        self._keep_local(entry.data_key(namespace), data)
+        indexes, curves, index_bytes = {}, {}, 0
         if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
             for col in schema.vector_columns:
                 vectors = vectors_of(as_array(rows.column(col.name)), col)
                 key = vector_index_key(namespace, seg_id, col.name)
-                index = build_hnsw(vectors, schema.options.metric)
-                self.store.put(key, index)
+                index = self._write_index(namespace, seg_id, key, col, vectors, schema)
+                real = queries(col.name) if queries is not None else np.empty((0, 0))
+                probes = real if len(real) >= MIN_REAL_QUERIES else probe_queries(
+                    vectors, CALIBRATION_QUERIES, seed=rows.num_rows
+                )  # fmt: skip
+                curves[f"hnsw:{col.name}"] = [list(p) for p in calibrate(index, vectors, probes)]
                 indexes[f"hnsw:{col.name}"] = key
-                index_bytes += len(index)
-        return dataclasses.replace(entry, indexes=indexes, index_bytes=index_bytes)
+                index_bytes += index.nbytes
+        return dataclasses.replace(
+            entry, indexes=indexes, index_bytes=index_bytes, ef_recall=curves
+        )
+
+    def _write_index(
+        self, namespace: str, seg_id: str, key: str, col: Column, vectors: np.ndarray,
+        schema: Schema,
+    ) -> HnswIndex:  # fmt: skip
+        """Build, upload and cache the HNSW index of one column; returns it loaded."""
+        metric = schema.options.metric
+        fd, tmp = tempfile.mkstemp(suffix=".hnsw", dir=self.work_dir)
+        os.close(fd)
+        try:
+            build_hnsw_file(vectors, metric, tmp)
+            with open(tmp, "rb") as f:
+                self.store.put(key, f.read())
+            path = self.cache.adopt(self.store, key, tmp)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        assert col.dim is not None
+        return self.memory.get(
+            ("hnsw", namespace, seg_id, col.name), lambda: HnswIndex.load(path, metric, col.dim)
+        )
+
+    def _keep_local(self, key: str, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.work_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            self.cache.adopt(self.store, key, tmp)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
 
 
 def vectors_of(arr: pa.FixedSizeListArray, column: Column) -> np.ndarray:

@@ -124,6 +124,7 @@ class Transaction:
         if len(changes) == 1:
             [(name, parts)] = changes.items()
             self._append(name, parts, None)
+            self._engine.index_written(name)
             return
         decisions = self._engine.decisions
         ref = TxnRef(uuid.uuid4().hex, tuple(sorted(changes)), time.time())
@@ -141,6 +142,8 @@ class Transaction:
                 detail=f"it stayed undecided longer than txn_timeout_seconds "
                 f"({decisions.timeout_seconds} s) and a reader aborted it",
             )
+        for name in ref.participants:
+            self._engine.index_written(name)
 
     def _net_change(self, name: str) -> list[tuple[Kind, pa.Table]]:
         """The staged writes to `name` as one delete and one upsert (last write per key)."""

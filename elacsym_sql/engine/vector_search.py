@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InvalidParameterValue, UndefinedColumn
-from ..index import DEFAULT_EF, HnswIndex, exact_search
+from ..index import UNCALIBRATED_EF, HnswIndex, exact_search, vector_norms
+from ..index.calibrate import Curve, ef_for
 from ..interrupts import check_interrupt
 from ..schema import Column
 from .namespace import Snapshot
@@ -34,6 +35,15 @@ class _Source:
     vectors: np.ndarray  # (n, d) float32; rows whose vector is NULL are not in `usable`
     usable: np.ndarray  # bool (n,): live, not superseded, vector present
     index: HnswIndex | None  # when the segment has one
+    curve: Curve = ()  # the index's recall at each ef, measured when it was built
+    norms: np.ndarray | None = None  # of `vectors`, for exact search (cosine and l2)
+
+    def ef(self, target: float) -> int | None:
+        """The ef that reaches `target` on this index; None: search it exactly (as for a
+        target of 1)."""
+        if target >= 1:
+            return None
+        return ef_for(self.curve, target) if self.curve else UNCALIBRATED_EF
 
 
 @dataclass(frozen=True)
@@ -82,15 +92,19 @@ def vector_search(
     exact: bool = False,
     allowed_keys: Callable[[], pa.Array] | None = None,
     filter_id: Hashable | None = None,
+    recall_target: float | None = None,
 ) -> SearchResult:
     """The k nearest live rows to each query (rows of `queries`), by the namespace's metric.
 
     `allowed_keys` computes the keys a filter admits; with a `filter_id` (the filter's
-    text) the resulting masks are cached for this snapshot and computed only once.
+    text) the resulting masks are cached for this snapshot and computed only once. Each
+    index is searched with `ef`, or else the ef its calibration found for `recall_target`
+    (default: the namespace's option), or exactly when no calibrated ef reaches it.
     """
     # k and the queries were checked by the engine API (check_k, query_matrix), once.
     assert k > 0 and queries.ndim == 2 and queries.shape[1] == column.dim
     metric = snap.schema.options.metric
+    target = snap.schema.options.recall_target if recall_target is None else recall_target
     sources = _sources(snap, files, column).items
     masks = [s.usable for s in sources]
     if allowed_keys is not None:
@@ -102,10 +116,13 @@ def vector_search(
         if count == 0:
             continue
         mask = None if count == len(allowed) else allowed
-        if source.index is not None and not exact:
-            pos, dist = source.index.search(queries, k, ef=ef or DEFAULT_EF, allowed=mask)
+        breadth = (ef or source.ef(target)) if source.index is not None and not exact else None
+        if breadth is not None:
+            pos, dist = source.index.search(queries, k, ef=breadth, allowed=mask)  # type: ignore[union-attr]
         else:
-            pos, dist = exact_search(source.vectors, queries, k, metric, allowed=mask)
+            pos, dist = exact_search(
+                source.vectors, queries, k, metric, allowed=mask, norms=source.norms
+            )
         hits.append((s, pos, dist))
     return _merge(sources, hits, len(queries), k)
 
@@ -153,19 +170,23 @@ def _segment_sources(snap: Snapshot, files: SegmentFiles, column: Column) -> lis
             usable &= ~pc.is_in(keys, value_set=hidden).to_numpy(zero_copy_only=False)
         vectors = files.vectors(snap.name, seg, rows, column)
         index = files.vector_index(snap.name, seg, column, snap.schema.options.metric)
-        out.append(_Source(rows, keys, vectors, usable, index))
+        curve = tuple((int(e), float(r)) for e, r in seg.ef_recall.get(f"hnsw:{column.name}", ()))
+        norms = files.vector_norms(snap.name, seg, vectors, column.name) if index is None else None
+        out.append(_Source(rows, keys, vectors, usable, index, curve, norms))
     return out
 
 
 def _tail_source(snap: Snapshot, column: Column) -> _Source:
     rows = snap.tail.rows.combine_chunks()
     arr = as_array(rows.column(column.name))
+    vectors = vectors_of(arr, column)
     return _Source(
         rows,
         as_array(rows.column(snap.schema.primary_key)),
-        vectors_of(arr, column),
+        vectors,
         arr.is_valid().to_numpy(zero_copy_only=False),
         None,
+        norms=vector_norms(vectors),  # once per snapshot, not once per search
     )
 
 
@@ -176,23 +197,26 @@ def _merge(
     k: int,
 ) -> SearchResult:
     """The k best hits of each query over all sources, by (distance, key)."""
-    query_of, source_of, positions, distances, keys = [], [], [], [], []
+    query_of, source_of, positions, distances = [], [], [], []
     for s, pos, dist in hits:
         found = pos >= 0
         query_of.append(np.nonzero(found)[0])
         positions.append(pos[found])
         distances.append(dist[found].astype(np.float32, copy=False))
         source_of.append(np.full(len(positions[-1]), s))
-        keys.append(sources[s].keys.take(pa.array(positions[-1])))
     offsets = np.zeros(n_queries + 1, dtype=np.int32)
     if not hits or not sum(len(p) for p in positions):
         rows = sources[-1].rows.schema.empty_table()
         return SearchResult(rows.append_column(DISTANCE, pa.array([], pa.float32())), offsets)
     query = np.concatenate(query_of)
     dist = np.concatenate(distances)
-    # Ties in distance are broken by key: rank the keys once, then sort numbers only.
-    key_rank = pc.rank(pa.concat_arrays(keys), sort_keys="ascending", tiebreaker="dense")
-    order = np.lexsort((key_rank.to_numpy(), dist, query))
+    order = np.lexsort((dist, query))
+    tied = (np.diff(dist[order]) == 0) & (np.diff(query[order]) == 0)
+    if tied.any():  # ties in distance are broken by key: rank the keys, sort numbers only
+        pairs = zip(hits, positions, strict=True)
+        keys = [sources[s].keys.take(pa.array(p)) for (s, _, _), p in pairs]
+        key_rank = pc.rank(pa.concat_arrays(keys), sort_keys="ascending", tiebreaker="dense")
+        order = np.lexsort((key_rank.to_numpy(), dist, query))
     by_query = query[order]
     within = np.arange(len(order)) - np.searchsorted(by_query, by_query)  # rank in its query
     best = within < k
@@ -206,24 +230,22 @@ def _merge(
     return SearchResult(rows.append_column(DISTANCE, pa.array(dist[keep])), offsets)
 
 
-def measure_recall(
-    snap: Snapshot,
-    files: SegmentFiles,
-    column: Column,
-    sample: int,
-    k: int = 10,
-    ef: int | None = None,
-    seed: int = 0,
-) -> float | None:
-    """Recall@k of the index search against exact search, with `sample` stored vectors of
-    live rows as queries; None when the namespace has no vectors."""
+def stored_queries(snap: Snapshot, files: SegmentFiles, column: Column, sample: int) -> np.ndarray:
+    """`sample` stored vectors of live rows (fewer when there are fewer), chosen at random."""
     sources = _sources(snap, files, column).items
     pool = np.concatenate([s.vectors[s.usable] for s in sources])
-    if not len(pool):
+    rng = np.random.default_rng(0)
+    return pool[rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
+
+
+def measure_recall(
+    snap: Snapshot, files: SegmentFiles, column: Column, queries: np.ndarray, k: int = 10
+) -> float | None:
+    """Recall@k of a default search against exact search over `queries`; None without
+    queries or rows to find."""
+    if not len(queries):
         return None
-    rng = np.random.default_rng(seed)
-    queries = pool[rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]
-    ann = vector_search(snap, files, column, queries, k, ef=ef)
+    ann = vector_search(snap, files, column, queries, k)
     exact = vector_search(snap, files, column, queries, k, exact=True)
     key = snap.schema.primary_key
     found = total = 0

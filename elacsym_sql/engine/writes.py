@@ -64,6 +64,7 @@ def upsert(engine: Engine, name: str, rows: Rows, *, if_absent: bool = False) ->
         return 0
     if not if_absent:
         ns.append("upsert", table)
+        engine.index_written(name)
         return table.num_rows
 
     def plan(snap: Snapshot) -> tuple[Kind, pa.Table, int]:
@@ -164,6 +165,7 @@ def _conditional(engine: Engine, name: str, plan: Plan) -> int:
                 ns.append(kind, table, based_on=snap.tail_seq)
             except WriteConflict:
                 continue
+            engine.index_written(name)
             return count
     raise SerializationFailure(
         f"could not write to {name}: other writers changed it "

@@ -18,12 +18,16 @@ from __future__ import annotations
 import numpy as np
 
 from elacsym_sql.errors import InvalidParameterValue, InvalidVector
+from elacsym_sql.index.threads import cores, pool
 from elacsym_sql.schema import METRICS
 
 # Extra candidates kept by the float32 pass, re-ranked in float64.
 _MARGIN = 32
 # Float32 score cells (queries x rows) computed at once; bounds the temporary memory (64 MB).
 _BLOCK_CELLS = 1 << 24
+# Rows per parallel part of an exact search (below it one thread answers: the hand-off costs
+# more than it saves).
+_PARALLEL_ROWS = 16_384
 # Above this allowed fraction, score every row and mask; below it, gather the allowed rows.
 _GATHER_FRACTION = 0.25
 
@@ -148,19 +152,32 @@ def exact_search(
     cand_n = min(n_sub, kk + _MARGIN)
     out_pos = np.empty((m, kk), np.int64)
     out_dist = np.empty((m, kk), np.float32)
+    # Row ranges scored in parallel (one BLAS thread each, threads.py); each keeps its own
+    # best cand_n, so the union holds the best cand_n of all rows.
+    parts = min(cores(), max(1, n_sub // _PARALLEL_ROWS))
+    bounds = np.linspace(0, n_sub, parts + 1).astype(np.int64)
+    ranges = list(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True))
     block = max(1, _BLOCK_CELLS // max(n_sub, 1))
     for start in range(0, m, block):
         qb = q[start : start + block]
-        key = qb @ sub.T  # (b, n_sub) float32
-        key *= -scale
-        if row_term is not None:
-            key += row_term
-        if mask is not None:
-            key[:, mask] = np.inf
-        if cand_n < n_sub:
-            cand = np.argpartition(key, cand_n - 1, axis=1)[:, :cand_n]
+
+        def candidates(lo_hi: tuple[int, int], qb: np.ndarray = qb) -> np.ndarray:
+            lo, hi = lo_hi
+            key = qb @ sub[lo:hi].T  # (b, hi - lo) float32
+            key *= -(scale if np.ndim(scale) == 0 else scale[lo:hi])
+            if row_term is not None:
+                key += row_term[lo:hi]
+            if mask is not None:
+                key[:, mask[lo:hi]] = np.inf
+            c = min(cand_n, hi - lo)
+            if c < hi - lo:
+                return np.argpartition(key, c - 1, axis=1)[:, :c] + lo
+            return np.broadcast_to(np.arange(lo, hi), (qb.shape[0], hi - lo))
+
+        if parts > 1:
+            cand = np.hstack(list(pool().map(candidates, ranges)))
         else:
-            cand = np.broadcast_to(np.arange(n_sub), (qb.shape[0], n_sub))
+            cand = candidates(ranges[0])
         pos, dist = _rerank(sub, qb, cand, metric, kk, rows, mask)
         out_pos[start : start + block] = pos
         out_dist[start : start + block] = dist

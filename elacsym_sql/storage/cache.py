@@ -76,6 +76,20 @@ class DiskCache:
                 self._inflight.pop(path, None)
         return path
 
+    def adopt(self, store: ObjectStore, key: str, local: str) -> str:
+        """Make the local file `local` (on this cache's filesystem, holding exactly what was
+        just uploaded as `key`) the cached copy of `key`, without a download; it is moved
+        into place. Returns the cached path."""
+        path = self._entry_path(store, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        size = os.path.getsize(local)
+        os.replace(local, path)
+        with self._lock:
+            self._add(path, size)
+            if self._total > self.max_bytes:
+                self._evict(keep=path)
+        return path
+
     def get_bytes(self, store: ObjectStore, key: str) -> bytes:
         """The whole object, through the cache (for small immutable objects)."""
         for _ in range(3):

@@ -55,7 +55,21 @@ def test_recall_of_the_index_against_exact_search(make_settings):
         con.execute("INSERT INTO v SELECT * FROM incoming")
         fold(con, "v")
         assert con.stats("v")["index_bytes"] > 0  # the HNSW path is what is measured
-        ((column, queries, recall),) = rows(con, "SELECT * FROM elacsym_recall('v', 40)")
+        ((column, queries, recall, recent, recent_recall),) = rows(
+            con, "SELECT * FROM elacsym_recall('v', 40)"
+        )
         assert (column, queries) == ("emb", 40) and 0.95 <= recall <= 1.0
+        assert (recent, recent_recall) == (0, None)  # no search ran yet
+        # Queries from elsewhere (not near the clusters): recall on them is what users get,
+        # and what elacsym_recall reports beside the stored vectors' recall.
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        found = 0
+        for q in rng.normal(size=(30, 16)).astype(np.float32):
+            got = {
+                r[0] for r in rows(con, "SELECT id FROM vector_search('v', ?, 10)", [q.tolist()])
+            }
+            found += len(got & set(np.argsort(-(unit @ q))[:10].tolist()))  # cosine's top 10
+        ((_, _, _, recent, recent_recall),) = rows(con, "SELECT * FROM elacsym_recall('v', 40)")
+        assert recent == 30 and recent_recall == pytest.approx(found / 300)
         with pytest.raises(errors.InvalidParameterValue):
             con.execute("SELECT * FROM elacsym_recall('v', 0)")

@@ -179,6 +179,13 @@ def test_indexed_segment_recall_and_filters(make_settings):
             )
             hits += len({r[0] for r in ann} & {r[0] for r in exact})
         assert hits / 200 >= 0.95
+        # recall_target := 1 searches exactly; a bad one is refused with 22023
+        q = rng.normal(size=16).tolist()
+        exact = rows(c, "SELECT id FROM vector_search('big', ?, 10, exact := true)", [q])
+        found = rows(c, "SELECT id FROM vector_search('big', ?, 10, recall_target := 1)", [q])
+        assert found == exact
+        with pytest.raises(errors.InvalidParameterValue, match="recall_target"):
+            c.execute("SELECT id FROM vector_search('big', ?, 10, recall_target := 2)", [q])
         q = vectors[0].tolist()
         got = rows(c, "SELECT id, tag FROM vector_search('big', ?, 10, filter := 'tag = 7')", [q])
         assert len(got) == 10 and all(t == 7 for _, t in got)

@@ -17,6 +17,7 @@ from elacsym_sql.index.fulltext.searcher import Searcher
 from elacsym_sql.index.fulltext.spec import FtsSpec
 from elacsym_sql.index.fulltext.versions import FtsState, ObjectIO, open_version
 from elacsym_sql.index.fulltext.writes import Op, apply_ops
+from elacsym_sql.index.threads import cores
 
 LIVE_HEAP_BYTES = 16_000_000  # tantivy's floor is ~3 MB per writer thread
 
@@ -51,8 +52,9 @@ class LiveIndex:
             pending = [op for seq, op in tail if seq > self._applied]
             if pending or self._searcher is None:
                 if pending:
-                    if self._writer is None:
-                        self._writer = self._index.writer(LIVE_HEAP_BYTES, 1)
+                    if self._writer is None:  # a bulk write indexes on every core
+                        threads = cores()
+                        self._writer = self._index.writer(LIVE_HEAP_BYTES * threads, threads)
                     try:
                         apply_ops(self._writer, self.spec, self._index.schema, pending)
                         self._writer.commit()

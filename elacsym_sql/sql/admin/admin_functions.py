@@ -31,6 +31,16 @@ _STATS = [
 ]
 
 
+# elacsym_recall's columns: stored vectors as queries, and this process's recent real queries
+_RECALL = [
+    ("column", pa.string(), "VARCHAR"),
+    ("queries", pa.int64(), "BIGINT"),
+    ("recall_at_10", pa.float64(), "DOUBLE"),
+    ("recent_queries", pa.int64(), "BIGINT"),
+    ("recent_recall_at_10", pa.float64(), "DOUBLE"),
+]
+
+
 def install_admin_functions(
     duck: duckdb.DuckDBPyConnection, api: EngineApi, snapshot_of: Callable[[str], Snapshot]
 ) -> None:
@@ -68,21 +78,14 @@ def install_admin_functions(
             names.to_pylist(), samples.to_pylist(), columns.to_pylist(), strict=True
         ):
             found = api.recall(snapshot_of(name), sample, column)
-            out.append(
-                {
-                    "column": found.column,
-                    "queries": found.queries,
-                    "recall_at_10": found.recall_at_10,
-                }
-            )
-        fields = [("column", pa.string()), ("queries", pa.int64()), ("recall_at_10", pa.float64())]
-        return pa.array(out, pa.struct(fields))
+            out.append({name: getattr(found, name) for name, _, _ in _RECALL})
+        return pa.array(out, pa.struct([(name, kind) for name, kind, _ in _RECALL]))
 
     duck.create_function(
         "__elacsym_recall",
         guarded_udf(recall),
         ["VARCHAR", "BIGINT", "VARCHAR"],
-        'STRUCT("column" VARCHAR, queries BIGINT, recall_at_10 DOUBLE)',
+        "STRUCT(" + ", ".join(f'"{n}" {t}' for n, _, t in _RECALL) + ")",
         type="arrow",
         null_handling="special",
         side_effects=True,

@@ -78,6 +78,7 @@ class DirectPath:
                 opts.get("filter"),
                 opts.get("ef"),
                 opts.get("exact") or False,
+                opts.get("recall_target"),
             )
         if found.function == "text_search":
             return self._runner.text(
@@ -106,4 +107,5 @@ class DirectPath:
             opts.get("columns"),
             opts.get("mode", DEFAULT_MODE),
             opts.get("ef"),
+            opts.get("recall_target"),
         )

@@ -133,6 +133,7 @@ class SearchFunctions:
         columns: pa.Array,
         mode: pa.Array,
         ef: pa.Array,
+        recall_target: pa.Array,
     ) -> pa.Array:
         snap = self._snapshot_of(name)
         texts = query.to_pylist()
@@ -147,7 +148,7 @@ class SearchFunctions:
         args = (
             [a.to_pylist() for a in (k, fusion, alpha, rrf_k)]
             + [pairs]
-            + [a.to_pylist() for a in (window, filt, column, columns, mode, ef)]
+            + [a.to_pylist() for a in (window, filt, column, columns, mode, ef, recall_target)]
         )
         return _as_lists(_per_group(len(q), args, search), snap.schema, "hybrid_search")
 
@@ -160,13 +161,14 @@ class SearchFunctions:
         filt: pa.Array,
         ef: pa.Array,
         exact: pa.Array,
+        recall_target: pa.Array,
     ) -> pa.Array:
         snap = self._snapshot_of(name)
 
         def search(options: tuple[Any, ...], rows: list[int]) -> SearchResult:
             return self._runner.vector(snap, _vectors(q, rows), *options)
 
-        args = [a.to_pylist() for a in (k, column, filt, ef, exact)]
+        args = [a.to_pylist() for a in (k, column, filt, ef, exact, recall_target)]
         return _as_lists(_per_group(len(q), args, search), snap.schema, "vector_search")
 
 

@@ -44,6 +44,7 @@ class SearchRunner:
         filter_sql: str | None = None,
         ef: int | None = None,
         exact: bool | None = False,
+        recall_target: float | None = None,
     ) -> SearchResult:
         """The k nearest rows to each query vector (a matrix, or a list of vectors that may
         hold NULLs); `filter_sql` needs `snap` to be the snapshot the namespace's view shows."""
@@ -55,6 +56,7 @@ class SearchRunner:
             filter=self.key_filter(snap, filter_sql),
             ef=ef,
             exact=bool(exact),  # NULL: false
+            recall_target=recall_target,
         )
 
     @searched("sql", "text")
@@ -91,6 +93,7 @@ class SearchRunner:
         columns: str | None = None,
         mode: str | None = DEFAULT_MODE,
         ef: int | None = None,
+        recall_target: float | None = None,
     ) -> SearchResult:
         """Both searches, `window` candidates each under the same filter, fused."""
         return self._api.hybrid_search(
@@ -105,6 +108,7 @@ class SearchRunner:
             columns=columns,
             mode=mode or DEFAULT_MODE,
             ef=ef,
+            recall_target=recall_target,
         )
 
     def key_filter(self, snap: Snapshot, filter_sql: str | None) -> KeyFilter | None:
