@@ -55,7 +55,8 @@ def test_psql_lists_functions(wire):
             if r.count("|") == 4}  # fmt: skip
     assert rows["vector_search"] == (
         'ns text, q real[], k bigint, "column" text DEFAULT NULL, filter text DEFAULT NULL, '
-        "ef bigint DEFAULT NULL, exact boolean DEFAULT false"
+        "ef bigint DEFAULT NULL, exact boolean DEFAULT false, "
+        "recall_target double precision DEFAULT NULL"
     )
     assert rows["text_search"].startswith("ns text, query text, k bigint")
     assert rows["hybrid_search"].startswith("ns text, q real[], query text, k bigint")
