@@ -73,3 +73,18 @@ def test_sqlalchemy_reflects_temporary_tables(target):
             assert [c.name for c in reflected.primary_key] == ["id"]
     finally:
         engine.dispose()
+
+
+def test_temporary_relations_made_in_a_rolled_back_block_go(conn):
+    conn.execute("CREATE TEMP TABLE tt_kept (x INT)")
+    with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+        conn.execute("CREATE TEMP TABLE tt_gone (id SERIAL PRIMARY KEY)")
+        conn.execute("CREATE TEMP VIEW tt_gone_v AS SELECT id FROM tt_gone")
+        conn.execute("SELECT 1 / 0")
+    with conn.transaction():
+        conn.execute("CREATE TEMP TABLE tt_committed (x INT)")
+    names = conn.execute("SELECT relname FROM pg_class WHERE relname LIKE 'tt_%' "
+                         "AND relname NOT LIKE 'tt_items%' AND relname <> 'tt_view' "
+                         "ORDER BY 1").fetchall()  # fmt: skip
+    assert names == [("tt_committed",), ("tt_kept",)]
+    conn.execute("CREATE TEMP TABLE tt_gone (id SERIAL PRIMARY KEY)")  # the name is free

@@ -28,6 +28,25 @@ from .statement_memory import limited
 from .transactions import TransactionBlock
 from .txn_control import Control, parse_control
 
+# The session's own temporary tables, views and sequences (DuckDB's, per connection), by
+# kind: created in a block that rolls back, they go as in Postgres; the block's snapshot
+# views of namespaces (transactions.py) are gone by then.
+_TEMP = """SELECT 'TABLE', table_name FROM duckdb_tables() WHERE database_name = 'temp'
+  UNION ALL SELECT 'VIEW', view_name FROM duckdb_views()
+    WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(view_name, '__elacsym')
+  UNION ALL SELECT 'SEQUENCE', sequence_name FROM duckdb_sequences()
+    WHERE database_name = 'temp'"""
+_DROP_ORDER = {"VIEW": 0, "TABLE": 1, "SEQUENCE": 2}  # a SERIAL's sequence after its table
+
+
+def temp_relations(cur: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return {(kind, name) for kind, name in cur.execute(_TEMP).fetchall()}
+
+
+def drop_temp_relations(cur: duckdb.DuckDBPyConnection, made: set[tuple[str, str]]) -> None:
+    for kind, name in sorted(made, key=lambda r: _DROP_ORDER[r[0]]):
+        cur.execute(f'DROP {kind} IF EXISTS temp.main."{name.replace(chr(34), chr(34) * 2)}"')
+
 
 class SessionState:
     def __init__(
@@ -43,6 +62,7 @@ class SessionState:
         self.deallocated: list[str] = []  # DEALLOCATE names (or ALL) not yet applied
         self.cursors = Cursors(new_duck)
         self.database = "elacsym"  # what current_database() answers: the one asked for
+        self._temp_at_begin: set[tuple[str, str]] | None = None  # the block's start's
 
     def run(
         self,
@@ -116,6 +136,8 @@ class SessionState:
                 self._publish_cursors(cur)
                 raise
         committed = False
+        if control.verb == "begin" and tx.state == "idle":
+            self._temp_at_begin = temp_relations(cur)
         try:
             verb = tx.control(control)
             committed = verb == "COMMIT"
@@ -127,6 +149,10 @@ class SessionState:
             if ending and had_cursors:
                 self.cursors.end_block(committed)
                 self._publish_cursors(cur)
+            if ending:
+                if not committed and self._temp_at_begin is not None:
+                    drop_temp_relations(cur, temp_relations(cur) - self._temp_at_begin)
+                self._temp_at_begin = None
 
     def close(self) -> None:
         """The session ended: its cursors' connections are closed."""
