@@ -48,6 +48,7 @@ from .pg_catalog.install import duck_setting_names, install_pg_catalog
 from .pg_catalog.pg_namespaces import register_namespace
 from .pg_catalog.pg_schemas import PgSchemas, qualify
 from .pg_catalog.pg_sequences import PgSequences
+from .pg_catalog.snapshot import CatalogSnapshot
 from .results import ArrowResult, DuckResult, Outcome, StreamResult
 from .search.direct import DirectPath, recognise
 from .search.pgvector_order import rewrite_nearest
@@ -527,6 +528,8 @@ class Database:
             self.views.refresh_one(name, eventual)  # an unknown namespace is an error here
         self.views.refresh(names - searched, eventual)
         self.views.settle(names)
+        if reads_catalog(text):
+            self.catalog.ensure_fresh()
         if block.active is not None:
             block.show(cur, names)
         # Only queries stream: DuckDB's stream format fails other statements after they ran.
