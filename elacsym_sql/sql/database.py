@@ -136,6 +136,8 @@ class Database:
         self._readable: set[str] | None = None  # what DuckDB may read once locked down
         self._states: weakref.WeakKeyDictionary[Any, SessionState] = weakref.WeakKeyDictionary()
         self._streaming: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        self.catalog = CatalogSnapshot(self._duck)
+        self.catalog.install()  # last: it reads every catalog table made above
 
     def join_cluster(self, node: ClusterNode, forward_writes: bool) -> None:
         """Serve as the member `node`: `elacsym_cluster()` shows its view, and with
