@@ -71,16 +71,21 @@ def index_oid(contype: str, reloid: str, table: str, conname: str) -> str:
             f"THEN {hashed} ELSE 0 END::BIGINT")  # fmt: skip
 
 
-_CONS = f"""
+def _cons(constraints: str, rels: str) -> str:
+    """`cons` rows of constraint rows (namespace_constraints's columns) of relations `rels`."""
+    return f"""
 SELECT k.*, r.oid AS conrelid, r.nspname, r.nspoid, r.relname,
   {constraint_oid("k.contype", "r.oid", "k.name", "k.conname")} AS oid,
   {index_oid("k.contype", "r.oid", "k.name", "k.conname")} AS indexoid
-FROM (SELECT *, false AS temp FROM {S}.namespace_constraints UNION ALL {_TEMP}) k
-  JOIN {S}.rels r ON r.name = k.name AND r.temp = k.temp
+FROM ({constraints}) k JOIN {S}.{rels} r ON r.name = k.name
 """
 
+
 CONSTRAINT_VIEWS: dict[str, str] = {
-    "cons": _CONS,
+    # Those of every session (snapshot.py keeps them as a table) and the session's own.
+    "cons_shared": _cons(f"SELECT *, false AS temp FROM {S}.namespace_constraints", "rels_shared"),
+    "cons_temp": _cons(_TEMP, "rels_temp"),
+    "cons": f"SELECT * FROM {S}.cons_shared UNION ALL SELECT * FROM {S}.cons_temp",
     "pg_constraint": f"""
 SELECT oid, conname, nspoid AS connamespace, contype, false AS condeferrable,
   false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,

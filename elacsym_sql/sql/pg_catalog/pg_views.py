@@ -43,11 +43,20 @@ def nsp_oid(nspname: str) -> str:
 # The session's temporary tables and views (DuckDB's, per connection) are in Postgres's
 # temporary schema of a session (decision 0055).
 TEMP_SCHEMA = "pg_temp_3"
-_RELS = f"""
+
+
+def _rels(relations: str) -> str:
+    """`rels` rows of (name, kind, key, options, nspname, relname, temp) rows."""
+    return f"""
 SELECT name, kind, (hash(CASE WHEN temp THEN 'pg_temp.' ELSE '' END || name)
     % 1000000000)::BIGINT + 100000 AS oid, key, options,
   coalesce(nspname, 'public') AS nspname, coalesce(relname, name) AS relname,
-  {nsp_oid("coalesce(nspname, 'public')")} AS nspoid, temp FROM (
+  {nsp_oid("coalesce(nspname, 'public')")} AS nspoid, temp FROM ({relations})"""
+
+
+# The relations every session sees (snapshot.py keeps them as a table) and those of the
+# session (its temporary tables and views); `rels` is both.
+_SHARED_RELS = _rels(f"""
   SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key,
     k.options, k.nspname, k.relname, false AS temp
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
@@ -55,16 +64,20 @@ SELECT name, kind, (hash(CASE WHEN temp THEN 'pg_temp.' ELSE '' END || name)
     AND NOT starts_with(v.view_name, '__elacsym')  -- a namespace's view with its hidden key
   UNION ALL
   SELECT table_name, 'r', NULL, NULL, NULL, NULL, false FROM duckdb_tables()
-  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal
-  UNION ALL
-  SELECT table_name, 'r', NULL, NULL, '{TEMP_SCHEMA}', NULL, true FROM duckdb_tables()
+  WHERE database_name = {HOME} AND schema_name = 'main' AND NOT internal""")
+_TEMP_RELS = _rels(f"""
+  SELECT table_name AS name, 'r' AS kind, NULL::VARCHAR AS key, NULL::VARCHAR[] AS options,
+    '{TEMP_SCHEMA}' AS nspname, NULL::VARCHAR AS relname, true AS temp FROM duckdb_tables()
   WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(table_name, '__elacsym')
   UNION ALL  -- not the views a transaction block shows its snapshot of a namespace in
   SELECT view_name, 'v', NULL, NULL, '{TEMP_SCHEMA}', NULL, true FROM duckdb_views()
   WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(view_name, '__elacsym')
-    AND view_name NOT IN (SELECT name FROM {S}.namespace_keys))
-"""
-_COLS = rf"""
+    AND view_name NOT IN (SELECT name FROM {S}.namespace_keys)""")
+
+
+def _cols(rels: str, database: str) -> str:
+    """`cols` rows of the relations of view `rels`, whose columns DuckDB keeps in `database`."""
+    return rf"""
 SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS attname,
   c.column_index::SMALLINT AS attnum,
   coalesce(nc.typid, __elacsym_pg_oid(c.data_type)) AS atttypid,
@@ -76,14 +89,19 @@ SELECT r.oid AS attrelid, r.name, r.relname, r.nspname, r.kind, c.column_name AS
   (coalesce(c.column_name = r.key, false) OR NOT c.is_nullable
     OR coalesce(nc.required, false)) AS attnotnull,
   coalesce(nc.def, c.column_default) AS column_default, nc.identity
-FROM {S}.rels r JOIN duckdb_columns() c ON c.table_name = r.name
-  AND c.database_name = CASE WHEN r.temp THEN 'temp' ELSE {HOME} END AND c.schema_name = 'main'
+FROM {S}.{rels} r JOIN duckdb_columns() c ON c.table_name = r.name
+  AND c.database_name = {database} AND c.schema_name = 'main'
   LEFT JOIN {S}.namespace_columns nc ON nc.name = r.name AND nc.attname = c.column_name
 """
 
+
 VIEWS: dict[str, str] = {
-    "rels": _RELS,
-    "cols": _COLS,
+    "rels_shared": _SHARED_RELS,
+    "rels_temp": _TEMP_RELS,
+    "rels": f"SELECT * FROM {S}.rels_shared UNION ALL SELECT * FROM {S}.rels_temp",
+    "cols_shared": _cols("rels_shared", HOME),
+    "cols_temp": _cols("rels_temp", "'temp'"),
+    "cols": f"SELECT * FROM {S}.cols_shared UNION ALL SELECT * FROM {S}.cols_temp",
     "pg_namespace": f"""SELECT * FROM (VALUES ({PG_CATALOG}::BIGINT, 'pg_catalog', {OWNER}::BIGINT),
         ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
         AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)

@@ -1,4 +1,5 @@
-"""The catalog relations most queries join, kept as tables rather than views.
+"""The catalog relations every session sees alike and most queries join, kept as tables
+rather than views.
 
 DuckDB binds and optimizes the whole stack of catalog views under every client query: as
 views, one SQLAlchemy column reflection over 30 tables took ~1.3 s to plan and ~0.1 s to
@@ -19,7 +20,9 @@ import duckdb
 from .pg_views import HOME, S
 
 # In the order they are rebuilt: each reads only those before it and our catalog tables.
-BASE_RELATIONS = ("rels", "cols", "cons", "pg_type", "pg_class", "pg_attribute")
+# The session's temporary relations are not in them (pg_views.py: `rels` is `rels_shared`
+# and `rels_temp`, and so on).
+BASE_RELATIONS = ("rels_shared", "cols_shared", "cons_shared", "pg_type")
 _LIVE = "_live"
 
 _MAIN_CATALOG = f"""
