@@ -62,7 +62,8 @@ def test_catalog_and_storage_show_names_as_written(con):
     ]  # fmt: skip
     assert rows(con, "SELECT nextval('\"My Table_Weird Col!_seq\"')")[0][0] > 2
     keys = rows(con, "SELECT relname FROM pg_class WHERE relname LIKE 'My%' ORDER BY 1")
-    assert keys == [("My Table",), ("My Table_pkey",)]
+    # The SERIAL column's sequence is a relation too, as in Postgres.
+    assert keys == [("My Table",), ("My Table_Weird Col!_seq",), ("My Table_pkey",)]
 
 
 def test_names_differing_only_in_case_are_refused(con):
