@@ -36,7 +36,7 @@ class Check:
 class Unique:
     name: str
     columns: tuple[str, ...]
-    primary: bool = False  # a primary key added by ALTER TABLE (sql/alter_table.py)
+    primary: bool = False  # a primary key added by ALTER TABLE (sql/statements/alter_table.py)
 
 
 @dataclass(frozen=True)

@@ -230,6 +230,26 @@ class ProtocolViolation(OperationalError):
     sqlstate = "08P01"
 
 
+class FrameError(OperationalError):
+    """The wire's byte stream cannot be read on (a bad length, an unknown type, a message
+    over its limit): the session answers FATAL and closes, as Postgres does."""
+
+    def __init__(self, sqlstate: str, message: str, unread: int = 0) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate  # 08P01, or 54000 for a message over its limit
+        self.unread = unread  # bytes of a refused message's body still on their way
+
+
+class AuthFailed(OperationalError):
+    """Authentication failed (28P01), or the exchange broke the protocol (08P01)."""
+
+    sqlstate = "28P01"
+
+    def __init__(self, message: str, sqlstate: str = "28P01") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
 class ProgramLimitExceeded(OperationalError):
     """A message, array or other input beyond a size limit."""
 
@@ -238,6 +258,18 @@ class ProgramLimitExceeded(OperationalError):
 
 class StorageError(OperationalError):
     sqlstate = "58030"
+
+
+class ObjectNotFound(StorageError):
+    """The key does not exist in the object store."""
+
+    sqlstate = "58030"
+
+
+class PreconditionFailed(StorageError):
+    """A conditional write lost: the key exists (create) or changed (CAS)."""
+
+    sqlstate = "40001"
 
 
 class StorageUnavailable(StorageError):
@@ -271,10 +303,48 @@ class InvalidSavepoint(OperationalError):
     sqlstate = "3B001"
 
 
+class ActiveSqlTransaction(OperationalError):
+    """A statement that cannot run inside a transaction block (VACUUM)."""
+
+    sqlstate = "25001"
+
+
 class UndefinedObject(ProgrammingError):
     """An extension, index or other named object that does not exist."""
 
     sqlstate = "42704"
+
+
+class InvalidSqlStatementName(ProgrammingError):
+    """A prepared statement or portal the extended protocol names that does not exist."""
+
+    sqlstate = "26000"
+
+
+class DuplicatePreparedStatement(ProgrammingError):
+    sqlstate = "42P05"
+
+
+class RouteNotFound(ProgrammingError):
+    """An HTTP path the API does not have."""
+
+    sqlstate = "42704"
+
+
+class MethodNotAllowed(NotSupportedError):
+    """An HTTP method a path of the API does not take."""
+
+    sqlstate = "0A000"
+
+
+class BadCopyFormat(DataError):
+    """COPY FROM data that does not read in the statement's format."""
+
+    sqlstate = "22P04"
+
+
+class InvalidCopyOption(SyntaxError):
+    """A COPY option Postgres would refuse (42601)."""
 
 
 class DivisionByZero(DataError):

@@ -2,8 +2,11 @@
 what the front doors (SQL, HTTP, the command line) call, and everything they need from
 the engine is exported here: nothing outside it imports its submodules."""
 
+from ..catalog import EnumType, SchemaStore, TypeStore
 from ..index.analyzer import STOPWORD_LANGUAGES
+from ..index.analyzer import check_options as check_full_text_options
 from ..wal import WalRecord
+from ..wal.record import Kind as WriteKind
 from .api import EngineApi, Recall, check_k, query_matrix
 from .engine import Engine
 from .filters import KeyFilter
@@ -20,6 +23,7 @@ from .search_spec import (
 )
 from .sequences import SequenceSpec, rowid_sequence
 from .transaction import Transaction
+from .validate import composite_keys, conform_keys, conform_rows, failing_row
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -34,18 +38,27 @@ __all__ = [
     "STOPWORD_LANGUAGES",
     "Engine",
     "EngineApi",
+    "EnumType",
     "Fusion",
     "KeyFilter",
     "Namespace",
     "Recall",
+    "SchemaStore",
     "SearchFunction",
     "SearchResult",
     "SequenceSpec",
     "Snapshot",
     "Transaction",
+    "TypeStore",
     "WalRecord",
     "WriteConflict",
+    "WriteKind",
+    "check_full_text_options",
     "check_k",
+    "composite_keys",
+    "conform_keys",
+    "conform_rows",
+    "failing_row",
     "query_matrix",
     "rowid_sequence",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import Manifest, ManifestStore, namespace_marker_key
+from ..catalog import Manifest, ManifestStore, SchemaStore, TypeStore, namespace_marker_key
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
 from ..index.threads import limit_blas_threads
@@ -50,6 +50,8 @@ class Engine:
         self.decisions = TxnDecisions(self.store, settings.txn_timeout_seconds)
         self.sequences = Sequences(self.store)
         self.references = References(self.store)
+        self.types = TypeStore(self.store)  # CREATE TYPE ... AS ENUM
+        self.schemas = SchemaStore(self.store)  # CREATE SCHEMA
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         # Whether this node folds, compacts and collects a namespace (cluster/ says: only

@@ -4,7 +4,7 @@ nothing, durable when it returns.
 
 A write whose effect depends on stored rows (if_absent, patch, delete) is appended only
 directly after the snapshot it read, and computed again when another writer got in first
-(as SQL's conditional statements are, sql/dml.py).
+(as SQL's conditional statements are, sql/statements/dml.py).
 """
 
 from __future__ import annotations

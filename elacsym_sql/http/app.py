@@ -24,10 +24,10 @@ from starlette.routing import Route
 from .. import __version__
 from ..cluster import ClusterNode, cluster_rows
 from ..engine import EngineApi, check_k
-from ..errors import ElacsymError, InternalError
+from ..errors import ElacsymError, InternalError, MethodNotAllowed, RouteNotFound
 from ..metrics import exposition, timed_search
 from ..schema import check_name
-from .errors import MethodNotAllowed, RouteNotFound, error_response
+from .errors import error_response
 from .forward import HttpForwarding
 from .openapi import docs_html, openapi_document
 from .requests import delete_args, documents_to_rows, parse_query, results_json, run_query

@@ -28,14 +28,6 @@ _STATUS: tuple[tuple[type[e.ElacsymError], int], ...] = (
 )
 
 
-class RouteNotFound(e.ProgrammingError):
-    sqlstate = "42704"
-
-
-class MethodNotAllowed(e.NotSupportedError):
-    sqlstate = "0A000"
-
-
 def status_of(error: e.ElacsymError) -> int:
     for cls, status in _STATUS:
         if isinstance(error, cls):

@@ -2,10 +2,10 @@
 
 A segment's index is one immutable file: hnswlib's own `save_index` format, labels = the rows'
 positions in the segment (0..n-1). `HnswIndex` loads it, memory-maps the same file to reach
-the stored vectors without copying them (exact search over a small allowed set, `exact=True`),
-and answers searches with `_distance` values in the conventions of `exact.py` (smaller is
-closer): hnswlib's squared l2 becomes its square root, and its ``1 - q.v`` for inner product
-becomes ``-(q.v)``.
+the stored vectors without copying them (exact search over a small allowed set, `exact=True`;
+where they lie in the file: hnswlib_layout.py), and answers searches with `_distance` values
+in the conventions of `exact.py` (smaller is closer): hnswlib's squared l2 becomes its square
+root, and its ``1 - q.v`` for inner product becomes ``-(q.v)``.
 
 Concurrency: hnswlib releases the GIL inside `knn_query`, so searches from several threads run
 in parallel. `ef` is index-wide state in hnswlib (`set_ef`); a gate lets searches with the same
@@ -15,7 +15,6 @@ ef run together and makes a search with another ef wait until they finish.
 from __future__ import annotations
 
 import os
-import struct
 import tempfile
 import threading
 from pathlib import Path
@@ -33,6 +32,7 @@ from elacsym_sql.index.exact import (
     exact_search,
     vector_norms,
 )
+from elacsym_sql.index.hnswlib_layout import map_index_file, stored_vectors
 
 # hnswlib space per metric.
 _SPACES = {"cosine": "cosine", "l2": "l2", "dot": "ip"}
@@ -57,11 +57,6 @@ SMALL_SEGMENT_ROWS = 5_000
 # 13k rows: 2.8 vs 1.3) and ~15-20 at n=20k; below it the graph is also less accurate.
 EXACT_FALLBACK_ROWS = 2_000
 EXACT_FALLBACK_FACTOR = 10.0
-
-# hnswlib 0.8 `saveIndex` header: offsetLevel0_, max_elements_, cur_element_count,
-# size_data_per_element_, label_offset_, offsetData_ (size_t), maxlevel_ (int),
-# enterpoint_node_ (uint32), maxM_, maxM0_, M_ (size_t), mult_ (double), ef_construction_.
-_HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 
 
 def build_hnsw_file(
@@ -180,7 +175,7 @@ class HnswIndex:
         self._gate = _EfGate(index)
         self._norms: np.ndarray | None = None
         self._mm = mm
-        self._vectors, self._internal = _stored_vectors(mm, self.count, dim)
+        self._vectors, self._internal = stored_vectors(mm, self.count, dim)
         if self.count:
             probe = int(self._internal[0])
             if not np.array_equal(self._vectors[probe], index.get_items([0])[0]):
@@ -209,11 +204,8 @@ class HnswIndex:
 
     @classmethod
     def _load_path(cls, path: str, metric: str, dim: int) -> HnswIndex:
-        nbytes = os.path.getsize(path)
-        if nbytes < _HEADER.size:
-            raise CorruptObject(f"HNSW index file {path} is truncated ({nbytes} bytes)")
-        mm = np.memmap(path, dtype=np.uint8, mode="r")
-        _check_header(bytes(mm[: _HEADER.size]), nbytes, dim, path)
+        mm = map_index_file(path, dim)
+        nbytes = len(mm)
         index = hnswlib.Index(space=_SPACES[metric], dim=dim)
         try:
             index.load_index(path, max_elements=0)
@@ -324,42 +316,3 @@ class HnswIndex:
         self._index = None  # type: ignore[assignment]
         self._vectors = self._internal = self._norms = None  # type: ignore[assignment]
         self._mm = None  # type: ignore[assignment]
-
-
-def _check_header(head: bytes, nbytes: int, dim: int, path: str) -> None:
-    (off0, max_el, cur, size_el, label_off, data_off, _maxlevel, _entry, _max_m, max_m0, m, _mult,
-     _efc) = _HEADER.unpack(head)  # fmt: skip
-    ok = (
-        off0 == 0
-        and cur <= max_el
-        and m >= 1
-        and data_off == max_m0 * 4 + 4
-        and size_el == label_off + 8
-        and label_off >= data_off
-        and nbytes >= _HEADER.size + cur * (size_el + 4)
-    )
-    if not ok:
-        raise CorruptObject(f"HNSW index file {path} has an invalid header")
-    file_dim = (label_off - data_off) // 4
-    if file_dim != dim:
-        raise CorruptObject(
-            f"HNSW index file {path} holds {file_dim}-dimensional vectors, expected {dim}"
-        )
-
-
-def _stored_vectors(mm: np.memmap, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """A zero-copy (n, dim) float32 view of the stored vectors (by internal id), and the
-    internal id of each label (row position)."""
-    head = _HEADER.unpack(bytes(mm[: _HEADER.size]))
-    size_el, label_off, data_off = head[3], head[4], head[5]
-    level0 = mm[_HEADER.size : _HEADER.size + n * size_el].reshape(n, size_el)
-    vectors = level0[:, data_off : data_off + 4 * dim].view(np.float32)
-    labels = level0[:, label_off : label_off + 8].copy().view("<u8")[:, 0]
-    internal = np.full(n, -1, np.int64)
-    if n:
-        if int(labels.max()) >= n:
-            raise CorruptObject("HNSW index labels are not row positions 0..n-1")
-        internal[labels.astype(np.int64)] = np.arange(n, dtype=np.int64)
-        if (internal < 0).any():
-            raise CorruptObject("HNSW index labels are not row positions 0..n-1")
-    return vectors, internal

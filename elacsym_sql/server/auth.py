@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..errors import AuthFailed
 from . import frontend as f
 from . import protocol as p
 
@@ -32,14 +33,6 @@ if TYPE_CHECKING:
 AuthMode = Literal["trust", "password", "scram"]
 ITERATIONS = 4096
 _MECHANISM = "SCRAM-SHA-256"
-
-
-class AuthFailed(Exception):
-    """Authentication failed (SQLSTATE 28P01), or the exchange broke the protocol (08P01)."""
-
-    def __init__(self, message: str, sqlstate: str = "28P01") -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import ElacsymError
+from ..errors import BadCopyFormat, ElacsymError
 from ..sql.dialect.pg_text import interval_input
 from ..sql.pg_catalog import pg_types as t
 from . import params
@@ -29,10 +29,6 @@ BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 _UNESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))", re.DOTALL)
 _NUMERIC_ELEMENTS = {t.INT2, t.INT4, t.INT8, t.FLOAT4, t.FLOAT8, t.NUMERIC, t.BOOL}
-
-
-class BadCopyFormat(ElacsymError):
-    sqlstate = "22P04"
 
 
 def decode_copy(data: bytes, options: CopyOptions, columns: Sequence[tuple[str, str]]) -> pa.Table:

@@ -17,17 +17,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from ..errors import InvalidName, NotSupportedError, SyntaxError
+from ..errors import InvalidCopyOption, InvalidName, NotSupportedError, SyntaxError
 from ..sql.parse import DIALECT, split_statements
 from ..sql.statements.ddl import identifier
 
 _MENTIONS_COPY = re.compile(r"\bcopy\b", re.IGNORECASE)
 _TRUE = {"TRUE", "ON", "1", "YES", "T"}
 _FALSE = {"FALSE", "OFF", "0", "NO", "F"}
-
-
-class InvalidCopyOption(SyntaxError):
-    """A COPY option Postgres would refuse (42601)."""
 
 
 @dataclass(frozen=True)

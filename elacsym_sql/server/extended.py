@@ -17,7 +17,13 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ElacsymError, ProtocolViolation
+from ..errors import (
+    DuplicatePreparedStatement,
+    ElacsymError,
+    FrameError,
+    InvalidSqlStatementName,
+    ProtocolViolation,
+)
 from ..sql.describe import Description, describe
 from ..sql.pg_catalog import pg_types as t
 from . import frontend as f
@@ -31,14 +37,6 @@ from .statement_size import check_statement
 
 if TYPE_CHECKING:
     from .session import Session
-
-
-class UndefinedObject(ElacsymError):
-    sqlstate = "26000"  # invalid_sql_statement_name / unknown portal (34000)
-
-
-class DuplicateObject(ElacsymError):
-    sqlstate = "42P05"
 
 
 @dataclass
@@ -95,7 +93,7 @@ class Extended:
         self.query = ""
         try:
             await step
-        except (f.FrameError, ConnectionError):
+        except (FrameError, ConnectionError):
             raise  # the connection cannot go on (COPY data over the limit, client gone)
         except Exception as exc:
             self.skipping = True
@@ -126,7 +124,7 @@ class Extended:
         self.query = msg.query
         check_statement(msg.query, self.session.server.options)
         if msg.name and msg.name in self.statements:
-            raise DuplicateObject(f'prepared statement "{msg.name}" already exists')
+            raise DuplicatePreparedStatement(f'prepared statement "{msg.name}" already exists')
         request = parse_copy(msg.query) if mentions_copy(msg.query) else None
         self.statements[msg.name] = Prepared(msg.query, msg.param_oids, copy=request)
         self.session.send(p.PARSE_COMPLETE)
@@ -134,7 +132,7 @@ class Extended:
     async def bind(self, msg: f.Bind) -> None:
         stmt = self.statements.get(msg.statement)
         if stmt is None:
-            raise UndefinedObject(f'prepared statement "{msg.statement}" does not exist')
+            raise InvalidSqlStatementName(f'prepared statement "{msg.statement}" does not exist')
         self.query = stmt.query
         formats = f.per_column(msg.param_formats, len(msg.values))
         given = stmt.param_oids + [0] * len(formats)
@@ -169,7 +167,7 @@ class Extended:
         if which == b"S":
             stmt = self.statements.get(name)
             if stmt is None:
-                raise UndefinedObject(f'prepared statement "{name}" does not exist')
+                raise InvalidSqlStatementName(f'prepared statement "{name}" does not exist')
             self.query = stmt.query
             if stmt.copy is not None:
                 stmt.description = Description([], None)
@@ -193,7 +191,7 @@ class Extended:
             s.send(row_description(cols, [int(cursor.binary)] * len(cols)))
             return
         if portal is None:
-            raise UndefinedObject(f'portal "{name}" does not exist')
+            raise InvalidSqlStatementName(f'portal "{name}" does not exist')
         if portal.statement.copy is not None:
             portal.described = True
         if portal.described:
@@ -231,7 +229,7 @@ class Extended:
         s = self.session
         portal = self.portals.get(name)
         if portal is None:
-            raise UndefinedObject(f'portal "{name}" does not exist')
+            raise InvalidSqlStatementName(f'portal "{name}" does not exist')
         self.query = portal.statement.query
         describe, self.deferred = self.deferred == name, None
         if portal.stream is not None:  # resume a suspended result

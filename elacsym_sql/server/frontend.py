@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import (
     CharacterNotInRepertoire,
+    FrameError,
     InvalidParameterValue,
     ProtocolViolation,
     SyntaxError,
@@ -43,17 +44,6 @@ _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 _U32 = struct.Struct("!I")
 _SHORT = "insufficient data left in message"
-
-
-class FrameError(Exception):
-    """The byte stream cannot be read on (a bad length, an unknown type, a message over
-    its limit): the session answers FATAL and closes, as Postgres does."""
-
-    def __init__(self, sqlstate: str, message: str, unread: int = 0) -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
-        self.message = message
-        self.unread = unread  # bytes of a refused message's body still on their way
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ class Server:
     ) -> None:
         """`allow_read`: directories every client may read files from (read_parquet, COPY
         FROM); `user_read_dirs`: more of them per user. Nothing else of the host's files is
-        reachable: the database is locked down for wire clients (sql/sandbox.py)."""
+        reachable: the database is locked down for wire clients (sql/session/sandbox.py)."""
         if auth not in get_args(AuthMode):
             raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
         if auth != "trust" and users is None:

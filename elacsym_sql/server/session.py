@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
 
-from ..errors import NotSupportedError
+from ..errors import FrameError, NotSupportedError
 from ..interrupts import checking
 from ..sql import Outcome
 from ..sql.parse import front_door_error
@@ -197,7 +197,7 @@ class Session:
                 await self.loop()
         except (asyncio.IncompleteReadError, OSError):
             pass  # the client went away, or its TLS broke
-        except f.FrameError as exc:
+        except FrameError as exc:
             self.ended = f"protocol error {exc.sqlstate}"
             self._out.clear()
             self.send(fatal(exc.sqlstate, exc.message))
@@ -335,7 +335,7 @@ class Session:
                     if (await self.run_next(statements, [], 0, True, simple=True))[0] is None:
                         break
                     ran = True
-        except (f.FrameError, ConnectionError):
+        except (FrameError, ConnectionError):
             raise  # the connection cannot go on (COPY data over the limit, client gone)
         except Exception as exc:
             self.fail(exc, sql)

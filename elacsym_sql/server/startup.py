@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..errors import ElacsymError
+from ..errors import ElacsymError, FrameError
 from ..sql.session.client_settings import REPORTED
 from . import frontend as f
 from . import protocol as p
-from .auth import AuthFailed, authenticate
+from .auth import authenticate
 from .errors import fatal
 from .logs import event
 
@@ -50,8 +50,10 @@ async def start(session: Session) -> bool:
         return await _refuse(session, "28000", message)
     try:
         await authenticate(session, server.auth, server.users, session.user)
-    except (AuthFailed, ElacsymError) as exc:  # ElacsymError: a message that did not decode
-        sqlstate, message = (exc.sqlstate, str(exc) if isinstance(exc, AuthFailed) else exc.message)
+    except FrameError:
+        raise  # the byte stream broke: the session ends (FATAL), no login failure counted
+    except ElacsymError as exc:  # AuthFailed, or a message that did not decode
+        sqlstate, message = exc.sqlstate, exc.message
         failures = server.login_guard.failed(session.address)
         event(logging.WARNING, "auth_failed", "authentication failed", pid=session.pid,
               address=session.address, user=session.user, sqlstate=sqlstate,
@@ -61,7 +63,7 @@ async def start(session: Session) -> bool:
     settings.values["session_authorization"] = session.user
     session.state.database = params.get("database") or session.user  # Postgres's default
     read_dirs = session.server.user_read_dirs.get(session.user, ())
-    session.state.access = session.db.file_access.reading(read_dirs)  # sql/sandbox.py
+    session.state.access = session.db.file_access.reading(read_dirs)  # sql/session/sandbox.py
     settings.changed.clear()
     await session.run_sync(session.state.sync_variables, session.cur)
     session.send(p.AUTH_OK)

@@ -4,7 +4,7 @@ Both interrupt the session's DuckDB cursor (the CancelRequest path), are checked
 chunks of a result and, through `raise_if_due`, at the safe points of the engine's own
 loops (interrupts.py), so a statement stops whether it is computing in DuckDB or in Python
 or waiting for its client to read. The error is Postgres's: 57014, "canceling statement due to ...".
-A statement that passed its commit point (sql/commit_point.py) is neither interrupted nor
+A statement that passed its commit point (sql/session/commit_point.py) is neither interrupted nor
 reported canceled: it took effect.
 """
 

@@ -75,7 +75,7 @@ def describe(
         tree = stmt.tree
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
             name = target_name(tree)
-            if db._is_namespace(name):
+            if db.router.is_namespace(name):
                 return _describe_write(db, cur, tree, name, stmt.placeholders)
         if isinstance(tree, exp.Create | exp.Drop) and not _duckdb_only(tree):
             return Description([None] * stmt.placeholders, None)
@@ -141,14 +141,15 @@ def _bind(
 ) -> Description:
     stmt = rewrite_catalog(stmt)  # pg_catalog reads, as execution sees them
     text, searched = rewrite_search_calls(rewrite_literal_casts(stmt.text))
-    names = db.tables_read(stmt, text)
+    names = db.duck_queries.tables_read(stmt, text)
     for name in searched:
         db.views.refresh_one(name)
     db.views.refresh(names - searched)
     described = _bind_text(cur, text, params)
     if described.columns is None:
         return described
-    columns = _as_executed(stmt.text, described.columns, db.declared_schemas(names | searched))
+    schemas = db.duck_queries.declared_schemas(names | searched)
+    columns = _as_executed(stmt.text, described.columns, schemas)
     return Description(described.parameters, columns)
 
 

@@ -7,7 +7,6 @@ DuckDB would (same Python values, same description), so callers cannot tell them
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import uuid
 import warnings
@@ -18,7 +17,7 @@ from typing import Any, Literal
 import duckdb
 import pyarrow as pa
 
-from ..errors import ElacsymError
+from .duckdb_stream import Stream, duckdb_error
 from .errors import translate
 from .views import quote
 
@@ -120,9 +119,8 @@ class StreamResult(ResultSet):
     cursor runs nothing else; `close` (or reading to the end) frees it. Rows are Arrow only:
     the server encodes them itself."""
 
-    def __init__(self, result: Any) -> None:
-        self._result = result  # DuckDB's RelationResult, submitted in its "stream" format
-        self._reader: pa.RecordBatchReader | None = None
+    def __init__(self, result: Stream) -> None:
+        self._result = result
         self._description = result.description or []  # gone once the rows are read
         self._names: list[str] | None = None
 
@@ -139,43 +137,20 @@ class StreamResult(ResultSet):
 
     def batches(self, rows_per_batch: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Batches of the size the statement was submitted with."""
-        self._reader = self._result.arrow_reader()
+        reader = self._result.reader()
         while True:
             try:
-                batch = self._reader.read_next_batch()
+                batch = reader.read_next_batch()
             except StopIteration:
                 return
             except (OSError, pa.ArrowException) as exc:  # DuckDB's error, as pyarrow's
-                raise stream_error(exc) from None
+                raise translate(duckdb_error(exc)) from None
             except duckdb.Error as exc:
                 raise translate(exc) from None
             yield batch if self._names is None else batch.rename_columns(self._names)
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-        with contextlib.suppress(duckdb.Error):  # read to the end: DuckDB closed it already
-            self._result.close()
-
-
-# DuckDB's error kinds, by the prefix of their text: an error while a stream is read
-# reaches us through pyarrow with only that text.
-_KINDS: dict[str, type[duckdb.Error]] = {
-    "INTERRUPT": duckdb.InterruptException,
-    "Conversion": duckdb.ConversionException,
-    "Invalid Input": duckdb.InvalidInputException,
-    "Out of Range": duckdb.OutOfRangeException,
-    "Out of Memory": duckdb.OutOfMemoryException,
-    "Constraint": duckdb.ConstraintException,
-    "IO": duckdb.IOException,
-    "Not implemented": duckdb.NotImplementedException,
-}
-
-
-def stream_error(exc: Exception) -> ElacsymError:
-    text = str(exc)
-    kind = text.partition(" Error: ")[0] if " Error: " in text else ""
-    return translate(_KINDS.get(kind, duckdb.Error)(text))
+        self._result.close()
 
 
 @functools.lru_cache(maxsize=256)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..config import Settings
-from .base import ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
+from ..errors import ObjectNotFound, PreconditionFailed
+from .base import ObjectInfo, ObjectStore
 from .cache import DiskCache
 from .local import LocalStore
 from .metered import MeteredStore

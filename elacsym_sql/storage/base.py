@@ -12,22 +12,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..errors import StorageError
-
 #: What a write accepts: large WAL records arrive as views of an Arrow buffer, not copied.
 Blob = bytes | bytearray | memoryview
-
-
-class ObjectNotFound(StorageError):
-    """The key does not exist."""
-
-    sqlstate = "58030"
-
-
-class PreconditionFailed(StorageError):
-    """A conditional write lost: the key exists (create) or changed (CAS)."""
-
-    sqlstate = "40001"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from .base import Blob, ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
+from ..errors import ObjectNotFound, PreconditionFailed
+from .base import Blob, ObjectInfo, ObjectStore
 
 _TMP_DIR = ".tmp"
 _STALE_TEMP_SECONDS = 3600.0

@@ -40,11 +40,13 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..errors import (
     InvalidParameterValue,
+    ObjectNotFound,
+    PreconditionFailed,
     StatementCompletionUnknown,
     StorageError,
     StorageUnavailable,
 )
-from .base import Blob, ObjectInfo, ObjectNotFound, ObjectStore, PreconditionFailed
+from .base import Blob, ObjectInfo, ObjectStore
 from .retry import Transient, call_with_retries
 
 if TYPE_CHECKING:

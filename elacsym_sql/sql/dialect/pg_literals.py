@@ -3,7 +3,7 @@ them: array literals, bytea, intervals (pg_text.py), regclass/regproc, bare NUME
 
 Postgres types a string from its context; here the contexts that need it convert it: a
 namespace column of a list, bytea or interval type in INSERT VALUES or UPDATE SET
-(`typed_literal`, sql/dml.py), and an explicit cast anywhere (`rewrite_literal_casts`:
+(`typed_literal`, sql/statements/dml.py), and an explicit cast anywhere (`rewrite_literal_casts`:
 `'{1,2}'::INT[]`, `CAST('{a}' AS TEXT[])`, `'\\x00ff'::bytea`). `'docs'::regclass` and
 `'f'::regproc::oid` are the OIDs of the relation and function so named (an error if there
 is none), as Postgres reads them; a bare `'pg_catalog.f'::regproc` is the name `f`, which

@@ -16,7 +16,7 @@ import duckdb
 import sqlglot
 from sqlglot.tokens import Token, TokenType
 
-from ...catalog.types import EnumType, TypeStore
+from ...engine import EnumType, TypeStore
 from ...errors import (
     DependentObjectsStillExist,
     InvalidParameterValue,
@@ -25,7 +25,6 @@ from ...errors import (
     UndefinedObject,
 )
 from ...schema import check_name, enum_type
-from ...storage import ObjectStore
 from ..dialect.pg_rewrite import SHIM
 from ..parse import DIALECT
 from ..views import quote
@@ -101,11 +100,11 @@ class EnumTypes:
 
     def __init__(
         self,
-        store: ObjectStore,
+        types: TypeStore,
         duck: duckdb.DuckDBPyConnection,
         columns_of_type: Callable[[str], list[str]],
     ) -> None:
-        self._types = TypeStore(store)
+        self._types = types
         self._duck = duck.cursor()
         self._columns_of_type = columns_of_type  # a column type -> "ns.col" of its columns
         self._lock = threading.Lock()

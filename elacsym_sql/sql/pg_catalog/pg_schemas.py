@@ -22,6 +22,7 @@ import sqlglot
 from sqlglot.errors import TokenError
 from sqlglot.tokens import TokenType
 
+from ...engine import SchemaStore
 from ...errors import (
     DependentObjectsStillExist,
     DuplicateSchema,
@@ -29,9 +30,7 @@ from ...errors import (
     NotSupportedError,
     ReservedName,
 )
-from ...layout import SCHEMAS, schema_key
 from ...schema import check_name
-from ...storage import ObjectStore, PreconditionFailed
 from ..dialect.pg_rewrite import SHIM
 from ..statements.indexes import NAME, ident
 from ..views import quote
@@ -58,9 +57,12 @@ def split_name(name: str, schemas: frozenset[str]) -> tuple[str, str]:
 
 class PgSchemas:
     def __init__(
-        self, store: ObjectStore, duck: duckdb.DuckDBPyConnection, tables: Callable[[], list[str]]
+        self,
+        stored: SchemaStore,
+        duck: duckdb.DuckDBPyConnection,
+        tables: Callable[[], list[str]],
     ) -> None:
-        self._store = store
+        self._stored = stored
         self._duck = duck.cursor()
         self._tables = tables  # every namespace name
         self._lock = threading.Lock()
@@ -71,7 +73,7 @@ class PgSchemas:
         """The schemas CREATE SCHEMA made (any process), re-listed every few seconds."""
         with self._lock:
             if fresh or time.monotonic() - self._read_at >= REFRESH_SECONDS:
-                listed = {o.key[len(SCHEMAS) :] for o in self._store.list(SCHEMAS)}
+                listed = self._stored.names()
                 self._read_at = time.monotonic()
                 if listed != self._names:
                     self._install(frozenset(listed))
@@ -113,11 +115,8 @@ class PgSchemas:
                 f'unacceptable schema name "{name}"',
                 detail='The prefix "pg_" is reserved for system schemas.',
             )
-        try:
-            self._store.put_if_absent(schema_key(name), b"")
-        except PreconditionFailed:
-            if not if_not_exists:
-                raise DuplicateSchema(f'schema "{name}" already exists') from None
+        if not self._stored.create(name) and not if_not_exists:
+            raise DuplicateSchema(f'schema "{name}" already exists')
         self.names(fresh=True)
 
     def _drop(self, names: list[str], if_exists: bool, cascade: bool) -> None:
@@ -138,7 +137,7 @@ class PgSchemas:
                     hint="Use DROP ... CASCADE to drop the dependent objects too.",
                 )
         for name in present:
-            self._store.delete(schema_key(name))
+            self._stored.drop(name)
             self._duck.execute(f"DROP SCHEMA IF EXISTS {quote(name)} CASCADE")
         self.names(fresh=True)
 

@@ -140,7 +140,7 @@ class Column:
     modifier: int = -1
 
 
-# Enum types users created (sql/enum_types.py), by DuckDB's spelling of their type
+# Enum types users created (sql/pg_catalog/enum_types.py), by DuckDB's spelling of their type
 # ("ENUM('sad', 'ok')"): DuckDB names a result's enum type by its labels, not its name.
 _ENUMS: dict[str, int] = {}  # type text -> OID
 _ENUMS_LOCK = threading.Lock()

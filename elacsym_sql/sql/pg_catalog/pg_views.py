@@ -4,7 +4,7 @@ schema `elacsym_pg` (pg_rewrite.py points client SQL here).
 Namespaces are tables (relkind 'r') in schema `public` (DuckDB's `main`), each with its
 primary key index `<name>_pkey`; other DuckDB tables and views in main show as tables and
 views. OIDs of relations are a hash of their name, stable across restarts. Column types are
-the Postgres types the wire server sends for them (sql/pg_types.py).
+the Postgres types the wire server sends for them (sql/pg_catalog/pg_types.py).
 """
 
 from __future__ import annotations
@@ -248,7 +248,7 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         "tableoid BIGINT"
     ),
     "pg_enum": f"SELECT oid, enumtypid, enumsortorder, enumlabel FROM {S}.enum_labels",
-    # Built in (sql/extensions.py): CREATE EXTENSION of these succeeds, of others is 0A000.
+    # Built in (statements/extensions.py): CREATE EXTENSION of these succeeds, of others 0A000.
     "pg_extension": f"""SELECT * FROM (VALUES
         (13001::BIGINT, 'plpgsql', {OWNER}::BIGINT, {PG_CATALOG}::BIGINT, false, '1.0'),
         (16400, 'vector', {OWNER}, {PUBLIC}, true, '0.8.0'))

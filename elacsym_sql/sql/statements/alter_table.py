@@ -4,7 +4,7 @@ and schema migrations add a key after loading the rows (decision 0034).
 A namespace created without a key stores its rows under a hidden row id (0025). Making
 the new key the storage key would rewrite every row; instead the key is kept as a
 constraint (schema.py's `added_key`): its columns become NOT NULL, and it is enforced as
-UNIQUE is (sql/enforce.py), so a duplicate is 23505 as in Postgres, and the catalog shows
+UNIQUE is (sql/statements/enforce.py), so a duplicate is 23505 as in Postgres, and the catalog shows
 it as the table's primary key. The rows present are checked first, with Postgres's errors
 (23502 for a NULL, 23505 for a duplicate). Other ALTER TABLE actions: 0A000.
 """

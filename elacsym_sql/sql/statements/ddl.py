@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from ...engine import Engine
-from ...engine.sequences import SequenceSpec, rowid_sequence
+from ...engine import Engine, SequenceSpec, check_full_text_options, rowid_sequence
 from ...errors import (
     DependentObjectsStillExist,
     DuplicateTable,
@@ -21,7 +20,6 @@ from ...errors import (
     UndefinedObject,
     UndefinedTable,
 )
-from ...index.analyzer import check_options
 from ...interrupts import check_interrupt
 from ...schema import (
     INTEGER_KEY_TYPES,
@@ -262,7 +260,7 @@ def execute_create(
     schema, table = schema_from_create(
         tree, lambda name: _schema_of(engine, name), enums, pg_schemas, text
     )
-    check_options(schema.options)  # options the full-text index cannot honour are refused
+    check_full_text_options(schema.options)  # options the full-text index cannot honour are refused
     if check is not None:
         check(schema)
     if engine.namespace(schema.name).exists():

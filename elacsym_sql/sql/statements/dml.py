@@ -21,12 +21,20 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from ...engine import Engine, Snapshot, Transaction, WriteConflict
-from ...engine.sequences import SequenceSpec, rowid_sequence
-from ...engine.validate import composite_keys, conform_keys, conform_rows
+from ...engine import (
+    Engine,
+    SequenceSpec,
+    Snapshot,
+    Transaction,
+    WriteConflict,
+    WriteKind,
+    composite_keys,
+    conform_keys,
+    conform_rows,
+    rowid_sequence,
+)
 from ...errors import GeneratedAlways, NotSupportedError, SerializationFailure, UndefinedColumn
 from ...schema import ROWID, Schema
-from ...wal.record import Kind
 from ..bind import run_arrow
 from ..dialect.float_literals import check_float_parameter
 from ..dialect.pg_literals import typed_literal, with_typed_literals
@@ -57,7 +65,7 @@ class Written:
     """A statement's effect: what goes to the WAL (`table`: full rows, or keys), and the
     rows as written (for deletes, the deleted rows' columns read): RETURNING reads them."""
 
-    kind: Kind
+    kind: WriteKind
     table: pa.Table
     rows: pa.Table
     schema: Schema

@@ -14,11 +14,9 @@ import duckdb
 import pyarrow as pa
 
 from ...constraints import ForeignKey
-from ...engine import Engine
-from ...engine.validate import failing_row
+from ...engine import Engine, WriteKind, failing_row
 from ...errors import CheckViolation, ForeignKeyViolation, UndefinedTable, UniqueViolation
 from ...schema import Schema
-from ...wal.record import Kind
 from ..views import quote, rows_view
 
 # Makes the cursor see these namespaces as the write must (up to date, or as the
@@ -32,7 +30,7 @@ def enforce(
     cur: duckdb.DuckDBPyConnection,
     engine: Engine,
     schema: Schema,
-    kind: Kind,
+    kind: WriteKind,
     rows: pa.Table,
     show: Show,
 ) -> None:

@@ -13,13 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ...errors import ElacsymError, SyntaxError, UndefinedColumn, UndefinedTable
+from ...errors import ActiveSqlTransaction, SyntaxError, UndefinedColumn, UndefinedTable
 from ...schema import Schema
-
-
-class ActiveSqlTransaction(ElacsymError):
-    sqlstate = "25001"
-
 
 _NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 _STATEMENT = re.compile(r"\s*(?P<verb>VACUUM|ANALY[SZ]E)\b(?P<rest>.*?)[\s;]*$", re.I | re.S)

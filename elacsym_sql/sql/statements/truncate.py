@@ -10,8 +10,7 @@ from __future__ import annotations
 import duckdb
 from sqlglot import exp
 
-from ...engine import Engine
-from ...engine.validate import conform_keys
+from ...engine import Engine, conform_keys
 from ...errors import NotSupportedError, SerializationFailure, UndefinedTable
 from ..bind import run_arrow
 from ..parse import table_name
