@@ -29,7 +29,7 @@ MAX_NAME_BYTES = 63  # Postgres's NAMEDATALEN - 1
 # Scalar types a column may have, with their Arrow storage type. UUID, JSON, JSONB, enum
 # labels and intervals (Parquet has no month-day-microsecond type) are kept as strings in
 # WAL and Parquet files; the namespace view casts them back. JSONB is DuckDB's JSON under
-# an alias (pg_catalog.py creates it), so the catalog can tell the two apart.
+# an alias (sql/pg_catalog/install.py creates it), so the catalog can tell the two apart.
 SCALAR_TYPES: dict[str, pa.DataType] = {
     "BOOLEAN": pa.bool_(),
     "SMALLINT": pa.int16(),

@@ -4,7 +4,7 @@ psql, SQLAlchemy, asyncpg and pgJDBC introspect with `pg_catalog.pg_class`,
 `OPERATOR(pg_catalog.~)`, `COLLATE pg_catalog.default`, `x::pg_catalog.regclass`,
 `information_schema.columns`, `public.docs`. DuckDB has its own pg_catalog and
 information_schema schemas, which cannot be shadowed; so the names we answer are sent to
-our schema (`elacsym_pg`, pg_catalog.py), the rest lose their `pg_catalog.` prefix, and
+our schema (`elacsym_pg`, pg_catalog/install.py), the rest lose their `pg_catalog.` prefix, and
 the Postgres schema `public` is DuckDB's `main`. Literals, quoted text and comments are
 never touched: the tokenizer tells them apart.
 """

@@ -15,7 +15,7 @@ from .pg_types import PG_CHAR
 S = "elacsym_pg"
 PUBLIC, PG_CATALOG, INFO_SCHEMA, OWNER = 2200, 11, 13000, 10
 # The BIGINT columns below that are int8 in Postgres; every other one is an OID and is
-# typed as one when installed (pg_catalog.py).
+# typed as one when installed (install.py).
 INT8_COLUMNS = frozenset({"seqstart", "seqincrement", "seqmax", "seqmin", "seqcache"})
 
 
