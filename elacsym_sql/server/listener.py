@@ -8,7 +8,6 @@ import contextlib
 import itertools
 import logging
 import ssl
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import get_args
@@ -71,7 +70,7 @@ class Server:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")
         self.closing = False
         self._sessions: dict[int, Session] = {}
-        self._trimmed = 0.0  # when freed memory was last given back (memory.py)
+        self.trims = memory.TrimSchedule(self.pool)  # freed memory given back (memory.py)
         self._admitted = 0  # sessions past their startup packet: max_connections counts these
         self.login_guard = LoginGuard(
             self.options.auth_failure_limit, self.options.seconds("auth_failure_window")
@@ -106,6 +105,8 @@ class Server:
             CONNECTIONS.labels("wire").dec()
             if task is not None:
                 self._tasks.discard(task)
+            if not self.closing:  # the session and its DuckDB cursor are closed now
+                self.trims.request(asyncio.get_running_loop())
 
     def admit(self, session: Session) -> bool:
         """Count a session that sent its startup packet; False past max_connections."""
@@ -120,10 +121,6 @@ class Server:
         if session.admitted:
             session.admitted = False
             self._admitted -= 1
-        now = time.monotonic()
-        if not self.closing and now - self._trimmed >= memory.TRIM_SECONDS:  # give back memory
-            self._trimmed = now
-            asyncio.get_running_loop().run_in_executor(self.pool, memory.trim)
 
     def cancel(self, pid: int, secret: int) -> None:
         """CancelRequest: stop the session's running statement, if the key matches."""
@@ -139,6 +136,7 @@ class Server:
     async def shutdown(self, grace_seconds: float = 30.0) -> None:
         """Stop accepting; sessions finish the statement they run, then are closed."""
         self.closing = True
+        self.trims.cancel()
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions.values()):

@@ -159,6 +159,9 @@ class Database:
         of users allowed them). Served twice, the second server may not read more."""
         readable = {self.engine.cache.directory, *read_dirs, *user_dirs}
         if self._readable is None:
+            # DuckDB's allocator (jemalloc on Linux) keeps freed pages per thread until that
+            # thread allocates again; a server's threads go idle with them (decision 0048).
+            self._duck.execute("SET GLOBAL allocator_background_threads = true")
             lock_down(self._duck, readable)
             self._readable = readable
             self.file_access = self.file_access.for_wire(read_dirs, self._global_settings())
