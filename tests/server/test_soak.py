@@ -1,6 +1,6 @@
 """64 clients at once against `elacsym serve` (its own process): writers, COPY writers,
 readers, clients that cancel long queries and clients that hang up in the middle of a large
-result, for three rounds of 18 s after a 6 s warm-up. Afterwards every acknowledged write
+result, for three rounds of 18 s after a 5 s warm-up. Afterwards every acknowledged write
 is there, nothing failed that should not have, and the server's RSS after each round is
 back near where the warmed-up server started: memory does not grow with the traffic.
 
@@ -27,7 +27,7 @@ from elacsym_sql.testing.served import Served, serve
 from .wire_client import Client, query
 
 CLIENTS = 64
-WARM_UP_SECONDS = 6.0
+WARM_UP_SECONDS = 5.0
 ROUNDS = 3
 SECONDS = 18.0  # per round: with the warm-up, 60 s
 WARM_UP_MB = 150  # a cold server's growth in the warm-up (measured 40-55 MB)
@@ -162,7 +162,7 @@ def soak_round(port: int, seconds: float, round_: int) -> Soak:
 def settled_rss(srv: Served) -> float:
     """The server's RSS once it has given freed memory back: it trims at most every
     TRIM_SECONDS as sessions close, and once after the last (server/memory.py)."""
-    time.sleep(memory.TRIM_SECONDS + 1)
+    time.sleep(memory.TRIM_SECONDS + 0.5)
     rss = srv.rss_mb()
     for _ in range(20):  # a loaded machine: the trim may still be running
         time.sleep(0.5)
