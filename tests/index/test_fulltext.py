@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
@@ -455,6 +456,18 @@ def test_live_index_moves_forward_only(io: DirIO, tmp_path: Path) -> None:
     assert newer.num_docs == 98
     live.close()
     assert [p for p in os.listdir(tmp_path) if p.startswith("fts-")] == []
+
+
+def test_a_live_index_nobody_closes_removes_its_directory(io: DirIO, tmp_path: Path) -> None:
+    spec, corpus = make_spec(), random_corpus(20)
+    v1 = fold(spec, None, [Upsert(corpus)], io, "ns/fts", wal_hwm=1)
+    live = LiveIndex(spec, io, work_dir=str(tmp_path))
+    searcher = live.view(v1, [])
+    assert [p for p in os.listdir(tmp_path) if p.startswith("fts-live-")]
+    del live
+    gc.collect()
+    assert [p for p in os.listdir(tmp_path) if p.startswith("fts-live-")] == []
+    assert searcher.num_docs == 20  # a searcher it returned still answers
 
 
 def test_empty_namespace_and_tail_only(io: DirIO) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ class LiveIndex:
         self._version = -2  # below any state (an empty base is -1)
         self._applied = -1  # highest WAL seq applied
         self._directory: str | None = None
+        self._remove: weakref.finalize | None = None  # removes _directory
         self._index: Any = None
         self._writer: Any = None
         self._searcher: Searcher | None = None
@@ -74,6 +76,9 @@ class LiveIndex:
     def _switch(self, state: FtsState | None) -> None:
         self._release()
         self._directory = tempfile.mkdtemp(prefix="fts-live-", dir=self.work_dir)
+        # Removed with this object too when nobody closes it (dropped, or at exit): unclosed
+        # ones had left hundreds of fts-live-* directories behind in the temp directory.
+        self._remove = weakref.finalize(self, shutil.rmtree, self._directory, ignore_errors=True)
         self._index = open_version(self.spec, state, self.io, self._directory)
         self._state, self._version = state, state.version if state else -1
         self._applied = state.wal_hwm if state else -1
@@ -83,7 +88,7 @@ class LiveIndex:
         if self._writer is not None:
             self._writer.wait_merging_threads()
             self._writer = None
-        if self._directory:
+        if self._remove is not None:
             # Open searchers keep their memory-mapped files: unlinking does not affect them.
-            shutil.rmtree(self._directory, ignore_errors=True)
-            self._directory = None
+            self._remove()
+            self._remove = self._directory = None
