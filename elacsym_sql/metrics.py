@@ -70,7 +70,8 @@ CACHE = Counter(
 )
 WAL_APPENDS = Counter(
     "elacsym_wal_appends",
-    "WAL appends, by result (committed, or conflict: another writer took the number)",
+    "WAL appends, by result (committed; conflict: another writer took the number;"
+    " orphaned: created after a stall in a slot already folded, removed and retried)",
     ["result"],
     registry=REGISTRY,
 )

@@ -29,8 +29,10 @@ from ..errors import SerializationFailure, UndefinedTable
 from ..interrupts import check_interrupt
 from ..schema import Schema
 from ..storage import ObjectStore
+from ..storage.base import Blob
 from ..wal import TxnRef, WalEntry, WalLog, WalRecord, encode_entry
 from ..wal.record import Kind
+from .stalled_append import Stamp, landed_in_folded_slot, may_have_been_collected
 from .tail import Tail
 from .txn_decisions import TxnDecisions
 
@@ -90,7 +92,7 @@ class Namespace:
         self.write_lock = threading.RLock()
         self._lock = threading.Lock()
         self._manifest: Manifest | None = None
-        self._manifest_read_at = 0.0
+        self._manifest_read_at = Stamp(-math.inf, -math.inf)  # when the pointer read began
         self._tail: Tail | None = None
         self._tail_seq = 0
         self._pending: dict[int, WalEntry] = {}
@@ -171,11 +173,11 @@ class Namespace:
         return Snapshot(self._manifest, self._tail, self._tail_seq, pending, txns, self._late)
 
     def _refresh_manifest(self, force: bool = False) -> None:
-        age = time.monotonic() - self._manifest_read_at
-        if not force and age < self.settings.manifest_refresh_seconds:
+        if not force and self._manifest_read_at.age() < self.settings.manifest_refresh_seconds:
             return
+        started = Stamp()  # the manifest read was newest at some moment after this
         latest = self.manifests.load_latest(self.name, self._manifest)
-        self._manifest_read_at = time.monotonic()
+        self._manifest_read_at = started
         if latest is None:
             self._manifest, self._tail, self._dropped = None, None, False
             return
@@ -293,6 +295,7 @@ class Namespace:
                 with self._lock:
                     self._refresh_manifest(force=self._manifest is None or self._dropped)
                     snap = self._current()
+                    chosen_from = self._manifest_read_at
                 if check is not None:
                     check(snap)
                 seq = snap.tail_seq + 1
@@ -302,6 +305,8 @@ class Namespace:
                     entry = WalEntry(records, txn)
                     payload = encode_entry(records, txn)
                 if self.wal.try_append(seq, payload):
+                    if self._landed_in_folded_slot(seq, payload, chosen_from):
+                        continue
                     self._written = True
                     with self._lock:
                         if self._tail_seq == seq - 1:
@@ -313,6 +318,21 @@ class Namespace:
                 f"could not append to namespace {self.name}: lost "
                 f"{self.settings.write_retries} races with other writers"
             )
+
+    def _landed_in_folded_slot(self, seq: int, payload: Blob, chosen_from: Stamp) -> bool:
+        """After a create that took long: whether `seq` was folded and collected meanwhile
+        (stalled_append.py). Then our object is an orphan readers skip: it is removed (if
+        still ours) and the cached state refreshed, so the caller retries at a later number."""
+        grace = self.settings.gc_grace_seconds
+        if not may_have_been_collected(chosen_from, grace):
+            return False
+        if not landed_in_folded_slot(self.wal.store, self.name, seq):
+            return False
+        self.wal.remove_orphan(seq, payload)
+        with self._lock:
+            self._refresh_manifest(force=True)
+            self._read_new_wal()
+        return True
 
     def append_drop(self) -> int:
         return self.append("drop", pa.table({}))
