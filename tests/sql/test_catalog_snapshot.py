@@ -59,3 +59,14 @@ def test_a_namespace_made_by_another_process_is_listed_by_the_next_catalog_read(
     assert "elsewhere" not in _tables(cur)
     here.close()
     there.close()
+
+
+def test_the_snapshot_leaves_no_transaction_open(tmp_path):
+    # An unread result of the fingerprint query kept a transaction open: DuckDB refused
+    # CHECKPOINT after the next write of another connection.
+    con = elacsym_sql.connect(str(tmp_path))
+    writer, other = con.cursor(), con.cursor()
+    writer.execute("CREATE TABLE docs (id BIGINT PRIMARY KEY, title TEXT)")
+    writer.execute("COMMENT ON TABLE docs IS 'the documents'")
+    other.execute("CHECKPOINT")
+    con.close()

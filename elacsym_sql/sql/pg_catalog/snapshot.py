@@ -57,7 +57,7 @@ class CatalogSnapshot:
             self._sql = f"SELECT hash(list(part ORDER BY part)) FROM ({parts})"
             for name in BASE_RELATIONS:
                 self._cur.execute(f"ALTER VIEW {S}.{name} RENAME TO {name}{_LIVE}")
-                self._cur.execute(f"CREATE TABLE {S}.{name} AS SELECT * FROM {S}.{name}{_LIVE}")
+                self._run(f"CREATE TABLE {S}.{name} AS SELECT * FROM {S}.{name}{_LIVE}")
             self._fingerprint = self._current()
 
     def ensure_fresh(self) -> None:
@@ -67,12 +67,14 @@ class CatalogSnapshot:
             if now == self._fingerprint:
                 return
             for name in BASE_RELATIONS:
-                self._cur.execute(
-                    f"CREATE OR REPLACE TABLE {S}.{name} AS SELECT * FROM {S}.{name}{_LIVE}"
-                )
+                self._run(f"CREATE OR REPLACE TABLE {S}.{name} AS SELECT * FROM {S}.{name}{_LIVE}")
             self._fingerprint = now
 
     def _current(self) -> int:
-        row = self._cur.execute(self._sql).fetchone()
-        assert row is not None
-        return row[0]
+        ((fingerprint,),) = self._run(self._sql)
+        return fingerprint
+
+    def _run(self, sql: str) -> list[tuple]:
+        # Read to the end: a result left unread keeps its transaction open, and DuckDB then
+        # refuses CHECKPOINT once another connection has written.
+        return self._cur.execute(sql).fetchall()
