@@ -137,8 +137,10 @@ def test_embedded_statements_folds_and_cache(tmp_path: Path):
         con.database.engine.compact("e", force=True)
         assert value(now(), "elacsym_unindexed_rows", namespace="e") == 0
         assert con.execute("SELECT id FROM vector_search('e', [3, 1], 1)").fetchall() == [(3,)]
-    # A second engine on the same data and cache: its memory is cold, the disk cache is not.
-    with elacsym_sql.connect(str(tmp_path / "data"), **settings) as con:
+    # The fold left its files in the disk cache (hits above); a second engine with a cold
+    # cache of its own has to fetch them (misses).
+    cold = settings | {"cache_dir": str(tmp_path / "cold-cache")}
+    with elacsym_sql.connect(str(tmp_path / "data"), **cold) as con:
         assert con.execute("SELECT id FROM vector_search('e', [3, 1], 1)").fetchall() == [(3,)]
     after = now()
 
