@@ -105,7 +105,7 @@ class Session:
             self.clock.poll()
             if self.clock.reason is not None:
                 self.clock.cancel(self.clock.reason)  # again: the first may have missed DuckDB
-            if self.reader.at_eof() or self.writer.transport.is_closing():
+            if self.client_gone():
                 gone = True
                 self.interrupt()
 
@@ -144,8 +144,11 @@ class Session:
             await self.flush()
 
     async def flush_rows(self) -> None:
-        """maybe_flush for a result's rows: waiting for a client that does not read stops
-        at the statement's deadline or a cancel (57014), holding one chunk meanwhile."""
+        """maybe_flush for a result's rows, holding one chunk while the client reads.
+        Waiting for a client that does not read stops at the statement's deadline or a
+        cancel (57014; not once the statement took effect: its rows are owed) and when the
+        client hung up, even if only its FIN arrived (a proxy between keeps the socket
+        open): the task ends and its connection slot is freed."""
         if self._buffered < FLUSH_BYTES:
             return
         self.writer.writelines(self._out)
@@ -156,14 +159,27 @@ class Session:
         drain = asyncio.ensure_future(self.writer.drain())
         stop = asyncio.ensure_future(self.clock.canceled.wait())
         try:
-            left = self.clock.remaining()
-            await asyncio.wait({drain, stop}, timeout=left, return_when="FIRST_COMPLETED")
+            while not drain.done():
+                # Once canceled past the commit point (check did not raise), only the
+                # client's reading or leaving ends the wait.
+                spent = self.clock.reason is not None
+                left = None if spent else self.clock.remaining()
+                wait = WATCH_SECONDS if left is None else min(WATCH_SECONDS, left + 0.001)
+                waits = {drain} if stop.done() else {drain, stop}
+                await asyncio.wait(waits, timeout=wait, return_when="FIRST_COMPLETED")
+                if drain.done():
+                    break
+                self.clock.check()  # raises: canceled, or past the deadline
+                if self.client_gone():
+                    raise ConnectionResetError("the client went away")
         finally:
             stop.cancel()
-        if not drain.done():
             drain.cancel()
-            self.clock.check()  # raises: canceled, or past the deadline
         drain.result()
+
+    def client_gone(self) -> bool:
+        """The client hung up: its end of the stream closed, or the connection broke."""
+        return self.reader.at_eof() or self.writer.transport.is_closing()
 
     def ready(self) -> None:
         self.send(p.ready_for_query(self.state.transaction.status))
