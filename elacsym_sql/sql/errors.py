@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Callable
@@ -117,7 +118,11 @@ def translate(exc: duckdb.Error, dropping: str | None = None) -> e.ElacsymError:
         return cls(message.strip())
     first, _, rest = text.partition("\n")
     message = _PREFIX.sub("", first)
-    worded = _arithmetic(exc, message) or _missing(exc, message, dropping)
+    worded = (
+        _arithmetic(exc, message)
+        or _missing(exc, message, dropping)
+        or _missing_column(exc, message, rest)
+    )
     if worded is not None:
         return worded
     cls = _pick(exc, text)
@@ -158,3 +163,32 @@ def _missing(exc: duckdb.Error, message: str, dropping: str | None) -> e.Elacsym
     kind = dropping or "relation"
     cls = e.UndefinedObject if kind == "index" else e.UndefinedTable
     return cls(f'{kind} "{name}" does not exist')
+
+
+_COLUMN_MISSING = re.compile(r'Referenced column "(.+?)" not found in FROM clause')
+_QUALIFIED_MISSING = re.compile(
+    r'(?:Table|Values list) "(.+?)" does not have a column named "(.+?)"'
+)
+_CANDIDATES = re.compile(r"Candidate bindings: (.*)")
+
+
+def _missing_column(exc: duckdb.Error, message: str, rest: str) -> e.ElacsymError | None:
+    """A column no relation has, worded as Postgres (`column "x" does not exist`, with its
+    hint when a column's name is close). DuckDB's LINE context is dropped: it quotes the
+    statement as rewritten (search functions become internal macros), not as the client
+    wrote it."""
+    if not isinstance(exc, duckdb.BinderException):
+        return None
+    if found := _COLUMN_MISSING.match(message):
+        table, name, shown_as = "", found.group(1), f'"{found.group(1)}"'
+    elif found := _QUALIFIED_MISSING.match(message):
+        table, name = found.groups()
+        shown_as = f"{table}.{name}"
+    else:
+        return None
+    listed = _CANDIDATES.search(rest)
+    candidates = re.findall(r'"([^"]+)"', listed.group(1)) if listed else []
+    bare = {c.rpartition(".")[2]: f"{table}.{c}" if table else c for c in candidates}
+    close = difflib.get_close_matches(name, list(bare), n=1, cutoff=0.75)
+    hint = f'Perhaps you meant to reference the column "{bare[close[0]]}".' if close else None
+    return e.UndefinedColumn(f"column {shown_as} does not exist", hint=hint)

@@ -173,3 +173,28 @@ def test_connection_stays_usable_after_errors(con):
             con.execute(sql, params)
     con.execute("INSERT INTO docs (id, title) VALUES (2, 'after')")
     assert rows(con, "SELECT id, title FROM docs ORDER BY id") == [(1, "kept"), (2, "after")]
+
+
+@pytest.mark.parametrize(
+    "sql, message, hint",
+    [
+        # Postgres's words and hint; DuckDB's would name the search function's internal macro
+        (
+            "SELECT id, score FROM text_search('docs', 'kept', k := 5)",
+            'column "score" does not exist',
+            'Perhaps you meant to reference the column "_score".',
+        ),
+        # DuckDB names no candidates here, so there is no hint (Postgres gives one)
+        ("SELECT d.titel FROM docs d", "column d.titel does not exist", None),
+        ("SELECT nothing_like_it FROM docs", 'column "nothing_like_it" does not exist', None),
+    ],
+)
+def test_a_missing_column_is_worded_as_postgres(con, sql, message, hint):
+    with pytest.raises(errors.UndefinedColumn) as raised:
+        con.execute(sql)
+    assert (raised.value.sqlstate, raised.value.message, raised.value.hint) == (
+        "42703",
+        message,
+        hint,
+    )
+    assert raised.value.detail is None  # no LINE quoting the statement as rewritten
