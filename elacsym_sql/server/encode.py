@@ -157,7 +157,7 @@ def _per_value(convert: Callable[[object], bytes | str | None]) -> Encoder:
     def encode(column: pa.Array) -> pa.Array:
         out = []
         for v in column.to_pylist():
-            data = convert(v)
+            data = None if v is None else convert(v)  # NULL stays NULL, never converted
             out.append(data.encode("utf-8") if isinstance(data, str) else data)
         return _payload_fields(pa.array(out, pa.large_binary()))
 

@@ -6,6 +6,7 @@ import difflib
 import functools
 import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 import duckdb
 import pyarrow as pa
@@ -131,6 +132,7 @@ def translate(exc: duckdb.Error, dropping: str | None = None) -> e.ElacsymError:
 
 _INTEGER_TYPES = {"INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
 _OVERFLOW = re.compile(r"Overflow in \w+ of (INT16|INT32|INT64)")
+_DECIMAL = re.compile(r'Could not convert string "(.*)" to DECIMAL\((\d+),(\d+)\)')
 _CONVERSION = re.compile(r"Could not convert string '([-+]?[0-9]+)' to (INT16|INT32|INT64)")
 
 
@@ -147,7 +149,24 @@ def _arithmetic(exc: duckdb.Error, message: str) -> e.ElacsymError | None:
         return e.NumericValueOutOfRange(
             f'value "{value}" is out of range for type {_INTEGER_TYPES[kind]}'
         )
+    decimal = _DECIMAL.search(message)
+    if isinstance(exc, duckdb.ConversionException) and decimal and _is_number(decimal[1]):
+        precision, scale = int(decimal[2]), int(decimal[3])
+        bound = f"10^{precision - scale}" if precision > scale else "1"
+        return e.NumericValueOutOfRange(
+            "numeric field overflow",
+            detail=f"A field with precision {precision}, scale {scale} must round to an "
+            f"absolute value less than {bound}.",
+        )
     return None
+
+
+def _is_number(text: str) -> bool:
+    """Whether `text` is a finite number (too wide for its DECIMAL), not a typo."""
+    try:
+        return Decimal(text.strip()).is_finite()
+    except InvalidOperation:
+        return False
 
 
 _MISSING = re.compile(r'(Table|View|Sequence|Index) with name "?(.+?)"? does not exist')

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import TokenError
@@ -81,6 +83,20 @@ def check_float_parameter(
     value = params[number - 1] if 0 < number <= len(params) else None
     if isinstance(value, str):
         check_float_text(value, kind)
+
+
+def check_float_column(values: pa.ChunkedArray, column_type: str) -> None:
+    """Raise 22003 for a text value (a COPY field) of a float column that is out of the
+    column type's range. Only text with an exponent, or too long for any float's usual
+    digits, can be: those are checked one by one."""
+    kind = COLUMN_FLOATS.get(column_type)
+    if kind is None or not pa.types.is_string(values.type):
+        return
+    doubtful = pc.or_(
+        pc.match_substring_regex(values, "[eE]"), pc.greater(pc.utf8_length(values), 15)
+    )
+    for text in pc.filter(values, doubtful).to_pylist():
+        check_float_text(text, kind)
 
 
 def _parameter_number(tokens: list[Token], i: int) -> int | None:

@@ -26,6 +26,7 @@ from .duckdb_keywords import quote_duckdb_keywords
 from .float_literals import COLUMN_FLOATS, check_float_text
 from .pg_rewrite import SHIM
 from .pg_text import bytea, duck_list_sql, interval_input, looks_like_array
+from .reg_casts import regtype_edits, shown_as_name
 
 OBJECT_NAME = "__elacsym_object_name"  # object_name() as a DuckDB function (pg_catalog.py)
 
@@ -61,6 +62,7 @@ def rewrite_literal_casts(sql: str) -> str:
     if (
         "'{" not in sql
         and "regclass" not in lowered
+        and "regtype" not in lowered
         and not any(f"::{t}" in lowered for t in casts)
     ):
         return sql
@@ -68,7 +70,7 @@ def rewrite_literal_casts(sql: str) -> str:
         tokens = sqlglot.tokenize(sql, read=DIALECT)
     except TokenError:
         return sql
-    edits: list[tuple[int, int, str]] = []
+    edits = regtype_edits(sql, tokens)
     for i, tok in enumerate(tokens):
         param = _parameter_to_regclass(tokens, i)
         if param is not None:  # CAST($1 AS regclass): the OID of the relation it names
@@ -101,10 +103,12 @@ def rewrite_literal_casts(sql: str) -> str:
                 edits.append((start, end, _quoted(tok.text)))
             elif target == "regproc" and not _oid_follows(tokens, after):
                 edits.append((start, end, name))  # compared with catalog regproc names
+            elif target == "regclass" and shown_as_name(tokens, i, after - 1):
+                edits.append((start, end, f"{SHIM}.regclass_name({SHIM}.regclass_oid({name}))"))
             else:
                 edits.append((start, end, f"{SHIM}.{target}_oid({name})"))
     out, last = [], 0
-    for start, end, repl in edits:
+    for start, end, repl in sorted(edits):
         out += [sql[last:start], repl]
         last = end
     return "".join(out) + sql[last:]

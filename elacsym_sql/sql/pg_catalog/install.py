@@ -64,7 +64,8 @@ def install_pg_catalog(duck: duckdb.DuckDBPyConnection, engine: Engine) -> None:
             # Accepted and answered, not applied: SET is the way to change a setting here.
             "CREATE OR REPLACE MACRO main.set_config(n, v, is_local) AS v",
             "CREATE OR REPLACE MACRO main.to_regtype(n) AS "
-            f"(SELECT oid FROM {SHIM}.pg_type WHERE typname = lower(n) LIMIT 1)",
+            f"coalesce((SELECT oid FROM {SHIM}.pg_type WHERE typname = lower(n) LIMIT 1), "
+            f"(SELECT oid FROM {SHIM}.types WHERE display = lower(n) LIMIT 1))",  # 'integer'
         ]
         for name, base in (("jsonb", "JSON"), ("name", "VARCHAR"), ("regclass", "VARCHAR"),
                            ("regtype", "VARCHAR"), ("regproc", "VARCHAR"),

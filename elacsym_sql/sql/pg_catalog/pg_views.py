@@ -202,7 +202,8 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         {S}.session_user_name() AS viewowner,
         '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
-    "pg_attrdef": f"""SELECT attrelid * 1000 + attnum AS oid, attrelid AS adrelid,
+    "pg_attrdef": f"""SELECT (hash(attrelid, attnum) % 1000000000)::BIGINT + 1100000000 AS oid,
+        attrelid AS adrelid,
         attnum AS adnum, column_default AS adbin FROM {S}.cols
         WHERE column_default IS NOT NULL""",
     "pg_inherits": _empty(
@@ -354,6 +355,8 @@ MACROS: list[tuple[str, str, str]] = [
      f"""coalesce({_CATALOG_OIDS}[n], TRY_CAST(n AS UINTEGER),
         (SELECT oid FROM {S}.pg_class WHERE relname = n LIMIT 1),
         error('relation "' || n || '" does not exist'))"""),
+    ("regtype_name", "typ",
+     f"coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), typ::VARCHAR)"),
     ("regclass_name", "rel",
      f"coalesce((SELECT relname FROM {S}.pg_class WHERE oid = rel), rel::VARCHAR)"),
     # No partitions, so no ancestors: as a value (psql's foreign-key lists) and as a table

@@ -36,7 +36,7 @@ from ...engine import (
 from ...errors import GeneratedAlways, NotSupportedError, SerializationFailure, UndefinedColumn
 from ...schema import ROWID, Schema
 from ..bind import run_arrow
-from ..dialect.float_literals import check_float_parameter
+from ..dialect.float_literals import check_float_column, check_float_parameter
 from ..dialect.pg_literals import typed_literal, with_typed_literals
 from ..parse import DIALECT, number_placeholders, referenced_tables
 from ..views import ViewCatalog, quote, rows_view
@@ -231,6 +231,9 @@ def _stage_table(
     tree: exp.Insert, batch: pa.Table
 ) -> Callable[[duckdb.DuckDBPyConnection, Schema], None]:
     def stage(cur: duckdb.DuckDBPyConnection, schema: Schema) -> None:
+        for name in batch.column_names:  # COPY's text fields, as INSERT's text parameters
+            if name in schema.names:
+                check_float_column(batch.column(name), schema.column(name).type)
         cur.register(PARAMS, batch)
         try:
             _stage_rows(cur, schema, tree, f"SELECT * FROM {PARAMS}", [])
