@@ -79,6 +79,12 @@ class FullTextIndexes:
             fulltext.FtsState.from_json(state) if state else None, full_text_ops(snap)
         )
 
+    def applied(self, name: str) -> int | None:
+        """The highest WAL sequence number the live index of `name` includes; None when this
+        process has not built one."""
+        held = self._live.get(name)
+        return None if held is None else held[1].applied
+
     def close(self) -> None:
         with self._lock:
             for _, live in self._live.values():

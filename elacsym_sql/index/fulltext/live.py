@@ -68,6 +68,11 @@ class LiveIndex:
                 self._searcher = Searcher(self.spec, self._index)
             return self._searcher
 
+    @property
+    def applied(self) -> int:
+        """The highest WAL sequence number this index includes (-1: none)."""
+        return self._applied
+
     def close(self) -> None:
         with self._lock:
             self._release()

@@ -98,7 +98,17 @@ def target_name(tree: exp.Expression) -> str:
 def execute_plan(
     engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection, plan: WritePlan
 ) -> Written:
-    """Evaluate, check (enforce.py) and append `plan`; returns what it wrote."""
+    """Evaluate, check (enforce.py) and append `plan`; returns what it wrote, once its rows
+    are in this process's live full-text index (decision 0065)."""
+    written = _append_plan(engine, views, cur, plan)
+    if written.table.num_rows:
+        engine.index_written(plan.namespace)  # outside the write lock: other writers go on
+    return written
+
+
+def _append_plan(
+    engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection, plan: WritePlan
+) -> Written:
     ns = engine.namespace(plan.namespace)
     with ns.write_lock:
         for attempt in range(engine.settings.write_retries):
