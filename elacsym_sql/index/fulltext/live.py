@@ -7,8 +7,6 @@ folded with the same operations (docs/decisions/0008-full-text-design.md).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Sequence
@@ -18,6 +16,7 @@ from elacsym_sql.index.fulltext.searcher import Searcher
 from elacsym_sql.index.fulltext.spec import FtsSpec
 from elacsym_sql.index.fulltext.versions import FtsState, ObjectIO, open_version
 from elacsym_sql.index.fulltext.writes import Op, apply_ops
+from elacsym_sql.index.scratch import ScratchDir
 from elacsym_sql.index.threads import cores
 
 LIVE_HEAP_BYTES = 16_000_000  # tantivy's floor is ~3 MB per writer thread
@@ -39,8 +38,7 @@ class LiveIndex:
         self._state: FtsState | None = None
         self._version = -2  # below any state (an empty base is -1)
         self._applied = -1  # highest WAL seq applied
-        self._directory: str | None = None
-        self._remove: weakref.finalize | None = None  # removes _directory
+        self._remove: weakref.finalize | None = None  # removes the scratch directory
         self._index: Any = None
         self._writer: Any = None
         self._searcher: Searcher | None = None
@@ -80,11 +78,11 @@ class LiveIndex:
 
     def _switch(self, state: FtsState | None) -> None:
         self._release()
-        self._directory = tempfile.mkdtemp(prefix="fts-live-", dir=self.work_dir)
+        scratch = ScratchDir("fts-live-", self.work_dir)  # swept once its process died
         # Removed with this object too when nobody closes it (dropped, or at exit): unclosed
         # ones had left hundreds of fts-live-* directories behind in the temp directory.
-        self._remove = weakref.finalize(self, shutil.rmtree, self._directory, ignore_errors=True)
-        self._index = open_version(self.spec, state, self.io, self._directory)
+        self._remove = weakref.finalize(self, scratch.remove)
+        self._index = open_version(self.spec, state, self.io, scratch.path)
         self._state, self._version = state, state.version if state else -1
         self._applied = state.wal_hwm if state else -1
         self._searcher = None
@@ -96,4 +94,4 @@ class LiveIndex:
         if self._remove is not None:
             # Open searchers keep their memory-mapped files: unlinking does not affect them.
             self._remove()
-            self._remove = self._directory = None
+            self._remove = None

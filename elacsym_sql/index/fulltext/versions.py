@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import tantivy
 from elacsym_sql.index.analyzer import TOKENIZER, build_analyzer
 from elacsym_sql.index.fulltext.spec import FtsSpec
 from elacsym_sql.index.fulltext.writes import Op, Upsert, apply_ops
+from elacsym_sql.index.scratch import ScratchDir
 
 META = "meta.json"
 FOLD_HEAP_BYTES = 128_000_000
@@ -88,15 +88,15 @@ def fold(
     existing is modified, so a lost manifest race leaves only unreferenced objects for
     the garbage collector.
     """
-    directory = _build(spec, base, ops, io, work_dir, threads)
+    scratch = _build(spec, base, ops, io, work_dir, threads)
     try:
-        if live_rows is not None and _too_many_deleted(_read_meta(directory)):
-            shutil.rmtree(directory, ignore_errors=True)
+        if live_rows is not None and _too_many_deleted(_read_meta(scratch.path)):
+            scratch.remove()
             rebuilt = (Upsert(rows) for rows in live_rows())
-            directory = _build(spec, None, rebuilt, io, work_dir, threads)
-        return _publish(directory, base, io, prefix, wal_hwm)
+            scratch = _build(spec, None, rebuilt, io, work_dir, threads)
+        return _publish(scratch.path, base, io, prefix, wal_hwm)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        scratch.remove()
 
 
 def open_version(spec: FtsSpec, base: FtsState | None, io: ObjectIO, directory: str) -> Any:
@@ -126,19 +126,20 @@ def _build(
     io: ObjectIO,
     work_dir: str | None,
     threads: int,
-) -> str:
-    """A new scratch directory holding `base` with `ops` applied, committed and merged."""
-    directory = tempfile.mkdtemp(prefix="fts-fold-", dir=work_dir)
+) -> ScratchDir:
+    """A new scratch directory holding `base` with `ops` applied, committed and merged
+    (swept by a later process if this one is killed meanwhile)."""
+    scratch = ScratchDir("fts-fold-", work_dir)
     try:
-        index = open_version(spec, base, io, directory)
+        index = open_version(spec, base, io, scratch.path)
         writer = index.writer(FOLD_HEAP_BYTES, threads)
         apply_ops(writer, spec, index.schema, ops)
         writer.commit()
         writer.wait_merging_threads()  # merges expunge deleted docs; publish their result
     except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
+        scratch.remove()
         raise
-    return directory
+    return scratch
 
 
 def _publish(
