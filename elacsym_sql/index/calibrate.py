@@ -1,4 +1,4 @@
-"""Calibrating an HNSW index's search breadth (ef) against a recall target.
+"""Calibrating an index's search breadth (HNSW ef, clustered nprobe) against a recall target.
 
 Recall at a given ef depends on the data and, above all, on the queries: vectors drawn from
 the corpus find their neighbours at a small ef, queries from elsewhere (what users send)
@@ -10,6 +10,8 @@ smallest ef whose measured recall reaches its target (`ef_for`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -49,16 +51,34 @@ def calibrate(
 ) -> Curve:
     """Recall@k of `index` (built over `vectors`) against exact search, at each ef of the
     ladder up to the first that reaches _ENOUGH."""
+
+    def search(q: np.ndarray, kk: int, ef: int) -> np.ndarray:
+        return index.search(q, kk, ef=ef, exact=False, num_threads=-1)[0]
+
+    return calibrate_breadth(search, EF_LADDER, vectors, queries, index.metric, k)
+
+
+def calibrate_breadth(
+    search: Callable[[np.ndarray, int, int], np.ndarray],
+    ladder: Sequence[int],
+    vectors: np.ndarray,
+    queries: np.ndarray,
+    metric: str,
+    k: int = CALIBRATION_K,
+) -> Curve:
+    """Recall@k of `search(queries, k, breadth)` (row positions) against exact search over
+    `vectors`, at each breadth of `ladder` (an HNSW ef, a clustered index's probed clusters)
+    up to the first that reaches _ENOUGH."""
     if not len(queries) or not len(vectors):
         return ()
     kk = min(k, len(vectors))
-    truth, _ = exact_search(vectors, queries, kk, index.metric)
+    truth, _ = exact_search(vectors, queries, kk, metric)
     curve = []
-    for ef in EF_LADDER:
-        found, _ = index.search(queries, kk, ef=ef, exact=False, num_threads=-1)
+    for breadth in ladder:
+        found = search(queries, kk, breadth)
         hits = sum(len(np.intersect1d(f, t)) for f, t in zip(found, truth, strict=True))
         recall = round(hits / truth.size, 4)
-        curve.append((ef, recall))
+        curve.append((breadth, recall))
         if recall >= _ENOUGH:
             break
     return tuple(curve)

@@ -1,0 +1,127 @@
+"""The clustered (IVF, 1-bit codes, exact rerank) vector index: recall floors on a fixed
+seeded data set, round trips and bytes read, filters, the file's layout checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from elacsym_sql.errors import CorruptObject
+from elacsym_sql.index import exact_search
+from elacsym_sql.index.clustered import ClusteredIndex, build_clustered
+from elacsym_sql.index.clustered_format import coalesce
+
+DIM = 64
+
+
+def _data(n: int = 20_000, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Rows around 200 random centres in 64-d, and 100 queries from off the data: centres
+    moved by noise as large as the rows' own spread (not stored rows)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((200, DIM)).astype(np.float32)
+    rows = centres[rng.integers(0, 200, n)] + 0.6 * rng.standard_normal((n, DIM))
+    queries = centres[rng.integers(0, 200, 100)] + 0.9 * rng.standard_normal((100, DIM))
+    return rows.astype(np.float32), queries.astype(np.float32)
+
+
+class Reader:
+    """An index file in memory, counting round trips (calls), requests and bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.trips = self.requests = self.bytes = 0
+
+    def __call__(self, ranges):  # type: ignore[no-untyped-def]
+        self.trips += 1
+        self.requests += len(ranges)
+        self.bytes += sum(length for _, length in ranges)
+        return [self.data[s : s + n] for s, n in ranges]
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return sum(len(np.intersect1d(f, t)) for f, t in zip(found, truth, strict=True)) / truth.size
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    return _data()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2", "dot"])
+def test_recall_floor_and_bytes_read(data, metric: str) -> None:
+    rows, queries = data
+    blob, order = build_clustered(rows, metric, seed=1)
+    assert sorted(order.tolist()) == list(range(len(rows)))
+    reader = Reader(blob)
+    index = ClusteredIndex.open(reader, len(rows), DIM)
+    assert (reader.trips, reader.requests) == (1, 1)  # header and head in one read
+    truth, _ = exact_search(rows, queries, 10, metric)
+    reader.trips = reader.requests = reader.bytes = 0
+    found = []
+    for q in queries:  # one at a time, as a user's searches
+        pos, dist, vecs = index.search(q, 10, nprobe=16)
+        found.append(pos[0])
+        # distances ordered, and the returned vectors are the rows' own
+        assert np.all(np.diff(dist[0]) >= 0)
+        np.testing.assert_array_equal(vecs[0], rows[pos[0]])
+    recall = _recall(np.array(found), truth)
+    assert recall >= 0.95, recall
+    assert reader.trips == 2 * len(queries)  # codes, then full vectors
+    vector_bytes = rows.nbytes
+    per_query = reader.bytes / len(queries)
+    assert per_query <= 0.10 * vector_bytes, per_query / vector_bytes
+
+
+def test_more_clusters_probed_finds_more(data) -> None:
+    rows, queries = data
+    blob, _ = build_clustered(rows, "l2", seed=2)
+    index = ClusteredIndex.open(Reader(blob), len(rows), DIM)
+    truth, _ = exact_search(rows, queries, 10, "l2")
+    recalls = [_recall(index.search(queries, 10, nprobe=p)[0], truth) for p in (1, 4, 64)]
+    assert recalls[0] < recalls[1] <= recalls[2]
+    # probing every cluster leaves only the estimate's misses: the rerank catches them
+    every = index.search(queries, 10, nprobe=index.clusters, rerank=400)[0]
+    assert _recall(every, truth) >= 0.99
+
+
+@pytest.mark.parametrize("share", [0.01, 0.1])
+def test_filter_returns_k_allowed_rows(data, share: float) -> None:
+    rows, queries = data
+    blob, _ = build_clustered(rows, "cosine", seed=3)
+    index = ClusteredIndex.open(Reader(blob), len(rows), DIM)
+    allowed = np.zeros(len(rows), bool)
+    count = int(share * len(rows))
+    allowed[np.random.default_rng(0).choice(len(rows), count, replace=False)] = True
+    pos, _, _ = index.search(queries[:30], 10, nprobe=16, allowed=allowed)
+    assert pos.shape == (30, 10) and (pos >= 0).all()
+    assert allowed[pos].all()
+    truth, _ = exact_search(rows, queries[:30], 10, "cosine", allowed=allowed)
+    assert _recall(pos, truth) >= 0.95
+
+
+def test_small_and_empty_inputs() -> None:
+    rows = np.random.default_rng(0).standard_normal((5, 8)).astype(np.float32)
+    blob, _ = build_clustered(rows, "l2")
+    index = ClusteredIndex.open(Reader(blob), 5, 8)
+    pos, _, _ = index.search(rows[0], 10)
+    assert sorted(pos[0].tolist()) == list(range(5)) and pos[0][0] == 0
+    none = np.zeros(5, bool)
+    assert index.search(rows[0], 3, allowed=none)[0].shape == (1, 0)
+
+
+def test_open_rereads_a_longer_head_and_rejects_garbage(data) -> None:
+    rows, _ = data
+    blob, _ = build_clustered(rows[:3000], "cosine", clusters=300)  # not the default count
+    reader = Reader(blob)
+    index = ClusteredIndex.open(reader, 3000, DIM)
+    assert index.clusters == 300 and reader.trips == 2
+    with pytest.raises(CorruptObject):
+        ClusteredIndex.open(Reader(b"x" * 100_000), 3000, DIM)
+    with pytest.raises(CorruptObject):
+        ClusteredIndex.open(Reader(b"short"), 3000, DIM)
+
+
+def test_coalesce_merges_near_ranges() -> None:
+    assert coalesce([(100, 10), (0, 10), (15, 5)], gap=5) == [(0, 20), (100, 10)]
+    assert coalesce([(0, 10), (5, 2)], gap=0) == [(0, 10)]
+    assert coalesce([], gap=10) == []
