@@ -56,7 +56,8 @@ def wait_for(
 class ElacsymServer:
     """`elacsym serve` over `data` on a free port, as a child process of ours."""
 
-    def __init__(self, data: Path, cache: Path, log: Path) -> None:
+    def __init__(self, data: Path, cache: Path, log: Path, workers: int = 1) -> None:
+        """`workers`: `serve --workers` (1: one process, whose CPU `pid` measures)."""
         (self.port,) = free_ports(1)
         self.log = log
         env = {**os.environ, "ELACSYM_CACHE_DIR": str(cache)}
@@ -69,6 +70,8 @@ class ElacsymServer:
             "serve",
             "--listen",
             f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
         ]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -87,6 +90,12 @@ class ElacsymServer:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def processes(self) -> list[int]:
+        """The server's processes: the parent and its workers (when --workers > 1)."""
+        pid = self.proc.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [pid, *map(int, children)]
 
     @property
     def dsn(self) -> str:

@@ -15,6 +15,7 @@ from ..errors import ElacsymError, UndefinedTable
 from ..sql import Connection, Database
 from .flags import add_flags
 from .settings import SERVER_FIELDS, SETTING_FIELDS, Loaded, load, print_config
+from .workers import WorkerSpec, for_worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +124,15 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.verb == "config":
             print_config(loaded, sys.stdout)
             return 0
+        if args.verb == "serve":
+            spec = WorkerSpec.from_env(os.environ)
+            if spec is not None:  # one of the workers of `serve --workers N`
+                loaded = for_worker(loaded, spec)
+            elif loaded.server.workers > 1:
+                from .supervisor import supervise
+
+                explicit = loaded.resolved.sources["http"] != "default"
+                return supervise(loaded, sys.argv[1:] if argv is None else argv, explicit)
         con = Connection(Database(loaded.settings))
     except (ElacsymError, ValueError) as exc:
         print(f"elacsym: {exc}", file=sys.stderr)
@@ -140,7 +150,8 @@ def run_verb(con: Connection, args: argparse.Namespace, loaded: Loaded) -> int:
     if args.verb == "serve":
         from .serve import serve
 
-        return serve(con, loaded.server, loaded.resolved.sources["http"] != "default")
+        explicit = loaded.resolved.sources["http"] != "default"
+        return serve(con, loaded.server, explicit, WorkerSpec.from_env(os.environ))
     if args.verb == "shell":
         from .shell import Shell
 

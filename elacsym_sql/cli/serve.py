@@ -4,6 +4,8 @@ finish first."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import socket
 import sys
@@ -17,13 +19,23 @@ from ..http import HttpServer
 from ..server import Server, Users, memory, tls_context
 from ..server.logs import configure as configure_logging
 from ..server.options import ServerOptions
+from ..server.worker_slot import WorkerSlot
 from ..sql import Connection
+from .workers import WorkerSpec, sibling_id
 
 
-def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -> int:
-    """`http_explicit`: --http was given (its address must be bound, not left off)."""
+def serve(
+    con: Connection,
+    options: ServerOptions,
+    http_explicit: bool = True,
+    spec: WorkerSpec | None = None,
+) -> int:
+    """`http_explicit`: --http was given (its address must be bound, not left off). `spec`:
+    this process is one of the workers of `serve --workers N` (supervisor.py)."""
     host, port = options.address()
     try:
+        settings = con.database.settings
+        node = ClusterNode(con.database.engine, settings) if settings.clustered else None
         users = Users.load(options.users) if options.users else None
         user_dirs = user_read_dirs(options.users) if options.users else {}
         tls = tls_context(options.tls_cert, options.tls_key) if options.tls_cert else None
@@ -38,9 +50,8 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
             options=options,
             allow_read=options.allow_read,
             user_read_dirs=user_dirs,
+            slot=_slot(spec, node),
         )
-        settings = con.database.settings
-        node = ClusterNode(con.database.engine, settings) if settings.clustered else None
     except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
@@ -49,12 +60,16 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
     configure_logging(options.log_format, options.log_level)
     memory.use_system_allocator()
 
+    shared_pg, shared_http = _inherited(spec)
+
     async def run() -> None:
-        await server.start()
-        http_note = await _start_http(http, http_explicit)
+        await server.start(shared_pg)
+        http_note = await _start_http(http, http_explicit, shared_http)
         if node is not None:
-            http_port = http.port if http is not None and http.started else None
-            await asyncio.to_thread(node.start, _advertised(server.host, server.port, http_port))
+            # Peers reach a worker at its private ports; the shared ones reach any worker.
+            pg_port = server.private_port or server.port
+            http_port = (http.private_port or http.port) if http and http.started else None
+            await asyncio.to_thread(node.start, _advertised(server.host, pg_port, http_port))
             # Members reach each other's wire ports as a trusted user (decision 0058).
             con.database.join_cluster(node, forward_writes=options.auth == "trust")
             http_note += f", cluster member {node.node_id}"
@@ -62,15 +77,25 @@ def serve(con: Connection, options: ServerOptions, http_explicit: bool = True) -
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        print(
-            f"elacsym_sql listening on {server.host}:{server.port} "
-            f"(data {con.database.settings.data}, auth {options.auth}, "
-            f"tls {'on' if tls else 'off'}), {http_note}",
-            flush=True,
-        )
+        if spec is None:
+            print(
+                f"elacsym_sql listening on {server.host}:{server.port} "
+                f"(data {con.database.settings.data}, auth {options.auth}, "
+                f"tls {'on' if tls else 'off'}), {http_note}",
+                flush=True,
+            )
+        else:
+
+            def orphaned() -> None:  # the parent is gone (end of file): stop too
+                loop.remove_reader(spec.lifeline_fd)
+                stop.set()
+
+            loop.add_reader(spec.lifeline_fd, orphaned)
+            _report_ready(spec, node, server.private_port)
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
-        print("elacsym_sql shutting down: finishing running statements", flush=True)
+        if spec is None:
+            print("elacsym_sql shutting down: finishing running statements", flush=True)
         if http is not None and http.started:
             await http.stop()
         await server.shutdown()
@@ -105,13 +130,43 @@ def _advertised(host: str, pg_port: int, http_port: int | None) -> Address:
     return Address(host, pg_port, http_port)
 
 
-async def _start_http(http: HttpServer | None, explicit: bool) -> str:
+def _slot(spec: WorkerSpec | None, node: ClusterNode | None) -> WorkerSlot | None:
+    """This worker's place among the host's workers: where each sibling's private wire port
+    is, as its heartbeat advertises it (a cancel request is passed on there)."""
+    if spec is None or node is None:
+        return None
+
+    def address_of(index: int) -> tuple[str, int] | None:
+        member = node.member(sibling_id(node.node_id, index))
+        return None if member is None or member.address is None else member.address.pg_pair
+
+    return WorkerSlot(spec.index, spec.count, address_of)
+
+
+def _inherited(spec: WorkerSpec | None) -> tuple[socket.socket | None, socket.socket | None]:
+    """The listeners a worker shares with its siblings, from the parent's file descriptors."""
+    if spec is None:
+        return None, None
+    http = socket.socket(fileno=spec.http_fd) if spec.http_fd is not None else None
+    return socket.socket(fileno=spec.pg_fd), http
+
+
+def _report_ready(spec: WorkerSpec, node: ClusterNode | None, private_port: int | None) -> None:
+    """Tell the parent this worker serves (one JSON line on its pipe)."""
+    line = {"index": spec.index, "node_id": node.node_id if node else None, "pg": private_port}
+    os.write(spec.ready_fd, json.dumps(line).encode() + b"\n")
+    os.close(spec.ready_fd)
+
+
+async def _start_http(
+    http: HttpServer | None, explicit: bool, shared: socket.socket | None = None
+) -> str:
     """Start the HTTP API; a busy default port leaves it off with a warning rather than
-    failing a server nobody asked HTTP of (decision 0040)."""
+    failing a server nobody asked HTTP of (decision 0040). `shared`: a worker's listener."""
     if http is None:
         return "HTTP API off"
     try:
-        await http.start()
+        await http.start(shared)
     except OSError as exc:
         if explicit:
             raise

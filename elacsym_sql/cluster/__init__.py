@@ -3,7 +3,7 @@ static list, namespace ownership by rendezvous hashing, owner-only background wo
 
 from .membership import Member
 from .node import ClusterNode
-from .peers import Address, Peer, parse_peers
+from .peers import Address, Peer, check_node_id, host_of, parse_peers, worker_id
 from .rendezvous import owner
 from .status import cluster_rows, owner_of
 
@@ -12,8 +12,11 @@ __all__ = [
     "ClusterNode",
     "Member",
     "Peer",
+    "check_node_id",
     "cluster_rows",
+    "host_of",
     "owner",
     "owner_of",
     "parse_peers",
+    "worker_id",
 ]

@@ -2,9 +2,10 @@
 heartbeats listed in the bucket.
 
 With `--peers`, membership is closed: only the listed ids are members (a listed peer not
-heartbeating is down), and a heartbeat of any other id is ignored. Without it, every id
-heartbeating on the root is a member. Either way a member is live while its freshest
-heartbeat is younger than the TTL (decision 0056).
+heartbeating is down), and a heartbeat of any other id is ignored; a listed node that runs
+`serve --workers N` is its workers, members `<id>-w<i>` at the addresses they advertise.
+Without it, every id heartbeating on the root is a member. Either way a member is live
+while its freshest heartbeat is younger than the TTL (decision 0056).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .heartbeat import Beat
-from .peers import Address, Peer
+from .peers import Address, Peer, host_of
 
 UNKNOWN_ROLE = "unknown"  # a listed peer never heard from
 
@@ -51,7 +52,12 @@ def members(
         if beat.node_id not in freshest or beat.age < freshest[beat.node_id].age:
             freshest[beat.node_id] = beat
     listed = {p.node_id: p for p in peers} if peers is not None else None
-    ids = set(listed) if listed is not None else set(freshest) | {me.node_id}
+    heard = set(freshest) | {me.node_id}
+    if listed is None:
+        ids = heard
+    else:  # a listed node running workers is its workers, <id>-w<i> (decision 0078)
+        workers = {i for i in heard if host_of(i) in listed}
+        ids = (set(listed) - {host_of(i) for i in workers}) | workers
     out = []
     for node_id in sorted(ids):
         if node_id == me.node_id:
@@ -73,7 +79,10 @@ def strangers(beats: Sequence[Beat], peers: Sequence[Peer] | None) -> set[str]:
     """Ids heartbeating on the root that a closed member list leaves out."""
     if peers is None:
         return set()
-    return {b.node_id for b in beats} - {p.node_id for p in peers}
+    listed = {p.node_id for p in peers}
+    return {
+        b.node_id for b in beats if b.node_id not in listed and host_of(b.node_id) not in listed
+    }
 
 
 def owners(found: Sequence[Member]) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from ..errors import ElacsymError, InvalidParameterValue
 from . import rendezvous
 from .heartbeat import Beat, Heartbeats
 from .membership import Member, Self, members, owners, strangers
-from .peers import Address, check_node_id, parse_peers
+from .peers import Address, check_node_id, host_of, parse_peers
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,12 @@ class ClusterNode:
         self.ttl = settings.heartbeat_ttl_seconds
         self.period = settings.heartbeat_seconds
         self.peers = parse_peers(settings.peers) if settings.peers.strip() else None
-        mine = [p for p in self.peers or () if p.node_id == self.node_id]
+        # A worker of `serve --workers N` is listed by its node's id; it serves at its own
+        # private address, not the node's listed (shared) one.
+        mine = [p for p in self.peers or () if p.node_id in (self.node_id, host_of(self.node_id))]
         if self.peers is not None and not mine:
             raise InvalidParameterValue(f"node id {self.node_id!r} is not among --peers")
-        self.listed_address = mine[0].address if mine else None
+        self.listed_address = mine[0].address if mine and mine[0].node_id == self.node_id else None
         self.address: Address | None = None
         self.heartbeats = Heartbeats(engine.store, self.node_id, self.role)
         engine.set_ownership(self.owns)  # owns nothing until its first heartbeat

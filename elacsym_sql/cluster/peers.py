@@ -10,6 +10,7 @@ from ..errors import InvalidParameterValue
 
 # A node id is part of an object key and of log lines: a hostname's alphabet.
 _NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_WORKER_ID = re.compile(r"(.+)-w[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class Address:
     @property
     def pg(self) -> str:
         return f"{self._host}:{self.pg_port}"
+
+    @property
+    def pg_pair(self) -> tuple[str, int]:
+        return self.host, self.pg_port
 
     @property
     def http(self) -> str | None:
@@ -44,6 +49,18 @@ def check_node_id(node_id: str) -> str:
             "letter or digit"
         )
     return node_id
+
+
+def worker_id(node_id: str, index: int) -> str:
+    """The member id of worker `index` of `elacsym serve --workers N` on node `node_id`
+    (22023 when too long)."""
+    return check_node_id(f"{node_id}-w{index}")
+
+
+def host_of(member_id: str) -> str | None:
+    """The node id a worker's member id was made from (worker_id), or None for another id."""
+    found = _WORKER_ID.fullmatch(member_id)
+    return found.group(1) if found else None
 
 
 def parse_peers(text: str) -> list[Peer]:

@@ -28,12 +28,16 @@ def owner_elsewhere(node: ClusterNode | None, namespace: str) -> Member | None:
 
 def next_owner(node: ClusterNode, namespace: str, unreachable: Member) -> Member | None:
     """After `unreachable` refused a forwarded write (nothing sent): wait for the members to
-    agree on another owner, up to the heartbeat TTL plus a round; returns it (None: this
-    node) or raises OwnerUnavailable (57P03) when the owner did not change."""
+    agree on another owner, or for the same member to heartbeat from a new address (a
+    restarted worker of `serve --workers N`), up to the heartbeat TTL plus a round; returns
+    it (None: this node) or raises OwnerUnavailable (57P03) when neither happened."""
     deadline = time.monotonic() + node.ttl + 2 * node.period
     while time.monotonic() < deadline:
         if node.owner_of(namespace) != unreachable.node_id:
             return owner_elsewhere(node, namespace)
+        now = node.member(unreachable.node_id)
+        if now is not None and now.address != unreachable.address:
+            return now
         time.sleep(node.period / 2)
     raise OwnerUnavailable(
         f'the owner of namespace "{namespace}", member {unreachable.node_id}, is unreachable '

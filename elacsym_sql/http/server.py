@@ -13,6 +13,7 @@ import uvicorn
 
 from ..cluster import ClusterNode
 from ..engine import EngineApi
+from ..host import listening_socket
 from ..metrics import CONNECTIONS
 from .app import DEFAULT_MAX_BODY_BYTES, create_app
 
@@ -32,22 +33,6 @@ def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     if not port.isdigit() or int(port) > 65535:
         raise ValueError(f"wants host:port or a port, not {text!r}")
     return host.strip("[]") or default_host, int(port)
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP listener. The protocol is named (IPPROTO_TCP, not 0 as socket.create_server
-    leaves it): asyncio sets TCP_NODELAY only on connections whose socket says TCP, and
-    without it every answer waited ~40 ms for a delayed ACK (measured)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 class HttpServer:
@@ -75,28 +60,39 @@ class HttpServer:
         )
         self._server = uvicorn.Server(config)
         _servers.add(self._server)
-        self._sock: socket.socket | None = None
+        self._sockets: list[socket.socket] = []  # the listened one first, then a private one
         self._task: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
-        return self._sock.getsockname()[1] if self._sock is not None else self._port
+        return self._sockets[0].getsockname()[1] if self._sockets else self._port
+
+    @property
+    def private_port(self) -> int | None:
+        """A port of this process alone, beside a listener shared with other workers."""
+        return self._sockets[1].getsockname()[1] if len(self._sockets) > 1 else None
 
     @property
     def started(self) -> bool:
         return self._task is not None
 
-    async def start(self) -> None:
-        """Bind (OSError when the address is taken) and start answering on this loop."""
-        try:
-            self._sock = _listening_socket(self.host, self._port)
-        except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {self.host}:{self._port}: {exc}") from None
+    async def start(self, shared: socket.socket | None = None) -> None:
+        """Bind (OSError when the address is taken) and start answering on this loop.
+        `shared`: a listener this process shares with the host's other workers (bound by
+        their parent), served together with a private port of its own for peers."""
+        if shared is not None:
+            self._sockets = [shared, listening_socket(self.host, 0)]
+        else:
+            try:
+                self._sockets = [listening_socket(self.host, self._port)]
+            except OSError as exc:
+                message = f"cannot listen on {self.host}:{self._port}: {exc}"
+                raise OSError(exc.errno, message) from None
         config = self._server.config
         if not config.loaded:
             config.load()
         self._server.lifespan = config.lifespan_class(config)
-        await self._server.startup(sockets=[self._sock])
+        await self._server.startup(sockets=self._sockets)
         self._task = asyncio.create_task(self._server.main_loop())
 
     async def stop(self) -> None:
@@ -104,7 +100,7 @@ class HttpServer:
         self._server.should_exit = True
         if self._task is not None:
             await self._task
-        await self._server.shutdown(sockets=[self._sock] if self._sock else None)
+        await self._server.shutdown(sockets=self._sockets or None)
 
 
 class BackgroundHttpServer:

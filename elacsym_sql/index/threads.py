@@ -11,9 +11,10 @@ does), so it works whenever it is called, even after numpy was imported.
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+from ..host import cores
 
 # OpenBLAS's setter under the names its builds export (numpy's wheels: the scipy_ one).
 _SETTERS = (
@@ -25,14 +26,6 @@ _SETTERS = (
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def limit_blas_threads(threads: int = 1) -> bool:

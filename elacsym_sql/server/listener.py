@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
 from .login_guard import LoginGuard
 from .options import ServerOptions
 from .session import Session
+from .worker_slot import WorkerSlot, backend_pids, forward_cancel, worker_of
 
 log = logging.getLogger("elacsym.server")
 
@@ -45,10 +47,12 @@ class Server:
         options: ServerOptions | None = None,
         allow_read: Sequence[str] = (),
         user_read_dirs: Mapping[str, Sequence[str]] | None = None,
+        slot: WorkerSlot | None = None,
     ) -> None:
         """`allow_read`: directories every client may read files from (read_parquet, COPY
         FROM); `user_read_dirs`: more of them per user. Nothing else of the host's files is
-        reachable: the database is locked down for wire clients (sql/session/sandbox.py)."""
+        reachable: the database is locked down for wire clients (sql/session/sandbox.py).
+        `slot`: this process is one of the host's workers (worker_slot.py)."""
         if auth not in get_args(AuthMode):
             raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
         if auth != "trust" and users is None:
@@ -76,16 +80,24 @@ class Server:
             self.options.auth_failure_limit, self.options.seconds("auth_failure_window")
         )
         self._tasks: set[asyncio.Task[None]] = set()
-        self._pids = itertools.count(1000)
-        self._server: asyncio.base_events.Server | None = None
+        self.slot = slot
+        self._pids = backend_pids(slot.index) if slot is not None else itertools.count(1000)
+        self._servers: list[asyncio.base_events.Server] = []
+        self.private_port: int | None = None  # beside a shared listener: this worker's own
 
     def next_pid(self) -> int:
         return next(self._pids)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self.port)
-        sock = self._server.sockets[0]
-        self.port = sock.getsockname()[1]  # the real port when 0 was asked
+    async def start(self, shared: socket.socket | None = None) -> None:
+        """Listen on the host and port, or serve `shared`, a listener this process shares
+        with the host's other workers, and a private port of its own for peers."""
+        if shared is None:
+            self._servers = [await asyncio.start_server(self._accept, self.host, self.port)]
+        else:
+            own = await asyncio.start_server(self._accept, self.host, 0)
+            self._servers = [await asyncio.start_server(self._accept, sock=shared), own]
+            self.private_port = own.sockets[0].getsockname()[1]
+        self.port = self._servers[0].sockets[0].getsockname()[1]  # the real one when 0 was asked
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.closing:
@@ -122,6 +134,15 @@ class Server:
             session.admitted = False
             self._admitted -= 1
 
+    async def cancel_request(self, pid: int, secret: int) -> None:
+        """A CancelRequest: handled here, or passed on to the worker of this host that
+        handed out `pid` (the shared port may have given the request to any of them)."""
+        index = worker_of(pid)
+        if self.slot is None or index == self.slot.index:
+            self.cancel(pid, secret)
+        elif index < self.slot.count and (address := self.slot.address_of(index)) is not None:
+            await forward_cancel(address, pid, secret)
+
     def cancel(self, pid: int, secret: int) -> None:
         """CancelRequest: stop the session's running statement, if the key matches."""
         session = self._sessions.get(pid)
@@ -129,16 +150,15 @@ class Server:
             session.clock.cancel("user request")
 
     async def serve_forever(self) -> None:
-        assert self._server is not None
-        async with self._server:
-            await self._server.serve_forever()
+        assert self._servers
+        await asyncio.gather(*(server.serve_forever() for server in self._servers))
 
     async def shutdown(self, grace_seconds: float = 30.0) -> None:
         """Stop accepting; sessions finish the statement they run, then are closed."""
         self.closing = True
         self.trims.cancel()
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for session in list(self._sessions.values()):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(session.idle.wait(), grace_seconds)

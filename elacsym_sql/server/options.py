@@ -13,8 +13,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..host import cores
 from ..sql.session.setting_values import milliseconds, parse_duration, parse_size
 from .frontend import DEFAULT_MAX_MESSAGE
+from .worker_slot import MAX_WORKERS
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -34,6 +36,14 @@ class ServerOptions:
             "help": "the HTTP/JSON API's host:port, a port alone (on --http-host), or off; "
             "a busy default port leaves it off with a warning",
             "metavar": "HOST:PORT",
+        },
+    )
+    workers: int = field(
+        default_factory=cores,
+        metadata={
+            "help": "server processes sharing the listen ports, each a cluster member with "
+            "its share of the memory settings (decision 0078); 1: one process, no cluster "
+            "unless asked; default: the cores this process may use"
         },
     )
     http_host: str = field(
@@ -157,6 +167,8 @@ class ServerOptions:
         self.http_address()  # and on a bad --http
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ValueError("--tls-cert and --tls-key go together")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"--workers is between 1 and {MAX_WORKERS}, not {self.workers}")
         if self.max_connections < 1:
             raise ValueError("--max-connections is at least 1")
         if self.log_format not in ("text", "json"):

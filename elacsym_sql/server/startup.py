@@ -91,7 +91,7 @@ async def _negotiate(session: Session) -> bytes | None:
             continue
         if code == f.CANCEL_REQUEST:
             pid, secret = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
-            session.server.cancel(pid, secret)
+            await session.server.cancel_request(pid, secret)
             session.ended = "cancel request"
             return None
         if code >> 16 != 3:

@@ -115,6 +115,7 @@ def start_node(settings: Settings, node_id: str, cache_dir: Path, **extra: Any) 
         "cache_dir": str(cache_dir / node_id),
         "node_id": node_id,
         "cluster": "true",
+        "workers": 1,  # one process per member id (serve --workers N: tests/server/test_workers.py)
     } | extra
     env |= {f"ELACSYM_{k.upper()}": str(v) for k, v in values.items() if v is not None}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

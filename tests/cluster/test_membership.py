@@ -11,7 +11,7 @@ import pytest
 
 from elacsym_sql.cluster import ClusterNode
 from elacsym_sql.cluster.heartbeat import Heartbeats
-from elacsym_sql.cluster.membership import UNKNOWN_ROLE, Self, members, owners
+from elacsym_sql.cluster.membership import UNKNOWN_ROLE, Self, members, owners, strangers
 from elacsym_sql.cluster.peers import Address, parse_peers
 from elacsym_sql.engine import Engine
 from elacsym_sql.errors import InvalidParameterValue
@@ -75,6 +75,30 @@ def test_closed_peer_list(store):
         ("a", True, "indexer"),
         ("b", False, UNKNOWN_ROLE),  # listed, never heard from
     ]  # zed heartbeats but is not listed: not a member
+
+
+def test_a_listed_node_running_workers_is_its_workers(store):
+    peers = parse_peers("a=10.0.0.1:5433,b=10.0.0.2:5433,c")
+    beats = {}
+    for node_id, port in (("a-w0", 7000), ("a-w1", 7001), ("b", 0), ("zed-w0", 7002)):
+        beats[node_id] = Heartbeats(store, node_id, "indexer")
+        beats[node_id].advertise(Address("10.0.0.1", port) if port else None)
+        beats[node_id].renew()
+    me = beats["a-w0"]
+    found = members(me.read(), Self("a-w0", "indexer", Address("10.0.0.1", 7000), 0.0), peers, TTL)
+    assert [(m.node_id, m.live) for m in found] == [
+        ("a-w0", True),
+        ("a-w1", True),
+        ("b", True),
+        ("c", False),
+    ]  # a is its workers; zed's worker is no member
+    # Workers are reached at their own (private) ports, a plain node at its listed one.
+    assert [m.address for m in found[:3]] == [
+        Address("10.0.0.1", 7000),
+        Address("10.0.0.1", 7001),
+        Address("10.0.0.2", 5433),
+    ]
+    assert strangers(me.read(), peers) == {"zed-w0"}
 
 
 def test_a_node_that_cannot_renew_owns_nothing(make_settings):

@@ -32,6 +32,9 @@ class Served:
 def start_serve(root: Path, *extra: str) -> tuple[subprocess.Popen[str], Served]:
     http_port, wire_port = free_port(), free_port()
     env = dict(os.environ, ELACSYM_CACHE_DIR=str(root / "cache"), ELACSYM_INDEXER="false")
+    # One process: these tests compare SQL with HTTP answers and read /metrics, which are
+    # per worker under --workers N (tests/server/test_workers.py serves two).
+    env.setdefault("ELACSYM_WORKERS", "1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "elacsym_sql.cli", "--data", str(root / "data"), "serve",
          "--listen", f"127.0.0.1:{wire_port}", "--http", f"127.0.0.1:{http_port}", *extra],
