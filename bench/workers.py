@@ -1,7 +1,7 @@
 """vector_search over the wire with 16 clients against `elacsym serve --workers 1` and
 `--workers 2` (issue 11 item 6; decision 0078), in alternating rounds.
 
-    PYTHONPATH=. python bench/workers.py [--vectors 30000] [--seconds 15] [--rounds 2]
+    PYTHONPATH=. python bench/workers.py [--vectors 30000] [--seconds 15] [--rounds 3]
 
 Setup: `docs (id BIGINT PRIMARY KEY, emb FLOAT[384]) WITH (metric = 'cosine')`, the first
 `--vectors` sentence embeddings of ../shared/data/sentences, loaded and folded (one segment
@@ -9,8 +9,10 @@ with its HNSW index) by an embedded connection; the last 1,000 embeddings are th
 Each round starts `elacsym serve --workers W` over that directory (its own disk cache),
 waits until every worker is a live member, and runs bench/wire.py's vector_search loop:
 16 client threads in this process, each with its own psycopg connection through the
-shared port, `SELECT id FROM vector_search('docs', %s::float4[], 10)`, `--seconds` after a
-warm-up. Rounds alternate 1, 2, 1, 2, ... so that a change in the machine's load hits both.
+shared port, `SELECT id FROM vector_search('docs', %b::float4[], 10)` (the vector sent as a
+binary parameter: the clients run on the same cores, so their CPU is kept small),
+`--seconds` after a warm-up. Rounds alternate 1, 2, 1, 2, ... so that a change in the
+machine's load hits both.
 
 Reported per round: queries/s (wall clock), server CPU ms per query (the parent and every
 worker, from /proc), this process's (the clients') CPU ms per query, and the CPU the rest of
@@ -38,6 +40,7 @@ from wire_measure import VECTOR_WIRE_SQL
 
 CLIENTS = 16
 QUERIES = 1000
+SQL = VECTOR_WIRE_SQL.replace("%s", "%b")
 
 
 def busy_cores_seconds() -> float:
@@ -71,9 +74,7 @@ def one_round(root: Path, workers: int, queries: list[Any], seconds: float) -> d
         busy, loads = busy_cores_seconds(), os.getloadavg()
         start_server, start_self = server_cpu(), time.process_time()
         started = time.perf_counter()
-        found = run_clients(
-            wire_client(server.dsn, VECTOR_WIRE_SQL), CLIENTS, queries, seconds, server_cpu
-        )
+        found = run_clients(wire_client(server.dsn, SQL), CLIENTS, queries, seconds, server_cpu)
         elapsed = time.perf_counter() - started
         used = server_cpu() - start_server + time.process_time() - start_self
         others = (busy_cores_seconds() - busy - used) / elapsed
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--vectors", type=int, default=30_000)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--rounds", type=int, default=2, help="pairs of (1 worker, 2 workers)")
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of (1 worker, 2 workers)")
     args = parser.parse_args(argv)
     x = sentence_vectors()
     base = as_float32(x[: args.vectors])
