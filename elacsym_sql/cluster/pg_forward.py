@@ -1,9 +1,11 @@
 """Writes over the wire at a member that does not own the namespace go to the owner's
-Postgres port over pooled libpq connections; the owner's command tag, row count, message
-and SQLSTATE are the answer (decision 0058).
+Postgres port over pooled libpq connections; the owner's command tag, rows, message and
+SQLSTATE are the answer (decisions 0058, 0084).
 
 The statement travels as the client sent it, with its parameters (already decoded by this
-server) dumped again by psycopg as a psycopg client would send them.
+server) dumped again by psycopg as a psycopg client would send them; COPY FROM STDIN's
+data travels as the client sent it. RETURNING's rows come back in text format, with the
+owner's column descriptions, to be passed on unchanged.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import select
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
 
@@ -25,12 +29,38 @@ from .peers import Address
 FORWARDED_PREFIX = "elacsym-forwarded-by-"
 IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
 CONNECT_TIMEOUT_SECONDS = 5
+COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
 
 Raise = Callable[[str, str, str | None, str | None], ElacsymError]  # sqlstate, msg, detail, hint
 
 
 class NotSent(Exception):
     """No connection to the owner: it never saw the statement."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A result column as the owner described it."""
+
+    name: str
+    oid: int
+    size: int
+    modifier: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The owner's answer to one statement: its command tag and, when it returned rows
+    (RETURNING), their columns and text-format values as it sent them."""
+
+    tag: str
+    fields: tuple[Field, ...] = ()
+    rows: tuple[tuple[bytes | None, ...], ...] = ()
+
+    @property
+    def count(self) -> int:
+        """The rows the command tag counts (-1: none)."""
+        return int(self.tag.rsplit(" ", 1)[-1]) if self.tag[-1:].isdigit() else -1
 
 
 class PgPool:
@@ -41,15 +71,40 @@ class PgPool:
         self._idle: dict[tuple[str, int], list[tuple[float, pq.abc.PGconn]]] = {}
         self._lock = threading.Lock()
 
-    def execute(self, address: Address, text: str, params: Sequence[Any]) -> int:
-        """Run one statement at `address`; returns the rows its command tag counts (-1: none).
-        NotSent when no connection could be made, StatementCompletionUnknown (40003) when it
-        was sent and no answer came, the owner's error (its SQLSTATE) when it refused."""
-        conn = self._take(address)
+    def execute(self, address: Address, text: str, params: Sequence[Any]) -> Answer:
+        """Run one statement at `address`. NotSent when no connection could be made,
+        StatementCompletionUnknown (40003) when it was sent and no answer came, the owner's
+        error (its SQLSTATE) when it refused."""
         tx = Transformer()
         dumped = tx.dump_sequence(params, [PyFormat.TEXT] * len(params))
-        result = conn.exec_params(text.encode(), list(dumped), list(tx.types))
-        if conn.status != pq.ConnStatus.OK:
+        return self._run(
+            address, lambda conn: conn.exec_params(text.encode(), list(dumped), list(tx.types))
+        )
+
+    def copy_in(self, address: Address, text: str, data: bytes) -> Answer:
+        """COPY ... FROM STDIN at `address` with `data` (the client's CopyData, joined);
+        fails as execute() does."""
+
+        def send(conn: pq.abc.PGconn) -> pq.abc.PGresult:
+            result = conn.exec_(text.encode())
+            if result.status == pq.ExecStatus.COPY_IN:
+                view = memoryview(data)
+                for start in range(0, len(view), COPY_CHUNK):
+                    conn.put_copy_data(view[start : start + COPY_CHUNK])
+                conn.put_copy_end()
+                while (last := conn.get_result()) is not None:
+                    result = last
+            return result
+
+        return self._run(address, send)
+
+    def _run(self, address: Address, send: Callable[[pq.abc.PGconn], pq.abc.PGresult]) -> Answer:
+        conn = self._take(address)
+        try:
+            result = send(conn)
+        except psycopg.OperationalError:  # libpq had no result: the connection broke
+            result = None
+        if result is None or conn.status != pq.ConnStatus.OK:
             conn.finish()
             raise StatementCompletionUnknown(
                 f"the owner at {address.pg} took the write but the connection broke before it "
@@ -60,7 +115,22 @@ class PgPool:
         if result.status == pq.ExecStatus.FATAL_ERROR:
             raise self._error(*_diagnostics(result))
         tag = (result.command_status or b"").decode()
-        return int(tag.rsplit(" ", 1)[-1]) if tag[-1:].isdigit() else -1
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            return Answer(tag)
+        fields = tuple(
+            Field(
+                (result.fname(i) or b"").decode(),
+                result.ftype(i),
+                result.fsize(i),
+                result.fmod(i),
+            )
+            for i in range(result.nfields)
+        )
+        rows = tuple(
+            tuple(result.get_value(r, c) for c in range(result.nfields))
+            for r in range(result.ntuples)
+        )
+        return Answer(tag, fields, rows)
 
     def _take(self, address: Address) -> pq.abc.PGconn:
         key = (address.host, address.pg_port)

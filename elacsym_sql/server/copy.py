@@ -3,7 +3,8 @@
 COPY FROM STDIN: the namespace's columns are resolved first (an unknown namespace or
 column fails before any data is asked for), CopyInResponse, then CopyData until CopyDone
 (CopyFail aborts), and the rows go to `Database.copy_in`: INSERT's path, one atomic
-write. Nothing is written unless every row parses and validates.
+write. Nothing is written unless every row parses and validates. When another member owns
+the namespace, the statement and its data go to it as they came (decision 0084).
 
 COPY TO STDOUT: the query (or `SELECT cols FROM namespace`) runs through the statement
 router like any SELECT; its rows stream as CopyData, one message per row.
@@ -68,10 +69,14 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
             )
     data = b"".join(chunks)
     del chunks
-    table = await s.run_sync(decode_copy, data, request.options, columns)
-    names = [name for name, _ in columns]
-    await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table, s.state)
-    s.send(p.command_complete(f"COPY {table.num_rows}"))
+    forwarding = s.db.forwarding  # the namespace's owner copies, when another member owns it
+    copied = await s.run_sync(forwarding.copy, request.namespace, request.text, data, s.state)
+    if copied is None:
+        table = await s.run_sync(decode_copy, data, request.options, columns)
+        names = [name for name, _ in columns]
+        await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table, s.state)
+        copied = table.num_rows
+    s.send(p.command_complete(f"COPY {copied}"))
 
 
 async def _copy_out(s: Session, request: CopyRequest) -> None:

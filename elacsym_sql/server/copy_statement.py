@@ -44,6 +44,7 @@ class CopyRequest:
     columns: tuple[str, ...] = ()
     query: str | None = None  # COPY (query) TO STDOUT
     options: CopyOptions = field(default_factory=CopyOptions)
+    text: str = ""  # the statement as the client wrote it (a forwarded COPY carries it)
 
 
 def mentions_copy(sql: str) -> bool:
@@ -99,7 +100,8 @@ def _request(text: str, tokens: list[Token], at: int) -> CopyRequest:
         raise SyntaxError("COPY wants a namespace or a query in parentheses")
     if target.db and target.db.lower() not in ("public", "main"):
         raise InvalidName(f'schema "{target.db}" does not exist')
-    return CopyRequest(direction, identifier(target.this, "namespace"), columns, None, options)
+    namespace = identifier(target.this, "namespace")
+    return CopyRequest(direction, namespace, columns, None, options, text)
 
 
 def _closing(tokens: list[Token], start: int) -> int:

@@ -14,9 +14,11 @@ import pyarrow as pa
 
 from ..sql import Outcome
 from ..sql.pg_catalog.pg_types import Column, column
+from ..sql.relayed import RelayedRows
 from . import frontend as f
 from . import protocol as p
 from .encode import RowEncoder
+from .relay import RelayEncoder
 
 BATCH_ROWS = 65_536
 # Rows are encoded and written at most about this many bytes at a time (by their Arrow
@@ -29,6 +31,8 @@ _ROW_COMMANDS = {"SELECT", "SHOW", "DESCRIBE", "EXPLAIN", "PRAGMA", "CALL", "SUM
 
 def columns_of(outcome: Outcome) -> list[Column]:
     assert outcome.result is not None
+    if isinstance(outcome.result, RelayedRows):
+        return list(outcome.result.columns)  # as the owner described them
     description = outcome.result.description
     types = outcome.types or [str(d[1]) for d in description]
     return [column(d[0], type_) for d, type_ in zip(description, types, strict=True)]
@@ -92,6 +96,8 @@ class RowStream:
     def next_chunk(self, limit: int) -> tuple[bytes | memoryview, int]:
         """Encode up to `limit` rows (0: no limit) of the next batch: (bytes, rows). Reads
         one batch ahead, so `done` is known as soon as the last rows are encoded."""
+        if isinstance(self.outcome.result, RelayedRows):
+            return self._relayed_chunk(self.outcome.result, limit)
         if self._encoder is None:
             self._start()
         assert self._batches is not None and self._encoder is not None
@@ -111,6 +117,13 @@ class RowStream:
         self.sent += batch.num_rows
         return self._encoder.encode(batch), batch.num_rows
 
+    def _relayed_chunk(self, result: RelayedRows, limit: int) -> tuple[bytes, int]:
+        """Rows another member returned (all in memory: a write's RETURNING)."""
+        rows = result.take_raw(limit)
+        self.done = result.done
+        self.sent += len(rows)
+        return RelayEncoder(self.columns, self.formats).encode(rows), len(rows)
+
     def close(self) -> None:
         """Stop early: the rows not sent are dropped, the cursor freed."""
         self._batches, self._rest, self.done = None, None, True
@@ -119,8 +132,8 @@ class RowStream:
 
     def materialize(self) -> None:
         """Read what is left into memory, so the cursor is free for other statements."""
-        if self.done:
-            return
+        if self.done or isinstance(self.outcome.result, RelayedRows):
+            return  # already in memory
         if self._encoder is None:
             self._start()
         assert self._batches is not None

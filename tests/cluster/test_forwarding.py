@@ -62,7 +62,7 @@ def test_writes_go_to_the_owner(make_settings, tmp_path):
             assert wire.result(120) == []
         assert a.members()["b"][0] is False
         assert a.metric(APPENDED) == mine + 2  # a owns everything now: it wrote both
-        assert a.metric(WIRE) == 6 and a.metric(FORWARDED) == 3
+        assert a.metric(WIRE) == 7 and a.metric(FORWARDED) == 3
         assert a.sql(f"SELECT id FROM {table} ORDER BY id") == [(1,), (4,), (5,), (9,)]
         found = a.call("POST", f"{path}/query", {"vector": [1.0, 1.0], "top_k": 10})[1]
         assert sorted(r["id"] for r in found["results"]) == [1, 4]
@@ -91,13 +91,13 @@ def _wire_writes(a: Node, b: Node, table: str) -> None:
         at_a, at_b = a.error(bad), b.error(bad)
         assert at_a == at_b and at_a[0] not in ("XX000", None), (at_a, at_b)
     assert a.metric(WIRE) == 6
-    # Not forwarded (written at a, safely): a transaction block, RETURNING.
+    # Not forwarded (written at a, safely): a transaction block (decision 0085).
     with a.connect() as conn:
         with conn.transaction():
             conn.execute(f"INSERT INTO {table} VALUES (4, 'block')")
         returned = conn.execute(f"INSERT INTO {table} VALUES (5, 'r') RETURNING id").fetchall()
         assert returned == [(5,)]
-    assert a.metric(WIRE) == 6 and a.metric(APPENDED) == 2
+    assert a.metric(WIRE) == 7 and a.metric(APPENDED) == 1
     assert b.sql(f"SELECT id, v FROM {table} ORDER BY id") == [
         (1, "X"),
         (4, "block"),

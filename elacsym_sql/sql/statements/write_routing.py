@@ -1,9 +1,10 @@
 """A write over the wire to a namespace another member owns is run by the owner and answered
-with its command tag, row count or error (decision 0058).
+with its command tag, rows or error (decisions 0058, 0084).
 
-Forwarded: INSERT, UPDATE and DELETE of one namespace, outside a transaction block, without
-RETURNING, sent as a single statement. Everything else is written where it arrives, which
-is always safe (conditional writes), only not where the namespace is indexed.
+Forwarded: INSERT, UPDATE and DELETE of one namespace (with or without RETURNING) sent as a
+single statement, and COPY FROM STDIN, outside a transaction block. Everything else is
+written where it arrives, which is always safe (conditional writes), only not where the
+namespace is indexed.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 from sqlglot import exp
 
 from ...cluster import ClusterNode
-from ...cluster.pg_forward import FORWARDED_PREFIX, NotSent, PgPool
+from ...cluster.membership import Member
+from ...cluster.peers import Address
+from ...cluster.pg_forward import FORWARDED_PREFIX, Answer, NotSent, PgPool
 from ...cluster.routing import next_owner, owner_elsewhere
 from ...errors import ElacsymError, OwnerUnavailable
 from ...metrics import FORWARDED
 from ..errors import error_class
 from ..parse import Statement
+from ..relayed import RelayedRows
 from ..results import Outcome
 from ..session.session_state import SessionState
 from .dml import target_name
@@ -49,19 +53,44 @@ class WireForwarding:
     ) -> Outcome | None:
         """The owner's outcome of this statement, or None when it is to be run here.
         `text`: the statement as the client sent it (None when it came with others)."""
-        node, pool, tree = self.node, self._pool, stmt.tree
-        if node is None or pool is None or text is None:
+        tree = stmt.tree
+        if text is None or not isinstance(tree, exp.Insert | exp.Update | exp.Delete):
             return None
-        if not isinstance(tree, exp.Insert | exp.Update | exp.Delete) or tree.args.get("returning"):
-            return None
-        if state.transaction.active is not None:
-            return None  # a block's writes commit together, here
-        if (state.settings.values.get("application_name") or "").startswith(FORWARDED_PREFIX):
-            return None  # forwarded to us: ours to write, whatever our view
         name = target_name(tree)
-        if not self.is_namespace(name):
+        if not self._forwards(name, state):
             return None
-        target = owner_elsewhere(node, name)
+        verb = type(tree).__name__.upper()
+        answer = self._send(name, lambda pool, at: pool.execute(at, text, params))
+        if answer is None:
+            return None
+        if not answer.fields:
+            return Outcome("count", verb, answer.count)
+        return Outcome("rows", verb, answer.count, RelayedRows(answer))
+
+    def copy(self, namespace: str, text: str, data: bytes, state: SessionState) -> int | None:
+        """COPY FROM STDIN (`text`, as the client sent it, and its `data`) run by the
+        namespace's owner: the rows it copied; None when it is to be run here."""
+        if not self._forwards(namespace, state):
+            return None
+        answer = self._send(namespace, lambda pool, at: pool.copy_in(at, text, data))
+        return None if answer is None else answer.count
+
+    def _forwards(self, name: str, state: SessionState) -> bool:
+        """Whether this session's write of `name` goes to another member."""
+        if self.node is None or self._pool is None:
+            return False
+        if state.transaction.active is not None:
+            return False  # a block's writes commit together, here (decision 0085)
+        if (state.settings.values.get("application_name") or "").startswith(FORWARDED_PREFIX):
+            return False  # forwarded to us: ours to write, whatever our view
+        return self.is_namespace(name) and owner_elsewhere(self.node, name) is not None
+
+    def _send(self, name: str, request: Callable[[PgPool, Address], Answer]) -> Answer | None:
+        """`request` at the owner of `name`, waiting for a new owner when it is unreachable;
+        None when this node took the namespace over meanwhile (then it writes here)."""
+        node, pool = self.node, self._pool
+        assert node is not None and pool is not None
+        target: Member | None = owner_elsewhere(node, name)
         while target is not None:
             if target.address is None:
                 raise OwnerUnavailable(
@@ -70,7 +99,7 @@ class WireForwarding:
                     hint="retry the write",
                 )
             try:
-                rows = pool.execute(target.address, text, params)
+                answer = request(pool, target.address)
             except NotSent as exc:
                 log.warning("owner %s of %s unreachable: %s", target.node_id, name, exc)
                 target = next_owner(node, name, target)  # dead: wait for its successor
@@ -79,7 +108,7 @@ class WireForwarding:
                 FORWARDED.labels("wire").inc()  # the owner's refusal, answered as ours
                 raise
             FORWARDED.labels("wire").inc()
-            return Outcome("count", type(tree).__name__.upper(), rows)
+            return answer
         return None  # this node took the namespace over: write it here
 
 
