@@ -130,6 +130,15 @@ class Settings:
             "choices": ("indexer", "query"),
         },
     )
+    cluster_secret: str | None = field(
+        default=None,
+        metadata={
+            "help": "shared by the members of a cluster whose servers check passwords: a "
+            "member forwarding a client's write logs in to the owner as that client's user "
+            "with a password made from it",
+            "secret": True,
+        },
+    )
     heartbeat_seconds: float = field(
         default=2.0, metadata={"help": "renew this node's heartbeat object this often"}
     )

@@ -70,8 +70,10 @@ def serve(
             pg_port = server.private_port or server.port
             http_port = (http.private_port or http.port) if http and http.started else None
             await asyncio.to_thread(node.start, _advertised(server.host, pg_port, http_port))
-            # Members reach each other's wire ports as a trusted user (decision 0058).
-            con.database.join_cluster(node, forward_writes=options.auth == "trust")
+            # Members reach each other's wire ports as the client's user: trusted, or with a
+            # password made from the cluster secret (decisions 0058, 0084).
+            forward = options.auth == "trust" or bool(settings.cluster_secret)
+            con.database.join_cluster(node, forward_writes=forward)
             http_note += f", cluster member {node.node_id}"
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

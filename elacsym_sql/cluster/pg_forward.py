@@ -20,13 +20,12 @@ from typing import Any
 import psycopg
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
+from psycopg.conninfo import make_conninfo
 
-from ..errors import ElacsymError, StatementCompletionUnknown
+from ..errors import ElacsymError, OwnerUnavailable, StatementCompletionUnknown
+from .forward_login import FORWARDED_PREFIX, forward_password
 from .peers import Address
 
-#: The application_name of a forwarding connection: its statements are written where they
-#: arrive (no ping-pong between two members whose views differ for a moment).
-FORWARDED_PREFIX = "elacsym-forwarded-by-"
 IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
 CONNECT_TIMEOUT_SECONDS = 5
 COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
@@ -63,25 +62,30 @@ class Answer:
         return int(self.tag.rsplit(" ", 1)[-1]) if self.tag[-1:].isdigit() else -1
 
 
+Key = tuple[str, int, str]  # the owner's host and port, and the user logged in there
+
+
 class PgPool:
-    def __init__(self, node_id: str, user: str, error: Raise) -> None:
+    def __init__(self, node_id: str, secret: str | None, error: Raise) -> None:
+        """`secret`: the cluster secret, when the members check passwords."""
         self.node_id = node_id
-        self.user = user  # members connect to each other as this user
+        self._secret = secret
         self._error = error  # the error class of a SQLSTATE (sql/errors.py knows them)
-        self._idle: dict[tuple[str, int], list[tuple[float, pq.abc.PGconn]]] = {}
+        self._idle: dict[Key, list[tuple[float, pq.abc.PGconn]]] = {}
         self._lock = threading.Lock()
 
-    def execute(self, address: Address, text: str, params: Sequence[Any]) -> Answer:
-        """Run one statement at `address`. NotSent when no connection could be made,
-        StatementCompletionUnknown (40003) when it was sent and no answer came, the owner's
-        error (its SQLSTATE) when it refused."""
+    def execute(self, address: Address, user: str, text: str, params: Sequence[Any]) -> Answer:
+        """Run one statement at `address` as `user` (the client's). NotSent when no
+        connection could be made, StatementCompletionUnknown (40003) when it was sent and
+        no answer came, the owner's error (its SQLSTATE) when it refused."""
         tx = Transformer()
         dumped = tx.dump_sequence(params, [PyFormat.TEXT] * len(params))
         return self._run(
-            address, lambda conn: conn.exec_params(text.encode(), list(dumped), list(tx.types))
+            (address.host, address.pg_port, user),
+            lambda conn: conn.exec_params(text.encode(), list(dumped), list(tx.types)),
         )
 
-    def copy_in(self, address: Address, text: str, data: bytes) -> Answer:
+    def copy_in(self, address: Address, user: str, text: str, data: bytes) -> Answer:
         """COPY ... FROM STDIN at `address` with `data` (the client's CopyData, joined);
         fails as execute() does."""
 
@@ -96,10 +100,10 @@ class PgPool:
                     result = last
             return result
 
-        return self._run(address, send)
+        return self._run((address.host, address.pg_port, user), send)
 
-    def _run(self, address: Address, send: Callable[[pq.abc.PGconn], pq.abc.PGresult]) -> Answer:
-        conn = self._take(address)
+    def _run(self, key: Key, send: Callable[[pq.abc.PGconn], pq.abc.PGresult]) -> Answer:
+        conn = self._take(key)
         try:
             result = send(conn)
         except psycopg.OperationalError:  # libpq had no result: the connection broke
@@ -107,11 +111,11 @@ class PgPool:
         if result is None or conn.status != pq.ConnStatus.OK:
             conn.finish()
             raise StatementCompletionUnknown(
-                f"the owner at {address.pg} took the write but the connection broke before it "
+                f"the owner at {key[0]}:{key[1]} took the write but the connection broke before it "
                 "answered; it may or may not have been applied",
                 hint="read the data to find out before retrying",
             )
-        self._give_back(address, conn)
+        self._give_back(key, conn)
         if result.status == pq.ExecStatus.FATAL_ERROR:
             raise self._error(*_diagnostics(result))
         tag = (result.command_status or b"").decode()
@@ -132,8 +136,7 @@ class PgPool:
         )
         return Answer(tag, fields, rows)
 
-    def _take(self, address: Address) -> pq.abc.PGconn:
-        key = (address.host, address.pg_port)
+    def _take(self, key: Key) -> pq.abc.PGconn:
         with self._lock:
             idle = self._idle.get(key, [])
             while idle:
@@ -141,26 +144,38 @@ class PgPool:
                 if time.monotonic() - since < IDLE_SECONDS and _alive(conn):
                     return conn
                 conn.finish()
-        conninfo = (
-            f"host={address.host} port={address.pg_port} user={self.user} dbname=elacsym "
-            f"application_name={FORWARDED_PREFIX}{self.node_id} "
-            f"connect_timeout={CONNECT_TIMEOUT_SECONDS}"
+        host, port, user = key
+        login = {"password": forward_password(self._secret, user)} if self._secret else {}
+        conninfo = make_conninfo(
+            host=host,
+            port=port,
+            user=user,
+            dbname="elacsym",
+            application_name=f"{FORWARDED_PREFIX}{self.node_id}",
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            **login,
         )
         conn = pq.PGconn.connect(conninfo.encode())
         if conn.status != pq.ConnStatus.OK:
             message = (conn.error_message or b"").decode(errors="replace").strip()
+            refused = conn.needs_password or "authentication failed" in message
             conn.finish()
+            if refused:  # it answered, and will answer the same: no point in waiting
+                raise OwnerUnavailable(
+                    f"the namespace's owner at {host}:{port} refused this member's login; "
+                    "nothing was written",
+                    detail=message,
+                    hint="give every member the same --cluster-secret",
+                )
             raise NotSent(message)
         return conn
 
-    def _give_back(self, address: Address, conn: pq.abc.PGconn) -> None:
+    def _give_back(self, key: Key, conn: pq.abc.PGconn) -> None:
         if conn.transaction_status != pq.TransactionStatus.IDLE:
             conn.finish()
             return
         with self._lock:
-            self._idle.setdefault((address.host, address.pg_port), []).append(
-                (time.monotonic(), conn)
-            )
+            self._idle.setdefault(key, []).append((time.monotonic(), conn))
 
     def close(self) -> None:
         with self._lock:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from ..cluster.forward_login import forward_password
 from ..errors import AuthFailed
 from . import frontend as f
 from . import protocol as p
@@ -111,7 +112,26 @@ class Users:
         return Verifier(salt, iterations, secrets.token_bytes(32), secrets.token_bytes(32))
 
 
-async def authenticate(session: Session, mode: AuthMode, users: Users | None, user: str) -> None:
+class ForwardedLogins:
+    """Logins of cluster members forwarding a client's write (decision 0084): the client's
+    user name, checked against the password the cluster secret makes for that name."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+        self._verifiers: dict[str, Verifier] = {}
+
+    def checked(self, user: str) -> Verifier:
+        verifier = self._verifiers.get(user)
+        if verifier is None:
+            salt = hashlib.sha256(b"elacsym-forward-salt\x00" + user.encode()).digest()[:16]
+            verifier = Verifier.from_password(forward_password(self._secret, user), salt)
+            self._verifiers[user] = verifier
+        return verifier
+
+
+async def authenticate(
+    session: Session, mode: AuthMode, users: Users | ForwardedLogins | None, user: str
+) -> None:
     """Run the exchange; raises AuthFailed. Trust asks nothing."""
     if mode == "trust":
         return

@@ -16,7 +16,7 @@ from typing import get_args
 from ..metrics import CONNECTIONS
 from ..sql import Database
 from . import memory
-from .auth import AuthMode, Users
+from .auth import AuthMode, ForwardedLogins, Users
 from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
 from .login_guard import LoginGuard
 from .options import ServerOptions
@@ -65,6 +65,9 @@ class Server:
             database.set_memory_limit(self.options.memory_limit)
         self.auth: AuthMode = auth
         self.users = users
+        secret = database.settings.cluster_secret
+        # Members forwarding their clients' writes log in with the cluster secret (0084).
+        self.forwarded_logins = ForwardedLogins(secret) if secret and auth != "trust" else None
         self.tls = tls  # answers SSLRequest with 'S' when set
         self.database = database
         self.user_read_dirs = dict(user_read_dirs or {})

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..cluster.forward_login import is_forwarded
 from ..errors import ElacsymError, FrameError
 from ..sql.session.client_settings import REPORTED
 from . import frontend as f
 from . import protocol as p
-from .auth import authenticate
+from .auth import ForwardedLogins, Users, authenticate
 from .errors import fatal
 from .logs import event
 
@@ -49,7 +50,7 @@ async def start(session: Session) -> bool:
         message = "too many failed authentication attempts from this address; try again later"
         return await _refuse(session, "28000", message)
     try:
-        await authenticate(session, server.auth, server.users, session.user)
+        await authenticate(session, server.auth, _logins(session), session.user)
     except FrameError:
         raise  # the byte stream broke: the session ends (FATAL), no login failure counted
     except ElacsymError as exc:  # AuthFailed, or a message that did not decode
@@ -73,6 +74,17 @@ async def start(session: Session) -> bool:
     session.ready()
     await session.flush()
     return True
+
+
+def _logins(session: Session) -> Users | ForwardedLogins | None:
+    """What a login is checked against: the users file, or for a member forwarding a
+    client's write (its application_name says so) the cluster secret (decision 0084)."""
+    server = session.server
+    if server.forwarded_logins is not None and is_forwarded(
+        session.state.settings.values.get("application_name")
+    ):
+        return server.forwarded_logins
+    return server.users
 
 
 async def _negotiate(session: Session) -> bytes | None:

@@ -126,10 +126,11 @@ class Database:
 
     def join_cluster(self, node: ClusterNode, forward_writes: bool) -> None:
         """Serve as the member `node`: `elacsym_cluster()` shows its view, and with
-        `forward_writes` wire writes to namespaces others own go to their owners."""
+        `forward_writes` wire writes to namespaces others own go to their owners (logging
+        in with the cluster secret, when there is one)."""
         self.cluster = node
         if forward_writes:
-            self.forwarding.join(node)
+            self.forwarding.join(node, self.settings.cluster_secret or None)
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)
@@ -298,14 +299,13 @@ class Database:
     ) -> Outcome:
         """A statement the session's file access allows (sandbox.py), run here, its reads as
         consistent as the session asks, or, a write to a namespace another member owns, by
-        that member (`sent`: the client's text)."""
+        that member (`sent`: the client's text), once this session may run it here."""
+        stmt = state.access.checked(stmt)
         forwarded = self.forwarding.run(stmt, sent, params, state)
         if forwarded is not None:
             return forwarded
         with consistency.reads(state.settings.get(consistency.SETTING)):
-            return self.router.execute_statement(
-                cur, state.access.checked(stmt), params, state.transaction
-            )
+            return self.router.execute_statement(cur, stmt, params, state.transaction)
 
     def _execute_many(
         self,

@@ -16,9 +16,10 @@ from typing import Any
 from sqlglot import exp
 
 from ...cluster import ClusterNode
+from ...cluster.forward_login import is_forwarded
 from ...cluster.membership import Member
 from ...cluster.peers import Address
-from ...cluster.pg_forward import FORWARDED_PREFIX, Answer, NotSent, PgPool
+from ...cluster.pg_forward import Answer, NotSent, PgPool
 from ...cluster.routing import next_owner, owner_elsewhere
 from ...errors import ElacsymError, OwnerUnavailable
 from ...metrics import FORWARDED
@@ -30,7 +31,7 @@ from ..session.session_state import SessionState
 from .dml import target_name
 
 log = logging.getLogger(__name__)
-FORWARD_USER = "elacsym"  # members trust each other (--auth trust); see decision 0058
+DEFAULT_USER = "elacsym"  # an embedded session's user (a server's sessions have their own)
 
 
 class WireForwarding:
@@ -39,9 +40,11 @@ class WireForwarding:
         self.node: ClusterNode | None = None  # set when the server joins a cluster
         self._pool: PgPool | None = None
 
-    def join(self, node: ClusterNode) -> None:
+    def join(self, node: ClusterNode, secret: str | None) -> None:
+        """Forward to `node`'s fellow members; `secret`: the cluster secret, when members
+        check passwords (decision 0084)."""
         self.node = node
-        self._pool = PgPool(node.node_id, FORWARD_USER, _error)
+        self._pool = PgPool(node.node_id, secret, _error)
 
     def close(self) -> None:
         """Close the pooled connections to other members."""
@@ -60,7 +63,8 @@ class WireForwarding:
         if not self._forwards(name, state):
             return None
         verb = type(tree).__name__.upper()
-        answer = self._send(name, lambda pool, at: pool.execute(at, text, params))
+        user = _user(state)
+        answer = self._send(name, lambda pool, at: pool.execute(at, user, text, params))
         if answer is None:
             return None
         if not answer.fields:
@@ -72,7 +76,8 @@ class WireForwarding:
         namespace's owner: the rows it copied; None when it is to be run here."""
         if not self._forwards(namespace, state):
             return None
-        answer = self._send(namespace, lambda pool, at: pool.copy_in(at, text, data))
+        user = _user(state)
+        answer = self._send(namespace, lambda pool, at: pool.copy_in(at, user, text, data))
         return None if answer is None else answer.count
 
     def _forwards(self, name: str, state: SessionState) -> bool:
@@ -81,7 +86,7 @@ class WireForwarding:
             return False
         if state.transaction.active is not None:
             return False  # a block's writes commit together, here (decision 0085)
-        if (state.settings.values.get("application_name") or "").startswith(FORWARDED_PREFIX):
+        if is_forwarded(state.settings.values.get("application_name")):
             return False  # forwarded to us: ours to write, whatever our view
         return self.is_namespace(name) and owner_elsewhere(self.node, name) is not None
 
@@ -110,6 +115,12 @@ class WireForwarding:
             FORWARDED.labels("wire").inc()
             return answer
         return None  # this node took the namespace over: write it here
+
+
+def _user(state: SessionState) -> str:
+    """Who the session is: the owner runs the write as the same user, with that user's
+    rights and no others (decision 0084)."""
+    return state.settings.values.get("session_authorization") or DEFAULT_USER
 
 
 def _error(sqlstate: str, message: str, detail: str | None, hint: str | None) -> ElacsymError:
