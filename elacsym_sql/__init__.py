@@ -38,11 +38,15 @@ def connect(data: str | None = None, **settings: Any) -> Connection:
     """Open the namespaces under `data` (a local directory or s3://bucket/prefix).
 
     Keyword arguments are `Settings` fields (s3_endpoint, cache_dir, ...); environment
-    variables ELACSYM_<FIELD> fill in the rest. Default data: ./elacsym-data.
+    variables ELACSYM_<FIELD> fill in the rest. Default data: ./elacsym-data. With
+    `cluster=True` (or `peers=`), writes to namespaces a cluster member owns are sent to it.
     """
     from .sql import Connection, Database
 
-    return Connection(Database(Settings.from_env(data=data, **settings)))
+    database = Database(Settings.from_env(data=data, **settings))
+    if database.settings.clustered:
+        database.observe_cluster()
+    return Connection(database)
 
 
 def __getattr__(name: str) -> Any:

@@ -77,7 +77,7 @@ WAL_APPENDS = Counter(
 )
 FORWARDED = Counter(
     "elacsym_forwarded_writes",
-    "Writes this node forwarded to their namespace's owner, by front door (wire, http)",
+    "Writes this process forwarded to their namespace's owner, by door (wire, http, embedded)",
     ["door"],
     registry=REGISTRY,
 )

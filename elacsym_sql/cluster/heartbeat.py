@@ -66,10 +66,16 @@ class Heartbeats:
         """Seconds since the last successful renewal was sent (this host's clock)."""
         return None if self._renewal_sent is None else time.monotonic() - self._renewal_sent
 
-    def read(self) -> list[Beat]:
-        """Every heartbeat in the root, with its age on the store's clock."""
+    def read(self, observer: bool = False) -> list[Beat]:
+        """Every heartbeat in the root, with its age on the store's clock. `observer`: for
+        a reader that never renews (an embedded connection): ages are counted from the
+        freshest heartbeat listed, still the store's clock only (members renew every few
+        seconds, so while any is up the freshest is that recent)."""
         listed = {o.key: o.mtime for o in self.store.list(CLUSTER_NODES)}
-        now = self._store_now(listed.get(self.key))
+        if observer:
+            now = max(listed.values(), default=0.0)
+        else:
+            now = self._store_now(listed.get(self.key))
         beats = []
         for key, mtime in listed.items():
             found = heartbeat_of(key)

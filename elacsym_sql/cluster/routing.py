@@ -10,13 +10,25 @@ views differ for a moment never pass a write back and forth.
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 from ..errors import OwnerUnavailable
 from .membership import Member
-from .node import ClusterNode
 
 
-def owner_elsewhere(node: ClusterNode | None, namespace: str) -> Member | None:
+class View(Protocol):
+    """Who owns what, as a member (node.py) or an embedded connection (observer.py) sees it."""
+
+    node_id: str
+    ttl: float
+    period: float
+
+    def owner_of(self, namespace: str) -> str | None: ...
+
+    def member(self, node_id: str) -> Member | None: ...
+
+
+def owner_elsewhere(node: View | None, namespace: str) -> Member | None:
     """The member to forward a write of `namespace` to, or None to write it here."""
     if node is None:
         return None
@@ -26,7 +38,7 @@ def owner_elsewhere(node: ClusterNode | None, namespace: str) -> Member | None:
     return node.member(owner_id)
 
 
-def next_owner(node: ClusterNode, namespace: str, unreachable: Member) -> Member | None:
+def next_owner(node: View, namespace: str, unreachable: Member) -> Member | None:
     """After `unreachable` refused a forwarded write (nothing sent): wait for the members to
     agree on another owner, or for the same member to heartbeat from a new address (a
     restarted worker of `serve --workers N`), up to the heartbeat TTL plus a round; returns

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..cluster import ClusterNode
+from ..cluster.observer import ClusterObserver
 from ..config import Settings
 from ..engine import Engine, EngineApi, Snapshot
 from ..errors import (
@@ -131,6 +132,12 @@ class Database:
         self.cluster = node
         if forward_writes:
             self.forwarding.join(node, self.settings.cluster_secret or None)
+
+    def observe_cluster(self) -> None:
+        """As an embedded connection to a cluster's root (`connect(..., cluster=True)`):
+        writes to namespaces a member owns go to it (decision 0084); no membership."""
+        observer = ClusterObserver(self.engine, self.settings)
+        self.forwarding.join(observer, self.settings.cluster_secret or None, "embedded")
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlglot import exp
 
-from ...cluster import ClusterNode
 from ...cluster.forward_login import is_forwarded
 from ...cluster.membership import Member
+from ...cluster.observer import ClusterObserver
 from ...cluster.peers import Address
 from ...cluster.pg_forward import Answer, NotSent, PgPool
-from ...cluster.routing import next_owner, owner_elsewhere
+from ...cluster.routing import View, next_owner, owner_elsewhere
 from ...errors import ElacsymError, OwnerUnavailable
 from ...metrics import FORWARDED
 from ..errors import error_class
@@ -37,13 +37,15 @@ DEFAULT_USER = "elacsym"  # an embedded session's user (a server's sessions have
 class WireForwarding:
     def __init__(self, is_namespace: Callable[[str], bool]) -> None:
         self.is_namespace = is_namespace
-        self.node: ClusterNode | None = None  # set when the server joins a cluster
+        self.node: View | None = None  # set when the server or connection joins a cluster
         self._pool: PgPool | None = None
+        self._door = "wire"  # the label of elacsym_forwarded_writes_total
 
-    def join(self, node: ClusterNode, secret: str | None) -> None:
-        """Forward to `node`'s fellow members; `secret`: the cluster secret, when members
-        check passwords (decision 0084)."""
-        self.node = node
+    def join(self, node: View, secret: str | None, door: str = "wire") -> None:
+        """Forward to the members `node` sees (as one of them, or as an embedded
+        connection: `door` "embedded"); `secret`: the cluster secret, when members check
+        passwords (decision 0084)."""
+        self.node, self._door = node, door
         self._pool = PgPool(node.node_id, secret, _error)
 
     def close(self) -> None:
@@ -107,12 +109,14 @@ class WireForwarding:
                 answer = request(pool, target.address)
             except NotSent as exc:
                 log.warning("owner %s of %s unreachable: %s", target.node_id, name, exc)
+                if isinstance(node, ClusterObserver):
+                    return None  # an embedded writer writes it itself (safe), not waits
                 target = next_owner(node, name, target)  # dead: wait for its successor
                 continue
             except ElacsymError:
-                FORWARDED.labels("wire").inc()  # the owner's refusal, answered as ours
+                FORWARDED.labels(self._door).inc()  # the owner's refusal, answered as ours
                 raise
-            FORWARDED.labels("wire").inc()
+            FORWARDED.labels(self._door).inc()
             return answer
         return None  # this node took the namespace over: write it here
 
