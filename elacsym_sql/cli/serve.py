@@ -56,7 +56,7 @@ def serve(
         print(f"elacsym: {exc}", file=sys.stderr)
         return 2
 
-    http = _http_server(con, options, lambda: con.database.cluster)
+    http = _http_server(con, options, lambda: con.database.cluster, workers=spec is not None)
     configure_logging(options.log_format, options.log_level)
     memory.use_system_allocator()
 
@@ -114,14 +114,18 @@ def serve(
 
 
 def _http_server(
-    con: Connection, options: ServerOptions, cluster: Callable[[], ClusterNode | None]
+    con: Connection,
+    options: ServerOptions,
+    cluster: Callable[[], ClusterNode | None],
+    workers: bool = False,
 ) -> HttpServer | None:
     """The HTTP/JSON API on the same engine as the wire server, or None when --http off."""
     address = options.http_address()
     if address is None:
         return None
     api = EngineApi(con.database.engine)
-    return HttpServer(api, *address, max_body_bytes=options.http_max_body_bytes, cluster=cluster)
+    limit = options.http_max_body_bytes
+    return HttpServer(api, *address, max_body_bytes=limit, cluster=cluster, workers=workers)
 
 
 def _advertised(host: str, pg_port: int, http_port: int | None) -> Address:

@@ -33,6 +33,7 @@ from .openapi import docs_html, openapi_document
 from .requests import delete_args, documents_to_rows, parse_query, results_json, run_query
 from .schema_json import schema_from_json, schema_to_json
 from .shape import Json, read_json
+from .worker_metrics import all_workers
 
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_LIST_LIMIT = 100
@@ -47,8 +48,10 @@ def create_app(
     api: EngineApi,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     cluster: Callable[[], ClusterNode | None] = lambda: None,
+    workers: bool = False,
 ) -> Starlette:
-    """`cluster()`: this process's cluster membership, None outside a cluster."""
+    """`cluster()`: this process's cluster membership, None outside a cluster. `workers`:
+    this process is one of `serve --workers N`, whose /metrics answers for all of them."""
     settings = api.engine.settings
     node_id = settings.node_id
     forwarding = HttpForwarding(cluster)  # writes at a non-owner go to the owner
@@ -138,7 +141,11 @@ def create_app(
         return HTMLResponse(docs_html(__version__))
 
     async def metrics(request: Request) -> Response:
-        return Response(await run_in_threadpool(exposition), media_type=CONTENT_TYPE_LATEST)
+        own = await run_in_threadpool(exposition)
+        node = cluster()
+        if workers and node is not None and request.query_params.get("worker") != "self":
+            own = (await run_in_threadpool(all_workers, own.decode(), node)).encode()
+        return Response(own, media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         Route("/health", guarded(health), methods=["GET"]),

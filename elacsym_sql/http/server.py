@@ -43,12 +43,14 @@ class HttpServer:
         port: int = 3000,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         cluster: Callable[[], ClusterNode | None] = lambda: None,
+        workers: bool = False,
     ) -> None:
+        """`workers`: one of the processes of `serve --workers N` (see create_app)."""
         self.host = host
         self._port = port
         # log_config=None: the process's logging stays as the server configured it.
         config = uvicorn.Config(
-            create_app(api, max_body_bytes, cluster),
+            create_app(api, max_body_bytes, cluster, workers),
             host=host,
             port=port,
             lifespan="off",

@@ -120,7 +120,9 @@ def _connections_on_both(s: Served) -> dict[str, psycopg.Connection[Any]]:
 
 
 def _metric(address: str, name: str) -> float:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=30) as answer:
+    """A sample of one worker's own /metrics (its private HTTP address)."""
+    url = f"http://{address}/metrics?worker=self"
+    with urllib.request.urlopen(url, timeout=30) as answer:
         for line in answer.read().decode().splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[-1])
@@ -157,6 +159,12 @@ def test_two_workers_share_the_ports_and_forward_writes(served: Served):
     forwarded = {n: _metric(m["http_address"], wire) for n, m in members.items()}
     for node in conns:  # each sent the owner the writes of the namespaces it did not own
         assert forwarded[node] == sum(o != node for o in owners.values()), forwarded
+    # A scrape of the shared port, whichever worker takes it, shows both, labelled.
+    for _ in range(4):
+        with urllib.request.urlopen(f"http://127.0.0.1:{served.http_port}/metrics") as answer:
+            text = answer.read().decode()
+        for node, count in forwarded.items():
+            assert f'{wire[:-1]},worker="{node}"}} {count}' in text, text
 
     served.proc.send_signal(signal.SIGTERM)
     workers = served.workers()
