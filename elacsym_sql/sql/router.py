@@ -29,7 +29,7 @@ from .session.transactions import TransactionBlock
 from .statements.alter_table import execute_alter
 from .statements.comments import run_comment
 from .statements.create_as import create_table_as
-from .statements.ddl import execute_create, execute_drop
+from .statements.ddl import check_drop, created_name, execute_create, execute_drop
 from .statements.dml import (
     STAGE,
     WritePlan,
@@ -56,6 +56,7 @@ from .statements.truncate import execute_truncate, truncate_targets
 from .views import ViewCatalog
 
 RETURNED = "__elacsym_returned"  # the rows a write with RETURNING wrote
+_DROP_IF_EXISTS = exp.Drop(kind="TABLE", exists=True)  # a block's deferred drops and undos
 
 
 class Router:
@@ -128,6 +129,9 @@ class Router:
                 written = create_table_as(cur, tree, run, self.is_namespace)
                 return Outcome("count", "SELECT", written)
             if isinstance(tree, exp.Create) and _creates_namespace(tree):
+                if block.active is not None and created_name(tree) in block.dropping:
+                    block.drop_now(created_name(tree))  # DROP + CREATE: decision 0071
+                    block.show_hidden(cur)
                 name = execute_create(
                     self._engine,
                     tree,
@@ -139,6 +143,8 @@ class Router:
                 block.commit_point.reach()
                 block.forget([name])
                 self._pg_sequences.stale()  # its SERIAL columns' sequences
+                if block.active is not None:
+                    block.undo_on_rollback(lambda: self._drop([name], _DROP_IF_EXISTS))
                 return Outcome("none", "CREATE TABLE")
             sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
@@ -147,6 +153,7 @@ class Router:
                 return sequence
             if isinstance(tree, exp.TruncateTable):
                 names = truncate_targets(tree)
+                _refuse_dropped(block, names)
                 if names and all(n and self.is_namespace(n) for n in names):
                     execute_truncate(self._engine, self._views, cur, names, tree, block)  # type: ignore[arg-type]
                     return Outcome("none", "TRUNCATE TABLE")
@@ -154,13 +161,17 @@ class Router:
                 names = [table_name(t) for t in tree.args.get("tables") or []]
                 # DuckDB drops one object a statement: several are ours to drop (pgbench -i)
                 if len(names) > 1 or any(n and self.is_namespace(n) for n in names):
-                    execute_drop(self._engine, names, tree, block.commit_point.reach)
-                    self._pg_sequences.stale()  # the sequences the tables owned
-                    block.forget(n for n in names if n)
-                    self._views.refresh(n for n in names if n)  # removes the views
+                    if block.active is None:
+                        self._drop(names, tree, block)
+                        return Outcome("none", "DROP TABLE")
+                    # In a block: checked now, dropped at COMMIT (decision 0071).
+                    present = check_drop(self._engine, names, tree, block.dropping)
+                    block.defer_drop(present, lambda: self._drop(present, _DROP_IF_EXISTS))
+                    block.show_hidden(cur)
                     return Outcome("none", "DROP TABLE")
             if isinstance(tree, exp.Insert | exp.Update | exp.Delete):
                 name = target_name(tree)
+                _refuse_dropped(block, [name])
                 if self.is_namespace(name):
                     plan = plan_write(tree, stmt.text, params)
                     written = self.write(cur, plan, block)
@@ -176,6 +187,7 @@ class Router:
                     return self._duck.declared(outcome, [plan.namespace], sql)
             if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
                 name = table_name(tree.this)
+                _refuse_dropped(block, [name])
                 if name and self.is_namespace(name):
                     return Outcome(
                         "none", execute_alter(self._engine, self._views, cur, name, tree)
@@ -184,6 +196,19 @@ class Router:
         except duckdb.Error as exc:
             dropping = tree.args.get("kind") if isinstance(tree, exp.Drop) else None
             raise translate(exc, str(dropping).lower() if dropping else None) from None
+
+    def _drop(
+        self, names: list[str | None], tree: exp.Drop, block: TransactionBlock | None = None
+    ) -> None:
+        """DROP TABLE of namespaces, now: their sequences and views go with them."""
+        took_effect = block.commit_point.reach if block is not None else lambda: None
+        try:
+            execute_drop(self._engine, names, tree, took_effect)
+        finally:
+            self._pg_sequences.stale()  # the sequences the tables owned
+            if block is not None:
+                block.forget(n for n in names if n)
+            self._views.refresh(n for n in names if n)  # removes the views
 
     def _pg_utility(
         self, cur: duckdb.DuckDBPyConnection, text: str, block: TransactionBlock
@@ -255,6 +280,14 @@ class Router:
             err.message = err.message.replace(STAGE, plan.namespace)
             err.args = (err.message,)
             raise err from None
+
+
+def _refuse_dropped(block: TransactionBlock, names: Iterable[str | None]) -> None:
+    """A table the block dropped (at COMMIT) is gone for the block's statements: 42P01."""
+    dropped = block.dropping if block.active is not None else set()
+    for name in names:
+        if name in dropped:
+            raise UndefinedTable(f'relation "{name}" does not exist')
 
 
 def _sequence_of(table: exp.Expression) -> str:

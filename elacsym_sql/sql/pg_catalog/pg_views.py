@@ -98,7 +98,10 @@ FROM {S}.{rels} r JOIN duckdb_columns() c ON c.table_name = r.name
 VIEWS: dict[str, str] = {
     "rels_shared": _SHARED_RELS,
     "rels_temp": _TEMP_RELS,
-    "rels": f"SELECT * FROM {S}.rels_shared UNION ALL SELECT * FROM {S}.rels_temp",
+    # Tables the session's transaction block dropped (at its COMMIT) are gone for it.
+    "rels": f"""SELECT * FROM {S}.rels_shared WHERE NOT list_contains(
+        coalesce(getvariable('elacsym_hidden'), []::VARCHAR[]), name)
+        UNION ALL SELECT * FROM {S}.rels_temp""",
     "cols_shared": _cols("rels_shared", HOME),
     "cols_temp": _cols("rels_temp", "'temp'"),
     "cols": f"SELECT * FROM {S}.cols_shared UNION ALL SELECT * FROM {S}.cols_temp",

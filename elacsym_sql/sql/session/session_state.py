@@ -9,6 +9,7 @@ SET/SHOW are answered here; everything else runs through the router, and its suc
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import duckdb
@@ -36,6 +37,7 @@ _TEMP = """SELECT 'TABLE', table_name FROM duckdb_tables() WHERE database_name =
     WHERE database_name = 'temp' AND NOT internal AND NOT starts_with(view_name, '__elacsym')
   UNION ALL SELECT 'SEQUENCE', sequence_name FROM duckdb_sequences()
     WHERE database_name = 'temp'"""
+log = logging.getLogger(__name__)
 _DROP_ORDER = {"VIEW": 0, "TABLE": 1, "SEQUENCE": 2}  # a SERIAL's sequence after its table
 
 
@@ -140,6 +142,7 @@ class SessionState:
             self._temp_at_begin = temp_relations(cur)
         try:
             verb = tx.control(control)
+            tx.show_hidden(cur)  # tables its DROPs hid from the catalog, after ROLLBACK TO
             committed = verb == "COMMIT"
             if control.verb == "rollback_to" and had_cursors:
                 self.cursors.rolled_back_to(tx.depth)
@@ -150,13 +153,20 @@ class SessionState:
                 self.cursors.end_block(committed)
                 self._publish_cursors(cur)
             if ending:
+                tx.show_hidden(cur)
                 if not committed and self._temp_at_begin is not None:
                     drop_temp_relations(cur, temp_relations(cur) - self._temp_at_begin)
                 self._temp_at_begin = None
 
     def close(self) -> None:
-        """The session ended: its cursors' connections are closed."""
+        """The session ended: its cursors' connections are closed, and a block still open
+        is rolled back (the tables it created go: decision 0071)."""
         self.cursors.close_all()
+        if self.transaction.state != "idle":
+            try:
+                self.transaction.control(Control("rollback"))
+            except Exception:  # the session is gone: nobody to tell but the log
+                log.exception("rolling back the transaction block of a closed session failed")
 
     def guard(self, execute: Callable[[], Outcome | None]) -> Outcome | None:
         """A read answered outside the statement loop (the direct search path)."""

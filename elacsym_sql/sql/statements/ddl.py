@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -158,10 +158,7 @@ def schema_from_create(
             hint="CREATE TABLE with columns, then INSERT INTO ... SELECT; "
             "or CREATE TEMP TABLE for a DuckDB table",
         )
-    written = target.this
-    if written.args.get("catalog") or (written.db and written.db.lower() not in ("main", "public")):
-        raise InvalidSchemaName(f'schema "{written.db}" does not exist')
-    name = identifier(written.this, "namespace")
+    name = created_name(tree)
     table = TableDef(name, split_name(name, pg_schemas)[0])
     chars = declared_char_types(text)
     for item in target.expressions:
@@ -177,6 +174,15 @@ def schema_from_create(
             [item] = item.expressions
         add_table_constraint(table, item, given, lookup, lambda e: identifier(e, "column"))
     return build_schema(table, Options.parse(_options(tree))), table
+
+
+def created_name(tree: exp.Create) -> str:
+    """The namespace a CREATE TABLE names (a schema's table is "s.t" by now: 0033)."""
+    target = tree.this
+    written = target.this if isinstance(target, exp.Schema) else target
+    if written.args.get("catalog") or (written.db and written.db.lower() not in ("main", "public")):
+        raise InvalidSchemaName(f'schema "{written.db}" does not exist')
+    return identifier(written.this, "namespace")
 
 
 def _column(
@@ -311,6 +317,24 @@ def owned_sequences(schema: Schema) -> list[str]:
     ]
 
 
+def check_drop(
+    engine: Engine, names: list[str | None], tree: exp.Drop, gone: Iterable[str] = ()
+) -> list[str]:
+    """The namespaces a DROP TABLE drops, once it is sure it may drop them all: every name
+    must be one (unless IF EXISTS; `gone`: names its transaction block dropped already)
+    that no other table references."""
+    if tree.args.get("cascade"):
+        raise NotSupportedError("DROP ... CASCADE is not supported")
+    gone = set(gone)
+    present = [n for n in names if n and n not in gone and engine.namespace(n).exists()]
+    if len(present) != len(names) and not tree.args.get("exists"):
+        missing = next(n for n in names if n not in present)
+        raise UndefinedTable(f'table "{missing}" does not exist')
+    for name in present:
+        _check_not_referenced(engine, name, set(present) | gone)
+    return present
+
+
 def execute_drop(
     engine: Engine,
     names: list[str | None],
@@ -319,16 +343,9 @@ def execute_drop(
 ) -> None:
     """Drop namespaces; every name must be one (unless IF EXISTS) before any is dropped.
     `took_effect` is called once the first is dropped: the statement cannot be undone."""
-    if tree.args.get("cascade"):
-        raise NotSupportedError("DROP ... CASCADE is not supported")
     if_exists = bool(tree.args.get("exists"))
-    present = [n for n in names if n and engine.namespace(n).exists()]
-    if len(present) != len(names) and not if_exists:
-        missing = next(n for n in names if n not in present)
-        raise UndefinedTable(f'table "{missing}" does not exist')
+    present = check_drop(engine, names, tree)
     schemas = {n: s for n in present if (s := _schema_of(engine, n)) is not None}
-    for name in present:
-        _check_not_referenced(engine, name, set(present))
     check_interrupt()  # the last point where a cancel leaves nothing behind
     for name in present:
         incarnation = engine.namespace(name).snapshot().manifest.incarnation
