@@ -38,7 +38,8 @@ async def run_copy(s: Session, request: CopyRequest) -> None:
 async def _copy_in(s: Session, request: CopyRequest) -> None:
     s.state.transaction.check()
     assert request.namespace is not None
-    columns = await s.run_sync(s.db.copy_columns, request.namespace, request.columns)
+    namespace = await s.run_sync(s.db.copy_target, request.namespace, request.schema, s.state)
+    columns = await s.run_sync(s.db.copy_columns, namespace, request.columns)
     s.send(copy_response(b"G", request.options.format == "binary", len(columns)))
     await s.flush()
     chunks: list[bytes] = []
@@ -70,11 +71,11 @@ async def _copy_in(s: Session, request: CopyRequest) -> None:
     data = b"".join(chunks)
     del chunks
     forwarding = s.db.forwarding  # the namespace's owner copies, when another member owns it
-    copied = await s.run_sync(forwarding.copy, request.namespace, request.text, data, s.state)
+    copied = await s.run_sync(forwarding.copy, namespace, request.text, data, s.state)
     if copied is None:
         table = await s.run_sync(decode_copy, data, request.options, columns)
         names = [name for name, _ in columns]
-        await s.run_sync(s.db.copy_in, s.cur, request.namespace, names, table, s.state)
+        await s.run_sync(s.db.copy_in, s.cur, namespace, names, table, s.state)
         copied = table.num_rows
     s.send(p.command_complete(f"COPY {copied}"))
 
@@ -85,7 +86,8 @@ async def _copy_out(s: Session, request: CopyRequest) -> None:
     else:
         assert request.namespace is not None
         cols = ", ".join(quote(c) for c in request.columns) or "*"
-        sql = f"SELECT {cols} FROM {quote(request.namespace)}"
+        public = "public." if request.schema == "public" else ""  # not along search_path
+        sql = f"SELECT {cols} FROM {public}{quote(request.namespace)}"
     statements = s.db.execute_each(s.cur, sql, None, session=s.state)
     outcome = None
     try:

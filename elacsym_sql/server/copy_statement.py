@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from ..errors import InvalidCopyOption, InvalidName, NotSupportedError, SyntaxError
+from ..errors import InvalidCopyOption, NotSupportedError, SyntaxError
 from ..sql.parse import DIALECT, split_statements
 from ..sql.statements.ddl import identifier
 
@@ -45,6 +45,7 @@ class CopyRequest:
     query: str | None = None  # COPY (query) TO STDOUT
     options: CopyOptions = field(default_factory=CopyOptions)
     text: str = ""  # the statement as the client wrote it (a forwarded COPY carries it)
+    schema: str | None = None  # as written (`COPY s.t`); None: found along search_path
 
 
 def mentions_copy(sql: str) -> bool:
@@ -98,10 +99,13 @@ def _request(text: str, tokens: list[Token], at: int) -> CopyRequest:
         target = target.this
     if not isinstance(target, exp.Table):
         raise SyntaxError("COPY wants a namespace or a query in parentheses")
-    if target.db and target.db.lower() not in ("public", "main"):
-        raise InvalidName(f'schema "{target.db}" does not exist')
-    namespace = identifier(target.this, "namespace")
-    return CopyRequest(direction, namespace, columns, None, options, text)
+    name = identifier(target.this, "namespace")
+    schema = identifier(target.args["db"], "schema") if target.db else None
+    if schema == "main":
+        schema = "public"
+    if schema is not None and schema != "public":
+        name = f"{schema}.{name}"  # a table of schema s is the namespace "s.t" (0033)
+    return CopyRequest(direction, name, columns, None, options, text, schema)
 
 
 def _closing(tokens: list[Token], start: int) -> int:

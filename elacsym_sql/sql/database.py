@@ -26,7 +26,9 @@ from ..cluster.observer import ClusterObserver
 from ..config import Settings
 from ..engine import Engine, EngineApi, Snapshot
 from ..errors import (
+    ElacsymError,
     InvalidParameterValue,
+    InvalidSchemaName,
     SyntaxError,
     UndefinedColumn,
     UndefinedTable,
@@ -55,6 +57,7 @@ from .search.search_runner import SearchRunner
 from .session import consistency
 from .session.lockdown import lock_down, protected_locations
 from .session.sandbox import FileAccess
+from .session.search_path import find_table, path_of, resolve_tables
 from .session.session_state import SessionState
 from .session.transactions import TransactionBlock
 from .statements.dml import (
@@ -231,7 +234,7 @@ class Database:
         door = "wire" if cur in self.duck_queries.streaming else "embedded"
         started = time.perf_counter()
         sent = sql  # as the client wrote it: what a write forwarded to its owner carries
-        sql = self.rewrite(sql)
+        sql = self.rewrite(sql, state)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
             ef_search = int(ef) if ef is not None and ef.isdigit() and int(ef) > 0 else None
@@ -256,10 +259,34 @@ class Database:
             yield outcome
             started = time.perf_counter()
 
-    def rewrite(self, sql: str) -> str:
+    def rewrite(self, sql: str, state: SessionState | None = None) -> str:
         """What every statement text goes through before it is parsed: DuckDB's spelling
-        (pg_literals.duckdb_text), and tables of other schemas as their namespaces' names."""
-        return qualify(duckdb_text(sql), self.pg_schemas.names())
+        (pg_literals.duckdb_text), and tables of other schemas as their namespaces' names,
+        written `s.t` or found along the session's search_path."""
+        schemas = self.pg_schemas.names()
+        text = qualify(duckdb_text(sql), schemas)
+        if state is None:
+            return text
+        path = path_of(state.settings.get("search_path") or "")
+        return resolve_tables(text, path, schemas, self._is_namespace)
+
+    def copy_target(self, name: str, schema: str | None, state: SessionState) -> str:
+        """The namespace `COPY [schema.]name` writes: the written schema's table, else the
+        one the session's search_path finds."""
+        if schema is None:
+            path = path_of(state.settings.get("search_path") or "")
+            return find_table(path, self.pg_schemas.names(), name, self._is_namespace)
+        if schema != "public" and schema not in self.pg_schemas.names():
+            raise InvalidSchemaName(f'schema "{schema}" does not exist')
+        return name
+
+    def _is_namespace(self, name: str) -> bool:
+        if name.rpartition(".")[2].startswith("pg_"):
+            return False  # the catalog's relations: never a namespace, no lookup
+        try:
+            return self.router.is_namespace(name)
+        except ElacsymError:  # a name no namespace may have
+            return False
 
     def _direct_search(
         self, cur: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any], eventual: bool
@@ -281,10 +308,10 @@ class Database:
         session: SessionState | None = None,
     ) -> Outcome:
         """`executemany`: an INSERT of plain parameters becomes one atomic write."""
-        statements = split_statements(self.rewrite(sql))
+        state = session if session is not None else self.session_state(cur)
+        statements = split_statements(self.rewrite(sql, state))
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
-        state = session if session is not None else self.session_state(cur)
         started = time.perf_counter()
         outcome = state.run(
             cur,

@@ -55,7 +55,7 @@ def describe(
     params: Sequence[Any] | None = None,
 ) -> Description:
     """Describe the one statement of `sql` (with `params`, when bound, typing it exactly)."""
-    statements = split_statements(db.rewrite(sql))
+    statements = split_statements(db.rewrite(sql, state))
     if not statements:
         return NO_ROWS
     if len(statements) > 1:

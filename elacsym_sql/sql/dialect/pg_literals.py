@@ -63,6 +63,7 @@ def rewrite_literal_casts(sql: str) -> str:
         "'{" not in sql
         and "regclass" not in lowered
         and "regtype" not in lowered
+        and "regnamespace" not in lowered
         and not any(f"::{t}" in lowered for t in casts)
     ):
         return sql

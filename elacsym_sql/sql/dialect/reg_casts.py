@@ -1,4 +1,5 @@
-"""`::regtype` casts, and where a regclass prints its name, as Postgres shows them.
+"""`::regtype` and `::regnamespace` casts, and where a regclass prints its name, as
+Postgres shows them.
 
 Postgres's regtype and regclass are OIDs that print as names: `23::regtype` shows
 `integer`, `'docs'::regclass` shows `docs`, while `attrelid = 'docs'::regclass` compares
@@ -76,13 +77,21 @@ def operand_start(tokens: list[Token], i: int) -> int | None:
 
 def regtype_edits(sql: str, tokens: list[Token]) -> list[tuple[int, int, str]]:
     """(start, end, replacement) for each `::regtype` cast: the type's name, or its OID
-    where a string literal's cast is used rather than shown."""
+    where a string literal's cast is used rather than shown; and each column or number
+    cast `::regnamespace`: the schema's name."""
     edits = []
     for i, tok in enumerate(tokens):
-        if tok.token_type != TokenType.DCOLON or _word(tokens, i + 1) != "regtype":
+        kind = _word(tokens, i + 1)
+        if tok.token_type != TokenType.DCOLON or kind not in ("regtype", "regnamespace"):
             continue
         end = tokens[i + 1].end + 1
         before = tokens[i - 1] if i else None
+        if kind == "regnamespace":  # a column's schema OID, as psql shows it: the name
+            first = operand_start(tokens, i)
+            if first is not None:
+                operand = sql[tokens[first].start : tok.start]
+                edits.append((tokens[first].start, end, f"{SHIM}.regnamespace_name({operand})"))
+            continue
         if before is not None and before.token_type == TokenType.STRING:
             oid = f"main.to_regtype('{before.text.replace(chr(39), chr(39) * 2)}')"
             shown = shown_as_name(tokens, i - 1, i + 1)

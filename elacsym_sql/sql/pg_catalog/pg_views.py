@@ -324,18 +324,29 @@ _CATALOG_OIDS = "MAP {" + ", ".join(f"'{n}': {o}::UINTEGER" for n, o in {
     "pg_extension": 3079, "pg_enum": 3501,
 }.items()) + "}"  # fmt: skip
 
+PATH = "coalesce(getvariable('elacsym_path'), ['public'])"  # search_path's schema names
+
 # Scalar functions, by (name, parameters, body). Lookups by OID are scalar subqueries.
 MACROS: list[tuple[str, str, str]] = [
     # The database the client asked for at start-up (session_state.py), as in Postgres.
     ("current_database", "", "coalesce(getvariable('elacsym_database'), 'elacsym')"),
-    ("current_schema", "", "'public'"),
+    # The session's search_path (session_state.py sets elacsym_path; decision 0072): its
+    # schemas that exist, in order.
+    ("search_path_schemas", "",
+     f"""coalesce((SELECT list(p ORDER BY i) FROM (SELECT unnest({PATH}) AS p,
+        generate_subscripts({PATH}, 1) AS i) WHERE p IN (SELECT nspname FROM
+        {S}.pg_namespace)), [])"""),
+    ("current_schema", "", f"{S}.search_path_schemas()[1]"),
     ("current_schemas", "include_implicit",
-     "CASE WHEN include_implicit THEN ['pg_catalog', 'public'] ELSE ['public'] END"),
+     f"""CASE WHEN include_implicit THEN list_prepend('pg_catalog',
+        {S}.search_path_schemas()) ELSE {S}.search_path_schemas() END"""),
     ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
     ("pg_table_is_visible", "rel",
      # aliased: the argument is often `pg_catalog.pg_class.oid` of the caller's query
-     f"coalesce((SELECT bool_or(__vis.relnamespace IN ({PG_CATALOG}, {PUBLIC}) "
-     f"OR __vis.relpersistence = 't') FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
+     f"coalesce((SELECT bool_or(__vis.relnamespace = {PG_CATALOG} "
+     f"OR __vis.relpersistence = 't' OR __vis.relnamespace IN (SELECT __n.oid FROM "
+     f"{S}.pg_namespace __n WHERE list_contains({PATH}, __n.nspname))) "
+     f"FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
     ("pg_type_is_visible", "typ", "true"),
     ("pg_opclass_is_visible", "opc", "true"),
     ("pg_opfamily_is_visible", "opf", "true"),
@@ -360,6 +371,8 @@ MACROS: list[tuple[str, str, str]] = [
         error('relation "' || n || '" does not exist'))"""),
     ("regtype_name", "typ",
      f"coalesce((SELECT display FROM {S}.types __t WHERE __t.oid = typ), typ::VARCHAR)"),
+    ("regnamespace_name", "nsp",
+     f"coalesce((SELECT nspname FROM {S}.pg_namespace WHERE oid = nsp), nsp::VARCHAR)"),
     ("regclass_name", "rel",
      f"coalesce((SELECT relname FROM {S}.pg_class WHERE oid = rel), rel::VARCHAR)"),
     # No partitions, so no ancestors: as a value (psql's foreign-key lists) and as a table

@@ -24,6 +24,7 @@ from .client_settings import ClientSettings
 from .cursor_statements import CursorStatement, Fetch, parse_cursor_statement
 from .cursors import Cursors, RunOn
 from .sandbox import FileAccess
+from .search_path import path_of
 from .setting_values import size_bytes
 from .statement_memory import limited
 from .transactions import TransactionBlock
@@ -94,7 +95,7 @@ class SessionState:
                 verb, name = ours
                 if verb == "SHOW" and name is not None:
                     return Outcome("rows", "SHOW", result=self._show(cur, name))
-                if verb == "SET":
+                if verb in ("SET", "RESET", "DISCARD"):
                     self.sync_variables(cur)
                 if verb == "DEALLOCATE" and name is not None:
                     self.deallocated.append(name)  # the server drops these statements
@@ -196,3 +197,5 @@ class SessionState:
             [[k.lower() for k in keys], [self.settings.values[k] for k in keys]],
         )
         cur.execute("SET VARIABLE elacsym_database = ?::VARCHAR", [self.database])
+        path = list(path_of(self.settings.values.get("search_path") or ""))
+        cur.execute("SET VARIABLE elacsym_path = ?::VARCHAR[]", [path])
