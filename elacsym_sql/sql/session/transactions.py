@@ -104,12 +104,13 @@ class TransactionBlock:
         self._on_commit.append((tuple(names), drop))
 
     def drop_now(self, name: str) -> None:
-        """Run the deferred DROP of `name` at once (a CREATE of the same name follows): it
+        """Run the deferred DROP of `name` at once (a CREATE of the same name follows), and
+        the block's DROPs before it, in their order (a referencing table goes first): they
         cannot be undone any more."""
-        for i, (names, drop) in enumerate(self._on_commit):
-            if name in names:
-                self._on_commit[i] = ((), _nothing)  # kept: savepoints count entries
-                drop()
+        last = max(i for i, (names, _) in enumerate(self._on_commit) if name in names)
+        for i, (_, drop) in enumerate(self._on_commit[: last + 1]):
+            self._on_commit[i] = ((), _nothing)  # kept: savepoints count entries
+            drop()
 
     def undo_on_rollback(self, undo: Action) -> None:
         """A CREATE TABLE in the block: `undo` runs if the block (or a savepoint set before
