@@ -67,6 +67,8 @@ async def start(session: Session) -> bool:
     session.state.access = session.db.file_access.reading(read_dirs)  # sql/session/sandbox.py
     settings.changed.clear()
     await session.run_sync(session.state.sync_variables, session.cur)
+    pid = f"SET VARIABLE elacsym_backend_pid = {int(session.pid)}"  # pg_backend_pid()
+    await session.run_sync(session.cur.execute, pid)
     session.send(p.AUTH_OK)
     for name in REPORTED:
         session.send(p.parameter_status(name, settings.values[name]))

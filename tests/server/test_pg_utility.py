@@ -148,3 +148,9 @@ def test_drop_and_create_of_one_table_inside_a_block(conn):
         conn.execute("INSERT INTO u_frame VALUES (1, 'new', 1)")
         assert conn.execute("SELECT * FROM u_frame").fetchall() == [(1, "new", 1)]
     assert conn.execute("SELECT * FROM u_frame").fetchall() == [(1, "new", 1)]
+
+
+def test_pg_backend_pid_is_the_session_s_backend_key(dsn):
+    with psycopg.connect(dsn, autocommit=True) as a, psycopg.connect(dsn, autocommit=True) as b:
+        pids = [c.execute("SELECT pg_backend_pid()").fetchone()[0] for c in (a, b)]
+        assert pids == [a.info.backend_pid, b.info.backend_pid] and pids[0] != pids[1]

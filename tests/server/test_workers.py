@@ -106,7 +106,9 @@ def _connections_on_both(s: Served) -> dict[str, psycopg.Connection[Any]]:
     for _ in range(60):
         conn = s.connect()
         node = _worker_of(conn)
-        assert conn.info.backend_pid % 256 == int(node.rsplit("-w", 1)[1])  # the pid says it
+        pid = conn.info.backend_pid  # from BackendKeyData, and as the session reports it
+        assert conn.execute("SELECT pg_backend_pid()").fetchone() == (pid,)
+        assert pid % 256 == int(node.rsplit("-w", 1)[1])  # the pid says the worker
         if node in found:
             spare.append(conn)
         else:

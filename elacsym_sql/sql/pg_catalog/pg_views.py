@@ -392,7 +392,8 @@ MACROS: list[tuple[str, str, str]] = [
      " | ".join(", ".join(f"a{i}" for i in range(n)) for n in range(2, 17, 2)), "NULL::JSON"),
     ("array_upper", "arr, dim", "CASE WHEN dim = 1 THEN len(arr) END"),
     ("array_lower", "arr, dim", "CASE WHEN dim = 1 AND len(arr) > 0 THEN 1 END"),
-    ("pg_backend_pid", "", "0"),
+    # The server's session sets the variable: its backend key's pid (which says the worker).
+    ("pg_backend_pid", "", "coalesce(getvariable('elacsym_backend_pid'), 0)::INTEGER"),
     ("pg_is_in_recovery", "", "false"),
     ("txid_current", "", "1::BIGINT"),
     ("has_table_privilege", "a, b, c := NULL", "true"),
