@@ -4,6 +4,7 @@ column types, command tags and SQLSTATEs (decision 0084)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -89,7 +90,20 @@ def _returning(a: Node, b: Node, via_a: str, at_b: str) -> None:
         theirs = _error(cb, bad.replace("{t}", at_b))
         assert mine == (theirs[0], (theirs[1] or "").replace(at_b, via_a)), (mine, theirs)
         assert mine[0] == "22P02", mine
-    assert a.metric(WIRE) == forwarded + 2 * len(statements) + 1
+        # Prepared (Parse, Describe here; Bind, Execute forwarded): the columns described
+        # here carry the owner's rows, in text and binary, as the owner's own answers.
+        answers = []
+        for conn, name in ((ca, via_a), (cb, at_b)):
+            sql = f"INSERT INTO {name} (id, n, e) VALUES (%s, %s, %s) RETURNING id, n, e"
+            for binary in (False, True):
+                cur = conn.cursor(binary=binary)
+                for i in range(100 + 10 * binary, 106 + 10 * binary):
+                    cur.execute(sql, [i, "1.5", "[1,2]"], prepare=True)
+                    answers.append((name, cur.fetchall()))
+        half = len(answers) // 2
+        assert [rows for _, rows in answers[:half]] == [rows for _, rows in answers[half:]]
+        assert answers[0][1] == [(100, Decimal("1.50"), "[1,2]")]
+    assert a.metric(WIRE) == forwarded + 2 * len(statements) + 1 + 12
 
 
 def _copy(a: Node, b: Node, via_a: str, at_b: str) -> None:
@@ -127,4 +141,4 @@ def _copy(a: Node, b: Node, via_a: str, at_b: str) -> None:
                 errors.append((exc.sqlstate, message))
         assert len(errors) == 2 and errors[0] == errors[1] and errors[0][0] != "XX000", errors
     assert a.metric(WIRE) == forwarded + 4  # three copies and the refused one
-    assert a.sql(f"SELECT count(*) FROM {via_a} WHERE id >= 20") == [(4,)]
+    assert a.sql(f"SELECT count(*) FROM {via_a} WHERE id BETWEEN 20 AND 99") == [(4,)]
