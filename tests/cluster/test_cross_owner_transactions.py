@@ -40,7 +40,7 @@ def _retrying(work: Any) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["s3"])
+@pytest.mark.parametrize("backend", ["s3", pytest.param("seaweedfs", marks=pytest.mark.seaweedfs)])
 def test_transfer_across_owners_through_a_third_node(make_settings, tmp_path):
     settings = make_settings()
     x, y = _named("a", "x"), _named("b", "y")
