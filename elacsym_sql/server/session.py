@@ -212,7 +212,9 @@ class Session:
             if started:
                 await self.loop()
         except (asyncio.IncompleteReadError, OSError):
-            pass  # the client went away, or its TLS broke
+            # The client went away, or its TLS broke: what is still buffered for it is
+            # dropped, not kept until a client that half-closed reads it (CLOSE_WAIT).
+            self.writer.transport.abort()
         except FrameError as exc:
             self.ended = f"protocol error {exc.sqlstate}"
             self._out.clear()

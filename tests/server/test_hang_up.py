@@ -1,7 +1,8 @@
 """A client that hangs up in the middle of a result it does not read: its session ends and
 frees its connection slot, however the hang-up arrives (a close with unread data, an RST,
 or only a FIN, as a proxy between client and server passes it on), while the statement
-still produces rows or while the server waits for the socket to drain. A statement that
+still produces rows or while the server waits for the socket to drain; what was buffered
+for a half-closed client is dropped (its socket closed), not kept until it reads. A statement that
 already took effect (INSERT ... RETURNING) owes its rows to a slow reader even once
 canceled."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -19,7 +20,7 @@ import elacsym_sql
 from elacsym_sql.server import BackgroundServer
 from elacsym_sql.server.options import ServerOptions
 
-from .wire_client import Client, errors, query, startup_packet
+from .wire_client import CLOSE_WAIT, Client, errors, query, server_side_state, startup_packet
 
 BIG = "SELECT i, 'row number ' || i AS t FROM range(20000000) t(i)"  # minutes to read
 CANCEL_REQUEST = 80877102
@@ -73,8 +74,20 @@ def test_a_client_that_hangs_up_mid_result_frees_its_session(server, how, stage)
         client.sock.close()  # unread data: the kernel answers with an RST
     try:
         assert slot_is_freed(server.port), f"the session of a client that hung up ({how}) lives on"
+        if how == "fin only":  # what was buffered for it is dropped with the connection
+            port = client.sock.getsockname()[1]
+            assert wait_for(lambda: server_side_state(server.port, port) != CLOSE_WAIT)
     finally:
         client.sock.close()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def connect_with_key(port: int) -> tuple[Client, int, int]:

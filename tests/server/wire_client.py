@@ -62,6 +62,20 @@ def execute(portal: str = "", limit: int = 0) -> bytes:
 
 
 SYNC = message(b"S")
+CLOSE_WAIT = "08"  # /proc/net/tcp: the client's FIN arrived, the server has not closed
+
+
+def server_side_state(server_port: int, client_port: int) -> str | None:
+    """The TCP state of the server's end of a loopback connection (Linux /proc/net/tcp):
+    how a test sees whether the server closed a connection its client only half-closed."""
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            local, remote, state = line.split()[1:4]
+            if int(local.split(":")[1], 16) == server_port and (
+                int(remote.split(":")[1], 16) == client_port
+            ):
+                return state
+    return None
 
 
 @dataclass(frozen=True)
