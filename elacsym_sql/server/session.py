@@ -23,7 +23,7 @@ from ..sql import Outcome
 from ..sql.parse import front_door_error
 from ..sql.pg_catalog.pg_types import Column
 from ..sql.session.setting_values import milliseconds
-from . import copy_statement, memory
+from . import copy_statement, memory, session_log
 from . import frontend as f
 from . import protocol as p
 from .copy import run_copy
@@ -46,7 +46,6 @@ WATCH_SECONDS = 0.25  # how often a running statement checks that its client is 
 DISCARD_SECONDS = 10.0  # the longest a refused message's body is read (and dropped)
 PAUSED_BYTES = 1 << 16  # asyncio's default high-water mark: past it, drain() waits
 _TIMED = frozenset((b"Q", b"P", b"B", b"D", b"E"))  # messages that run statement_timeout
-_MESSAGES = {b"Q": "query", b"P": "parse", b"B": "bind", b"D": "describe", b"E": "execute"}
 _IDLE = {  # in a transaction block or not: (setting, SQLSTATE, the FATAL's words)
     False: ("idle_in_transaction_session_timeout", "25P03", "idle-in-transaction"),
     True: ("idle_session_timeout", "57P05", "idle-session"),
@@ -86,10 +85,10 @@ class Session:
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (DuckDB, the engine) in the server's thread pool. A client that
         goes away meanwhile gets its statement interrupted: its resources are freed now,
-        not when the statement would have ended."""
-        future = asyncio.get_running_loop().run_in_executor(
-            self.server.pool, self._interruptible, fn, *args
-        )
+        not when the statement would have ended; work still queued for a busy pool is
+        dropped (waiting for a worker would keep the session for as long as others run)."""
+        job = self.server.pool.submit(self._interruptible, fn, *args)
+        future = asyncio.wrap_future(job)
         gone = False  # the client hung up: whatever the work says next, nobody hears it
         while True:
             left = self.clock.remaining()
@@ -106,6 +105,8 @@ class Session:
             if self.clock.reason is not None:
                 self.clock.cancel(self.clock.reason)  # again: the first may have missed DuckDB
             if self.client_gone():
+                if job.cancel():  # not started: nothing ran
+                    raise ConnectionResetError("the client went away")
                 gone = True
                 self.interrupt()
 
@@ -144,11 +145,11 @@ class Session:
             await self.flush()
 
     async def flush_rows(self) -> None:
-        """maybe_flush for a result's rows, holding one chunk while the client reads.
-        Waiting for a client that does not read stops at the statement's deadline or a
-        cancel (57014; not once the statement took effect: its rows are owed) and when the
-        client hung up, even if only its FIN arrived (a proxy between keeps the socket
-        open): the task ends and its connection slot is freed."""
+        """maybe_flush for a result's rows, holding one chunk while the client reads. The
+        wait ends at the statement's deadline or a cancel (57014; not past the commit point:
+        a write that took effect owes its rows) and when the client hung up, if only by a
+        FIN (a proxy may keep the socket open): the session ends, its slot freed."""
+        self._raise_if_gone()  # per chunk: rows for nobody are not encoded until buffers fill
         if self._buffered < FLUSH_BYTES:
             return
         self.writer.writelines(self._out)
@@ -157,29 +158,25 @@ class Session:
             await self.writer.drain()
             return
         drain = asyncio.ensure_future(self.writer.drain())
-        stop = asyncio.ensure_future(self.clock.canceled.wait())
         try:
             while not drain.done():
-                # Once canceled past the commit point (check did not raise), only the
-                # client's reading or leaving ends the wait.
-                spent = self.clock.reason is not None
-                left = None if spent else self.clock.remaining()
+                left = None if self.clock.reason is not None else self.clock.remaining()
                 wait = WATCH_SECONDS if left is None else min(WATCH_SECONDS, left + 0.001)
-                waits = {drain} if stop.done() else {drain, stop}
-                await asyncio.wait(waits, timeout=wait, return_when="FIRST_COMPLETED")
-                if drain.done():
-                    break
-                self.clock.check()  # raises: canceled, or past the deadline
-                if self.client_gone():
-                    raise ConnectionResetError("the client went away")
+                await asyncio.wait({drain}, timeout=wait)
+                if not drain.done():
+                    self.clock.check()  # raises: canceled, or past the deadline
+                    self._raise_if_gone()
         finally:
-            stop.cancel()
             drain.cancel()
         drain.result()
 
     def client_gone(self) -> bool:
         """The client hung up: its end of the stream closed, or the connection broke."""
         return self.reader.at_eof() or self.writer.transport.is_closing()
+
+    def _raise_if_gone(self) -> None:
+        if self.client_gone():
+            raise ConnectionResetError("the client went away")
 
     def ready(self) -> None:
         self.send(p.ready_for_query(self.state.transaction.status))
@@ -223,20 +220,17 @@ class Session:
             if self.authenticated:
                 await self._discard(exc.unread)
         finally:
-            self._log_closed()
+            session_log.closed(self)
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
-            await self.run_sync(self.state.close)  # its SQL cursors' connections
-            await self.run_sync(self.cur.close)
+            await asyncio.wrap_future(self.server.pool.submit(self._close_cursors))
 
-    def _log_closed(self) -> None:
-        """The session's one line: who, from where, for how long, and how it ended."""
-        application = self.state.settings.values.get("application_name") or None
-        seconds = round(time.monotonic() - self.opened, 3)
-        event(logging.INFO, "connection", "closed", pid=self.pid, address=self.address,
-              user=self.user or None, application=application, seconds=seconds,
-              ended=self.ended)  # fmt: skip
+    def _close_cursors(self) -> None:
+        """Its SQL cursors' connections, then its own (in the pool: they may wait for DuckDB);
+        not through run_sync, which would drop them for a client that has left."""
+        self.state.close()
+        self.cur.close()
 
     async def _discard(self, n: int) -> None:
         """Read and drop up to `n` bytes (a refused message's body) for a while: a client
@@ -281,23 +275,11 @@ class Session:
             finally:
                 self.clock.stop()
             if msg.kind in _TIMED:
-                self._log_duration(msg.kind)
+                session_log.duration(self, msg.kind)
             self.sql = self.extended.query = ""  # a long text is not kept past its message
             if len(msg.body) >= memory.LARGE_MESSAGE:
                 msg = None  # not held while the next message is awaited
                 await self.run_sync(memory.trim)
-
-    def _log_duration(self, kind: bytes) -> None:
-        """log_min_duration_statement: the message's time; its SQL at DEBUG only."""
-        least = milliseconds(self.state.settings.values["log_min_duration_statement"])
-        took = self.clock.elapsed_ms()
-        if least < 0 or took < least:
-            return
-        what = _MESSAGES[kind]
-        event(logging.INFO, "duration", f"{what} took {took:.1f} ms", pid=self.pid,
-              duration_ms=round(took, 3))  # fmt: skip
-        sql = self.sql if kind == b"Q" else self.extended.query
-        event(logging.DEBUG, "statement", f"{what}: {sql}", pid=self.pid)
 
     async def handle(self, msg: f.Message) -> bool:
         """Answer one message; False: the session ends."""

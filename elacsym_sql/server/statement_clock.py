@@ -10,7 +10,6 @@ reported canceled: it took effect.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
@@ -25,7 +24,6 @@ class StatementClock:
         self.started = time.monotonic()
         self.deadline: float | None = None  # time.monotonic() past which it is canceled
         self.reason: str | None = None  # why it was canceled: "user request", ...
-        self.canceled = asyncio.Event()
         self.running = False  # between start() and stop(): what raise_if_due watches
 
     def start(self, timeout_ms: int) -> None:
@@ -33,7 +31,6 @@ class StatementClock:
         self.started = time.monotonic()
         self.deadline = self.started + timeout_ms / 1000 if timeout_ms > 0 else None
         self.reason = None
-        self.canceled.clear()
         self.running = True
         self._commit_point.start()
 
@@ -58,7 +55,6 @@ class StatementClock:
         """Stop the running statement: interrupt DuckDB now, fail at the next check."""
         if self.reason is None:
             self.reason = reason
-        self.canceled.set()
         self._commit_point.interrupt(self._interrupt)
 
     def poll(self) -> None:
@@ -74,7 +70,7 @@ class StatementClock:
 
     def raise_if_due(self) -> None:
         """`check` for the worker thread running the statement (interrupts.py: the engine's
-        loops call it). It only reads the clock: the event loop owns `canceled`."""
+        loops call it). It only reads the clock and the commit point."""
         if not self.running or self._commit_point.passed:
             return
         reason = self.reason

@@ -35,8 +35,8 @@ class Served:
 
 @contextlib.contextmanager
 def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Start `elacsym --data root/data serve --listen 127.0.0.1:<free> *options`; wait for
-    its start-up line; stop it with SIGTERM (then SIGKILL) afterwards."""
+    """Start `elacsym --data root/data serve --listen 127.0.0.1:<free> --http off *options`;
+    wait for its start-up line; stop it with SIGTERM (then SIGKILL) afterwards."""
     (port,) = free_ports(1)
     log = root / f"serve-{port}.log"
     environment = dict(
@@ -45,8 +45,11 @@ def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Itera
         ELACSYM_INDEXER="false",
         **(env or {}),
     )
+    # No HTTP API unless asked: its default port may be taken (then serve says so on stderr,
+    # and a JSON log is no longer all JSON), and what is measured should not depend on it.
+    http = () if any(o.startswith("--http") for o in options) else ("--http", "off")
     command = [sys.executable, "-m", "elacsym_sql.cli", "--data", str(root / "data"), "serve",
-               "--listen", f"127.0.0.1:{port}", *options]  # fmt: skip
+               "--listen", f"127.0.0.1:{port}", *http, *options]  # fmt: skip
     with open(log, "wb") as err:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, env=environment)
     try:
