@@ -122,3 +122,22 @@ def test_json_arrow_result_names(conn):
     cur = conn.execute("SELECT j->>'a', j -> 'a', j->>'a' AS a, (j->>'a') FROM gj")
     assert [d.name for d in cur.description] == ["?column?", "?column?", "a", "?column?"]
     assert cur.fetchone() == ("x", "x", "x", "x")
+
+
+def test_float_is_double_precision_real_and_small_precisions_are_real(conn):
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS gf (id INT PRIMARY KEY, a FLOAT, b REAL, c FLOAT(53), "
+        "d FLOAT(10), e FLOAT4, f FLOAT8, g FLOAT(25))"
+    )
+    conn.execute("DELETE FROM gf")
+    types = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = 'gf'::regclass AND attnum > 1 ORDER BY attnum"
+    ).fetchall()
+    double, real = "double precision", "real"
+    assert types == [("a", double), ("b", real), ("c", double), ("d", real), ("e", real),
+                     ("f", double), ("g", double)]  # fmt: skip
+    conn.execute("INSERT INTO gf VALUES (1, %s, %s, %s, %s, %s, %s, %s)", [15.7563827] * 7)
+    row = conn.execute("SELECT a, c, f, g, b FROM gf").fetchone()
+    assert row[:4] == (15.7563827,) * 4  # all of a double's digits
+    assert row[4] != 15.7563827 and abs(row[4] - 15.7563827) < 1e-5  # a real's

@@ -34,6 +34,7 @@ from ...schema import (
 from ..pg_catalog.pg_schemas import split_name
 from ..pg_catalog.pg_types import UNCONSTRAINED_NUMERIC
 from .char_types import declared_char_types
+from .float_types import declared_doubles
 from .table_def import (
     Lookup,
     TableDef,
@@ -160,12 +161,14 @@ def schema_from_create(
         )
     name = created_name(tree)
     table = TableDef(name, split_name(name, pg_schemas)[0])
-    chars = declared_char_types(text)
+    chars, doubles = declared_char_types(text), declared_doubles(text)
     for item in target.expressions:
         if isinstance(item, exp.ColumnDef):
             column = _column(table, item, lookup, enums)
             if column.type == "VARCHAR" and column.name in chars:
                 column = _with_char_type(column, *chars[column.name])
+            if column.type == "FLOAT" and column.name in doubles:
+                column = replace(column, type="DOUBLE")  # Postgres's float: decision 0073
             table.columns.append(column)
             continue
         given = None
