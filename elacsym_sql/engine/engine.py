@@ -214,11 +214,14 @@ class Engine:
         """Whether this node folds, compacts and collects `name` (set_ownership)."""
         return self._owns(name)
 
-    def index_written(self, name: str) -> None:
+    def index_written(self, name: str, *, cached: bool = False) -> None:
         """Apply what was just written to this process's live full-text index before the
-        write returns, so the first text search after it does not index it (decision 0065)."""
+        write returns, so the first text search after it does not index it (decision 0065).
+        `cached`: the write is one WAL object this process appended, so the state it holds
+        has it: no request."""
         try:
-            snap = self.namespace(name).snapshot()
+            ns = self.namespace(name)
+            snap = ns.recent() if cached else ns.snapshot()
             if snap.schema.options.full_text:
                 self.full_text.searcher(snap)
         except Exception:  # the write is durable; the next text search indexes it
@@ -227,7 +230,8 @@ class Engine:
     # -- introspection ---------------------------------------------------------------------
 
     def stats(self, name: str) -> dict[str, Any]:
-        snap = self.namespace(name).snapshot()
+        ns = self.namespace(name)
+        snap = ns.snapshot()
         segs = snap.manifest.segments
         return {
             "namespace": name,
@@ -243,6 +247,8 @@ class Engine:
             "cache_misses": self.cache.misses,
             "storage_requests": dict(self.store.request_counts),
             "namespace_requests": dict(self.store.requests_of(name)),
+            "wal_batches": ns.group.batches,
+            "batched_writes": ns.group.statements,
         }
 
     def unindexed_rows(self) -> dict[str, int]:

@@ -4,7 +4,8 @@ Strong reads, `snapshot()`, probe the WAL for the next sequence number (one GET 
 nothing changed) and re-read the manifest pointer when the cached manifest is older than
 `manifest_refresh_seconds`. Eventual reads, `recent()`, take the state as last read, with
 no request. Writes append one WAL object at the next free sequence number with a
-conditional create; an acknowledged write is in storage before `append` returns. Reads and
+conditional create; an acknowledged write is in storage before `append` returns; blind
+writes of several threads at once share one object (`append_grouped`). Reads and
 writes are the namespace's traffic (`last_traffic`): the background looks for other
 processes' writes only for a while after it (decision 0060).
 
@@ -32,8 +33,9 @@ from ..storage import ObjectStore
 from ..storage.base import Blob
 from ..wal import TxnRef, WalEntry, WalLog, WalRecord, encode_entry
 from ..wal.record import Kind
+from .group_commit import GroupCommit, Outcome
 from .stalled_append import Stamp, landed_in_folded_slot, may_have_been_collected
-from .tail import Tail
+from .tail import Tail, net_change
 from .txn_decisions import TxnDecisions
 
 
@@ -90,6 +92,8 @@ class Namespace:
         # Held by a writer from evaluating a statement to appending it, so writers in this
         # process do not race each other; other processes are fenced by the conditional put.
         self.write_lock = threading.RLock()
+        # Blind writes of this process's threads, appended together (group_commit.py).
+        self.group = GroupCommit[tuple[Kind, pa.Table, Schema]](self.write_lock, self._append_batch)
         self._lock = threading.Lock()
         self._manifest: Manifest | None = None
         self._manifest_read_at = Stamp(-math.inf, -math.inf)  # when the pointer read began
@@ -272,6 +276,46 @@ class Namespace:
 
         check = directly_after if based_on is not None else None
         return self.append_records([(kind, table)], check)
+
+    def append_grouped(self, kind: Kind, table: pa.Table, schema: Schema) -> int:
+        """Append one statement's rows (upsert) or keys (delete), computed against `schema`
+        without reading stored rows, in one WAL object with the statements other threads
+        append at the same time (group_commit.py); returns its sequence number once
+        durable. WriteConflict when the schema changed meanwhile: compute it again.
+        Never call it holding `write_lock`: the batch's leader may be another thread."""
+        assert table.num_rows, "an empty write appends nothing"
+        self.last_traffic = time.monotonic()
+        return self.group.submit((kind, table, schema), table.nbytes)
+
+    def _append_batch(self, batch: list[tuple[Kind, pa.Table, Schema]]) -> list[Outcome]:
+        """Append a batch of statements as one WAL object: later statements win per key, as
+        separate objects in order would. Those computed against another schema than the
+        current one get WriteConflict instead (their rows may not fit it)."""
+        try:
+            # A strong read, as a lone writer's statement made before it: the number after
+            # other processes' newest object, and the newest schema (one GET a batch).
+            schema = self.snapshot(traffic=False).schema
+        except UndefinedTable as exc:
+            return [exc for _ in batch]
+        fits = [i for i, (_, _, s) in enumerate(batch) if s is schema or s == schema]
+        outcomes: list[Outcome] = [WriteConflict() for _ in batch]
+        if not fits:
+            return outcomes
+        writes = [batch[i][:2] for i in fits]
+        parts = writes if len(writes) == 1 else net_change(schema, writes)
+
+        def same_schema(snap: Snapshot) -> None:
+            if snap.schema != schema:
+                raise WriteConflict
+
+        outcome: Outcome
+        try:
+            outcome = self.append_records(parts, same_schema)
+        except Exception as exc:  # the batch's statements share its error
+            outcome = exc
+        for i in fits:
+            outcomes[i] = outcome
+        return outcomes
 
     def append_records(
         self,

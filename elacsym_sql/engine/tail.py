@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from ..schema import Schema
 from ..wal import WalRecord
+from ..wal.record import Kind
 
 
 @dataclass(frozen=True)
@@ -67,3 +68,17 @@ class Tail:
     def keys(self) -> pa.Array:
         """Every key the tail wrote or deleted: these hide older segment rows."""
         return self._resolved[1]
+
+
+def net_change(schema: Schema, writes: list[tuple[Kind, pa.Table]]) -> list[tuple[Kind, pa.Table]]:
+    """Writes made in this order (upserts' rows, deletes' keys) as at most one delete and one
+    upsert with no key in both: the last write per key wins, as if appended one by one."""
+    tail = Tail(schema, tuple((0, WalRecord(kind, "", table)) for kind, table in writes))
+    rows, keys = tail.rows, tail.keys
+    deleted = pc.filter(keys, pc.invert(pc.is_in(keys, value_set=rows[schema.primary_key])))
+    parts: list[tuple[Kind, pa.Table]] = []
+    if len(deleted):
+        parts.append(("delete", pa.table({schema.primary_key: deleted})))
+    if rows.num_rows:
+        parts.append(("upsert", rows))
+    return parts

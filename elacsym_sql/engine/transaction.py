@@ -23,7 +23,7 @@ from ..errors import ProgramLimitExceeded, SerializationFailure
 from ..wal import TxnRef, WalRecord
 from ..wal.record import Kind
 from .namespace import Namespace, Snapshot
-from .tail import Tail
+from .tail import net_change
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -147,16 +147,8 @@ class Transaction:
 
     def _net_change(self, name: str) -> list[tuple[Kind, pa.Table]]:
         """The staged writes to `name` as one delete and one upsert (last write per key)."""
-        schema = self._pin(name).schema
-        tail = Tail(schema, tuple((0, r) for r in self._staged[name]))
-        rows, keys = tail.rows, tail.keys
-        deleted = pc.filter(keys, pc.invert(pc.is_in(keys, value_set=rows[schema.primary_key])))
-        parts: list[tuple[Kind, pa.Table]] = []
-        if len(deleted):
-            parts.append(("delete", pa.table({schema.primary_key: deleted})))
-        if rows.num_rows:
-            parts.append(("upsert", rows))
-        return parts
+        writes = [(r.kind, r.table) for r in self._staged[name]]
+        return net_change(self._pin(name).schema, writes)
 
     def _append(self, name: str, parts: list[tuple[Kind, pa.Table]], ref: TxnRef | None) -> int:
         ns = self._engine.namespace(name)

@@ -4,7 +4,8 @@ nothing, durable when it returns.
 
 A write whose effect depends on stored rows (if_absent, patch, delete) is appended only
 directly after the snapshot it read, and computed again when another writer got in first
-(as SQL's conditional statements are, sql/statements/dml.py).
+(as SQL's conditional statements are, sql/statements/dml.py). A plain upsert shares its WAL
+object with those other threads make at the same time (group commit, decision 0076).
 """
 
 from __future__ import annotations
@@ -57,16 +58,25 @@ def upsert(engine: Engine, name: str, rows: Rows, *, if_absent: bool = False) ->
     """Write whole rows (upsert by key); `if_absent` writes only keys not stored yet.
     Returns the number of rows written."""
     ns = engine.namespace(name)
-    schema = ns.snapshot().schema
-    check_writable(schema)
-    table = conform_rows(_as_table(rows, schema), schema)  # the whole batch, before writing
-    if table.num_rows == 0:
-        return 0
-    if not if_absent:
-        ns.append("upsert", table)
-        engine.index_written(name)
+    for _ in range(engine.settings.write_retries):
+        # The rows need only the schema: as this process has it (the batch's read checks it).
+        schema = (ns.snapshot() if if_absent else ns.recent()).schema
+        check_writable(schema)
+        table = conform_rows(_as_table(rows, schema), schema)  # the whole batch, before writing
+        if table.num_rows == 0:
+            return 0
+        if if_absent:
+            return _upsert_absent(engine, name, schema, table)
+        try:
+            ns.append_grouped("upsert", table, schema)
+        except WriteConflict:
+            continue  # the schema changed meanwhile: conform the rows to the new one
+        engine.index_written(name, cached=True)
         return table.num_rows
+    raise _too_many_conflicts(engine, name)
 
+
+def _upsert_absent(engine: Engine, name: str, schema: Schema, table: pa.Table) -> int:
     def plan(snap: Snapshot) -> tuple[Kind, pa.Table, int]:
         present = live_keys(snap, engine, table.column(schema.primary_key))
         fresh = table.filter(pc.invert(pc.is_in(table.column(schema.primary_key), present)))
@@ -167,7 +177,11 @@ def _conditional(engine: Engine, name: str, plan: Plan) -> int:
                 continue
             engine.index_written(name)
             return count
-    raise SerializationFailure(
+    raise _too_many_conflicts(engine, name)
+
+
+def _too_many_conflicts(engine: Engine, name: str) -> SerializationFailure:
+    return SerializationFailure(
         f"could not write to {name}: other writers changed it "
         f"{engine.settings.write_retries} times while this write was computed"
     )

@@ -28,6 +28,9 @@ _STATS = [
     ("namespace_gets", pa.int64(), "BIGINT"),
     ("namespace_puts", pa.int64(), "BIGINT"),
     ("namespace_lists", pa.int64(), "BIGINT"),
+    # Group commit here (decision 0076): WAL objects written for batches, writes in them.
+    ("wal_batches", pa.int64(), "BIGINT"),
+    ("batched_writes", pa.int64(), "BIGINT"),
 ]
 
 

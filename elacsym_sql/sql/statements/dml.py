@@ -9,6 +9,7 @@ directly after the state it read, and evaluated again if another writer got in f
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -102,25 +103,39 @@ def execute_plan(
     are in this process's live full-text index (decision 0065)."""
     written = _append_plan(engine, views, cur, plan)
     if written.table.num_rows:
-        engine.index_written(plan.namespace)  # outside the write lock: other writers go on
+        # Outside the write lock: other writers go on. The write is one WAL object this
+        # process appended: the state it holds has it (no request).
+        engine.index_written(plan.namespace, cached=True)
     return written
 
 
 def _append_plan(
     engine: Engine, views: ViewCatalog, cur: duckdb.DuckDBPyConnection, plan: WritePlan
 ) -> Written:
+    """A statement that reads what it changes holds the namespace's write lock from its
+    read to its append; the others are evaluated without it and share a WAL object with
+    the statements other threads append at the same time (group commit, decision 0076)."""
     ns = engine.namespace(plan.namespace)
-    with ns.write_lock:
-        for attempt in range(engine.settings.write_retries):
-            if attempt:
-                time.sleep(_conflict_pause(attempt))
-            snap = views.refresh_one(plan.namespace)
-            # The tables its rows come from, as of now (INSERT ... SELECT FROM t right after
-            # a write to t read t's view from before that write: no rows).
-            views.refresh(plan.sources - {plan.namespace})
+    for attempt in range(engine.settings.write_retries):
+        if attempt:
+            time.sleep(_conflict_pause(attempt))
+        with contextlib.ExitStack() as locked:
+            if plan.conditional:
+                locked.enter_context(ns.write_lock)
+                snap = views.refresh_one(plan.namespace)
+            else:
+                # A blind statement needs only the namespace's schema: the state this
+                # process has (no request; every write made here moves it forward).
+                snap = ns.recent()
             # UNIQUE is checked against the rows this statement read: it must append
             # directly after them, as a statement that reads what it changes does.
             conditional = plan.conditional or bool(snap.schema.constraints.unique_keys)
+            if conditional and not plan.conditional:
+                locked.enter_context(ns.write_lock)
+                snap = views.refresh_one(plan.namespace)
+            # The tables its rows come from, as of now (INSERT ... SELECT FROM t right after
+            # a write to t read t's view from before that write: no rows).
+            views.refresh(plan.sources - {plan.namespace})
             if conditional and snap.pending:
                 # A statement that reads what it changes must not pass an undecided
                 # transaction: it would overwrite that transaction's rows unseen.
@@ -131,9 +146,10 @@ def _append_plan(
                 return written
             enforce(cur, engine, snap.schema, written.kind, written.rows, views.refresh)
             try:
-                ns.append(
-                    written.kind, written.table, based_on=snap.tail_seq if conditional else None
-                )
+                if conditional:
+                    ns.append(written.kind, written.table, based_on=snap.tail_seq)
+                else:
+                    ns.append_grouped(written.kind, written.table, snap.schema)
             except WriteConflict:
                 continue
             return written
