@@ -35,8 +35,8 @@ class Served:
 
 @contextlib.contextmanager
 def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[Served]:
-    """Start `elacsym --data root/data serve --listen 127.0.0.1:<free> --http off *options`;
-    wait for its start-up line; stop it with SIGTERM (then SIGKILL) afterwards."""
+    """Start `elacsym --data root/data serve --listen 127.0.0.1:<free> --workers 1 --http off
+    *options`; wait for its start-up line; stop it with SIGTERM (then SIGKILL) afterwards."""
     (port,) = free_ports(1)
     log = root / f"serve-{port}.log"
     environment = dict(
@@ -45,11 +45,13 @@ def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Itera
         ELACSYM_INDEXER="false",
         **(env or {}),
     )
-    # No HTTP API unless asked: its default port may be taken (then serve says so on stderr,
-    # and a JSON log is no longer all JSON), and what is measured should not depend on it.
-    http = () if any(o.startswith("--http") for o in options) else ("--http", "off")
+    # One process unless asked (--workers defaults to the cores): `rss_mb` and the log are
+    # that process's, not a supervisor's that serves nothing. No HTTP API unless asked: its
+    # default port may be taken (serve then says so on stderr, in no log format).
+    given = {o.split("=")[0] for o in options if o.startswith("--")}
+    defaults = [x for o in (("--workers", "1"), ("--http", "off")) if o[0] not in given for x in o]
     command = [sys.executable, "-m", "elacsym_sql.cli", "--data", str(root / "data"), "serve",
-               "--listen", f"127.0.0.1:{port}", *http, *options]  # fmt: skip
+               "--listen", f"127.0.0.1:{port}", *defaults, *options]  # fmt: skip
     with open(log, "wb") as err:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, env=environment)
     try:
