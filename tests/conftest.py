@@ -45,6 +45,28 @@ def _aws_sandbox() -> Iterator[None]:
         yield
 
 
+# The longest test files (minutes each, mostly waiting). Two workers take whole files in
+# collection order (decision 0083): starting these first keeps one of them from being the
+# last file of the run while the other worker sits idle.
+LONGEST_FIRST = (
+    "server/test_clients_sqlalchemy_suite.py",
+    "server/test_soak.py",
+    "engine/test_idle.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order files: the longest, then other files with slow tests, then the rest (stable)."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = item.path.as_posix()
+        longest = [i for i, name in enumerate(LONGEST_FIRST) if path.endswith(name)]
+        return (0, longest[0]) if longest else (1 if item.path in slow else 2, 0)
+
+    items.sort(key=rank)
+
+
 @contextlib.contextmanager
 def _started(server: contextlib.AbstractContextManager[S3Server]) -> Iterator[S3Server]:
     """Enter `server`; when it does not come up, fail (not error) whoever asked for it."""
