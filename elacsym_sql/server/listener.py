@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from ..metrics import CONNECTIONS
 from ..sql import Database
 from . import memory
 from .auth import AuthMode, ForwardedLogins, Users
+from .connection_slots import SharedSlots
 from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
 from .login_guard import LoginGuard
 from .options import ServerOptions
@@ -79,6 +81,8 @@ class Server:
         self._sessions: dict[int, Session] = {}
         self.trims = memory.TrimSchedule(self.pool)  # freed memory given back (memory.py)
         self._admitted = 0  # sessions past their startup packet: max_connections counts these
+        self._shared_slots: SharedSlots | None = None  # as one of several workers
+        self._slot_of: dict[int, int] = {}  # session pid -> its shared slot
         self.login_guard = LoginGuard(
             self.options.auth_failure_limit, self.options.seconds("auth_failure_window")
         )
@@ -101,6 +105,9 @@ class Server:
             self._servers = [await asyncio.start_server(self._accept, sock=shared), own]
             self.private_port = own.sockets[0].getsockname()[1]
         self.port = self._servers[0].sockets[0].getsockname()[1]  # the real one when 0 was asked
+        if shared is not None:  # max_connections counts the sessions of every worker
+            place = os.path.join(self.database.settings.cache_dir, f"connections-{self.port}")
+            self._shared_slots = SharedSlots(place, self.options.max_connections)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.closing:
@@ -124,9 +131,15 @@ class Server:
                 self.trims.request(asyncio.get_running_loop())
 
     def admit(self, session: Session) -> bool:
-        """Count a session that sent its startup packet; False past max_connections."""
+        """Count a session that sent its startup packet; False past max_connections (of
+        this host's workers together, connection_slots.py)."""
         if self._admitted >= self.options.max_connections:
             return False
+        if self._shared_slots is not None:
+            slot = self._shared_slots.take()
+            if slot is None:
+                return False
+            self._slot_of[session.pid] = slot
         self._admitted += 1
         session.admitted = True
         return True
@@ -136,6 +149,8 @@ class Server:
         if session.admitted:
             session.admitted = False
             self._admitted -= 1
+            if self._shared_slots is not None:
+                self._shared_slots.give_back(self._slot_of.pop(session.pid))
 
     async def cancel_request(self, pid: int, secret: int) -> None:
         """A CancelRequest: handled here, or passed on to the worker of this host that
