@@ -3,7 +3,8 @@
     <ns>/manifest/<version:020d>.json   <ns>/manifest/latest
     <ns>/wal/<seq:020d>.arrow
     <ns>/segments/<id>/data.parquet     <ns>/segments/<id>/deletes.<version>.<nonce>.bin
-    <ns>/segments/<id>/<column>.hnsw    <ns>/fts/...
+    <ns>/segments/<id>/<column>.hnsw    <ns>/segments/<id>/<column>.ivf
+    <ns>/fts/...
     .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
     .schemas/<name>  .cluster/nodes/<node id>/<instance>.json
 
@@ -98,6 +99,11 @@ def segment_deletes_key(namespace: str, segment_id: str, version: int, nonce: st
 
 def vector_index_key(namespace: str, segment_id: str, column: str) -> str:
     return f"{segments_prefix(namespace)}{segment_id}/{column}.hnsw"
+
+
+def clustered_index_key(namespace: str, segment_id: str, column: str) -> str:
+    """A segment's clustered vector index of `column` (decision 0080)."""
+    return f"{segments_prefix(namespace)}{segment_id}/{column}.ivf"
 
 
 def fts_root(namespace: str) -> str:

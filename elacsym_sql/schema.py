@@ -204,6 +204,7 @@ HEAP_STORAGE_PARAMETERS = frozenset(
 
 
 DEFAULT_RECALL_TARGET = 0.97
+VECTOR_INDEX_KINDS = ("auto", "exact", "hnsw", "clustered")
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,9 @@ class Options:
     b: float = 0.75
     # recall@10 vector searches aim for, by default (decision 0063); 1 searches exactly
     recall_target: float = DEFAULT_RECALL_TARGET
+    # the vector index kind of new segments: auto (the planner, decision 0081), exact,
+    # hnsw or clustered
+    vector_index: str = "auto"
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> Options:
@@ -260,6 +264,13 @@ def _coerce_option(key: str, value: Any) -> Any:
     if key == "full_text":
         cols = value if isinstance(value, list | tuple) else str(value).split(",")
         return tuple(_column_name(c.strip()) for c in cols if c.strip())
+    if key == "vector_index":
+        if str(value).lower() not in VECTOR_INDEX_KINDS:
+            raise InvalidParameterValue(
+                f"invalid vector_index {value!r}",
+                hint=f"vector_index is one of {', '.join(VECTOR_INDEX_KINDS)}",
+            )
+        return str(value).lower()
     if key in ("stemming", "stopwords", "case_sensitive"):
         if isinstance(value, bool):
             return value

@@ -26,6 +26,19 @@ class MemoryCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The cached value of `key`, or None (no load)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Cache `value` under `key` (as a load by `get` would)."""
+        self.get(key, lambda: value)
+
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         """The cached value of `key`, loading it (outside the lock) on a miss."""
         with self._lock:

@@ -6,21 +6,30 @@ import contextlib
 import dataclasses
 import os
 import tempfile
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
 
 from ..catalog import SegmentEntry
-from ..index import SMALL_SEGMENT_ROWS, HnswIndex, build_hnsw_file, vector_norms
-from ..index.calibrate import CALIBRATION_QUERIES, calibrate, probe_queries
-from ..layout import vector_index_key
+from ..index import HnswIndex, build_hnsw_file, vector_norms
+from ..index.calibrate import CALIBRATION_QUERIES, calibrate, calibrate_breadth, probe_queries
+from ..index.clustered import ClusteredIndex, ReadRanges, cluster, encode_clustered, nprobe_ladder
+from ..layout import clustered_index_key, vector_index_key
 from ..schema import Column, Schema
 from ..segment import decode_deletes, read_keys, read_rows, segment_parquet_bytes
+from ..segment.files import ROW_GROUP_ROWS
+from ..segment.ranged import chunk_ranges, fetch_chunks, footer, read_rows_at
 from ..storage import DiskCache, ObjectStore
+from .index_plan import index_kind
 from .memory_cache import MemoryCache
 
+# Rows per Parquet row group under a clustered index: a search's rows come from a few
+# clusters, stored together, so it reads a few small row groups.
+CLUSTERED_ROW_GROUP_ROWS = 4_096
 # Recent real queries a new index is calibrated with; with fewer, probe queries are used.
 MIN_REAL_QUERIES = 50
 
@@ -90,6 +99,69 @@ class SegmentFiles:
             lambda: HnswIndex.load(self.cache.path(self.store, key), metric, column.dim),
         )
 
+    def clustered_index(
+        self, namespace: str, seg: SegmentEntry, column: Column, key: str | None = None
+    ) -> ClusteredIndex | None:
+        """The segment's clustered index of `column` (its head; the rest is read by range),
+        or None when it has none. The segment's Parquet footer is read at the same time
+        (the rows a search returns are read by range through it)."""
+        key = key or seg.indexes.get(f"ivf:{column.name}")
+        if key is None:
+            return None
+        dim = column.dim or 0
+
+        def load() -> ClusteredIndex:
+            tail = _io_pool().submit(self._footer, namespace, seg)
+            index = ClusteredIndex.open(self.reader(key), seg.rows, dim, key)
+            tail.result()
+            return index
+
+        return self.memory.get(("ivf", namespace, seg.id, column.name), load)
+
+    def reader(self, key: str) -> ReadRanges:
+        """Ranged reads of the object `key`, each call one round trip: from the disk
+        cache's copy when it has one, else from the store, all ranges at once."""
+
+        def read(ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+            path = self.cache.cached(self.store, key)
+            if path is not None:
+                with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+                    return [os.pread(f.fileno(), n, start) for start, n in ranges]
+            if len(ranges) == 1:
+                return [self.store.get_range(key, *ranges[0])]
+            return list(_io_pool().map(lambda r: self.store.get_range(key, *r), ranges))
+
+        return read
+
+    def _footer(self, namespace: str, seg: SegmentEntry) -> bytes:
+        """The tail of the segment's Parquet file holding its footer (kept in memory)."""
+        read = self.reader(seg.data_key(namespace))
+        key = ("footer", namespace, seg.id)
+        return self.memory.get(key, lambda: _Bytes(footer(read, seg.bytes))).data
+
+    def row_chunks(
+        self, namespace: str, seg: SegmentEntry, positions: np.ndarray, columns: list[str]
+    ) -> dict[int, bytes]:
+        """The Parquet chunks of `columns` holding the rows at `positions`, in one round
+        trip (read ahead of `rows_at`)."""
+        size, tail = seg.bytes, self._footer(namespace, seg)
+        ranges = chunk_ranges(size, tail, positions, columns)
+        return fetch_chunks(self.reader(seg.data_key(namespace)), ranges)
+
+    def rows_at(
+        self,
+        namespace: str,
+        seg: SegmentEntry,
+        positions: np.ndarray,
+        columns: list[str],
+        fetched: dict[int, bytes] | None = None,
+    ) -> pa.Table:
+        """Some rows of a segment, by ranged reads of its row groups (those not `fetched`
+        by `row_chunks` already)."""
+        read = self.reader(seg.data_key(namespace))
+        tail = self._footer(namespace, seg)
+        return read_rows_at(read, seg.bytes, tail, positions, columns, fetched)
+
     # The full-text index's ObjectIO: its files go through the same store and disk cache.
     def fetch(self, key: str) -> str:
         return self.cache.path(self.store, key)
@@ -112,29 +184,61 @@ class SegmentFiles:
     ) -> SegmentEntry:
         """Store `rows` as a new segment with its indexes; the caller commits it.
 
-        What is written is also kept in the disk cache (and each vector index loaded in the
+        What is written is also kept in the disk cache (and each HNSW index loaded in the
         memory cache), so the first search after the commit neither downloads nor loads it.
         Each vector index is calibrated (index/calibrate.py) with `queries(column)`, recent
-        real queries, when there are enough of them, else with probe queries."""
+        real queries, when there are enough of them, else with probe queries. The planner
+        (index_plan.py) picks each column's index kind; under a clustered index the rows
+        are stored in its cluster order, in small row groups, so a search reads few."""
         seg_id = uuid.uuid4().hex[:16]
         rows = rows.sort_by(schema.primary_key)
-        data = segment_parquet_bytes(rows)
+        metric = schema.options.metric
+        kinds = {
+            c.name: index_kind(
+                rows.num_rows, c.dim or 0, schema.options.vector_index, self.memory.max_bytes
+            )
+            for c in schema.vector_columns
+        }
+        first = next((c for c in schema.vector_columns if kinds[c.name] == "clustered"), None)
+        clusterings = {}
+        if first is not None:
+            rows, clusterings[first.name] = _cluster_order(rows, first, metric)
+        data = segment_parquet_bytes(
+            rows, CLUSTERED_ROW_GROUP_ROWS if first is not None else ROW_GROUP_ROWS
+        )
         entry = SegmentEntry(id=seg_id, rows=rows.num_rows, bytes=len(data))
         self.store.put(entry.data_key(namespace), data)
         self._keep_local(entry.data_key(namespace), data)
         indexes, curves, index_bytes = {}, {}, 0
-        if rows.num_rows >= SMALL_SEGMENT_ROWS:  # below it exact search is as fast
-            for col in schema.vector_columns:
-                vectors = vectors_of(as_array(rows.column(col.name)), col)
-                key = vector_index_key(namespace, seg_id, col.name)
-                index = self._write_index(namespace, seg_id, key, col, vectors, schema)
-                real = queries(col.name) if queries is not None else np.empty((0, 0))
-                probes = real if len(real) >= MIN_REAL_QUERIES else probe_queries(
-                    vectors, CALIBRATION_QUERIES, seed=rows.num_rows
+        for col in schema.vector_columns:
+            if kinds[col.name] == "exact":  # below SMALL_SEGMENT_ROWS exact search is as fast
+                continue
+            arr = as_array(rows.column(col.name))
+            vectors = vectors_of(arr, col)
+            real = queries(col.name) if queries is not None else np.empty((0, 0))
+            probes = real if len(real) >= MIN_REAL_QUERIES else probe_queries(
+                vectors, CALIBRATION_QUERIES, seed=rows.num_rows
+            )  # fmt: skip
+            if kinds[col.name] == "clustered":
+                name, key = f"ivf:{col.name}", clustered_index_key(namespace, seg_id, col.name)
+                valid = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
+                clustering = clusterings.get(col.name) or cluster(vectors[valid], metric)
+                blob = encode_clustered(vectors[valid], valid, rows.num_rows, clustering, metric)
+                self.store.put(key, blob)
+                self._keep_local(key, blob)
+                ivf = self.clustered_index(namespace, entry, col, key)
+                curve = calibrate_breadth(
+                    lambda q, k, b, ivf=ivf: ivf.search(q, k, nprobe=b)[0],
+                    nprobe_ladder(ivf.clusters), vectors, probes, metric,
                 )  # fmt: skip
-                curves[f"hnsw:{col.name}"] = [list(p) for p in calibrate(index, vectors, probes)]
-                indexes[f"hnsw:{col.name}"] = key
+                index_bytes += len(blob)
+            else:
+                name, key = f"hnsw:{col.name}", vector_index_key(namespace, seg_id, col.name)
+                index = self._write_index(namespace, seg_id, key, col, vectors, schema)
+                curve = calibrate(index, vectors, probes)
                 index_bytes += index.nbytes
+            curves[name] = [list(p) for p in curve]
+            indexes[name] = key
         return dataclasses.replace(
             entry, indexes=indexes, index_bytes=index_bytes, ef_recall=curves
         )
@@ -169,6 +273,44 @@ class SegmentFiles:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+def _cluster_order(
+    rows: pa.Table, column: Column, metric: str
+) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray]]:
+    """`rows` in the cluster order of `column` (rows without a vector last), and the
+    clustering of the vectors in that order."""
+    arr = as_array(rows.column(column.name))
+    valid = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
+    centroids, labels = cluster(vectors_of(arr, column)[valid], metric)
+    by_cluster = np.argsort(labels, kind="stable")
+    missing = np.setdiff1d(np.arange(rows.num_rows), valid)
+    order = np.concatenate([valid[by_cluster], missing])
+    return rows.take(pa.array(order)), (centroids, labels[by_cluster])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bytes:
+    """Bytes as a memory-cache value (charged at their length)."""
+
+    data: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _io_pool() -> ThreadPoolExecutor:
+    """Threads for the ranged GETs of one round trip (they wait on the network, not CPU)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="elacsym-ranges")
+        return _pool
 
 
 def vectors_of(arr: pa.FixedSizeListArray, column: Column) -> np.ndarray:

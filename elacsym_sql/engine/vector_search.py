@@ -16,11 +16,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..catalog import SegmentEntry
 from ..errors import InvalidParameterValue, UndefinedColumn
 from ..index import UNCALIBRATED_EF, HnswIndex, exact_search, vector_norms
 from ..index.calibrate import Curve, ef_for
 from ..interrupts import check_interrupt
 from ..schema import Column
+from .cold_search import ColdSegment, Found, search_cold
 from .namespace import Snapshot
 from .search import DISTANCE, SearchResult, gather
 from .segments import SegmentFiles, as_array, vectors_of
@@ -48,13 +50,15 @@ class _Source:
 
 @dataclass(frozen=True)
 class _Sources:
-    """Everything one snapshot's search over one column runs over, cached as a unit."""
+    """Everything one snapshot's search over one column runs over, cached as a unit: loaded
+    segments, segments searched through their clustered index (ColdSegment), the tail."""
 
-    items: tuple[_Source, ...]
+    items: tuple[_Source | ColdSegment, ...]
 
     @property
     def nbytes(self) -> int:  # what the memory cache charges: the masks (the rest is shared)
-        return sum(s.usable.nbytes for s in self.items) + self.items[-1].rows.nbytes
+        masks = sum(s.usable.nbytes for s in self.items if isinstance(s, _Source))
+        return masks + self.items[-1].rows.nbytes  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,24 @@ def vector_search(
     metric = snap.schema.options.metric
     target = snap.schema.options.recall_target if recall_target is None else recall_target
     sources = _sources(snap, files, column).items
-    masks = [s.usable for s in sources]
+    masks: list[np.ndarray | None] = [s.usable if isinstance(s, _Source) else None for s in sources]
     if allowed_keys is not None:
         masks = list(_filter_masks(snap, files, column, sources, allowed_keys, filter_id).items)
-    hits: list[tuple[int, np.ndarray, np.ndarray]] = []  # (source, positions, distances)
-    for s, (source, allowed) in enumerate(zip(sources, masks, strict=True)):
+    searched: list[_Source | Found] = []
+    hits: list[tuple[int, np.ndarray, np.ndarray]] = []  # (searched, positions, distances)
+    for source, allowed in zip(sources, masks, strict=True):
         check_interrupt()  # statement_timeout or cancel, between segments
+        if isinstance(source, ColdSegment):
+            nprobe = None if exact else (ef or source.nprobe(target))
+            if nprobe is not None:
+                found = search_cold(snap, files, column, source, queries, k, nprobe, allowed)
+                hits.append((len(searched), found.positions, found.distances))
+                searched.append(found)
+                continue
+            # searched exactly: its rows loaded, as a segment without an index
+            source = _loaded(snap, files, column, source.seg, index=False)
+            allowed = source.usable if allowed is None else allowed & source.usable
+        assert allowed is not None
         count = int(np.count_nonzero(allowed))
         if count == 0:
             continue
@@ -123,8 +139,9 @@ def vector_search(
             pos, dist = exact_search(
                 source.vectors, queries, k, metric, allowed=mask, norms=source.norms
             )
-        hits.append((s, pos, dist))
-    return _merge(sources, hits, len(queries), k)
+        hits.append((len(searched), pos, dist))
+        searched.append(source)
+    return _merge(tuple(searched), hits, len(queries), k, sources[-1].rows)  # type: ignore[union-attr]
 
 
 def _sources(snap: Snapshot, files: SegmentFiles, column: Column) -> _Sources:
@@ -138,42 +155,60 @@ def _filter_masks(
     snap: Snapshot,
     files: SegmentFiles,
     column: Column,
-    sources: tuple[_Source, ...],
+    sources: tuple[_Source | ColdSegment, ...],
     allowed_keys: Callable[[], pa.Array],
     filter_id: Hashable | None,
 ) -> _Masks:
+    def mask(s: _Source | ColdSegment, keys: pa.Array) -> np.ndarray:
+        if isinstance(s, _Source):
+            usable, own = s.usable, s.keys
+        else:  # a filter over a clustered segment reads its keys (not its rows)
+            usable = s.live()
+            own = files.keys(snap.name, s.seg, snap.schema.primary_key)
+            usable = np.ones(len(own), bool) if usable is None else usable
+        return usable & pc.is_in(own, value_set=keys).to_numpy(zero_copy_only=False)
+
     def build() -> _Masks:
         keys = allowed_keys()
-        return _Masks(
-            tuple(
-                s.usable & pc.is_in(s.keys, value_set=keys).to_numpy(zero_copy_only=False)
-                for s in sources
-            )
-        )
+        return _Masks(tuple(mask(s, keys) for s in sources))
 
     if filter_id is None:
         return build()
     return files.memory.get(("vector-filter", snap.name, snap.token, column.name, filter_id), build)
 
 
-def _segment_sources(snap: Snapshot, files: SegmentFiles, column: Column) -> list[_Source]:
-    out = []
-    hidden = snap.tail.keys
-    key = snap.schema.primary_key
+def _segment_sources(
+    snap: Snapshot, files: SegmentFiles, column: Column
+) -> list[_Source | ColdSegment]:
+    out: list[_Source | ColdSegment] = []
     for seg in snap.manifest.segments:
         check_interrupt()  # loading a segment may download it
-        rows = files.rows(snap.name, seg, snap.schema)
-        keys = as_array(rows.column(key))
-        usable = files.vector_mask(snap.name, seg, rows, column.name).copy()
-        usable[files.deletes(snap.name, seg)] = False
-        if len(hidden):
-            usable &= ~pc.is_in(keys, value_set=hidden).to_numpy(zero_copy_only=False)
-        vectors = files.vectors(snap.name, seg, rows, column)
-        index = files.vector_index(snap.name, seg, column, snap.schema.options.metric)
-        curve = tuple((int(e), float(r)) for e, r in seg.ef_recall.get(f"hnsw:{column.name}", ()))
-        norms = files.vector_norms(snap.name, seg, vectors, column.name) if index is None else None
-        out.append(_Source(rows, keys, vectors, usable, index, curve, norms))
+        ivf = files.clustered_index(snap.name, seg, column)
+        if ivf is None:
+            out.append(_loaded(snap, files, column, seg))
+            continue
+        curve = tuple((int(b), float(r)) for b, r in seg.ef_recall.get(f"ivf:{column.name}", ()))
+        out.append(ColdSegment(seg, ivf, curve, files.deletes(snap.name, seg)))
     return out
+
+
+def _loaded(
+    snap: Snapshot, files: SegmentFiles, column: Column, seg: SegmentEntry, index: bool = True
+) -> _Source:
+    """A segment's rows, vectors and usable rows in memory, with its HNSW index if any."""
+    key = snap.schema.primary_key
+    hidden = snap.tail.keys
+    rows = files.rows(snap.name, seg, snap.schema)
+    keys = as_array(rows.column(key))
+    usable = files.vector_mask(snap.name, seg, rows, column.name).copy()
+    usable[files.deletes(snap.name, seg)] = False
+    if len(hidden):
+        usable &= ~pc.is_in(keys, value_set=hidden).to_numpy(zero_copy_only=False)
+    vectors = files.vectors(snap.name, seg, rows, column)
+    hnsw = files.vector_index(snap.name, seg, column, snap.schema.options.metric) if index else None
+    curve = tuple((int(e), float(r)) for e, r in seg.ef_recall.get(f"hnsw:{column.name}", ()))
+    norms = files.vector_norms(snap.name, seg, vectors, column.name) if hnsw is None else None
+    return _Source(rows, keys, vectors, usable, hnsw, curve, norms)
 
 
 def _tail_source(snap: Snapshot, column: Column) -> _Source:
@@ -191,10 +226,11 @@ def _tail_source(snap: Snapshot, column: Column) -> _Source:
 
 
 def _merge(
-    sources: tuple[_Source, ...],
+    sources: tuple[_Source | Found, ...],
     hits: list[tuple[int, np.ndarray, np.ndarray]],
     n_queries: int,
     k: int,
+    empty: pa.Table,
 ) -> SearchResult:
     """The k best hits of each query over all sources, by (distance, key)."""
     query_of, source_of, positions, distances = [], [], [], []
@@ -206,7 +242,7 @@ def _merge(
         source_of.append(np.full(len(positions[-1]), s))
     offsets = np.zeros(n_queries + 1, dtype=np.int32)
     if not hits or not sum(len(p) for p in positions):
-        rows = sources[-1].rows.schema.empty_table()
+        rows = empty.schema.empty_table()
         return SearchResult(rows.append_column(DISTANCE, pa.array([], pa.float32())), offsets)
     query = np.concatenate(query_of)
     dist = np.concatenate(distances)
@@ -232,7 +268,10 @@ def _merge(
 
 def stored_queries(snap: Snapshot, files: SegmentFiles, column: Column, sample: int) -> np.ndarray:
     """`sample` stored vectors of live rows (fewer when there are fewer), chosen at random."""
-    sources = _sources(snap, files, column).items
+    sources = [
+        s if isinstance(s, _Source) else _loaded(snap, files, column, s.seg, index=False)
+        for s in _sources(snap, files, column).items
+    ]
     pool = np.concatenate([s.vectors[s.usable] for s in sources])
     rng = np.random.default_rng(0)
     return pool[rng.choice(len(pool), size=min(sample, len(pool)), replace=False)]

@@ -1,4 +1,5 @@
-"""Parquet segments (rows sorted by key) and their delete files."""
+"""Parquet segments (rows sorted by key, or by cluster under a clustered index) and their
+delete files."""
 
 from .deletes import decode_deletes, encode_deletes
 from .files import read_keys, read_live_rows, read_rows, segment_parquet_bytes

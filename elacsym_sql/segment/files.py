@@ -10,15 +10,15 @@ import pyarrow.parquet as pq
 ROW_GROUP_ROWS = 65_536
 
 
-def segment_parquet_bytes(rows: pa.Table) -> bytes:
-    """Parquet bytes of `rows`, already sorted by key (zstd, ~64k-row groups)."""
+def segment_parquet_bytes(rows: pa.Table, row_group_rows: int = ROW_GROUP_ROWS) -> bytes:
+    """Parquet bytes of `rows` (zstd, ~64k-row groups unless told otherwise)."""
     sink = pa.BufferOutputStream()
-    pq.write_table(rows, sink, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    pq.write_table(rows, sink, compression="zstd", row_group_size=row_group_rows)
     return sink.getvalue().to_pybytes()
 
 
 def read_keys(path: str, key_column: str) -> pa.Array:
-    """The key column of a segment, in row order (which is key order)."""
+    """The key column of a segment, in row order (key order, or a clustered index's)."""
     return pq.read_table(path, columns=[key_column]).column(key_column).combine_chunks()
 
 

@@ -76,6 +76,12 @@ class DiskCache:
                 self._inflight.pop(path, None)
         return path
 
+    def cached(self, store: ObjectStore, key: str) -> str | None:
+        """The local file holding `key` when the cache has it (a hit), else None: nothing
+        is downloaded (ranged reads go to the store instead)."""
+        path = self._entry_path(store, key)
+        return path if self._touch(path) else None
+
     def adopt(self, store: ObjectStore, key: str, local: str) -> str:
         """Make the local file `local` (on this cache's filesystem, holding exactly what was
         just uploaded as `key`) the cached copy of `key`, without a download; it is moved

@@ -1,0 +1,215 @@
+"""The clustered vector index (issue 12 item 3, decisions 0080-0081) on the sentence vectors:
+recall@10 against queries/s warm, and per cold query (new engine, empty caches) the round
+trips, requests and bytes read; RSS while a namespace several times larger than
+`memory_cache_bytes` is searched repeatedly.
+
+    python bench/clustered.py [--held-out pydoc:numpy] [--queries 300] [--cold 20]
+        [--memory-mb 64]
+
+Data: as bench/recall_default.py (all rows but the held-out source indexed, 127.8k x 384;
+queries: random rows of the held-out source). The store is a local directory: round trips,
+requests and bytes are what an S3 store would be asked for (tests/engine/test_cold_reads.py
+checks the same over moto); wall-clock latencies of S3 are not measured here.
+Round trips: the longest chain of batches of ranged reads each sent after the previous one
+was answered (a batch's requests are sent together). Requests and bytes: the store's own
+counters (MeteredStore). Writes bench/results/clustered.json and a plot when matplotlib is
+installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+from common import REPO, RESULTS_DIR, code_state, machine_basics, recall_at_k, write_results
+from recall_default import per_second, split, truth
+
+from elacsym_sql.config import Settings
+from elacsym_sql.engine import Engine, EngineApi
+from elacsym_sql.index.threads import limit_blas_threads
+from elacsym_sql.metrics import STORE_BYTES
+from elacsym_sql.schema import Column, Options, Schema
+
+RESULTS = RESULTS_DIR / "clustered.json"
+TARGETS = (0.9, 0.95, 0.97, 0.99)
+NPROBES = (16, 32, 64, 96, 128, 192)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def batch_timer(engine: Engine) -> list[tuple[float, float]]:
+    """Record when each batch of ranged reads was sent and answered."""
+    batches: list[tuple[float, float]] = []
+    make = engine.files.reader
+
+    def reader(key: str):  # type: ignore[no-untyped-def]
+        read = make(key)
+
+        def timed(ranges):  # type: ignore[no-untyped-def]
+            sent = time.monotonic()
+            out = read(ranges)
+            batches.append((sent, time.monotonic()))
+            return out
+
+        return timed
+
+    engine.files.reader = reader  # type: ignore[method-assign]
+    return batches
+
+
+def round_trips(batches: list[tuple[float, float]]) -> int:
+    depth: list[int] = []
+    ordered = sorted(batches)
+    for i, (sent, _) in enumerate(ordered):
+        depth.append(1 + max((depth[j] for j in range(i) if ordered[j][1] <= sent), default=0))
+    return max(depth, default=0)
+
+
+def settings(work: str, cache: str, memory: int | None = None) -> Settings:
+    extra = {} if memory is None else {"memory_cache_bytes": memory}
+    return Settings(data=f"{work}/data", cache_dir=f"{work}/{cache}", indexer=False, **extra)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--held-out", default="pydoc:numpy")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--cold", type=int, default=20)
+    parser.add_argument("--memory-mb", type=int, default=64)
+    args = parser.parse_args()
+    limit_blas_threads(1)
+    corpus, queries = split(args.held_out, args.queries)
+    want = truth(corpus, queries)
+    vector_bytes = corpus.nbytes
+    work = tempfile.mkdtemp(prefix="bench-clustered-")
+    out: dict = {"rows": len(corpus), "dim": corpus.shape[1], "vector_bytes": vector_bytes}
+
+    engine = Engine(settings(work, "cache"))
+    api = EngineApi(engine)
+    dim = corpus.shape[1]
+    columns = (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]"))
+    api.create_namespace(Schema("s", columns, "id", Options(vector_index="clustered")))
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(corpus.reshape(-1)), dim)
+    api.upsert("s", pa.table({"id": np.arange(len(corpus)), "v": vectors}))
+    start = time.perf_counter()
+    engine.fold("s")
+    out["fold_seconds"] = time.perf_counter() - start
+    [segment] = engine.namespace("s").snapshot().manifest.segments
+    out["probe_curve"] = segment.ef_recall["ivf:v"]
+    out["index_bytes"] = segment.index_bytes
+    out["segment_bytes"] = segment.bytes
+
+    def ids(result) -> list[int]:  # type: ignore[no-untyped-def]
+        return result.rows.column("id").to_pylist()
+
+    def measure(label: str, **options: object) -> dict:
+        ids(api.vector_search("s", queries[0], 10, **options))  # the code blocks it reads
+        qps, cpu_qps, found = per_second(
+            lambda q: ids(api.vector_search("s", q, 10, **options)), queries
+        )
+        return {"label": label, "recall": recall_at_k(found, want), "qps": qps,
+                "cpu_qps": cpu_qps, **options}  # fmt: skip
+
+    out["warm"] = [measure("default")] + [measure(f"target {t}", recall_target=t) for t in TARGETS]
+    out["warm_nprobe"] = [measure(f"nprobe {p}", ef=p) for p in NPROBES]
+    engine.close()
+
+    cold = []
+    for i, q in enumerate(queries[: args.cold]):
+        reader = Engine(settings(work, f"cold-{i}"))
+        api_cold = EngineApi(reader)
+        reader.namespace("s").snapshot()
+        batches = batch_timer(reader)
+        requests = sum(reader.store.request_counts.values())
+        read = STORE_BYTES.labels("get")._value.get()
+        start = time.perf_counter()
+        got = ids(api_cold.vector_search("s", q, 10))
+        cold.append({
+            "seconds": time.perf_counter() - start,
+            "round_trips": round_trips(batches),
+            "requests": sum(reader.store.request_counts.values()) - requests,
+            "bytes": STORE_BYTES.labels("get")._value.get() - read,
+            "recall": recall_at_k([got], want[i : i + 1]),
+        })  # fmt: skip
+        reader.close()
+    out["cold"] = cold
+
+    memory = args.memory_mb << 20
+    small = Engine(settings(work, "cache", memory))
+    api_small = EngineApi(small)
+    rss = [rss_mb()]
+    found = []
+    for _ in range(3):  # the same queries three times over: no growth, no reloading
+        found = [ids(api_small.vector_search("s", q, 10)) for q in queries]
+        rss.append(rss_mb())
+    out["bounded"] = {
+        "memory_cache_bytes": memory,
+        "namespace_to_memory": round(vector_bytes / memory, 1),
+        "rss_mb_after_each_pass": rss,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "memory_cache_used": small.files.memory._bytes,
+        "recall": recall_at_k(found, want),
+    }
+    small.close()
+    out["machine"] = machine_basics()
+    out["code"] = code_state(REPO, "elacsym_sql", "bench")
+    write_results(RESULTS, out)
+    report(out)
+
+
+def report(out: dict) -> None:
+    vb = out["vector_bytes"]
+    ratio = out["index_bytes"] / vb
+    print(f"{out['rows']} x {out['dim']}: fold {out['fold_seconds']:.1f} s, index "
+          f"{ratio:.2f}x the vector bytes; probe curve {out['probe_curve']}")  # fmt: skip
+    print(f"{'search':<14} {'recall@10':>9} {'q/s':>7} {'q/s CPU':>8}")
+    for row in out["warm"] + out["warm_nprobe"]:
+        print(f"{row['label']:<14} {row['recall']:>9.3f} {row['qps']:>7.0f} {row['cpu_qps']:>8.0f}")
+    cold = out["cold"]
+    pick = {k: [c[k] for c in cold] for k in ("round_trips", "requests", "bytes", "recall")}
+    print(f"cold ({len(cold)} queries, empty caches): round trips max {max(pick['round_trips'])}, "
+          f"requests median {np.median(pick['requests']):.0f}, bytes median "
+          f"{np.median(pick['bytes']) / vb:.2%} (max {max(pick['bytes']) / vb:.2%}) of the "
+          f"vector bytes, recall@10 {np.mean(pick['recall']):.3f}")  # fmt: skip
+    b = out["bounded"]
+    print(f"memory_cache_bytes {b['memory_cache_bytes'] >> 20} MB (namespace "
+          f"{b['namespace_to_memory']}x): RSS after each pass {b['rss_mb_after_each_pass']} MB, "
+          f"cache used {b['memory_cache_used'] >> 20} MB, recall {b['recall']:.3f}")  # fmt: skip
+    plot(out)
+
+
+def plot(out: dict) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    rows = out["warm_nprobe"]
+    fig, ax = plt.subplots()
+    ax.plot([r["recall"] for r in rows], [r["cpu_qps"] for r in rows], "o-")
+    for r in rows:
+        ax.annotate(str(r["ef"]), (r["recall"], r["cpu_qps"]))
+    ax.set_xlabel("recall@10")
+    ax.set_ylabel("queries/s (CPU)")
+    ax.set_title("clustered index, warm, by clusters probed")
+    path = os.fspath(RESULTS.with_suffix(".png"))
+    fig.savefig(path)
+    print(f"plot: {path}")
+
+
+if __name__ == "__main__":
+    main()
