@@ -141,3 +141,14 @@ def test_float_is_double_precision_real_and_small_precisions_are_real(conn):
     row = conn.execute("SELECT a, c, f, g, b FROM gf").fetchone()
     assert row[:4] == (15.7563827,) * 4  # all of a double's digits
     assert row[4] != 15.7563827 and abs(row[4] - 15.7563827) < 1e-5  # a real's
+
+
+def test_a_views_definition_is_shown(conn):
+    conn.execute("DROP VIEW IF EXISTS gv_cheap")
+    conn.execute("CREATE VIEW gv_cheap AS SELECT id, name FROM gv WHERE q < 10")
+    (by_function,) = conn.execute("SELECT pg_get_viewdef('gv_cheap'::regclass, true)").fetchone()
+    (listed,) = conn.execute(
+        "SELECT definition FROM pg_views WHERE viewname = 'gv_cheap'"
+    ).fetchone()
+    for text in (by_function, listed):  # Postgres deparses it; DuckDB keeps its own spelling
+        assert text.lstrip().startswith("SELECT") and "FROM gv" in text and "WHERE" in text

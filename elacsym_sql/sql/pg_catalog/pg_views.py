@@ -45,6 +45,15 @@ def nsp_oid(nspname: str) -> str:
 TEMP_SCHEMA = "pg_temp_3"
 
 
+def _view_definition(rel: str) -> str:
+    """The query of the view whose OID is `rel`, as DuckDB keeps it (its own spelling, not
+    Postgres's deparse; psql's `\\d+` shows it)."""
+    return f"""(SELECT ' ' || regexp_replace(v.sql, '^CREATE (TEMP |TEMPORARY )?VIEW .*? AS ', '')
+        FROM duckdb_views() v JOIN {S}.pg_class __c ON __c.relname = v.view_name
+        WHERE __c.oid = {rel} AND __c.relkind = 'v' AND v.schema_name = 'main'
+          AND NOT v.internal LIMIT 1)"""
+
+
 def _rels(relations: str) -> str:
     """`rels` rows of (name, kind, key, options, nspname, relname, temp) rows."""
     return f"""
@@ -203,7 +212,7 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         JOIN {S}.pg_namespace n ON n.oid = relnamespace WHERE relkind = 'r'""",
     "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
         {S}.session_user_name() AS viewowner,
-        '' AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
+        {_view_definition("oid")} AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
     "pg_attrdef": f"""SELECT (hash(attrelid, attnum) % 1000000000)::BIGINT + 1100000000 AS oid,
         attrelid AS adrelid,
@@ -380,7 +389,7 @@ MACROS: list[tuple[str, str, str]] = [
     ("pg_partition_ancestors", "rel", "NULL::UINTEGER"),
     ("pg_partition_ancestors", "rel",
      "TABLE SELECT NULL::UINTEGER AS relid, NULL::BIGINT AS depth WHERE false"),
-    ("pg_get_viewdef", "rel, pretty := false", "NULL::VARCHAR"),
+    ("pg_get_viewdef", "rel, pretty := false", _view_definition("rel")),
     ("pg_get_triggerdef", "trg, pretty := false", "NULL::VARCHAR"),
     ("pg_get_partkeydef", "rel", "NULL::VARCHAR"),
     ("pg_get_serial_sequence", "rel, col",
