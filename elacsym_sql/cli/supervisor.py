@@ -31,9 +31,12 @@ PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])  # workers import this
 class Worker:
     """One worker process and its restarts."""
 
-    def __init__(self, index: int, count: int, argv: Sequence[str], fds: tuple[int, ...]):
+    def __init__(
+        self, index: int, count: int, argv: Sequence[str], fds: tuple[int, int | None, int]
+    ) -> None:
+        """`fds`: the shared wire and HTTP (None: off) listeners, the lifeline's read end."""
         self.index, self.count, self.argv = index, count, list(argv)
-        self.pg_fd, self.http_fd, self.lifeline_fd = fds[0], fds[1], fds[2]
+        self.pg_fd, self.http_fd, self.lifeline_fd = fds
         self.proc: subprocess.Popen[bytes] | None = None
         self.ready_fd: int | None = None
         self.started = 0.0
@@ -100,8 +103,8 @@ def supervise(loaded: Loaded, argv: Sequence[str], http_explicit: bool) -> int:
     if http is False:
         return 1
     lifeline_r, lifeline_w = os.pipe()  # never written: workers watch it for the end of file
-    fds = (pg.fileno(), http.fileno() if http else None, lifeline_r)
-    workers = [Worker(i, count, argv, fds) for i in range(count)]  # type: ignore[arg-type]
+    fds = (pg.fileno(), http.fileno() if isinstance(http, socket.socket) else None, lifeline_r)
+    workers = [Worker(i, count, argv, fds) for i in range(count)]
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -25,7 +25,6 @@ import pytest
 from tests.server import wire_client as w
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["--heartbeat-seconds", "0.5", "--heartbeat-ttl-seconds", "3"]
 
 
 @dataclass
@@ -43,9 +42,11 @@ class Served:
         pid = self.proc.pid
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
-    def members(self) -> dict[str, dict[str, Any]]:
-        """node_id -> its elacsym_cluster() row, as one worker sees them."""
-        with self.connect() as conn:
+    def members(self, port: int | None = None) -> dict[str, dict[str, Any]]:
+        """node_id -> its elacsym_cluster() row, as one worker sees them (the one at `port`,
+        a private port; else whichever the shared port gives)."""
+        dsn = f"host=127.0.0.1 port={port or self.pg_port}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
             cur = conn.execute("SELECT * FROM elacsym_cluster()")
             names = [d.name for d in cur.description or []]
             return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
@@ -77,14 +78,27 @@ def _start(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    s = _start(tmp_path, "--workers", "2", *FAST)
+    s = _start(tmp_path, "--workers", "2")
     try:
-        _wait(lambda: len(s.members()) == 2 and all(m["live"] for m in s.members().values()))
+        _wait(lambda: _settled(s, {"host-w0", "host-w1"}))
         yield s
     finally:
         if s.proc.poll() is None:
             s.proc.kill()  # the workers see their lifeline close and stop
             s.proc.wait()
+
+
+def _settled(s: Served, workers: set[str]) -> bool:
+    """Whether every worker sees every worker live (each learns of the others at its next
+    heartbeat round, so one worker's view is not enough)."""
+    found = s.members()
+    if {n for n, m in found.items() if m["live"]} != workers:
+        return False
+    for node in workers:
+        port = int(found[node]["pg_address"].rsplit(":", 1)[1])
+        if {n for n, m in s.members(port).items() if m["live"]} != workers:
+            return False
+    return True
 
 
 def _wait(condition: Any, timeout: float = 90.0) -> None:
@@ -279,9 +293,9 @@ def test_the_workers_stop_when_the_parent_is_killed(served: Served):
 
 @pytest.mark.slow
 def test_a_closed_member_list_names_the_node_not_its_workers(tmp_path: Path):
-    s = _start(tmp_path, "--workers", "2", "--peers", "host,other", *FAST)
+    s = _start(tmp_path, "--workers", "2", "--peers", "host,other")
     try:
-        _wait(lambda: {n for n, m in s.members().items() if m["live"]} == {"host-w0", "host-w1"})
+        _wait(lambda: _settled(s, {"host-w0", "host-w1"}))
         assert set(s.members()) == {"host-w0", "host-w1", "other"}  # other: listed, down
         conns = _connections_on_both(s)
         conns["host-w0"].execute("CREATE TABLE p (id BIGINT PRIMARY KEY)")
@@ -295,3 +309,19 @@ def test_a_closed_member_list_names_the_node_not_its_workers(tmp_path: Path):
         if s.proc.poll() is None:
             s.proc.kill()
             s.proc.wait()
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_start_stops_the_start_up(tmp_path: Path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ELACSYM_")}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
+    missing = str(tmp_path / "missing.pem")
+    done = subprocess.run(
+        [sys.executable, "-m", "elacsym_sql.cli", "--data", str(tmp_path / "data"), "serve",
+         "--listen", "127.0.0.1:0", "--http", "off", "--workers", "2",
+         "--tls-cert", missing, "--tls-key", missing],
+        capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1 and "a worker did not start" in done.stderr, done.stderr
+    assert "No such file or directory" in done.stderr  # the worker's own reason
+    assert "listening on" not in done.stdout
