@@ -23,18 +23,25 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.conninfo import make_conninfo
 
 from ..errors import ElacsymError, OwnerUnavailable, StatementCompletionUnknown
+from ..interrupts import check_interrupt
 from .forward_login import FORWARDED_PREFIX, forward_password
 from .peers import Address
 
 IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
 CONNECT_TIMEOUT_SECONDS = 5
 COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
+WAIT_STEP_SECONDS = 0.25  # how often a forwarded statement's wait looks for a cancel
+_CANCEL_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)
 
 Raise = Callable[[str, str, str | None, str | None], ElacsymError]  # sqlstate, msg, detail, hint
 
 
 class NotSent(Exception):
     """No connection to the owner: it never saw the statement."""
+
+
+class NoAnswer(Exception):
+    """The owner, asked to cancel a statement it was sent, stayed silent."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,12 @@ Key = tuple[str, int, str]  # the owner's host and port, and the user logged in 
 
 
 class PgPool:
-    def __init__(self, node_id: str, secret: str | None, error: Raise) -> None:
-        """`secret`: the cluster secret, when the members check passwords."""
+    def __init__(self, node_id: str, secret: str | None, error: Raise, give_up: float) -> None:
+        """`secret`: the cluster secret, when the members check passwords; `give_up`: how
+        long an owner that was asked to cancel may stay silent (see _wait)."""
         self.node_id = node_id
         self._secret = secret
+        self._give_up = give_up
         self._error = error  # the error class of a SQLSTATE (sql/errors.py knows them)
         self._idle: dict[Key, list[tuple[float, pq.abc.PGconn]]] = {}
         self._lock = threading.Lock()
@@ -80,39 +89,81 @@ class PgPool:
         no answer came, the owner's error (its SQLSTATE) when it refused."""
         tx = Transformer()
         dumped = tx.dump_sequence(params, [PyFormat.TEXT] * len(params))
-        return self._run(
-            (address.host, address.pg_port, user),
-            lambda conn: conn.exec_params(text.encode(), list(dumped), list(tx.types)),
-        )
+
+        def send(conn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+            conn.send_query_params(text.encode(), list(dumped), list(tx.types))
+            return self._last_result(conn)
+
+        return self._run((address.host, address.pg_port, user), send)
 
     def copy_in(self, address: Address, user: str, text: str, data: bytes) -> Answer:
         """COPY ... FROM STDIN at `address` with `data` (the client's CopyData, joined);
         fails as execute() does."""
 
-        def send(conn: pq.abc.PGconn) -> pq.abc.PGresult:
-            result = conn.exec_(text.encode())
-            if result.status == pq.ExecStatus.COPY_IN:
+        def send(conn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+            conn.send_query(text.encode())
+            self._wait(conn)
+            result = conn.get_result()
+            if result is not None and result.status == pq.ExecStatus.COPY_IN:
                 view = memoryview(data)
                 for start in range(0, len(view), COPY_CHUNK):
                     conn.put_copy_data(view[start : start + COPY_CHUNK])
                 conn.put_copy_end()
-                while (last := conn.get_result()) is not None:
-                    result = last
+                return self._last_result(conn)
             return result
 
         return self._run((address.host, address.pg_port, user), send)
 
-    def _run(self, key: Key, send: Callable[[pq.abc.PGconn], pq.abc.PGresult]) -> Answer:
+    def _last_result(self, conn: pq.abc.PGconn) -> pq.abc.PGresult | None:
+        """The last result of the statement sent on `conn` (the one saying how it ended)."""
+        result = None
+        while True:
+            self._wait(conn)
+            last = conn.get_result()
+            if last is None:
+                return result
+            result = last
+
+    def _wait(self, conn: pq.abc.PGconn) -> None:
+        """Until `conn` has a result to read. A cancel or statement_timeout of the client's
+        statement (interrupts.py) is passed on to the owner, whose answer then says what
+        happened (its 57014, or the write done); an owner silent for `give_up` seconds
+        after that (stopped, cut off) raises NoAnswer: the write may have been applied."""
+        canceled_at: float | None = None
+        cancel: pq.abc.PGcancelConn | None = None  # libpq's non-blocking cancel request
+        try:
+            while True:
+                conn.consume_input()
+                if not conn.is_busy():
+                    return
+                if canceled_at is None:
+                    try:
+                        check_interrupt()
+                    except ElacsymError:
+                        canceled_at = time.monotonic()
+                        cancel = _cancel_request(conn)
+                elif time.monotonic() - canceled_at > self._give_up:
+                    raise NoAnswer
+                if cancel is not None and cancel.poll() in _CANCEL_SETTLED:
+                    cancel.finish()
+                    cancel = None
+                select.select([conn.socket], [], [], WAIT_STEP_SECONDS)
+        finally:
+            if cancel is not None:
+                cancel.finish()
+
+    def _run(self, key: Key, send: Callable[[pq.abc.PGconn], pq.abc.PGresult | None]) -> Answer:
         conn = self._take(key)
         try:
             result = send(conn)
-        except psycopg.OperationalError:  # libpq had no result: the connection broke
+        except (psycopg.OperationalError, NoAnswer):  # the connection broke, or went silent
             result = None
         if result is None or conn.status != pq.ConnStatus.OK:
             conn.finish()
             raise StatementCompletionUnknown(
-                f"the owner at {key[0]}:{key[1]} took the write but the connection broke before it "
-                "answered; it may or may not have been applied",
+                f"the owner at {key[0]}:{key[1]} was sent the write but gave no answer (the "
+                "connection broke, or it stayed silent after a cancel); it may or may not have "
+                "been applied",
                 hint="read the data to find out before retrying",
             )
         self._give_back(key, conn)
@@ -183,6 +234,17 @@ class PgPool:
                 for _, conn in idle:
                     conn.finish()
             self._idle.clear()
+
+
+def _cancel_request(conn: pq.abc.PGconn) -> pq.abc.PGcancelConn | None:
+    """A cancel request on its way to the owner, or None with a libpq older than 17 (no
+    non-blocking cancel; the give-up bound of _wait still holds)."""
+    try:
+        cancel = conn.cancel_conn()
+    except psycopg.NotSupportedError:
+        return None
+    cancel.start()
+    return cancel
 
 
 def _alive(conn: pq.abc.PGconn) -> bool:

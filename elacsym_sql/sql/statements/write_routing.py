@@ -46,7 +46,7 @@ class WireForwarding:
         connection: `door` "embedded"); `secret`: the cluster secret, when members check
         passwords (decision 0084)."""
         self.node, self._door = node, door
-        self._pool = PgPool(node.node_id, secret, _error)
+        self._pool = PgPool(node.node_id, secret, _error, node.ttl)
 
     def close(self) -> None:
         """Close the pooled connections to other members."""
