@@ -9,7 +9,8 @@ trips, requests and bytes read; RSS while a namespace several times larger than
 Data: as bench/recall_default.py (all rows but the held-out source indexed, 127.8k x 384;
 queries: random rows of the held-out source). The store is a local directory: round trips,
 requests and bytes are what an S3 store would be asked for (tests/engine/test_cold_reads.py
-checks the same over moto); wall-clock latencies of S3 are not measured here.
+checks the same over moto); cold queries get 20 ms added to each store call (S3's time to
+first byte, simulated), their seconds are no S3 measurement.
 Round trips: the longest chain of batches of ranged reads each sent after the previous one
 was answered (a batch's requests are sent together). Requests and bytes: the store's own
 counters (MeteredStore). Writes bench/results/clustered.json and a plot when matplotlib is
@@ -23,6 +24,8 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -34,10 +37,14 @@ from elacsym_sql.engine import Engine, EngineApi
 from elacsym_sql.index.threads import limit_blas_threads
 from elacsym_sql.metrics import STORE_BYTES
 from elacsym_sql.schema import Column, Options, Schema
+from elacsym_sql.storage import MeteredStore
+
+T = TypeVar("T")
 
 RESULTS = RESULTS_DIR / "clustered.json"
 TARGETS = (0.9, 0.95, 0.97, 0.99)
 NPROBES = (16, 32, 64, 96, 128, 192)
+LATENCY = 0.02  # seconds added to each store call of a cold query (S3's time to first byte)
 
 
 def rss_mb() -> float:
@@ -66,6 +73,19 @@ def batch_timer(engine: Engine) -> list[tuple[float, float]]:
 
     engine.files.reader = reader  # type: ignore[method-assign]
     return batches
+
+
+class SlowStore(MeteredStore):
+    """The engine's store with `LATENCY` seconds added to every call, as an S3 GET's first
+    byte takes: on a local directory, a batch's reads end before the next batch is sent
+    whether or not they were sent together, and round trips could not be told apart."""
+
+    def __init__(self, inner: MeteredStore) -> None:
+        super().__init__(inner.inner)
+
+    def _call(self, op: str, key: str, call: Callable[[], T]) -> T:
+        time.sleep(LATENCY)
+        return super()._call(op, key, call)
 
 
 def round_trips(batches: list[tuple[float, float]]) -> int:
@@ -130,6 +150,7 @@ def main() -> None:
         reader = Engine(settings(work, f"cold-{i}"))
         api_cold = EngineApi(reader)
         reader.namespace("s").snapshot()
+        reader.files.store = SlowStore(reader.files.store)  # type: ignore[arg-type]
         batches = batch_timer(reader)
         requests = sum(reader.store.request_counts.values())
         read = STORE_BYTES.labels("get")._value.get()
@@ -178,7 +199,9 @@ def report(out: dict) -> None:
         print(f"{row['label']:<14} {row['recall']:>9.3f} {row['qps']:>7.0f} {row['cpu_qps']:>8.0f}")
     cold = out["cold"]
     pick = {k: [c[k] for c in cold] for k in ("round_trips", "requests", "bytes", "recall")}
-    print(f"cold ({len(cold)} queries, empty caches): round trips max {max(pick['round_trips'])}, "
+    print(f"cold ({len(cold)} queries, empty caches, +{LATENCY * 1000:.0f} ms a call): "
+          f"round trips max {max(pick['round_trips'])}, p50 "
+          f"{np.median([c['seconds'] for c in cold]) * 1000:.0f} ms, "
           f"requests median {np.median(pick['requests']):.0f}, bytes median "
           f"{np.median(pick['bytes']) / vb:.2%} (max {max(pick['bytes']) / vb:.2%}) of the "
           f"vector bytes, recall@10 {np.mean(pick['recall']):.3f}")  # fmt: skip
