@@ -23,6 +23,7 @@ from .frontend import DEFAULT_MAX_MESSAGE, SMALL_MESSAGE
 from .login_guard import LoginGuard
 from .options import ServerOptions
 from .session import Session
+from .shared_login_guard import SharedLoginGuard
 from .worker_slot import WorkerSlot, backend_pids, forward_cancel, worker_of
 
 log = logging.getLogger("elacsym.server")
@@ -83,7 +84,7 @@ class Server:
         self._admitted = 0  # sessions past their startup packet: max_connections counts these
         self._shared_slots: SharedSlots | None = None  # as one of several workers
         self._slot_of: dict[int, int] = {}  # session pid -> its shared slot
-        self.login_guard = LoginGuard(
+        self.login_guard: LoginGuard | SharedLoginGuard = LoginGuard(
             self.options.auth_failure_limit, self.options.seconds("auth_failure_window")
         )
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,9 +106,15 @@ class Server:
             self._servers = [await asyncio.start_server(self._accept, sock=shared), own]
             self.private_port = own.sockets[0].getsockname()[1]
         self.port = self._servers[0].sockets[0].getsockname()[1]  # the real one when 0 was asked
-        if shared is not None:  # max_connections counts the sessions of every worker
-            place = os.path.join(self.database.settings.cache_dir, f"connections-{self.port}")
-            self._shared_slots = SharedSlots(place, self.options.max_connections)
+        if shared is not None:  # max_connections and failed logins count every worker's
+            cache, options = self.database.settings.cache_dir, self.options
+            self._shared_slots = SharedSlots(
+                os.path.join(cache, f"connections-{self.port}"), options.max_connections
+            )
+            self.login_guard = SharedLoginGuard(
+                os.path.join(cache, f"logins-{self.port}"), options.auth_failure_limit,
+                options.seconds("auth_failure_window"),
+            )  # fmt: skip
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.closing:
