@@ -32,8 +32,9 @@ def test_embedded_writes_go_to_the_owner(make_settings, tmp_path):
     a = start_node(settings, "a", tmp_path, **FAST)
     b = start_node(settings, "b", tmp_path, **FAST)
     mine = dataclasses.asdict(settings) | {"cache_dir": str(tmp_path / "embedded"), **FAST}
-    con = elacsym_sql.connect(**mine | {"cluster": True})
+    con = None
     try:
+        con = elacsym_sql.connect(**mine | {"cluster": True})
         wait_for(lambda: a.members().keys() == {"a", "b"}, what="a sees b")
         for name in (of_a, of_b):
             con.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, v TEXT)")  # local DDL
@@ -66,6 +67,7 @@ def test_embedded_writes_go_to_the_owner(make_settings, tmp_path):
         assert a.sql(f"SELECT id, v FROM {of_b} ORDER BY id") == want
         assert a.sql(f"SELECT id, v FROM {of_a} ORDER BY id") == [(1, "x"), (3, "block")]
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         a.stop()
         b.stop()
