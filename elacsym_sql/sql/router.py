@@ -4,6 +4,7 @@ the statements/ modules); every other statement runs in DuckDB (duck_queries.py)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,6 +58,8 @@ from .views import ViewCatalog
 
 RETURNED = "__elacsym_returned"  # the rows a write with RETURNING wrote
 _DROP_IF_EXISTS = exp.Drop(kind="TABLE", exists=True)  # a block's deferred drops and undos
+# DDL that refuses while a table depends on what it drops (sqlglot reads some as Command).
+_DROPS_DEPENDENTS = re.compile(r"\s*DROP\s+(TYPE|SEQUENCE|SCHEMA|DOMAIN)\b", re.IGNORECASE)
 
 
 class Router:
@@ -105,6 +108,9 @@ class Router:
         tree = stmt.tree
         check_float_literals(stmt.text, params)
         try:
+            if block.active is not None and block.dropping and _DROPS_DEPENDENTS.match(stmt.text):
+                block.drop_all_now()  # what it drops may need the tables gone: decision 0071
+                block.show_hidden(cur)
             tag = self._pg_utility(cur, stmt.text, block)
             if tag is not None:
                 block.commit_point.reach()  # schema and index DDL took effect (decision 0037)

@@ -137,3 +137,18 @@ def test_a_failed_commit_drops_what_the_block_created(make_settings):
             a.commit()
         assert "audit" not in _tables(a)
         assert rows(b, "SELECT v FROM acct") == [(2,)]
+
+
+def test_drop_table_then_its_type_and_sequence_in_one_block(make_settings):
+    """SQLAlchemy's drop_all() of a table with an enum column: DROP TABLE, then DROP TYPE
+    in one block; the type's check must see the table gone (its drop then runs at once)."""
+    with connection(make_settings) as con:
+        con.execute("CREATE TYPE mood AS ENUM ('ok', 'sad')")
+        con.execute("CREATE TABLE feelings (id SERIAL PRIMARY KEY, m mood)")
+        con.begin()
+        con.execute("DROP TABLE feelings")
+        con.execute("DROP TYPE mood")
+        con.commit()
+        assert "feelings" not in _tables(con)
+        assert rows(con, "SELECT count(*) FROM pg_type WHERE typname = 'mood'") == [(0,)]
+        assert rows(con, "SELECT count(*) FROM pg_class WHERE relkind = 'S'") == [(0,)]

@@ -108,7 +108,15 @@ class TransactionBlock:
         the block's DROPs before it, in their order (a referencing table goes first): they
         cannot be undone any more."""
         last = max(i for i, (names, _) in enumerate(self._on_commit) if name in names)
-        for i, (_, drop) in enumerate(self._on_commit[: last + 1]):
+        self._drop_upto(last + 1)
+
+    def drop_all_now(self) -> None:
+        """Run every deferred DROP at once: a DROP TYPE, SEQUENCE or SCHEMA follows, which
+        needs the tables gone. They cannot be undone any more."""
+        self._drop_upto(len(self._on_commit))
+
+    def _drop_upto(self, end: int) -> None:
+        for i, (_, drop) in enumerate(self._on_commit[:end]):
             self._on_commit[i] = ((), _nothing)  # kept: savepoints count entries
             drop()
 
