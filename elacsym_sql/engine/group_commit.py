@@ -2,13 +2,10 @@
 time share one WAL object (docs/decisions/0076-group-commit.md).
 
 A writer queues its statement and waits. A waiter that finds no leader becomes the leader:
-it takes its namespace handle's write lock, takes the queued statements (oldest first, up
-to a size bound), commits them with one append and hands each waiter its outcome;
-statements queued meanwhile form the next batch. The queue is per storage root and
-namespace in the process (`shared`): connections opened separately on one root (a
-connection per thread, as PEP 249's threadsafety 1 asks) share it too. A lone writer goes
-straight through; N writers at once cost about one PUT per PUT's latency instead of N PUTs
-one after another.
+it takes the namespace's write lock, takes the queued statements (oldest first, up to a
+size bound), commits them with one append and hands each waiter its outcome; statements
+queued meanwhile form the next batch. A lone writer goes straight through; N writers at
+once cost about one PUT per PUT's latency instead of N PUTs one after another.
 
 Cancels and timeouts (decision 0037): a statement still in the queue may stop (it leaves
 the queue: nothing of it is written); once a leader has taken it, its write may land, so
@@ -20,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import threading
-import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -46,7 +42,14 @@ class _Waiter(Generic[T]):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, max_bytes: int = MAX_BATCH_BYTES) -> None:
+    def __init__(
+        self,
+        lock: AbstractContextManager[Any],
+        commit: Callable[[list[T]], list[Outcome]],
+        max_bytes: int = MAX_BATCH_BYTES,
+    ) -> None:
+        self._lock = lock  # held while a batch is committed (the namespace's write lock)
+        self._commit = commit  # one outcome per item, in order
         self._max_bytes = max_bytes
         self._cond = threading.Condition()
         self._queue: list[_Waiter[T]] = []
@@ -60,17 +63,9 @@ class GroupCommit(Generic[T]):
         with self._cond:
             return len(self._queue)
 
-    def submit(
-        self,
-        item: T,
-        size: int,
-        lock: AbstractContextManager[Any],
-        commit: Callable[[list[T]], list[Outcome]],
-    ) -> int:
+    def submit(self, item: T, size: int) -> int:
         """Commit `item` (`size` bytes) in the next batch; its sequence number once durable,
-        or its error. Should this thread lead the batch, it holds `lock` and calls
-        `commit` (one outcome per item, in order). Never call it holding a lock a leader
-        may need."""
+        or its error. Must not be called holding the lock (the leader needs it)."""
         me = _Waiter(item, size)
         with self._cond:
             self._queue.append(me)
@@ -82,7 +77,7 @@ class GroupCommit(Generic[T]):
                     self._withdraw_if_canceled(me)
                 self._cond.wait(None if me.taken else POLL_SECONDS)
         if me.outcome is None:
-            self._lead(me, lock, commit)
+            self._lead(me)
         assert me.outcome is not None
         if isinstance(me.outcome, BaseException):
             raise _own_copy(me.outcome)
@@ -96,19 +91,14 @@ class GroupCommit(Generic[T]):
             self._queue.remove(me)
             raise
 
-    def _lead(
-        self,
-        me: _Waiter[T],
-        lock: AbstractContextManager[Any],
-        commit: Callable[[list[T]], list[Outcome]],
-    ) -> None:
+    def _lead(self, me: _Waiter[T]) -> None:
         try:
             while me.outcome is None:
-                with lock:
+                with self._lock:
                     with self._cond:
                         self._withdraw_if_canceled(me)  # its own cancel: before taking others
                         batch = self._take()
-                    outcomes = _run(commit, [w.item for w in batch])
+                    outcomes = self._run([w.item for w in batch])
                     with self._cond:
                         for waiter, outcome in zip(batch, outcomes, strict=True):
                             waiter.outcome = outcome
@@ -133,30 +123,14 @@ class GroupCommit(Generic[T]):
         self.statements += count
         return batch
 
-
-def _run(commit: Callable[[list[T]], list[Outcome]], items: list[T]) -> list[Outcome]:
-    with checking(lambda: None):  # others' statements ride on it: not interruptible
-        try:
-            outcomes = commit(items)
-            assert len(outcomes) == len(items), "one outcome per statement"
-        except BaseException as exc:  # every statement of it failed so
-            return [exc] * len(items)
-    return outcomes
-
-
-_shared: weakref.WeakValueDictionary[tuple[str, ...], GroupCommit[Any]] = (
-    weakref.WeakValueDictionary()
-)
-_shared_lock = threading.Lock()
-
-
-def shared(key: tuple[str, ...]) -> GroupCommit[Any]:
-    """The process's queue for `key` (storage root and namespace), while anyone holds it."""
-    with _shared_lock:
-        group = _shared.get(key)
-        if group is None:
-            group = _shared[key] = GroupCommit()
-        return group
+    def _run(self, items: list[T]) -> list[Outcome]:
+        with checking(lambda: None):  # others' statements ride on it: not interruptible
+            try:
+                outcomes = self._commit(items)
+                assert len(outcomes) == len(items), "one outcome per statement"
+            except BaseException as exc:  # every statement of it failed so
+                return [exc] * len(items)
+        return outcomes
 
 
 def _own_copy(error: BaseException) -> BaseException:

@@ -33,7 +33,7 @@ from ..storage import ObjectStore
 from ..storage.base import Blob
 from ..wal import TxnRef, WalEntry, WalLog, WalRecord, encode_entry
 from ..wal.record import Kind
-from .group_commit import GroupCommit, Outcome, shared
+from .group_commit import GroupCommit, Outcome
 from .stalled_append import Stamp, landed_in_folded_slot, may_have_been_collected
 from .tail import Tail, net_change
 from .txn_decisions import TxnDecisions
@@ -92,10 +92,8 @@ class Namespace:
         # Held by a writer from evaluating a statement to appending it, so writers in this
         # process do not race each other; other processes are fenced by the conditional put.
         self.write_lock = threading.RLock()
-        # Blind writes of this process's threads, appended together (group_commit.py): one
-        # queue for every handle of this namespace on this root in the process.
-        root = (store.uri, str(getattr(store, "endpoint", None) or ""))
-        self.group: GroupCommit[tuple[Kind, pa.Table, Schema]] = shared((*root, name))
+        # Blind writes of this process's threads, appended together (group_commit.py).
+        self.group = GroupCommit[tuple[Kind, pa.Table, Schema]](self.write_lock, self._append_batch)
         self._lock = threading.Lock()
         self._manifest: Manifest | None = None
         self._manifest_read_at = Stamp(-math.inf, -math.inf)  # when the pointer read began
@@ -287,10 +285,7 @@ class Namespace:
         Never call it holding `write_lock`: the batch's leader may be another thread."""
         assert table.num_rows, "an empty write appends nothing"
         self.last_traffic = time.monotonic()
-        item = (kind, table, schema)
-        seq = self.group.submit(item, table.nbytes, self.write_lock, self._append_batch)
-        self._written = True  # also when another handle's leader appended it
-        return seq
+        return self.group.submit((kind, table, schema), table.nbytes)
 
     def _append_batch(self, batch: list[tuple[Kind, pa.Table, Schema]]) -> list[Outcome]:
         """Append a batch of statements as one WAL object: later statements win per key, as

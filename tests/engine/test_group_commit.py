@@ -21,7 +21,7 @@ from elacsym_sql.engine import EngineApi
 from elacsym_sql.errors import CheckViolation, NotNullViolation, QueryCanceled, UniqueViolation
 from elacsym_sql.interrupts import checking
 from elacsym_sql.sql import Connection, Database
-from tests.helpers import connection, open_connection, rows
+from tests.helpers import connection, rows
 
 THREADS, PER_THREAD = 32, 10
 
@@ -236,32 +236,3 @@ def test_many_threads_one_namespace_no_conflicts_far_fewer_puts(make_settings, d
         check.close()
     finally:
         db.close()
-
-
-def test_connections_opened_separately_share_batches(make_settings):
-    """A connection per thread (PEP 249 threadsafety 1), each its own database on one root:
-    they queue together instead of racing for WAL numbers (which ran out of write_retries
-    with 40001 before: 4 of 240 writes with 16 such threads)."""
-    threads = 16
-    with connection(make_settings) as setup:
-        setup.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, w BIGINT)")
-    opened = [open_connection(make_settings()) for _ in range(threads)]
-    try:
-        start = threading.Barrier(threads, timeout=60)
-
-        def write(w: int) -> list[int]:
-            start.wait()
-            for i in range(PER_THREAD):
-                opened[w].execute("INSERT INTO t VALUES (?, ?)", [w * 1000 + i, w])
-            return [w * 1000 + i for i in range(PER_THREAD)]
-
-        with ThreadPoolExecutor(threads) as pool:
-            acked = sorted(k for keys in pool.map(write, range(threads)) for k in keys)
-    finally:
-        for con in opened:
-            con.close()
-    with connection(make_settings) as check:
-        assert [k for (k,) in rows(check, "SELECT id FROM t ORDER BY id")] == acked
-        snap = check.database.engine.namespace("t").snapshot()
-        objects = {seq for seq, _ in snap.tail.records}
-        assert len(objects) <= len(acked) / 2, (len(objects), len(acked))
