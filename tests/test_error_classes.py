@@ -15,13 +15,14 @@ PACKAGE = Path(errors.__file__).resolve().parent
 # Signals caught where they are raised: a lost conditional append retried (WriteConflict),
 # a transaction decision not yet readable (_Undecided), a storage request worth retrying
 # (Transient), a forwarded write (HTTP or wire) that never reached the owner, sent to its
-# successor (NotSent), a test server that did not come up (ServerStartError, tests only).
+# successor (NotSent), an owner silent after a cancel (NoAnswer, becomes 40003), a test
+# server that did not come up (ServerStartError, tests only).
 INTERNAL_SIGNALS = {
     "engine/namespace.py": {"WriteConflict"},
     "engine/transaction.py": {"_Undecided"},
     "storage/retry.py": {"Transient"},
     "http/forward.py": {"NotSent"},
-    "cluster/pg_forward.py": {"NotSent"},
+    "cluster/pg_forward.py": {"NotSent", "NoAnswer"},
     "testing/s3servers.py": {"ServerStartError"},
 }
 CATEGORIES = (

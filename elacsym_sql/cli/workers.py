@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..cluster import host_of, parse_peers, worker_id
 from ..config_values import parse_size
 from ..host import memory_bytes
+from ..server import check_options
 from .settings import Loaded
 
 #: The variable carrying a worker's spec; outside ELACSYM_*, as it is no setting.
@@ -49,7 +50,8 @@ def sibling_id(own_id: str, index: int) -> str:
 
 def check_workers(loaded: Loaded) -> None:
     """What must hold before N workers are started (ValueError / 22023 naming it)."""
-    settings, count = loaded.settings, loaded.server.workers
+    settings, count, options = loaded.settings, loaded.server.workers, loaded.server
+    check_options(options.auth, bool(options.users), options.max_message_size)
     worker_id(settings.node_id, count - 1)
     listed = [p.node_id for p in parse_peers(settings.peers)]
     if listed and settings.node_id not in listed:  # its workers are listed by its id

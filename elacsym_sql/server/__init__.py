@@ -2,6 +2,6 @@
 
 from .auth import Users, Verifier
 from .background import BackgroundServer
-from .listener import Server, tls_context
+from .listener import Server, check_options, tls_context
 
-__all__ = ["BackgroundServer", "Server", "Users", "Verifier", "tls_context"]
+__all__ = ["BackgroundServer", "Server", "Users", "Verifier", "check_options", "tls_context"]

@@ -36,6 +36,17 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
+def check_options(auth: str, has_users: bool, max_message_size: int) -> None:
+    """The server's own options, checked (ValueError naming the flag) by the Server and by
+    `serve --workers N` before it starts any worker."""
+    if auth not in get_args(AuthMode):
+        raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
+    if auth != "trust" and not has_users:
+        raise ValueError(f"--auth {auth} needs users (--users users.toml)")
+    if max_message_size < SMALL_MESSAGE:  # below it, ordinary messages could not pass
+        raise ValueError(f"--max-message-size is at least {SMALL_MESSAGE} bytes")
+
+
 class Server:
     def __init__(
         self,
@@ -56,12 +67,7 @@ class Server:
         FROM); `user_read_dirs`: more of them per user. Nothing else of the host's files is
         reachable: the database is locked down for wire clients (sql/session/sandbox.py).
         `slot`: this process is one of the host's workers (worker_slot.py)."""
-        if auth not in get_args(AuthMode):
-            raise ValueError(f"--auth is one of {', '.join(get_args(AuthMode))}, not {auth!r}")
-        if auth != "trust" and users is None:
-            raise ValueError(f"--auth {auth} needs users (--users users.toml)")
-        if max_message_size < SMALL_MESSAGE:  # below it, ordinary messages could not pass
-            raise ValueError(f"--max-message-size is at least {SMALL_MESSAGE} bytes")
+        check_options(auth, users is not None, max_message_size)
         self.max_message_size = max_message_size  # after authentication; over it: 54000
         self.options = options if options is not None else ServerOptions()
         if self.options.memory_limit:
