@@ -152,3 +152,17 @@ def test_drop_table_then_its_type_and_sequence_in_one_block(make_settings):
         assert "feelings" not in _tables(con)
         assert rows(con, "SELECT count(*) FROM pg_type WHERE typname = 'mood'") == [(0,)]
         assert rows(con, "SELECT count(*) FROM pg_class WHERE relkind = 'S'") == [(0,)]
+
+
+def test_a_table_written_then_dropped_before_a_sequence_commits(make_settings):
+    """A DROP SEQUENCE runs the block's pending DROP TABLEs at once: the rows the block had
+    written to those tables go with them (COMMIT appended them to the dropped table: 42P01)."""
+    with connection(make_settings) as con:
+        con.begin()
+        con.execute("CREATE TABLE made (id SERIAL PRIMARY KEY)")
+        con.execute("CREATE SEQUENCE counter")
+        con.execute("INSERT INTO made DEFAULT VALUES")
+        con.execute("DROP TABLE made")
+        con.execute("DROP SEQUENCE counter")
+        con.commit()
+        assert "made" not in _tables(con)

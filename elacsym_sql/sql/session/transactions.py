@@ -116,9 +116,12 @@ class TransactionBlock:
         self._drop_upto(len(self._on_commit))
 
     def _drop_upto(self, end: int) -> None:
-        for i, (_, drop) in enumerate(self._on_commit[:end]):
+        for i, (names, drop) in enumerate(self._on_commit[:end]):
             self._on_commit[i] = ((), _nothing)  # kept: savepoints count entries
             drop()
+            if self.engine_tx is not None:
+                for name in names:  # its staged writes go with it, as at COMMIT
+                    self.engine_tx.forget(name)
 
     def undo_on_rollback(self, undo: Action) -> None:
         """A CREATE TABLE in the block: `undo` runs if the block (or a savepoint set before
