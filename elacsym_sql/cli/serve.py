@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import tomllib
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ from ..errors import ElacsymError
 from ..http import HttpServer
 from ..server import Server, Users, memory, tls_context
 from ..server.logs import configure as configure_logging
+from ..server.logs import say
 from ..server.options import ServerOptions
 from ..server.worker_slot import WorkerSlot
 from ..sql import Connection
@@ -33,6 +33,7 @@ def serve(
     """`http_explicit`: --http was given (its address must be bound, not left off). `spec`:
     this process is one of the workers of `serve --workers N` (supervisor.py)."""
     host, port = options.address()
+    fmt = options.log_format
     try:
         settings = con.database.settings
         node = ClusterNode(con.database.engine, settings) if settings.clustered else None
@@ -53,7 +54,7 @@ def serve(
             slot=_slot(spec, node),
         )
     except (OSError, ValueError, ElacsymError) as exc:  # unreadable files; bad values
-        print(f"elacsym: {exc}", file=sys.stderr)
+        say(fmt, "bad_setting", str(exc), trouble=True)
         return 2
 
     http = _http_server(con, options, lambda: con.database.cluster, workers=spec is not None)
@@ -64,7 +65,7 @@ def serve(
 
     async def run() -> None:
         await server.start(shared_pg)
-        http_note = await _start_http(http, http_explicit, shared_http)
+        http_note = await _start_http(http, http_explicit, fmt, shared_http)
         if node is not None:
             # Peers reach a worker at its private ports; the shared ones reach any worker.
             pg_port = server.private_port or server.port
@@ -80,11 +81,14 @@ def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if spec is None:
-            print(
+            say(
+                fmt,
+                "listening",
                 f"elacsym_sql listening on {server.host}:{server.port} "
                 f"(data {con.database.settings.data}, auth {options.auth}, "
                 f"tls {'on' if tls else 'off'}), {http_note}",
-                flush=True,
+                host=server.host,
+                port=server.port,
             )
         else:
 
@@ -97,7 +101,7 @@ def serve(
         serving = asyncio.create_task(server.serve_forever())
         await stop.wait()
         if spec is None:
-            print("elacsym_sql shutting down: finishing running statements", flush=True)
+            say(fmt, "shutting_down", "elacsym_sql shutting down: finishing running statements")
         if http is not None and http.started:
             await http.stop()
         await server.shutdown()
@@ -108,7 +112,7 @@ def serve(
     try:
         asyncio.run(run())
     except OSError as exc:
-        print(f"elacsym: cannot listen: {exc}", file=sys.stderr)
+        say(fmt, "cannot_listen", f"cannot listen: {exc}", trouble=True)
         return 1
     return 0
 
@@ -165,7 +169,7 @@ def _report_ready(spec: WorkerSpec, node: ClusterNode | None, private_port: int 
 
 
 async def _start_http(
-    http: HttpServer | None, explicit: bool, shared: socket.socket | None = None
+    http: HttpServer | None, explicit: bool, log_format: str, shared: socket.socket | None = None
 ) -> str:
     """Start the HTTP API; a busy default port leaves it off with a warning rather than
     failing a server nobody asked HTTP of (decision 0040). `shared`: a worker's listener."""
@@ -176,7 +180,7 @@ async def _start_http(
     except OSError as exc:
         if explicit:
             raise
-        print(f"elacsym: HTTP API off: {exc} (give --http)", file=sys.stderr)
+        say(log_format, "http_off", f"HTTP API off: {exc} (give --http)", trouble=True)
         return "HTTP API off"
     return f"HTTP API on {http.host}:{http.port}"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..cluster import worker_id
 from ..host import listening_socket
+from ..server.logs import say
 from .settings import Loaded
 from .workers import ENV, WorkerSpec, check_workers
 
@@ -88,18 +89,19 @@ def supervise(loaded: Loaded, argv: Sequence[str], http_explicit: bool) -> int:
     """Run N workers until SIGTERM/SIGINT; 2 on a bad setting, 1 when a port cannot be bound
     or a worker cannot start."""
     options, settings, count = loaded.server, loaded.settings, loaded.server.workers
+    fmt = options.log_format
     try:
         check_workers(loaded)
     except ValueError as exc:
-        print(f"elacsym: {exc}", file=sys.stderr)
+        say(fmt, "bad_setting", str(exc), trouble=True)
         return 2
     host, port = options.address()
     try:
         pg = listening_socket(host, port)
     except OSError as exc:
-        print(f"elacsym: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        say(fmt, "cannot_listen", f"cannot listen on {host}:{port}: {exc}", trouble=True)
         return 1
-    http, http_note = _http_listener(options.http_address(), http_explicit)
+    http, http_note = _http_listener(options.http_address(), http_explicit, fmt)
     if http is False:
         return 1
     lifeline_r, lifeline_w = os.pipe()  # never written: workers watch it for the end of file
@@ -113,18 +115,22 @@ def supervise(loaded: Loaded, argv: Sequence[str], http_explicit: bool) -> int:
             worker.start()
         if any(worker.wait_ready(stop) is None for worker in workers):
             if not stop.is_set():
-                print("elacsym: a worker did not start (see above)", file=sys.stderr)
+                say(fmt, "worker_failed", "a worker did not start (see above)", trouble=True)
                 return 1
             return 0
         members = ", ".join(worker_id(settings.node_id, i) for i in range(count))
-        print(
+        say(
+            fmt,
+            "listening",
             f"elacsym_sql listening on {host}:{pg.getsockname()[1]} (data {settings.data}, "
             f"auth {options.auth}, tls {'on' if options.tls_cert else 'off'}), {http_note}, "
             f"{count} workers: cluster members {members}",
-            flush=True,
+            host=host,
+            port=pg.getsockname()[1],
+            workers=count,
         )
-        _watch(workers, stop)
-        print("elacsym_sql shutting down: finishing running statements", flush=True)
+        _watch(workers, stop, fmt)
+        say(fmt, "shutting_down", "elacsym_sql shutting down: finishing running statements")
         return 0
     finally:
         _stop_all(workers)
@@ -132,7 +138,7 @@ def supervise(loaded: Loaded, argv: Sequence[str], http_explicit: bool) -> int:
 
 
 def _http_listener(
-    address: tuple[str, int] | None, explicit: bool
+    address: tuple[str, int] | None, explicit: bool, log_format: str
 ) -> tuple[socket.socket | bool | None, str]:
     """The shared HTTP listener and the start-up line's note; False: a port given with
     --http is taken (the error was printed). A busy default port leaves HTTP off."""
@@ -143,12 +149,12 @@ def _http_listener(
     except OSError as exc:
         where = f"{address[0]}:{address[1]}"
         what = f"cannot listen on {where}" if explicit else f"HTTP API off: {where}"
-        print(f"elacsym: {what}: {exc}", file=sys.stderr)
+        say(log_format, "cannot_listen" if explicit else "http_off", f"{what}: {exc}", trouble=True)
         return (False if explicit else None), "HTTP API off"
     return sock, f"HTTP API on {address[0]}:{sock.getsockname()[1]}"
 
 
-def _watch(workers: list[Worker], stop: threading.Event) -> None:
+def _watch(workers: list[Worker], stop: threading.Event, log_format: str) -> None:
     """Replace workers that exit, until told to stop."""
     while not stop.wait(0.5):
         now = time.monotonic()
@@ -158,21 +164,28 @@ def _watch(workers: list[Worker], stop: threading.Event) -> None:
                 continue
             if worker.restart_at is None:
                 delay = worker.schedule_restart()
-                print(
-                    f"elacsym: worker {worker.index} (pid {worker.proc.pid}) exited with "  # type: ignore[union-attr]
-                    f"{code}; starting it again in {delay:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
+                pid = worker.proc.pid  # type: ignore[union-attr]
+                say(
+                    log_format,
+                    "worker_exited",
+                    f"worker {worker.index} (pid {pid}) exited with {code}; "
+                    f"starting it again in {delay:.0f} s",
+                    trouble=True,
+                    worker=worker.index,
+                    pid=pid,
+                    code=code,
                 )
             elif now >= worker.restart_at:
                 worker.start()
-                threading.Thread(target=_announce, args=(worker, stop), daemon=True).start()
+                announce = (worker, stop, log_format)
+                threading.Thread(target=_announce, args=announce, daemon=True).start()
 
 
-def _announce(worker: Worker, stop: threading.Event) -> None:
+def _announce(worker: Worker, stop: threading.Event, log_format: str) -> None:
     if worker.wait_ready(stop) is not None:
         pid = worker.proc.pid  # type: ignore[union-attr]
-        print(f"elacsym: worker {worker.index} (pid {pid}) serving again", file=sys.stderr)
+        message = f"worker {worker.index} (pid {pid}) serving again"
+        say(log_format, "worker_serving", message, trouble=True, worker=worker.index, pid=pid)
 
 
 def _stop_all(workers: list[Worker]) -> None:

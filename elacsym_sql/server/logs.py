@@ -50,17 +50,33 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, event, message and the event's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
-            "event": getattr(record, "event", record.name),
-            "message": record.getMessage(),
-        }
+        out = _json_fields(record.created, record.levelname, getattr(record, "event", record.name))
+        out["message"] = record.getMessage()
         out.update(_fields(record))
         if record.exc_info:
             out["traceback"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
+
+
+def _json_fields(created: float, level: str, name: str) -> dict[str, Any]:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return {"time": f"{stamp}.{int(created * 1000) % 1000:03d}Z", "level": level, "event": name}
+
+
+def say(log_format: str, name: str, message: str, *, trouble: bool = False, **fields: Any) -> None:
+    """A line of `serve` and its supervisor about the server itself (listening, shutting down,
+    a worker restarted, a port taken): news on stdout (scripts wait for "listening on"),
+    trouble on stderr. Plain text as it always read, or one JSON object with --log-format
+    json, like every other log line, so a log collector parses them all."""
+    stream = sys.stderr if trouble else sys.stdout
+    if log_format == "json":
+        out = _json_fields(time.time(), "WARNING" if trouble else "INFO", name)
+        out["message"] = message
+        out.update({k: v for k, v in fields.items() if v is not None})
+        line = json.dumps(out, default=str)
+    else:
+        line = f"elacsym: {message}" if trouble else message
+    print(line, file=stream, flush=True)
 
 
 def configure(log_format: str, level: str = "info") -> None:

@@ -20,6 +20,7 @@ class Served:
     port: int
     process: subprocess.Popen[bytes]
     log: Path  # the server's stderr
+    ready: str  # the line it printed on stdout once listening
 
     def rss_mb(self) -> float:
         """Resident memory of the server process now, in MiB."""
@@ -47,7 +48,7 @@ def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Itera
     )
     # One process unless asked (--workers defaults to the cores): `rss_mb` and the log are
     # that process's, not a supervisor's that serves nothing. No HTTP API unless asked: its
-    # default port may be taken (serve then says so on stderr, in no log format).
+    # default port may be taken (serve would warn on stderr that it left HTTP off).
     given = {o.split("=")[0] for o in options if o.startswith("--")}
     defaults = [x for o in (("--workers", "1"), ("--http", "off")) if o[0] not in given for x in o]
     command = [sys.executable, "-m", "elacsym_sql.cli", "--data", str(root / "data"), "serve",
@@ -60,7 +61,7 @@ def serve(root: Path, *options: str, env: dict[str, str] | None = None) -> Itera
         if "listening on" not in line:
             proc.kill()
             raise RuntimeError(f"elacsym serve did not start: {line}{log.read_text()}")
-        yield Served(port, proc, log)
+        yield Served(port, proc, log, line)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import time
 from collections.abc import Iterator
 
@@ -106,3 +107,15 @@ def test_serve_writes_json_lines(tmp_path):
     names = {line["event"] for line in lines}
     assert {"connection", "duration"} <= names, names
     assert all("time" in line and "level" in line for line in lines)
+
+
+def test_serve_says_listening_and_shutting_down_as_json_lines(tmp_path):
+    with serve(tmp_path, "--log-format", "json") as srv:
+        ready = json.loads(srv.ready)
+        srv.process.send_signal(signal.SIGTERM)
+        assert srv.process.wait(60) == 0
+        assert srv.process.stdout is not None
+        rest = [json.loads(line) for line in srv.process.stdout.read().decode().splitlines()]
+    assert ready["event"] == "listening" and ready["port"] == srv.port, ready
+    assert ready["level"] == "INFO" and "listening on 127.0.0.1:" in ready["message"]
+    assert [line["event"] for line in rest] == ["shutting_down"], rest

@@ -311,17 +311,32 @@ def test_a_closed_member_list_names_the_node_not_its_workers(tmp_path: Path):
             s.proc.wait()
 
 
-@pytest.mark.slow
-def test_a_worker_that_cannot_start_stops_the_start_up(tmp_path: Path):
+def _start_with_a_missing_certificate(tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """`serve --workers 2` whose workers cannot load their TLS certificate: they exit."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ELACSYM_")}
     environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH")]))
-    missing = str(tmp_path / "missing.pem")
-    done = subprocess.run(
-        [sys.executable, "-m", "elacsym_sql.cli", "--data", str(tmp_path / "data"), "serve",
+    missing = str(tmp / "missing.pem")
+    return subprocess.run(
+        [sys.executable, "-m", "elacsym_sql.cli", "--data", str(tmp / "data"), "serve",
          "--listen", "127.0.0.1:0", "--http", "off", "--workers", "2",
-         "--tls-cert", missing, "--tls-key", missing],
-        capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=300,
+         "--tls-cert", missing, "--tls-key", missing, *extra],
+        capture_output=True, text=True, env=environ, cwd=tmp, timeout=300,
     )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_start_stops_the_start_up(tmp_path: Path):
+    done = _start_with_a_missing_certificate(tmp_path)
     assert done.returncode == 1 and "a worker did not start" in done.stderr, done.stderr
     assert "No such file or directory" in done.stderr  # the worker's own reason
     assert "listening on" not in done.stdout
+
+
+@pytest.mark.slow
+def test_the_supervisor_and_workers_say_what_went_wrong_in_json_lines(tmp_path: Path):
+    done = _start_with_a_missing_certificate(tmp_path, "--log-format", "json")
+    assert done.returncode == 1 and done.stdout == "", done.stdout
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # every line is JSON
+    assert {"bad_setting", "worker_failed"} <= {line["event"] for line in lines}, lines
+    reason = next(line for line in lines if line["event"] == "bad_setting")
+    assert "No such file or directory" in reason["message"] and reason["level"] == "WARNING"
