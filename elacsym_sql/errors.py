@@ -88,6 +88,10 @@ class DuplicateObject(ProgrammingError):
     sqlstate = "42710"
 
 
+class WrongObjectType(ProgrammingError):
+    sqlstate = "42809"
+
+
 class DependentObjectsStillExist(ProgrammingError):
     sqlstate = "2BP01"
 

@@ -6,7 +6,7 @@
     <ns>/segments/<id>/<column>.hnsw    <ns>/segments/<id>/<column>.ivf
     <ns>/fts/...
     .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
-    .schemas/<name>  .cluster/nodes/<node id>/<instance>.json
+    .schemas/<name>  .views/<name>  .cluster/nodes/<node id>/<instance>.json
 
 Keys of the whole root start with '.', which cannot start a namespace name (schema.py):
 the two kinds never collide.
@@ -20,6 +20,7 @@ SEQUENCES = ".sequences/"
 REFERENCES = ".references/"
 DECISIONS = ".txn/"
 SCHEMAS = ".schemas/"  # Postgres schemas other than public (decision 0033)
+VIEWS = ".views/"  # CREATE VIEW's definitions (decision 0091)
 CLUSTER_NODES = ".cluster/nodes/"  # one heartbeat object per running member (decision 0056)
 
 
@@ -128,6 +129,10 @@ def references_prefix(referenced: str) -> str:
 
 def schema_key(name: str) -> str:
     return SCHEMAS + name
+
+
+def view_key(name: str) -> str:
+    return VIEWS + name
 
 
 def decision_key(txid: str) -> str:

@@ -1,11 +1,12 @@
-"""Manifest versions of a namespace and the compare-and-swap commit loop; the enum types and
-Postgres schemas stored beside the namespaces."""
+"""Manifest versions of a namespace and the compare-and-swap commit loop; the enum types,
+Postgres schemas and views stored beside the namespaces."""
 
 from ..layout import namespace_marker_key
 from .manifest import Manifest, SegmentEntry
 from .schemas import SchemaStore
 from .store import ManifestStore
 from .types import EnumType, TypeStore
+from .views import ViewStore
 
 __all__ = [
     "EnumType",
@@ -14,5 +15,6 @@ __all__ = [
     "SchemaStore",
     "SegmentEntry",
     "TypeStore",
+    "ViewStore",
     "namespace_marker_key",
 ]

@@ -2,7 +2,7 @@
 what the front doors (SQL, HTTP, the command line) call, and everything they need from
 the engine is exported here: nothing outside it imports its submodules."""
 
-from ..catalog import EnumType, SchemaStore, TypeStore
+from ..catalog import EnumType, SchemaStore, TypeStore, ViewStore
 from ..index.analyzer import STOPWORD_LANGUAGES
 from ..index.analyzer import check_options as check_full_text_options
 from ..wal import WalRecord
@@ -50,6 +50,7 @@ __all__ = [
     "Snapshot",
     "Transaction",
     "TypeStore",
+    "ViewStore",
     "WalRecord",
     "WriteConflict",
     "WriteKind",

@@ -10,7 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import Manifest, ManifestStore, SchemaStore, TypeStore, namespace_marker_key
+from ..catalog import (
+    Manifest,
+    ManifestStore,
+    SchemaStore,
+    TypeStore,
+    ViewStore,
+    namespace_marker_key,
+)
 from ..config import Settings
 from ..errors import DuplicateTable, SerializationFailure, UndefinedTable
 from ..index.threads import limit_blas_threads
@@ -52,6 +59,7 @@ class Engine:
         self.references = References(self.store)
         self.types = TypeStore(self.store)  # CREATE TYPE ... AS ENUM
         self.schemas = SchemaStore(self.store)  # CREATE SCHEMA
+        self.views = ViewStore(self.store)  # CREATE VIEW (decision 0091)
         self._namespaces: dict[str, Namespace] = {}
         self._lock = threading.Lock()
         # Whether this node folds, compacts and collects a namespace (cluster/ says: only

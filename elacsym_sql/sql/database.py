@@ -69,6 +69,7 @@ from .statements.index_ddl import IndexStatements
 from .statements.sequences import (
     SequenceFunctions,
 )
+from .statements.stored_views import StoredViews
 from .statements.write_routing import WireForwarding
 from .views import ViewCatalog
 
@@ -104,8 +105,19 @@ class Database:
         self.pg_sequences = PgSequences(self.engine, self._duck, self.pg_schemas.names)
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators
         self.enums = EnumTypes(self.engine.types, self._duck, self._columns_of_type)
+        self.stored_views = StoredViews(
+            self.engine.views,
+            self._duck,
+            lambda name: self.router.is_namespace(name),
+            self.views.shows,
+            self.views.refresh,
+        )
         self.duck_queries = DuckQueries(
-            self.engine, self.views, self.pg_sequences, lambda: self.catalog.ensure_fresh()
+            self.engine,
+            self.views,
+            self.pg_sequences,
+            lambda: self.catalog.ensure_fresh(),
+            self.stored_views,
         )
         self.router = Router(
             self.engine,
@@ -115,6 +127,7 @@ class Database:
             self.pg_schemas,
             self.pg_sequences,
             self.indexes,
+            self.stored_views,
         )
         self.sequences = SequenceFunctions(self.engine)
         self.sequences.install(self._duck)  # nextval(), currval(), setval(), lastval()

@@ -26,6 +26,7 @@ from .results import DuckResult, Outcome, StreamResult
 from .search.search_calls import rewrite_search_calls
 from .session import consistency
 from .session.transactions import TransactionBlock
+from .statements.stored_views import StoredViews
 from .views import ViewCatalog
 
 STREAM_BATCH_ROWS = 8192  # rows per Arrow batch of a streamed result (decision 0023)
@@ -38,9 +39,11 @@ class DuckQueries:
         views: ViewCatalog,
         pg_sequences: PgSequences,
         catalog_fresh: Callable[[], None],
+        stored_views: StoredViews,
     ) -> None:
         self._engine = engine
         self._views = views
+        self._stored_views = stored_views  # CREATE VIEW's views (decision 0091)
         self._pg_sequences = pg_sequences  # listed again when a statement reads the catalog
         self._catalog_fresh = catalog_fresh  # brings the catalog snapshot up to date
         # Cursors of server sessions: their queries' rows stream (never held whole).
@@ -98,7 +101,15 @@ class DuckQueries:
         eventual = consistency.eventual() and block.active is None
         for name in searched:
             self._views.refresh_one(name, eventual)  # an unknown namespace is an error here
-        self._views.refresh(names - searched, eventual)
+
+        if reads_catalog(text):  # every namespace (tables_read), then every view
+            self._views.refresh(names - searched, eventual)
+            self._stored_views.sync_all(frozenset(names))
+        else:  # the views it names and the tables they read, then its other tables
+            under = self._stored_views.sync(names - searched, eventual, frozenset(searched))
+            others = names - searched - under
+            self._views.refresh({n for n in others if not self._stored_views.known(n)}, eventual)
+            names |= under
         self._views.settle(names)
         if reads_catalog(text):
             self._catalog_fresh()

@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from ..engine import Engine
 from ..errors import (
+    DuplicateTable,
     NotSupportedError,
     UndefinedTable,
 )
@@ -52,6 +53,7 @@ from .statements.sequences import (
     sequence_name,
     sequence_tree,
 )
+from .statements.stored_views import StoredViews, dropped_views, is_view_ddl
 from .statements.temp_tables import temp_table_with_serials
 from .statements.truncate import execute_truncate, truncate_targets
 from .views import ViewCatalog
@@ -72,6 +74,7 @@ class Router:
         pg_schemas: PgSchemas,
         pg_sequences: PgSequences,
         indexes: IndexStatements,
+        stored_views: StoredViews,
     ) -> None:
         self._engine = engine
         self._views = views
@@ -80,6 +83,7 @@ class Router:
         self._pg_schemas = pg_schemas
         self._pg_sequences = pg_sequences
         self._indexes = indexes
+        self._stored_views = stored_views
 
     def is_namespace(self, name: str) -> bool:
         """Whether `name` is a namespace. A name whose view exists answers without I/O: the
@@ -138,6 +142,8 @@ class Router:
                 if block.active is not None and created_name(tree) in block.dropping:
                     block.drop_now(created_name(tree))  # DROP + CREATE: decision 0071
                     block.show_hidden(cur)
+                if self._stored_views.exists(created_name(tree)):
+                    raise DuplicateTable(f'relation "{created_name(tree)}" already exists')
                 name = execute_create(
                     self._engine,
                     tree,
@@ -152,6 +158,23 @@ class Router:
                 if block.active is not None:
                     block.undo_on_rollback(lambda: self._drop([name], _DROP_IF_EXISTS))
                 return Outcome("none", "CREATE TABLE")
+            if is_view_ddl(tree, exp.Create):
+                assert isinstance(tree, exp.Create)
+                replace = bool(tree.args.get("replace"))
+                outcome: list[Outcome] = []
+                self._stored_views.create(
+                    cur,
+                    created_name(tree),
+                    replace,
+                    lambda: outcome.append(self._duck.run(cur, stmt, params, block)),
+                )
+                block.commit_point.reach()  # DDL takes effect at once (decision 0037)
+                return outcome[0]
+            if is_view_ddl(tree, exp.Drop) and not _temporary_views(cur, tree):
+                assert isinstance(tree, exp.Drop)
+                self._stored_views.drop(dropped_views(tree), bool(tree.args.get("exists")))
+                block.commit_point.reach()
+                return Outcome("none", "DROP VIEW")
             sequence = self._sequence_ddl(sequence_tree(tree, stmt.text))
             if sequence is not None:
                 block.commit_point.reach()
@@ -268,6 +291,8 @@ class Router:
     ) -> Written:
         tx = block.active
         try:
+            # The views it reads, and the tables under them, as of now (decision 0091).
+            self._stored_views.sync(plan.sources - {plan.namespace})
             if tx is None:
                 written = execute_plan(self._engine, self._views, cur, plan)
                 block.commit_point.reach()  # durable: a cancel from now on is too late
@@ -294,6 +319,14 @@ def _refuse_dropped(block: TransactionBlock, names: Iterable[str | None]) -> Non
     for name in names:
         if name in dropped:
             raise UndefinedTable(f'relation "{name}" does not exist')
+
+
+def _temporary_views(cur: duckdb.DuckDBPyConnection, tree: exp.Drop) -> bool:
+    """Whether DROP VIEW names a temporary view of the session (Postgres finds those
+    first): DuckDB drops it."""
+    names = [n for n in dropped_views(tree) if n is not None]
+    sql = "SELECT count(*) FROM duckdb_views() WHERE temporary AND list_contains(?, view_name)"
+    return bool(names) and bool(cur.execute(sql, [names]).fetchall()[0][0])
 
 
 def _sequence_of(table: exp.Expression) -> str:

@@ -49,8 +49,9 @@ def _view_definition(rel: str) -> str:
     """The query of the view whose OID is `rel`, as DuckDB keeps it (its own spelling, not
     Postgres's deparse; psql's `\\d+` shows it)."""
     return f"""(SELECT ' ' || regexp_replace(v.sql, '^CREATE (TEMP |TEMPORARY )?VIEW .*? AS ', '')
-        FROM duckdb_views() v JOIN {S}.pg_class __c ON __c.relname = v.view_name
-        WHERE __c.oid = {rel} AND __c.relkind = 'v' AND v.schema_name = 'main'
+        FROM duckdb_views() v JOIN {S}.rels __r ON __r.name = v.view_name
+          AND __r.temp = v.temporary
+        WHERE __r.oid = {rel} AND __r.kind = 'v' AND v.schema_name = 'main'
           AND NOT v.internal LIMIT 1)"""
 
 
@@ -67,8 +68,11 @@ SELECT name, kind, (hash(CASE WHEN temp THEN 'pg_temp.' ELSE '' END || name)
 # session (its temporary tables and views); `rels` is both.
 _SHARED_RELS = _rels(f"""
   SELECT v.view_name AS name, CASE WHEN k.name IS NULL THEN 'v' ELSE 'r' END AS kind, k.key,
-    k.options, k.nspname, k.relname, false AS temp
+    k.options, coalesce(k.nspname, us.nspname) AS nspname,
+    coalesce(k.relname, v.view_name[length(us.nspname) + 2:]) AS relname, false AS temp
   FROM duckdb_views() v LEFT JOIN {S}.namespace_keys k ON k.name = v.view_name
+  LEFT JOIN {S}.user_schemas us  -- a view of schema s is named "s.v", as tables (0033)
+    ON k.name IS NULL AND starts_with(v.view_name, us.nspname || '.')
   WHERE v.database_name = {HOME} AND v.schema_name = 'main' AND NOT v.internal
     AND NOT starts_with(v.view_name, '__elacsym')  -- a namespace's view with its hidden key
   UNION ALL
@@ -210,9 +214,10 @@ SELECT {S}.session_user_name() AS rolname, true AS rolsuper, true AS rolinherit,
         NULL::VARCHAR AS tablespace, relhasindex AS hasindexes, false AS hasrules,
         false AS hastriggers, false AS rowsecurity FROM {S}.pg_class
         JOIN {S}.pg_namespace n ON n.oid = relnamespace WHERE relkind = 'r'""",
-    "pg_views": f"""SELECT 'public' AS schemaname, relname AS viewname,
+    "pg_views": f"""SELECT n.nspname AS schemaname, c.relname AS viewname,
         {S}.session_user_name() AS viewowner,
-        {_view_definition("oid")} AS definition FROM {S}.pg_class WHERE relkind = 'v'""",
+        {_view_definition("c.oid")} AS definition FROM {S}.pg_class c
+        JOIN {S}.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'""",
     "pg_shdescription": _empty("objoid BIGINT, classoid BIGINT, description VARCHAR"),
     "pg_attrdef": f"""SELECT (hash(attrelid, attnum) % 1000000000)::BIGINT + 1100000000 AS oid,
         attrelid AS adrelid,
@@ -292,8 +297,8 @@ SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
     AS is_insertable_into, 'NO' AS is_typed, NULL::VARCHAR AS commit_action
 FROM {S}.rels""",
     "information_schema_views": f"""SELECT {S}.current_database() AS table_catalog,
-        'public' AS table_schema, name AS table_name, '' AS view_definition
-        FROM {S}.rels WHERE kind = 'v'""",
+        nspname AS table_schema, relname AS table_name,
+        {_view_definition("r.oid")} AS view_definition FROM {S}.rels r WHERE kind = 'v'""",
     "information_schema_columns": f"""
 SELECT {S}.current_database() AS table_catalog, nspname AS table_schema,
   relname AS table_name, attname AS column_name, attnum::INTEGER AS ordinal_position,
