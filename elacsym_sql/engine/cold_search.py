@@ -108,9 +108,12 @@ def _search(
     def read_ahead(candidates: np.ndarray) -> None:
         """Read the candidates' rows while their vectors are read: one round trip for both
         (rows of a query's best candidates lie in few row groups: the segment is stored in
-        cluster order)."""
+        cluster order). Row groups in the memory cache are not read again."""
+        groups = files.missing_row_groups(snap.name, cold.seg, candidates, others)
+        if not groups:
+            return
         work = threading.Thread(
-            target=lambda: ahead.append(files.row_chunks(snap.name, cold.seg, candidates, others)),
+            target=lambda: ahead.append(files.row_chunks(snap.name, cold.seg, groups, others)),
             daemon=True,
         )
         work.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import mmap
 import os
 import tempfile
 import threading
@@ -22,7 +23,7 @@ from ..layout import clustered_index_key, vector_index_key
 from ..schema import Column, Schema
 from ..segment import decode_deletes, read_keys, read_rows, segment_parquet_bytes
 from ..segment.files import ROW_GROUP_ROWS
-from ..segment.ranged import chunk_ranges, fetch_chunks, footer, read_rows_at
+from ..segment.ranged import Footer, fetch_chunks, footer, read_row_groups, rows_at
 from ..storage import DiskCache, ObjectStore
 from .index_plan import index_kind
 from .memory_cache import MemoryCache
@@ -112,11 +113,26 @@ class SegmentFiles:
 
         def load() -> ClusteredIndex:
             tail = _io_pool().submit(self._footer, namespace, seg)
-            index = ClusteredIndex.open(self.reader(key), seg.rows, dim, key)
+            index = ClusteredIndex.open(self.reader(key), seg.rows, dim, key, self._mapped(key))
             tail.result()
             return index
 
         return self.memory.get(("ivf", namespace, seg.id, column.name), load)
+
+    def _mapped(self, key: str) -> mmap.mmap | None:
+        """The disk cache's copy of `key` mapped read-only, or None when it has none. The
+        mapping outlives an eviction of the copy (the file's bytes stay until it closes);
+        random access: no read-ahead around each page a search touches."""
+        path = self.cache.cached(self.store, key)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (FileNotFoundError, ValueError):  # evicted meanwhile; or empty
+            return None
+        mapped.madvise(mmap.MADV_RANDOM)
+        return mapped
 
     def reader(self, key: str) -> ReadRanges:
         """Ranged reads of the object `key`, each call one round trip: from the disk
@@ -133,19 +149,26 @@ class SegmentFiles:
 
         return read
 
-    def _footer(self, namespace: str, seg: SegmentEntry) -> bytes:
-        """The tail of the segment's Parquet file holding its footer (kept in memory)."""
+    def _footer(self, namespace: str, seg: SegmentEntry) -> Footer:
+        """The segment's Parquet footer, parsed (kept in memory)."""
         read = self.reader(seg.data_key(namespace))
         key = ("footer", namespace, seg.id)
-        return self.memory.get(key, lambda: _Bytes(footer(read, seg.bytes))).data
+        return self.memory.get(key, lambda: Footer(seg.bytes, footer(read, seg.bytes)))
+
+    def missing_row_groups(
+        self, namespace: str, seg: SegmentEntry, positions: np.ndarray, columns: list[str]
+    ) -> list[int]:
+        """The row groups holding `positions` whose `columns` are not in the memory cache."""
+        groups = np.unique(self._footer(namespace, seg).groups_of(positions)).tolist()
+        key = ("row-group", namespace, seg.id, tuple(columns))
+        return [g for g in groups if self.memory.peek((*key, g)) is None]
 
     def row_chunks(
-        self, namespace: str, seg: SegmentEntry, positions: np.ndarray, columns: list[str]
+        self, namespace: str, seg: SegmentEntry, groups: list[int], columns: list[str]
     ) -> dict[int, bytes]:
-        """The Parquet chunks of `columns` holding the rows at `positions`, in one round
-        trip (read ahead of `rows_at`)."""
-        size, tail = seg.bytes, self._footer(namespace, seg)
-        ranges = chunk_ranges(size, tail, positions, columns)
+        """The Parquet chunks of `columns` in row `groups`, in one round trip (read ahead
+        of `rows_at`)."""
+        ranges = self._footer(namespace, seg).chunk_ranges(groups, columns)
         return fetch_chunks(self.reader(seg.data_key(namespace)), ranges)
 
     def rows_at(
@@ -156,11 +179,19 @@ class SegmentFiles:
         columns: list[str],
         fetched: dict[int, bytes] | None = None,
     ) -> pa.Table:
-        """Some rows of a segment, by ranged reads of its row groups (those not `fetched`
-        by `row_chunks` already)."""
-        read = self.reader(seg.data_key(namespace))
-        tail = self._footer(namespace, seg)
-        return read_rows_at(read, seg.bytes, tail, positions, columns, fetched)
+        """Some rows of a segment, from their row groups: decoded ones are kept in the
+        memory cache, the others read by range (those not `fetched` by `row_chunks`)."""
+        foot = self._footer(namespace, seg)
+        key = ("row-group", namespace, seg.id, tuple(columns))
+        groups = np.unique(foot.groups_of(positions)).tolist()
+        tables = {g: self.memory.peek((*key, g)) for g in groups}
+        missing = [g for g, table in tables.items() if table is None]
+        if missing:
+            read = self.reader(seg.data_key(namespace))
+            for g, table in read_row_groups(read, foot, missing, columns, fetched).items():
+                self.memory.put((*key, g), table)
+                tables[g] = table
+        return rows_at(foot, tables, positions)
 
     # The full-text index's ObjectIO: its files go through the same store and disk cache.
     def fetch(self, key: str) -> str:
@@ -287,17 +318,6 @@ def _cluster_order(
     missing = np.setdiff1d(np.arange(rows.num_rows), valid)
     order = np.concatenate([valid[by_cluster], missing])
     return rows.take(pa.array(order)), (centroids, labels[by_cluster])
-
-
-@dataclasses.dataclass(frozen=True)
-class _Bytes:
-    """Bytes as a memory-cache value (charged at their length)."""
-
-    data: bytes
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.data)
 
 
 _pool: ThreadPoolExecutor | None = None

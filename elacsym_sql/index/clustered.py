@@ -17,6 +17,7 @@ is estimated from the code alone; l2 and cosine follow from it (cosine on unit v
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,8 +49,9 @@ RERANK = 100
 RERANK_PER_PROBE = 4
 # Clusters probed when no calibration says otherwise.
 DEFAULT_NPROBE = 64
-# Row b of this (256, 8) matrix: the bits of byte value b, most significant first (packbits).
-_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1).astype(np.float32)
+# Bits per dimension of the query against which codes are scanned (the codes' dot products
+# are popcounts of the code and each of the query's bit planes).
+QUERY_BITS = 4
 # Clusters probed at each calibration step (index/calibrate.py), up to every cluster.
 _NPROBE_LADDER = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536)
 
@@ -135,40 +137,55 @@ def build_clustered(
 
 @dataclass(frozen=True)
 class _Block:
-    """A cluster's code records, decoded into one array per field."""
+    """A cluster's code records, decoded for scanning: positions; per row the factor from
+    its code's dot to <q, |r| u> and its squared norm; the codes as 64-bit words, transposed
+    (word w of every row's code in row w), so a scan runs over contiguous words."""
 
-    pos: np.ndarray
-    rnorm: np.ndarray
-    xdot: np.ndarray
-    vsq: np.ndarray
-    bits: np.ndarray
+    pos: np.ndarray  # (rows,) uint32
+    terms: np.ndarray  # (3, rows) float32: |r| / (sqrt(d) <x, P u>), |v|^2, set bits of the code
+    words: np.ndarray  # (code words, rows) uint64
 
     @classmethod
-    def decode(cls, data: memoryview, dtype: np.dtype) -> _Block:
+    def decode(cls, data: memoryview, dtype: np.dtype, dim: int) -> _Block:
         rec = np.frombuffer(data, dtype)
-        return cls(*(np.ascontiguousarray(rec[f]) for f in dtype.names or ()))
+        words = _words(rec["bits"])
+        terms = np.empty((3, len(rec)), np.float32)
+        terms[0] = rec["rnorm"] / (np.sqrt(dim) * np.maximum(rec["xdot"], 1e-6))
+        terms[1] = rec["vsq"]
+        terms[2] = np.bitwise_count(words).sum(axis=1)
+        return cls(np.ascontiguousarray(rec["pos"]), terms, words.T.copy())
 
     @classmethod
     def concat(cls, blocks: list[_Block]) -> _Block:
         if len(blocks) == 1:
             return blocks[0]
-        return cls(*(np.concatenate([getattr(b, f) for b in blocks]) for f in _FIELDS))
+        return cls(*(np.concatenate([getattr(b, f) for b in blocks], -1) for f in _FIELDS))
 
     def take(self, which: np.ndarray) -> _Block:
-        return _Block(*(getattr(self, f)[which] for f in _FIELDS))
+        return _Block(*(getattr(self, f)[..., which] for f in _FIELDS))
 
     @property
     def nbytes(self) -> int:
         return sum(getattr(self, f).nbytes for f in _FIELDS)
 
 
-_FIELDS = ("pos", "rnorm", "xdot", "vsq", "bits")
+_FIELDS = ("pos", "terms", "words")
+
+
+def _words(codes: np.ndarray) -> np.ndarray:
+    """Codes (rows, bytes) as (rows, words) uint64, zero-padded to whole words."""
+    pad = -codes.shape[1] % 8
+    if pad:
+        codes = np.pad(codes, ((0, 0), (0, pad)))
+    return np.ascontiguousarray(codes).view(np.uint64)
 
 
 class ClusteredIndex:
     """An opened clustered index: its head in memory, the rest read by range on demand."""
 
-    def __init__(self, header: Header, head: bytes, read: ReadRanges) -> None:
+    def __init__(
+        self, header: Header, head: bytes, read: ReadRanges, mapped: mmap.mmap | None = None
+    ) -> None:
         self.header = header
         self.metric = header.metric
         self.dim = header.dim
@@ -185,17 +202,25 @@ class ClusteredIndex:
         self._rotation = rotation(header.dim, header.seed)
         self._record = record_dtype(header.dim)
         self._read = read
+        # The whole file mapped when a local copy exists: a rerank reads its candidates'
+        # vectors from the page cache, with no request or copy per candidate.
+        self._mapped = None if mapped is None else np.frombuffer(
+            mapped, "<f4", int(self.starts[-1]) * header.dim, header.vectors_at
+        ).reshape(-1, header.dim)  # fmt: skip
         self.nbytes = len(head) + self._rotation.nbytes
 
     @classmethod
-    def open(cls, read: ReadRanges, rows: int, dim: int, where: str = "index") -> ClusteredIndex:
+    def open(
+        cls, read: ReadRanges, rows: int, dim: int, where: str = "index",
+        mapped: mmap.mmap | None = None,
+    ) -> ClusteredIndex:  # fmt: skip
         """Read the header and head (one request when the file was built for `rows` and
-        `dim` by this version, two otherwise)."""
+        `dim` by this version, two otherwise). `mapped`: the whole file, when it is local."""
         (head,) = read([(0, head_bytes(rows, dim))])
         header = Header.unpack(head, where)
         if len(head) < header.head_end:
             (head,) = read([(0, header.head_end)])
-        return cls(header, bytes(head[: header.head_end]), read)
+        return cls(header, bytes(head[: header.head_end]), read, mapped)
 
     def __len__(self) -> int:
         return self.count
@@ -289,7 +314,7 @@ class ClusteredIndex:
                      int(self.starts[c + 1] - self.starts[c]) * size) for c in missing}  # fmt: skip
         chunks = self._fetch(list(spans.values()))
         for c, (start, length) in spans.items():
-            block = _Block.decode(slice_of(chunks, start, length), self._record)
+            block = _Block.decode(slice_of(chunks, start, length), self._record, self.dim)
             out[c] = block
             if cache is not None:
                 cache.put((cache_key, c), block)
@@ -307,10 +332,12 @@ class ClusteredIndex:
         parts = [(c, blocks[c]) for c in probed.tolist() if c in blocks]
         if not parts:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        sizes = [len(b.pos) for _, b in parts]
         ids = np.array([c for c, _ in parts])
+        sizes = self.starts[ids + 1] - self.starts[ids]
         block = _Block.concat([b for _, b in parts])
-        entry = np.concatenate([np.arange(len(b.pos)) + self.starts[c] for c, b in parts])
+        # entry of each row: its cluster's first entry plus its rank within the cluster
+        first = np.repeat(self.starts[ids] - (np.cumsum(sizes) - sizes), sizes)
+        entry = first + np.arange(len(first))
         qc = np.repeat(self.centroids[ids] @ query, sizes)  # <q, c> of each row's centroid
         if allowed is not None:
             ok = allowed[block.pos]
@@ -324,31 +351,51 @@ class ClusteredIndex:
 
     def _estimate(self, query: np.ndarray, block: _Block, qc: np.ndarray) -> np.ndarray:
         """Estimated distance keys (smaller is closer) of the rows of `block`."""
-        qu = self._code_dots(query @ self._rotation.T, block.bits)
-        qu /= np.sqrt(self.dim) * np.maximum(block.xdot, 1e-6)
-        qv = qc + block.rnorm * qu  # <q, c> + |r| <q, u>
-        return block.vsq - 2 * qv if self.metric == "l2" else -qv
+        qu = self._code_dots(query @ self._rotation.T, block)
+        qv = qc + block.terms[0] * qu  # <q, c> + |r| <q, u>
+        return block.terms[1] - 2 * qv if self.metric == "l2" else -qv
 
-    def _code_dots(self, py: np.ndarray, bits: np.ndarray) -> np.ndarray:
-        """<2b - 1, py> for every code b, through a table of each byte's 256 partial sums."""
-        nb = bits.shape[1]
-        padded = np.zeros(nb * 8, np.float32)
-        padded[: self.dim] = py
-        by_byte = padded.reshape(nb, 8)
-        # (nb, 256): byte j holding value b adds table[j, b]
-        table = (_BYTE_BITS @ (2 * by_byte.T)).T - by_byte.sum(axis=1)[:, None]
-        flat = bits.astype(np.intp)
-        flat += np.arange(nb) * 256
-        return np.take(table.ravel(), flat).sum(axis=1)
+    def _code_dots(self, py: np.ndarray, block: _Block) -> np.ndarray:
+        """<2b - 1, py> for the code b of every row of `block`. The query is quantized to
+        QUERY_BITS bits a dimension, py ~ low + step sum_k 2^k p_k with bit planes p_k
+        packed as the codes are, so <b, py> ~ low |b| + step sum_k 2^k popcount(b & p_k):
+        bitwise operations over contiguous words, no lookups."""
+        low, top = float(py.min()), float(py.max())
+        step = (top - low) / (2**QUERY_BITS - 1) or 1.0
+        levels = np.rint((py - low) / step).astype(np.uint8)
+        planes = (levels[None, :] >> np.arange(QUERY_BITS, dtype=np.uint8)[:, None]) & 1
+        plane_words = _words(np.packbits(planes, axis=1))  # (QUERY_BITS, words)
+        rows = block.words.shape[1]
+        wide = np.uint16 if self.dim * (2**QUERY_BITS - 1) < 1 << 16 else np.uint32
+        sums = np.zeros((QUERY_BITS, rows), wide)
+        masked = np.empty(rows, np.uint64)
+        count = np.empty(rows, np.uint8)
+        for w, row in enumerate(block.words):
+            for k in range(QUERY_BITS):
+                np.bitwise_and(row, plane_words[k, w], out=masked)
+                np.add(sums[k], np.bitwise_count(masked, out=count), out=sums[k])
+        weights = np.array([2.0**k * step for k in range(QUERY_BITS)], np.float32)
+        dots = weights @ sums.astype(np.float32) + low * block.terms[2]  # <b, py>
+        return 2 * dots - float(py.sum())
 
     def _vectors(self, entries: np.ndarray) -> np.ndarray:
-        """Full vectors of entries (sorted, cluster order), one round trip."""
+        """Full vectors of entries (sorted, cluster order): from the mapped local file, else
+        in one round trip of ranged reads."""
+        if self._mapped is not None:
+            return self._mapped[entries]
+        if not len(entries):
+            return np.empty((0, self.dim), np.float32)
         row = self.dim * 4
         base = self.header.vectors_at
-        chunks = self._fetch([(base + int(e) * row, row) for e in entries.tolist()])
-        return np.stack(
-            [np.frombuffer(slice_of(chunks, base + int(e) * row, row), "<f4") for e in entries]
-        ) if len(entries) else np.empty((0, self.dim), np.float32)  # fmt: skip
+        merged = coalesce([(base + e * row, row) for e in entries.tolist()], _GAP_BYTES)
+        # each merged range starts at an entry and spans whole rows
+        parts = [np.frombuffer(d, "<f4").reshape(-1, self.dim) for d in self._read(merged)]
+        firsts = (np.array([start for start, _ in merged]) - base) // row
+        counts = np.array([len(p) for p in parts])
+        which = np.searchsorted(firsts, entries, side="right") - 1
+        return np.concatenate(parts)[
+            np.cumsum(counts)[which] - counts[which] + entries - firsts[which]
+        ]
 
     def _fetch(self, ranges: list[tuple[int, int]]) -> dict[int, bytes]:
         merged = coalesce(ranges, _GAP_BYTES)

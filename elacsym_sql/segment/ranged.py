@@ -3,7 +3,7 @@
 The footer (the last `FOOTER_GUESS` bytes, read again at its real length when longer) names
 every column chunk's byte range; the chunks of the row groups holding the wanted rows are
 fetched in one round trip (`read`, the same contract as the clustered index's), and pyarrow
-decodes them from a sparse in-memory image of the file.
+decodes each row group from a sparse in-memory image of the file.
 """
 
 from __future__ import annotations
@@ -69,34 +69,41 @@ def footer(read: ReadRanges, size: int) -> bytes:
     return bytes(tail)
 
 
-def _metadata(size: int, tail: bytes) -> pq.FileMetaData:
-    # The footer sits at the end of `tail`, where a reader of a whole file looks for it.
-    return pq.ParquetFile(pa.BufferReader(tail)).metadata
+class Footer:
+    """A segment file's footer, parsed once: where each row group starts and where each
+    column chunk lies."""
 
+    def __init__(self, size: int, tail: bytes) -> None:
+        self.size = size
+        self.tail = tail
+        # The footer sits at the end of `tail`, where a reader of a whole file looks for it.
+        self.meta = pq.ParquetFile(pa.BufferReader(tail)).metadata
+        groups = range(self.meta.num_row_groups)
+        self.bounds = np.cumsum([0] + [self.meta.row_group(g).num_rows for g in groups])
+        schema = self.meta.schema
+        # each leaf column's top-level name (a nested column has several leaves)
+        self._leaves = [schema.column(c).path.split(".")[0] for c in range(len(schema))]
 
-def _groups(meta: pq.FileMetaData, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row group's first row (and the end), and the group of each position."""
-    bounds = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-    return bounds, np.searchsorted(bounds, positions, side="right") - 1
+    @property
+    def nbytes(self) -> int:  # the parsed metadata is about as large as its bytes
+        return 2 * len(self.tail)
 
+    def groups_of(self, positions: np.ndarray) -> np.ndarray:
+        """The row group of each position."""
+        return np.searchsorted(self.bounds, positions, side="right") - 1
 
-def chunk_ranges(
-    size: int, tail: bytes, positions: np.ndarray, columns: list[str]
-) -> list[tuple[int, int]]:
-    """The byte ranges of `columns`' chunks in the row groups holding `positions`."""
-    meta = _metadata(size, tail)
-    _, group_of = _groups(meta, positions)
-    names = [meta.schema.column(c).path.split(".")[0] for c in range(meta.num_columns)]
-    wanted = [c for c, name in enumerate(names) if name in columns]
-    ranges = []
-    for g in sorted(set(group_of.tolist())):
-        for c in wanted:
-            col = meta.row_group(g).column(c)
-            start = col.data_page_offset
-            if col.has_dictionary_page and col.dictionary_page_offset is not None:
-                start = min(start, col.dictionary_page_offset)
-            ranges.append((start, col.total_compressed_size))
-    return ranges
+    def chunk_ranges(self, groups: Sequence[int], columns: list[str]) -> list[tuple[int, int]]:
+        """The byte ranges of `columns`' chunks in `groups`."""
+        wanted = [c for c, name in enumerate(self._leaves) if name in columns]
+        ranges = []
+        for g in groups:
+            for c in wanted:
+                col = self.meta.row_group(g).column(c)
+                start = col.data_page_offset
+                if col.has_dictionary_page and col.dictionary_page_offset is not None:
+                    start = min(start, col.dictionary_page_offset)
+                ranges.append((start, col.total_compressed_size))
+        return ranges
 
 
 def fetch_chunks(read: ReadRanges, ranges: list[tuple[int, int]]) -> dict[int, bytes]:
@@ -104,25 +111,29 @@ def fetch_chunks(read: ReadRanges, ranges: list[tuple[int, int]]) -> dict[int, b
     return dict(zip((s for s, _ in ranges), read(ranges), strict=True)) if ranges else {}
 
 
-def read_rows_at(
+def read_row_groups(
     read: ReadRanges,
-    size: int,
-    tail: bytes,
-    positions: np.ndarray,
+    foot: Footer,
+    groups: Sequence[int],
     columns: list[str],
     fetched: dict[int, bytes] | None = None,
-) -> pa.Table:
-    """The rows at `positions` (any order, repeats allowed), of `columns`, in that order.
-    `fetched`: chunks read already (by `fetch_chunks`); only the others are read."""
-    chunks = {**(fetched or {}), size - len(tail): tail}
-    missing = [r for r in chunk_ranges(size, tail, positions, columns) if r[0] not in chunks]
+) -> dict[int, pa.Table]:
+    """Each of `groups` decoded (`columns` only). `fetched`: chunks read already (by
+    `fetch_chunks`); only the others are read, in one round trip."""
+    chunks = {**(fetched or {}), foot.size - len(foot.tail): foot.tail}
+    missing = [r for r in foot.chunk_ranges(groups, columns) if r[0] not in chunks]
     chunks.update(fetch_chunks(read, missing))
-    meta = _metadata(size, tail)
-    bounds, group_of = _groups(meta, positions)
-    groups = sorted(set(group_of.tolist()))
-    sparse = pq.ParquetFile(_Sparse(size, chunks), metadata=meta)
-    table = sparse.read_row_groups(groups, columns=columns)
-    offsets = np.cumsum([0] + [int(bounds[g + 1] - bounds[g]) for g in groups])
-    base = {g: int(offsets[i]) - int(bounds[g]) for i, g in enumerate(groups)}
-    local = [base[g] + p for g, p in zip(group_of.tolist(), positions.tolist(), strict=True)]
-    return table.take(pa.array(local, pa.int64()))
+    sparse = pq.ParquetFile(_Sparse(foot.size, chunks), metadata=foot.meta)
+    return {g: sparse.read_row_group(g, columns=columns) for g in groups}
+
+
+def rows_at(foot: Footer, tables: dict[int, pa.Table], positions: np.ndarray) -> pa.Table:
+    """The rows at `positions` (any order, repeats allowed) out of their decoded row groups
+    `tables`, in that order."""
+    groups = sorted(tables)
+    sizes = np.array([tables[g].num_rows for g in groups])
+    offsets = dict(zip(groups, (np.cumsum(sizes) - sizes).tolist(), strict=True))
+    group_of = foot.groups_of(positions)
+    base = np.array([offsets[g] - int(foot.bounds[g]) for g in group_of.tolist()], np.int64)
+    joined = pa.concat_tables([tables[g] for g in groups])
+    return joined.take(pa.array(base + positions, pa.int64()))

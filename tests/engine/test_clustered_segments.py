@@ -122,3 +122,30 @@ def test_auto_keeps_hnsw_for_a_segment_that_fits(engine: Engine) -> None:
     _load(engine, "auto", vectors)
     (seg,) = engine.namespace("c").snapshot().manifest.segments
     assert set(seg.indexes) == {"hnsw:emb"}
+
+
+def test_warm_search_reads_nothing_again(engine: Engine) -> None:
+    """A process that holds the segment's files (the one that folded it) reranks from its
+    mapped copy and keeps decoded code blocks and row groups: a repeated search asks for no
+    byte range at all, and finds the same rows."""
+    vectors, queries = corpus()
+    api = _load(engine, "clustered", vectors)
+    reads: list[int] = []
+    make = engine.files.reader
+
+    def counted(key: str):  # type: ignore[no-untyped-def]
+        read = make(key)
+
+        def each(ranges):  # type: ignore[no-untyped-def]
+            reads.append(len(ranges))
+            return read(ranges)
+
+        return each
+
+    engine.files.reader = counted  # type: ignore[method-assign]
+    first = [api.vector_search("c", q, 10).rows.column("id").to_pylist() for q in queries[:5]]
+    assert reads  # the first searches read code blocks and row groups
+    reads.clear()
+    again = [api.vector_search("c", q, 10).rows.column("id").to_pylist() for q in queries[:5]]
+    assert again == first
+    assert reads == []
