@@ -3,6 +3,8 @@ storage root (tests/conftest.py's make_settings)."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -12,16 +14,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
+from elacsym_sql.cluster import owner
 from elacsym_sql.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+# Heartbeats fast enough that a dead member is seen down within seconds.
+FAST = {"heartbeat_seconds": 0.5, "heartbeat_ttl_seconds": 3.0}
+# The object stores members share in these tests: a moto bucket, and SeaweedFS (marked).
+BACKENDS = ["s3", pytest.param("seaweedfs", marks=pytest.mark.seaweedfs)]
 
 
 def free_port() -> int:
@@ -147,3 +155,24 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "
             raise AssertionError(f"not within {timeout} s: {what}")
         time.sleep(0.2)
     return time.monotonic() - started
+
+
+def owned_by(node_id: str, prefix: str, members: Sequence[str] = ("a", "b")) -> str:
+    """The first of `<prefix>0`, `<prefix>1`, ... that `node_id` owns among `members`."""
+    names = (f"{prefix}{i}" for i in itertools.count())
+    return next(name for name in names if owner(name, list(members)) == node_id)
+
+
+@contextlib.contextmanager
+def a_and_b(settings: Settings, tmp_path: Path, **extra: Any) -> Iterator[tuple[Node, Node]]:
+    """Members a and b (FAST heartbeats, and `extra`), given once a sees b; stopped after."""
+    a = start_node(settings, "a", tmp_path, **(FAST | extra))
+    try:
+        b = start_node(settings, "b", tmp_path, **(FAST | extra))
+        try:
+            wait_for(lambda: a.members().keys() == {"a", "b"}, what="a sees b")
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()

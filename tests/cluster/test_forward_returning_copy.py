@@ -1,6 +1,7 @@
 """RETURNING and COPY FROM STDIN at a member that does not own the namespace are run by the
 owner and answered as the owner answers them: the same rows (text and binary results),
-column types, command tags and SQLSTATEs (decision 0084)."""
+column types, command tags and SQLSTATEs (decision 0084). On a moto bucket and on SeaweedFS
+(marked)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import psycopg
 import pytest
 
 from elacsym_sql.cluster import owner
-from tests.cluster.nodes import Node, start_node, wait_for
+from tests.cluster.nodes import BACKENDS, Node, a_and_b
 
-FAST = {"heartbeat_seconds": 0.5, "heartbeat_ttl_seconds": 3.0}
 WIRE = 'elacsym_forwarded_writes_total{door="wire"}'
 APPENDED = 'elacsym_wal_appends_total{result="committed"}'
 COLUMNS = (
@@ -44,14 +44,10 @@ def _error(conn: psycopg.Connection[Any], sql: str) -> tuple[str | None, str | N
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["s3"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_returning_and_copy_go_to_the_owner(make_settings, tmp_path):
-    settings = make_settings()
     via_a, at_b = _owned_by_b("r", 2)  # the same statements through a, and at b itself
-    a = start_node(settings, "a", tmp_path, **FAST)
-    b = start_node(settings, "b", tmp_path, **FAST)
-    try:
-        wait_for(lambda: a.members().keys() == {"a", "b"}, what="a sees b")
+    with a_and_b(make_settings(), tmp_path) as (a, b):
         for name in (via_a, at_b):
             a.sql(f"CREATE TABLE {name} ({COLUMNS})")  # DDL: written where it arrives
         _returning(a, b, via_a, at_b)
@@ -60,9 +56,6 @@ def test_returning_and_copy_go_to_the_owner(make_settings, tmp_path):
         assert a.sql(f"SELECT * FROM {via_a} ORDER BY id") == b.sql(
             f"SELECT * FROM {at_b} ORDER BY id"
         )
-    finally:
-        a.stop()
-        b.stop()
 
 
 def _returning(a: Node, b: Node, via_a: str, at_b: str) -> None:

@@ -9,10 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from elacsym_sql.cluster import owner
-from tests.cluster.nodes import start_node, wait_for
+from tests.cluster.nodes import a_and_b, owned_by
 
-FAST = {"heartbeat_seconds": 0.5, "heartbeat_ttl_seconds": 3.0}
 WIRE = 'elacsym_forwarded_writes_total{door="wire"}'
 APPENDED = 'elacsym_wal_appends_total{result="committed"}'
 CLIENTS, PER_CLIENT = 32, 8
@@ -21,12 +19,8 @@ CLIENTS, PER_CLIENT = 32, 8
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["s3"])
 def test_forwarded_writes_are_batched_on_the_owner(make_settings, tmp_path):
-    settings = make_settings()
-    table = next(f"g{i}" for i in range(100) if owner(f"g{i}", ["a", "b"]) == "b")
-    a = start_node(settings, "a", tmp_path, **FAST)
-    b = start_node(settings, "b", tmp_path, **FAST)
-    try:
-        wait_for(lambda: a.members().keys() == {"a", "b"}, what="a sees b")
+    table = owned_by("b", "g")
+    with a_and_b(make_settings(), tmp_path) as (a, b):
         a.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, client BIGINT)")
         forwarded, appended = a.metric(WIRE), b.metric(APPENDED)
         start = threading.Barrier(CLIENTS, timeout=60)
@@ -47,6 +41,3 @@ def test_forwarded_writes_are_batched_on_the_owner(make_settings, tmp_path):
         batched = b.sql(f"SELECT batched_writes FROM elacsym_stats('{table}')")[0][0]
         assert batched == writes
         assert [k for (k,) in a.sql(f"SELECT id FROM {table} ORDER BY id")] == acked
-    finally:
-        a.stop()
-        b.stop()
