@@ -13,9 +13,8 @@ import psycopg
 import pytest
 
 from elacsym_sql.cluster import owner
-from tests.cluster.nodes import Node, start_node, wait_for
+from tests.cluster.nodes import BACKENDS, FAST, Node, start_node, wait_for
 
-FAST = {"heartbeat_seconds": 0.5, "heartbeat_ttl_seconds": 3.0}
 START = 1_000_000  # x's balance at the start; y's is 0
 DEPOSIT = 1000  # direct writes add this: a transfer (1) half seen shows as a remainder
 TRANSFERS = 12
@@ -40,7 +39,7 @@ def _retrying(work: Any) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["s3", pytest.param("seaweedfs", marks=pytest.mark.seaweedfs)])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_transfer_across_owners_through_a_third_node(make_settings, tmp_path):
     settings = make_settings()
     x, y = _named("a", "x"), _named("b", "y")
