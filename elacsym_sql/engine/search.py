@@ -19,7 +19,7 @@ from ..interrupts import check_interrupt
 from ..schema import Schema
 from .fold import full_text_ops
 from .namespace import Snapshot
-from .segments import SegmentFiles, as_array
+from .segments import SegmentFiles
 
 DISTANCE = "_distance"
 SCORE = "_score"
@@ -121,22 +121,32 @@ def text_search(
 def rows_by_keys(
     snap: Snapshot, files: SegmentFiles, keys: list[object]
 ) -> tuple[list[pa.Table], np.ndarray, np.ndarray]:
-    """Where each key's live row is: (tables, table of each key, position in it)."""
+    """Where each key's live row is: (tables, table of each key, position in it). A segment
+    searched without loading it (clustered) gives a table of just the rows wanted."""
     key = snap.schema.primary_key
     wanted = pa.array(keys, snap.schema.arrow_schema.field(key).type)
     tables = [snap.tail.rows]
-    found = pc.index_in(wanted, value_set=snap.tail.rows.column(key).combine_chunks())
-    where: list[tuple[int, int] | None] = [None if p is None else (0, p) for p in found.to_pylist()]
+    in_tail = pc.index_in(wanted, value_set=snap.tail.rows.column(key).combine_chunks())
+    table_of = np.where(in_tail.is_valid().to_numpy(zero_copy_only=False), 0, -1)
+    position = in_tail.fill_null(-1).to_numpy().astype(np.int64)
     for seg in snap.manifest.segments:  # the tail's rows, found first, hide older copies
+        missing = np.flatnonzero(table_of < 0)
+        if not len(missing):
+            break
         check_interrupt()
-        rows = files.rows(snap.name, seg, snap.schema)
-        dead = set(files.deletes(snap.name, seg).tolist())
-        positions = pc.index_in(wanted, value_set=as_array(rows.column(key))).to_pylist()
-        tables.append(rows)
-        for i, p in enumerate(positions):
-            if where[i] is None and p is not None and p not in dead:
-                where[i] = (len(tables) - 1, p)
-    if any(w is None for w in where):
+        at = files.key_locator(snap.name, seg, key).find(wanted.take(pa.array(missing)))
+        found = at >= 0
+        found[found] = ~np.isin(at[found], files.deletes(snap.name, seg))
+        if not found.any():
+            continue
+        if files.is_clustered(seg):
+            storage = snap.schema.arrow_schema
+            tables.append(files.rows_at(snap.name, seg, at[found], storage.names).cast(storage))
+            position[missing[found]] = np.arange(np.count_nonzero(found))
+        else:
+            tables.append(files.rows(snap.name, seg, snap.schema))
+            position[missing[found]] = at[found]
+        table_of[missing[found]] = len(tables) - 1
+    if (table_of < 0).any():
         raise CorruptObject(f"full-text index of {snap.name} names rows that do not exist")
-    located = np.array(where, dtype=np.int64).reshape(-1, 2)
-    return tables, located[:, 0], located[:, 1]
+    return tables, table_of, position

@@ -26,6 +26,7 @@ from ..segment.files import ROW_GROUP_ROWS
 from ..segment.ranged import Footer, fetch_chunks, footer, read_row_groups, rows_at
 from ..storage import DiskCache, ObjectStore
 from .index_plan import index_kind
+from .key_lookup import KeyLocator
 from .memory_cache import MemoryCache
 
 # Rows per Parquet row group under a clustered index: a search's rows come from a few
@@ -49,6 +50,18 @@ class SegmentFiles:
         return self.memory.get(
             ("keys", namespace, seg.id), lambda: read_keys(self.path(namespace, seg), key_column)
         )
+
+    def key_locator(self, namespace: str, seg: SegmentEntry, key_column: str) -> KeyLocator:
+        """Where each key of the segment sits (built from its keys once, then kept)."""
+        return self.memory.get(
+            ("key-locator", namespace, seg.id),
+            lambda: KeyLocator.of(self.keys(namespace, seg, key_column)),
+        )
+
+    def is_clustered(self, seg: SegmentEntry) -> bool:
+        """Whether the segment is searched without loading it (a clustered vector index):
+        its rows are then read by range, never whole."""
+        return any(name.startswith("ivf:") for name in seg.indexes)
 
     def deletes(self, namespace: str, seg: SegmentEntry) -> np.ndarray:
         if not seg.deletes_key:

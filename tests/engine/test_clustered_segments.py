@@ -149,3 +149,25 @@ def test_warm_search_reads_nothing_again(engine: Engine) -> None:
     again = [api.vector_search("c", q, 10).rows.column("id").to_pylist() for q in queries[:5]]
     assert again == first
     assert reads == []
+
+
+def test_text_search_reads_only_the_rows_it_returns(engine: Engine) -> None:
+    """The full-text index names keys; over a clustered segment their rows are read by
+    range, not by loading the segment whole (which would hold all its vectors in memory)."""
+    vectors, _ = corpus()
+    api = EngineApi(engine)
+    options = Options(full_text=("body",), vector_index="clustered")
+    columns = (Column("id", "BIGINT"), Column("body", "VARCHAR"), Column("emb", f"FLOAT[{DIM}]"))
+    api.create_namespace(Schema("c", columns, "id", options))
+    words = ["apple", "pear", "plum", "fig"]
+    body = [f"{words[i % 4]} {'ripe' if i % 7 == 0 else 'green'} n{i}" for i in range(ROWS)]
+    api.upsert("c", [{"id": i, "body": body[i], "emb": v.tolist()} for i, v in enumerate(vectors)])
+    engine.fold("c")
+    (seg,) = engine.namespace("c").snapshot().manifest.segments
+    found = api.text_search("c", "ripe plum n2002", 10).rows.to_pylist()
+    assert found[0]["id"] == 2002  # the only row holding all three words
+    for row in found:
+        assert row["body"] == body[row["id"]]
+        assert "ripe" in row["body"] or "plum" in row["body"]
+        np.testing.assert_array_equal(np.array(row["emb"], np.float32), vectors[row["id"]])
+    assert engine.files.memory.peek(("rows", "c", seg.id)) is None
