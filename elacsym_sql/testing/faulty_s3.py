@@ -124,13 +124,16 @@ class FaultyS3Proxy:
         with self._lock:
             self._script.clear()
 
+    def requests_received(self) -> Counter[str]:
+        """A copy of `targets`: requests received so far by "METHOD /path?query"."""
+        with self._lock:
+            return self.targets.copy()
+
     def keys_requested(self) -> Counter[str]:
         """Requests received so far by the object key they named (a listing: its prefix),
         without the bucket; path-style addresses, as clients use for a 127.0.0.1 endpoint."""
-        with self._lock:
-            targets = self.targets.copy()
         out: Counter[str] = Counter()
-        for request, n in targets.items():
+        for request, n in self.requests_received().items():
             parts = urlsplit(request.split(" ", 1)[1])
             _, _, key = parts.path.lstrip("/").partition("/")
             if not key:
