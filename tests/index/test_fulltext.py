@@ -157,6 +157,29 @@ def test_tail_scores_equal_scores_once_folded(io: DirIO) -> None:
     assert any(k >= 200 for k in keys)  # tail rows are found
 
 
+def test_a_tail_applied_write_by_write_scores_as_one_loaded_at_once(io: DirIO) -> None:
+    """Decision 0091: a process that applied the tail as it was written and one that just
+    loaded the version and the same tail score alike (tantivy drops a segment whose
+    documents are all deleted, and merges small segments on its own after a commit)."""
+    spec, corpus = make_spec(), random_corpus(200)
+    base = fold(spec, None, [Upsert(corpus)], io, "ns/fts", wal_hwm=0)
+    fresh = random_corpus(40, seed=5)
+    tail: list[tuple[int, Upsert | Delete]] = []
+    for i in range(20):  # one-row writes: overwrites of indexed and of tail rows, deletes
+        row = fresh.slice(i, 1)
+        key = [300 + i % 4, i * 7 % 200][i % 2]
+        tail.append((len(tail) + 1, Upsert(row.set_column(0, "id", pa.array([key])))))
+        if i % 5 == 4:
+            tail.append((len(tail) + 1, Delete([300 + i % 4, i * 3])))
+    by_write = LiveIndex(spec, io)
+    for n in range(1, len(tail) + 1):
+        searcher = by_write.view(base, tail[:n])
+    assert all(all_results(searcher))
+    assert all_results(searcher) == all_results(view(spec, io, base, tail))
+    folded = fold(spec, base, [op for _, op in tail], io, "ns/fts", wal_hwm=len(tail))
+    assert all_results(searcher) == all_results(view(spec, io, folded))
+
+
 def test_scores_follow_bm25_with_namespace_wide_statistics(io: DirIO) -> None:
     """Reference formula: k1 = 1.2, b = 0.75, N/df/avgdl over every fold (docs < 40 tokens,
     whose lengths tantivy stores exactly)."""

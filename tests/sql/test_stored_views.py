@@ -4,10 +4,6 @@ restart. The other process is a real one, running statements it reads from its s
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,53 +12,12 @@ import pytest
 
 import elacsym_sql
 from elacsym_sql.errors import UndefinedTable
-
-ROOT = Path(__file__).resolve().parents[2]
-
-_OTHER = """
-import json, sys, elacsym_sql
-con = elacsym_sql.connect(sys.argv[1])
-for line in sys.stdin:
-    cur = con.cursor()
-    try:
-        cur.execute(line)
-        out = {"rows": cur.fetchall() if cur.description else None}
-    except Exception as exc:
-        out = {"error": getattr(exc, "sqlstate", None) or repr(exc)}
-    print(json.dumps(out, default=str), flush=True)
-"""
-
-
-class Other:
-    """Another process with its own connection to the root."""
-
-    def __init__(self, root: str) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _OTHER, root],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-
-    def run(self, sql: str) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(sql.replace("\n", " ") + "\n")
-        self.proc.stdin.flush()
-        out = json.loads(self.proc.stdout.readline())
-        assert "error" not in out, (sql, out)
-        return out["rows"]
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+from tests.other_process import OtherProcess
 
 
 @pytest.fixture
-def other(tmp_path: Path) -> Iterator[Other]:
-    o = Other(str(tmp_path))
+def other(tmp_path: Path) -> Iterator[OtherProcess]:
+    o = OtherProcess(str(tmp_path))
     try:
         yield o
     finally:
@@ -83,7 +38,9 @@ def _user_views(con: Any) -> list[tuple[str, str]]:
     )
 
 
-def test_a_view_made_elsewhere_is_read_replaced_and_dropped_here(tmp_path: Path, other: Other):
+def test_a_view_made_elsewhere_is_read_replaced_and_dropped_here(
+    tmp_path: Path, other: OtherProcess
+):
     here = elacsym_sql.connect(str(tmp_path))  # open before the view exists
     other.run("CREATE TABLE docs (id BIGINT PRIMARY KEY, title TEXT, n INTEGER)")
     other.run("INSERT INTO docs VALUES (1, 'a', 1), (2, 'b', 2)")
@@ -106,7 +63,7 @@ def test_a_view_made_elsewhere_is_read_replaced_and_dropped_here(tmp_path: Path,
     here.close()
 
 
-def test_views_outlive_the_process_and_keep_their_schema(tmp_path: Path, other: Other):
+def test_views_outlive_the_process_and_keep_their_schema(tmp_path: Path, other: OtherProcess):
     other.run("CREATE TABLE docs (id BIGINT PRIMARY KEY, n INTEGER)")
     other.run("INSERT INTO docs VALUES (1, 10), (2, 20)")
     other.run("CREATE SCHEMA reports")

@@ -19,8 +19,8 @@ import pyarrow as pa
 import tantivy
 
 from elacsym_sql.index.analyzer import TOKENIZER, build_analyzer
-from elacsym_sql.index.fulltext.spec import FtsSpec
-from elacsym_sql.index.fulltext.writes import Op, Upsert, apply_ops
+from elacsym_sql.index.fulltext.spec import FtsSpec, key_query
+from elacsym_sql.index.fulltext.writes import Op, Upsert, add_documents, apply_ops, net_change
 from elacsym_sql.index.scratch import ScratchDir
 
 META = "meta.json"
@@ -88,12 +88,12 @@ def fold(
     existing is modified, so a lost manifest race leaves only unreferenced objects for
     the garbage collector.
     """
-    scratch = _build(spec, base, ops, io, work_dir, threads)
+    scratch = _build(spec, base, ops, io, work_dir, threads, net=True)
     try:
-        if live_rows is not None and _too_many_deleted(_read_meta(scratch.path)):
+        if live_rows is not None and _too_many_deleted(read_meta(scratch.path)):
             scratch.remove()
             rebuilt = (Upsert(rows) for rows in live_rows())
-            scratch = _build(spec, None, rebuilt, io, work_dir, threads)
+            scratch = _build(spec, None, rebuilt, io, work_dir, threads, net=False)
         return _publish(scratch.path, base, io, prefix, wal_hwm)
     finally:
         scratch.remove()
@@ -126,14 +126,23 @@ def _build(
     io: ObjectIO,
     work_dir: str | None,
     threads: int,
+    net: bool,
 ) -> ScratchDir:
     """A new scratch directory holding `base` with `ops` applied, committed and merged
-    (swept by a later process if this one is killed meanwhile)."""
+    (swept by a later process if this one is killed meanwhile). `net`: as a live index
+    holds them (live.py), the touched keys deleted and each one's last document added, so
+    that versions superseded within `ops` never count in the statistics."""
     scratch = ScratchDir("fts-fold-", work_dir)
     try:
         index = open_version(spec, base, io, scratch.path)
         writer = index.writer(FOLD_HEAP_BYTES, threads)
-        apply_ops(writer, spec, index.schema, ops)
+        if net:
+            touched, final = net_change(spec, ops)
+            if touched:
+                writer.delete_documents_by_query(key_query(index.schema, spec, touched))
+            add_documents(writer, spec, final)
+        else:
+            apply_ops(writer, spec, index.schema, ops)
         writer.commit()
         writer.wait_merging_threads()  # merges expunge deleted docs; publish their result
     except BaseException:
@@ -149,8 +158,8 @@ def _publish(
     build = f"{prefix}/{uuid.uuid4().hex[:16]}"
     known = dict(base.files) if base else {}
     files, size = [], 0
-    meta = _read_meta(directory)
-    for name in [*_segment_files(directory, meta), META]:
+    meta = read_meta(directory)
+    for name in [*segment_files(directory, meta), META]:
         key = known.get(name) if name != META else None
         if key is None:
             key = f"{build}/{name}"
@@ -162,7 +171,7 @@ def _publish(
     return FtsState(tuple(files), version, wal_hwm, docs, deleted, size)
 
 
-def _read_meta(directory: str) -> dict[str, Any]:
+def read_meta(directory: str) -> dict[str, Any]:
     with open(os.path.join(directory, META)) as f:
         return json.load(f)
 
@@ -181,7 +190,7 @@ def _too_many_deleted(meta: dict[str, Any]) -> bool:
     return deleted > MAX_DELETED_FRACTION * (docs + deleted)
 
 
-def _segment_files(directory: str, meta: dict[str, Any]) -> list[str]:
+def segment_files(directory: str, meta: dict[str, Any]) -> list[str]:
     """Files of the segments `meta` lists, with each segment's current delete file only."""
     wanted: dict[str, str | None] = {}
     for seg in meta["segments"]:

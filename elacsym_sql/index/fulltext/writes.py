@@ -62,6 +62,38 @@ def apply_ops(writer: Any, spec: FtsSpec, schema: tantivy.Schema, ops: Iterable[
                     writer.add_document(doc)
 
 
+def net_change(spec: FtsSpec, ops: Iterable[Op]) -> tuple[list[Key], dict[Key, list[Any]]]:
+    """What `ops` leave, applied in order: every key they touch, and the full_text values
+    of each key whose last operation is an upsert (one list per column)."""
+    touched: dict[Key, None] = {}
+    final: dict[Key, list[Any]] = {}
+    for op in ops:
+        if isinstance(op, Delete):
+            for key in as_keys(op.keys, spec):
+                touched[key] = None
+                final.pop(key, None)
+            continue
+        rows = op.rows
+        values = [
+            rows.column(c).to_pylist() if c in rows.column_names else None for c in spec.columns
+        ]
+        for i, key in enumerate(as_keys(rows.column(spec.key), spec)):
+            touched[key] = None
+            final[key] = [v[i] if v is not None else None for v in values]
+    return list(touched), final
+
+
+def add_documents(writer: Any, spec: FtsSpec, final: dict[Key, list[Any]]) -> set[Key]:
+    """Add one document per key of `final` (`net_change`'s); the keys that have text."""
+    added = set()
+    for key, values in final.items():
+        doc = _document(spec, key, values)
+        if doc is not None:
+            writer.add_document(doc)
+            added.add(key)
+    return added
+
+
 def _document(spec: FtsSpec, key: Key, values: list[Any]) -> tantivy.Document | None:
     """The document of one row (`values`: one per full_text column), None without text."""
     doc = tantivy.Document()
