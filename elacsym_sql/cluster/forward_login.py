@@ -12,6 +12,8 @@ import hmac
 #: arrive (no ping-pong between two members whose views differ for a moment), and with a
 #: cluster secret its login is checked against forward_password().
 FORWARDED_PREFIX = "elacsym-forwarded-by-"
+#: The HTTP header of a request another member forwarded (its node id): run where it arrives.
+FORWARDED_BY_HEADER = "x-elacsym-forwarded-by"
 
 
 def forward_password(secret: str, user: str) -> str:

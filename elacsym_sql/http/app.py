@@ -79,7 +79,10 @@ def create_app(
 
     async def create(request: Request) -> Response:
         name = namespace(request)
-        schema = schema_from_json(name, await body(request))
+        payload = await body(request)
+        if (owners := await forwarding.answer(request, name, payload)) is not None:
+            return owners
+        schema = schema_from_json(name, payload)
         await run_in_threadpool(api.create_namespace, schema)
         return _json({"namespace": name, "created": True})
 
@@ -92,6 +95,8 @@ def create_app(
 
     async def drop(request: Request) -> Response:
         name = namespace(request)
+        if (owners := await forwarding.answer(request, name, None)) is not None:
+            return owners
         await run_in_threadpool(api.drop_namespace, name)
         return _json({"namespace": name, "dropped": True})
 
@@ -113,6 +118,13 @@ def create_app(
             return owners
         args = delete_args(payload)
         return _json({"deleted": await run_in_threadpool(lambda: api.delete(name, **args))})
+
+    async def compact(request: Request) -> Response:
+        """Fold, compact and collect the namespace at its owner (decision 0090)."""
+        name = namespace(request)
+        if (owners := await forwarding.answer(request, name, {})) is not None:
+            return owners
+        return _json(await run_in_threadpool(api.compact, name))
 
     async def query(request: Request) -> Response:
         started = time.perf_counter()
@@ -160,6 +172,7 @@ def create_app(
         Route("/v1/namespaces/{ns}/upsert", guarded(upsert), methods=["POST"]),
         Route("/v1/namespaces/{ns}/delete", guarded(delete), methods=["POST"]),
         Route("/v1/namespaces/{ns}/query", guarded(query), methods=["POST"]),
+        Route("/v1/namespaces/{ns}/compact", guarded(compact), methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
 

@@ -1,6 +1,6 @@
-"""HTTP writes (upsert, delete) at a member that does not own the namespace go to the owner
-over a pooled keep-alive connection, and the owner's answer (status, body, SQLSTATE) is
-the answer (decision 0058)."""
+"""HTTP writes (upsert, delete), namespace creation and drop, and compaction at a member
+that does not own the namespace go to the owner over a pooled keep-alive connection, and
+the owner's answer (status, body, SQLSTATE) is the answer (decisions 0058, 0090)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..cluster import ClusterNode
+from ..cluster.forward_login import FORWARDED_BY_HEADER as FORWARDED_BY
 from ..cluster.membership import Member
 from ..cluster.routing import next_owner, owner_elsewhere
 from ..errors import OwnerUnavailable, StatementCompletionUnknown
 from ..metrics import FORWARDED
 from .shape import Json
 
-FORWARDED_BY = "x-elacsym-forwarded-by"  # a forwarded write is written where it arrives
 # A pooled connection idle this long is closed, not reused: well under the owner's
 # keep-alive (75 s), so a reused connection is never one the owner is closing.
 IDLE_SECONDS = 30.0
@@ -40,11 +40,13 @@ class HttpPool:
         self._idle: dict[tuple[str, int], list[tuple[float, http.client.HTTPConnection]]] = {}
         self._lock = threading.Lock()
 
-    def post(self, host: str, port: int, path: str, body: bytes, sender: str) -> tuple[int, bytes]:
+    def send(
+        self, method: str, host: str, port: int, path: str, body: bytes, sender: str
+    ) -> tuple[int, bytes]:
         conn = self._take(host, port)
         headers = {"content-type": "application/json", FORWARDED_BY: sender}
         try:
-            conn.request("POST", path, body, headers)
+            conn.request(method, path, body, headers)
         except OSError as exc:
             conn.close()
             raise NotSent(str(exc)) from None
@@ -87,21 +89,29 @@ class HttpForwarding:
         self.cluster = cluster
         self.pool = HttpPool()
 
-    async def answer(self, request: Request, namespace: str, payload: Json) -> Response | None:
-        """The owner's answer to this write, or None when it is to be written here."""
+    async def answer(
+        self, request: Request, namespace: str, payload: Json | None
+    ) -> Response | None:
+        """The owner's answer to this request (a write, a namespace created or dropped, a
+        compaction), or None when it is to be run here."""
         node = self.cluster()
         if request.headers.get(FORWARDED_BY) or node is None:
             return None
         target = owner_elsewhere(node, namespace)
         if target is None:
             return None
-        body = orjson.dumps(payload)
-        path = request.url.path
-        return await run_in_threadpool(self._send, node, namespace, target, path, body)
+        body = orjson.dumps(payload) if payload is not None else b""
+        call = (request.method, request.url.path, body)
+        return await run_in_threadpool(self._send, node, namespace, target, call)
 
     def _send(
-        self, node: ClusterNode, namespace: str, target: Member | None, path: str, body: bytes
+        self,
+        node: ClusterNode,
+        namespace: str,
+        target: Member | None,
+        call: tuple[str, str, bytes],
     ) -> Response | None:
+        method, path, body = call
         while target is not None:
             address = target.address
             if address is None or address.http_port is None:
@@ -111,8 +121,8 @@ class HttpForwarding:
                     hint="write to the owner directly, or over the wire protocol",
                 )
             try:
-                status, data = self.pool.post(
-                    address.host, address.http_port, path, body, node.node_id
+                status, data = self.pool.send(
+                    method, address.host, address.http_port, path, body, node.node_id
                 )
             except NotSent:
                 target = next_owner(node, namespace, target)  # dead: wait for its successor

@@ -166,6 +166,14 @@ def openapi_document(version: str) -> dict[str, Any]:
                 "parameters": [ns],
                 "post": _op("vector, full-text or hybrid query", "Query", _BODY_ERRORS),
             },
+            "/v1/namespaces/{ns}/compact": {
+                "parameters": [ns],
+                "post": _op(
+                    "fold the WAL tail, merge small segments, collect garbage (at the "
+                    "namespace's owner); answers the namespace's stats",
+                    errors=(404, 503),
+                ),
+            },
         },
         "components": {"schemas": _SCHEMAS},
     }

@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..cluster import ClusterNode
+from ..cluster.maintenance import compact_at_owner
 from ..cluster.observer import ClusterObserver
 from ..config import Settings
 from ..engine import Engine, EngineApi, Snapshot
@@ -70,7 +71,7 @@ from .statements.sequences import (
     SequenceFunctions,
 )
 from .statements.stored_views import StoredViews
-from .statements.write_routing import WireForwarding
+from .statements.write_routing import WireForwarding, forwarded_error
 from .views import ViewCatalog
 
 Params = Sequence[Any] | None
@@ -89,11 +90,15 @@ class Database:
         # error (sql/errors.py makes it 22012), not Infinity or NULL.
         self._duck.execute("SET GLOBAL integer_division = true")
         self.api = EngineApi(self.engine)
-        install_admin_functions(self._duck, self.api, self._snapshot_of)
+        install_admin_functions(self._duck, self.api, self._snapshot_of, self.compact)
         #: This process's cluster membership, once `elacsym serve` joins one (cluster/).
         self.cluster: ClusterNode | None = None
         # Off until join_cluster(); asks the router (made below) which names are namespaces.
-        self.forwarding = WireForwarding(lambda name: self.router.is_namespace(name))
+        self.forwarding = WireForwarding(
+            lambda name: self.router.is_namespace(name),
+            lambda: self.indexes.owners(),
+            self._forwarded_ddl,
+        )
         install_cluster_functions(self._duck, lambda: self.cluster, self.engine, settings)
         self.runner = SearchRunner(self._duck, self.api)
         self.search = SearchFunctions(self.runner, self._snapshot_of)
@@ -154,6 +159,23 @@ class Database:
         writes to namespaces a member owns go to it (decision 0084); no membership."""
         observer = ClusterObserver(self.engine, self.settings)
         self.forwarding.join(observer, self.settings.cluster_secret or None, "embedded")
+
+    def compact(self, name: str) -> dict[str, Any]:
+        """Fold, compact and collect namespace `name` now, at its owner when another member
+        owns it (decision 0090); returns its stats, as elacsym_stats has them."""
+        stats = compact_at_owner(self.forwarding.node, name, forwarded_error)
+        if stats is None:
+            return self.api.compact(name)
+        self._forwarded_ddl([name])  # its new manifest, here at once
+        return stats
+
+    def _forwarded_ddl(self, names: list[str]) -> None:
+        """The owner ran DDL (or a compaction) on `names` for one of our sessions: show what
+        it did here."""
+        for name in names:  # a manifest is otherwise re-read only every so often
+            self.engine.namespace(name).reload_manifest()
+        self.views.refresh(names)  # a dropped namespace's view goes, a new one's comes
+        self.pg_sequences.stale()  # its SERIAL columns' sequences
 
     def _on_schema(self, schema: Schema, duck: duckdb.DuckDBPyConnection) -> None:
         self.search.install(schema, duck)
@@ -247,7 +269,7 @@ class Database:
         door = "wire" if cur in self.duck_queries.streaming else "embedded"
         started = time.perf_counter()
         sent = sql  # as the client wrote it: what a write forwarded to its owner carries
-        sql = self.rewrite(sql, state)
+        sql, by_path = self._rewritten(sql, state)
         if state.transaction.state == "idle":  # a block reads its own snapshot: DuckDB's way
             ef = state.settings.get("hnsw.ef_search")
             ef_search = int(ef) if ef is not None and ef.isdigit() and int(ef) > 0 else None
@@ -263,25 +285,42 @@ class Database:
         statements = split_statements(sql)
         if len(statements) > 1 and params:
             raise SyntaxError("cannot insert multiple commands into a prepared statement")
-        alone = sent if len(statements) == 1 else None
-        for stmt in statements:
+        for stmt, text in zip(statements, self._sendable(sent, statements, by_path), strict=True):
             outcome = state.run(
-                cur, stmt, lambda s, on: self._checked(on, s, params or [], state, alone)
+                cur, stmt, lambda s, on, t=text: self._checked(on, s, params or [], state, t)
             )
             observe_statement(door, outcome.command, started)
             yield outcome
             started = time.perf_counter()
 
+    def _sendable(self, sent: str, statements: list[Statement], by_path: bool) -> list[str | None]:
+        """What each of `statements` would send to an owner: the client's text of it (None:
+        not sendable), unless the session's search_path named its tables (the owner's
+        sessions have their own path). Each statement of several is its own (decision 0090)."""
+        if len(statements) == 1 and not by_path:
+            return [sent]
+        if by_path or self.forwarding.node is None:
+            return [None] * len(statements)
+        pieces = split_statements(sent)
+        if len(pieces) != len(statements):
+            return [None] * len(statements)
+        return [piece.text for piece in pieces]
+
     def rewrite(self, sql: str, state: SessionState | None = None) -> str:
         """What every statement text goes through before it is parsed: DuckDB's spelling
         (pg_literals.duckdb_text), and tables of other schemas as their namespaces' names,
         written `s.t` or found along the session's search_path."""
+        return self._rewritten(sql, state)[0]
+
+    def _rewritten(self, sql: str, state: SessionState | None) -> tuple[str, bool]:
+        """rewrite(), and whether the session's search_path changed what the text names."""
         schemas = self.pg_schemas.names()
         text = qualify(duckdb_text(sql), schemas)
         if state is None:
-            return text
+            return text, False
         path = path_of(state.settings.get("search_path") or "")
-        return resolve_tables(text, path, schemas, self._is_namespace)
+        resolved = resolve_tables(text, path, schemas, self._is_namespace)
+        return resolved, resolved != text
 
     def copy_target(self, name: str, schema: str | None, state: SessionState) -> str:
         """The namespace `COPY [schema.]name` writes: the written schema's table, else the
@@ -320,18 +359,20 @@ class Database:
         rows: Sequence[Sequence[Any]],
         session: SessionState | None = None,
     ) -> Outcome:
-        """`executemany`: an INSERT of plain parameters becomes one atomic write."""
+        """`executemany`: an INSERT of plain parameters becomes one atomic write, made here
+        like a transaction block's (decision 0090); any other statement runs once per row,
+        each run an execute() of its own (forwarded to an owner as execute() would be)."""
         state = session if session is not None else self.session_state(cur)
-        statements = split_statements(self.rewrite(sql, state))
+        text, by_path = self._rewritten(sql, state)
+        statements = split_statements(text)
         if len(statements) != 1:
             raise SyntaxError("executemany takes exactly one statement")
+        sent = None if by_path else sql
         started = time.perf_counter()
         outcome = state.run(
             cur,
             statements[0],
-            lambda stmt, on: self._execute_many(
-                on, state.access.checked(stmt), rows, state.transaction
-            ),
+            lambda stmt, on: self._execute_many(on, state.access.checked(stmt), rows, state, sent),
         )
         observe_statement("embedded", outcome.command, started)
         return outcome
@@ -359,8 +400,10 @@ class Database:
         cur: duckdb.DuckDBPyConnection,
         stmt: Statement,
         rows: Sequence[Sequence[Any]],
-        block: TransactionBlock,
+        state: SessionState,
+        sent: str | None,
     ) -> Outcome:
+        block = state.transaction
         if (
             isinstance(stmt.tree, exp.Insert)
             and rows
@@ -374,7 +417,8 @@ class Database:
         total = 0
         outcome = Outcome("none", "EMPTY")
         for row in rows:
-            outcome = self.router.execute_statement(cur, stmt, row, block)
+            forwarded = self.forwarding.run(stmt, sent, row, state)
+            outcome = forwarded or self.router.execute_statement(cur, stmt, row, block)
             total += max(outcome.rowcount, 0)
         return Outcome(outcome.kind, outcome.command, total) if outcome.kind == "count" else outcome
 

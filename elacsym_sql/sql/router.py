@@ -31,7 +31,13 @@ from .session.transactions import TransactionBlock
 from .statements.alter_table import execute_alter
 from .statements.comments import run_comment
 from .statements.create_as import create_table_as
-from .statements.ddl import check_drop, created_name, execute_create, execute_drop
+from .statements.ddl import (
+    check_drop,
+    created_name,
+    creates_namespace,
+    execute_create,
+    execute_drop,
+)
 from .statements.dml import (
     STAGE,
     WritePlan,
@@ -130,7 +136,7 @@ class Router:
                 for sql in temp_table:
                     cur.execute(sql)
                 return Outcome("none", "CREATE TABLE")
-            if isinstance(tree, exp.Create) and _creates_namespace(tree) and tree.expression:
+            if isinstance(tree, exp.Create) and creates_namespace(tree) and tree.expression:
 
                 def run(sql: str) -> int:
                     [part] = split_statements(sql)
@@ -138,7 +144,7 @@ class Router:
 
                 written = create_table_as(cur, tree, run, self.is_namespace)
                 return Outcome("count", "SELECT", written)
-            if isinstance(tree, exp.Create) and _creates_namespace(tree):
+            if isinstance(tree, exp.Create) and creates_namespace(tree):
                 if block.active is not None and created_name(tree) in block.dropping:
                     block.drop_now(created_name(tree))  # DROP + CREATE: decision 0071
                     block.show_hidden(cur)
@@ -278,7 +284,7 @@ class Router:
         if str(tree.args.get("kind") or "").upper() != "SEQUENCE":
             return None
         if isinstance(tree, exp.Create):
-            if not _creates_namespace(tree, "SEQUENCE"):
+            if not creates_namespace(tree, "SEQUENCE"):
                 return None
             execute_create_sequence(self._engine, tree, _sequence_of(tree.this))
             return Outcome("none", "CREATE SEQUENCE")
@@ -336,14 +342,3 @@ def _sequence_of(table: exp.Expression) -> str:
         raise NotSupportedError(f"sequence {table.sql()} must be in schema public")
     ident = table.this
     return sequence_name(ident.sql(DIALECT) if ident.quoted else ident.name)
-
-
-def _creates_namespace(tree: exp.Create, kind: str = "TABLE") -> bool:
-    """Whether CREATE makes one of ours (a namespace, a sequence): not TEMP ones."""
-    if (tree.args.get("kind") or "").upper() != kind:
-        return False
-    props = tree.args.get("properties")
-    temporary = props is not None and any(
-        isinstance(p, exp.TemporaryProperty) for p in props.expressions
-    )
-    return not temporary

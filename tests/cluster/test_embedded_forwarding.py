@@ -1,7 +1,8 @@
 """An embedded connection opened with `cluster=True` on a cluster's root sends writes to
 the namespaces' owners (decision 0084): the owner writes them, the connection gets its
-answer (row count, RETURNING rows, SQLSTATE); DDL and transaction blocks stay local; with
-the owner gone, the connection writes itself rather than wait."""
+answer (row count, RETURNING rows, SQLSTATE); transaction blocks stay local (DDL goes to
+the owner too: test_ddl_forwarding.py); with the owner gone, the connection writes itself
+rather than wait."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_embedded_writes_go_to_the_owner(make_settings, tmp_path):
         con = elacsym_sql.connect(**mine | {"cluster": True})
         wait_for(lambda: a.members().keys() == {"a", "b"}, what="a sees b")
         for name in (of_a, of_b):
-            con.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, v TEXT)")  # local DDL
+            con.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, v TEXT)")  # forwarded
         before, at_a, at_b = _forwarded(), a.metric(APPENDED), b.metric(APPENDED)
         assert con.execute(f"INSERT INTO {of_a} VALUES (1, 'x'), (2, 'y')").rowcount == 2
         cur = con.execute(f"UPDATE {of_b} SET v = 'z' WHERE id = 1")

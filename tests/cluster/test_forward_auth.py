@@ -56,19 +56,19 @@ def test_forwarding_with_password_auth(make_settings, tmp_path):
                 lambda: len(alice.execute("SELECT * FROM elacsym_cluster()").fetchall()) == 2,
                 what="a sees b",
             )
-            alice.execute(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, v TEXT)")
+            alice.execute(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, v TEXT)")  # forwarded
             cur = alice.execute(f"INSERT INTO {table} VALUES (1, 'one') RETURNING id, v")
             assert (cur.statusmessage, cur.fetchall()) == ("INSERT 0 1", [(1, "one")])
             with alice.cursor().copy(f"COPY {table} FROM STDIN") as copy:
                 copy.write("2\ttwo\n")
             # alice's rights reach her directory at the owner too.
             assert alice.execute(read_file).statusmessage == "INSERT 0 1"
-            assert a.metric(WIRE) == 3 and a.metric(APPENDED) == 0 and b.metric(APPENDED) == 3
+            assert a.metric(WIRE) == 4 and a.metric(APPENDED) == 0 and b.metric(APPENDED) == 3
             # bob's do not: refused at a, never sent.
             assert _sqlstate(bob, read_file) == "42501"
-            assert a.metric(WIRE) == 3
+            assert a.metric(WIRE) == 4
             assert bob.execute(f"DELETE FROM {table} WHERE id = 2").statusmessage == "DELETE 1"
-            assert a.metric(WIRE) == 4 and a.metric(APPENDED) == 0
+            assert a.metric(WIRE) == 5 and a.metric(APPENDED) == 0
             rows = bob.execute(f"SELECT id, v FROM {table} ORDER BY id").fetchall()
             assert rows == [(1, "one"), (7, "from a file")]
         # The forwarding door: only a password made from the secret opens it, and only as

@@ -49,7 +49,7 @@ def test_returning_and_copy_go_to_the_owner(make_settings, tmp_path):
     via_a, at_b = _owned_by_b("r", 2)  # the same statements through a, and at b itself
     with a_and_b(make_settings(), tmp_path) as (a, b):
         for name in (via_a, at_b):
-            a.sql(f"CREATE TABLE {name} ({COLUMNS})")  # DDL: written where it arrives
+            a.sql(f"CREATE TABLE {name} ({COLUMNS})")  # DDL: at b (decision 0090)
         _returning(a, b, via_a, at_b)
         _copy(a, b, via_a, at_b)
         assert a.metric(APPENDED) == 0  # a wrote nothing itself

@@ -34,14 +34,14 @@ def test_writes_go_to_the_owner(make_settings, tmp_path):
         path = f"/v1/namespaces/{name}"
 
         assert a.call("POST", f"{path}/upsert", _docs(1, 2)) == (200, {"count": 2})
-        assert a.metric(FORWARDED) == 1
+        assert a.metric(FORWARDED) == 2  # the namespace's creation (PUT) went to b too
         assert a.metric(APPENDED) == mine and b.metric(APPENDED) == appended + 1  # b wrote it
         # An error comes back as the owner gave it: status, message, SQLSTATE.
         bad = {"documents": [{"id": 3, "vector": [1.0, 2.0, 3.0]}]}
         at_a, at_b = a.call("POST", f"{path}/upsert", bad), b.call("POST", f"{path}/upsert", bad)
         assert at_a == at_b and at_a[0] == 400 and at_a[1]["code"] == "22000", at_a
         assert a.call("POST", f"{path}/delete", {"ids": [2]}) == (200, {"deleted": 1})
-        assert a.metric(FORWARDED) == 3 and a.metric(APPENDED) == mine
+        assert a.metric(FORWARDED) == 4 and a.metric(APPENDED) == mine
         found = a.call("POST", f"{path}/query", {"vector": [1.0, 1.0], "top_k": 10})[1]
         assert [r["id"] for r in found["results"]] == [1]
 
@@ -55,7 +55,7 @@ def test_writes_go_to_the_owner(make_settings, tmp_path):
             assert wire.result(120) == []
         assert a.members()["b"][0] is False
         assert a.metric(APPENDED) == mine + 2  # a owns everything now: it wrote both
-        assert a.metric(WIRE) == 7 and a.metric(FORWARDED) == 3
+        assert a.metric(WIRE) == 8 and a.metric(FORWARDED) == 4
         assert a.sql(f"SELECT id FROM {table} ORDER BY id") == [(1,), (4,), (5,), (9,)]
         found = a.call("POST", f"{path}/query", {"vector": [1.0, 1.0], "top_k": 10})[1]
         assert sorted(r["id"] for r in found["results"]) == [1, 4]
@@ -63,7 +63,7 @@ def test_writes_go_to_the_owner(make_settings, tmp_path):
 
 def _wire_writes(a: Node, b: Node, table: str) -> None:
     """SQL writes at a to a table b owns: b writes them, a answers as b would."""
-    a.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, v TEXT)")  # DDL: written at a
+    a.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY, v TEXT)")  # DDL too (decision 0090)
     with a.connect() as conn:
         cur = conn.execute(f"INSERT INTO {table} VALUES (%s, %s), (%s, %s)", [1, "x", 2, "y"])
         assert (cur.statusmessage, cur.rowcount) == ("INSERT 0 2", 2)
@@ -71,7 +71,7 @@ def _wire_writes(a: Node, b: Node, table: str) -> None:
         assert (cur.statusmessage, cur.rowcount) == ("UPDATE 2", 2)
         cur = conn.execute(f"DELETE FROM {table} WHERE id = 2")
         assert (cur.statusmessage, cur.rowcount) == ("DELETE 1", 1)
-    assert a.metric(WIRE) == 3 and a.metric(APPENDED) == 0 and b.metric(APPENDED) == 3
+    assert a.metric(WIRE) == 4 and a.metric(APPENDED) == 0 and b.metric(APPENDED) == 3
     # Errors are the owner's: SQLSTATE and message.
     for bad in (
         f"INSERT INTO {table} (id, nope) VALUES (3, 'z')",
@@ -80,14 +80,14 @@ def _wire_writes(a: Node, b: Node, table: str) -> None:
     ):
         at_a, at_b = a.error(bad), b.error(bad)
         assert at_a == at_b and at_a[0] not in ("XX000", None), (at_a, at_b)
-    assert a.metric(WIRE) == 6
+    assert a.metric(WIRE) == 7
     # Not forwarded (written at a, safely): a transaction block (decision 0085).
     with a.connect() as conn:
         with conn.transaction():
             conn.execute(f"INSERT INTO {table} VALUES (4, 'block')")
         returned = conn.execute(f"INSERT INTO {table} VALUES (5, 'r') RETURNING id").fetchall()
         assert returned == [(5,)]
-    assert a.metric(WIRE) == 7 and a.metric(APPENDED) == 1
+    assert a.metric(WIRE) == 8 and a.metric(APPENDED) == 1
     assert b.sql(f"SELECT id, v FROM {table} ORDER BY id") == [
         (1, "X"),
         (4, "block"),

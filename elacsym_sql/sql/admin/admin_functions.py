@@ -1,9 +1,11 @@
 """Admin functions: `elacsym_namespaces()`, `elacsym_stats(ns)`, `elacsym_recall(ns, n)`,
-and the highlighter `elacsym_snippet(ns, column, query, value)`."""
+`elacsym_compact(ns)` (fold, compact and collect now; the stats after), and the highlighter
+`elacsym_snippet(ns, column, query, value)`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -45,8 +47,13 @@ _RECALL = [
 
 
 def install_admin_functions(
-    duck: duckdb.DuckDBPyConnection, api: EngineApi, snapshot_of: Callable[[str], Snapshot]
+    duck: duckdb.DuckDBPyConnection,
+    api: EngineApi,
+    snapshot_of: Callable[[str], Snapshot],
+    compact: Callable[[str], dict[str, Any]],
 ) -> None:
+    """`compact(ns)`: fold, compact and collect a namespace (at its owner, in a cluster);
+    returns its stats."""
     duck.create_function(
         "__elacsym_namespaces",
         guarded_udf(lambda dummy: pa.array([api.list_namespaces()] * len(dummy))),
@@ -60,20 +67,25 @@ def install_admin_functions(
         "SELECT unnest(__elacsym_namespaces(0)) AS name ORDER BY name"
     )
 
+    def stats_row(raw: dict[str, Any]) -> dict[str, Any]:
+        raw = dict(raw)
+        lookups = raw["cache_hits"] + raw["cache_misses"]
+        raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
+        raw["storage_requests"] = sum(raw["storage_requests"].values())
+        mine = raw["namespace_requests"]
+        raw["namespace_requests"] = sum(mine.values())
+        raw["namespace_gets"] = mine.get("get", 0)
+        raw["namespace_puts"] = mine.get("put", 0) + mine.get("conditional_put", 0)
+        raw["namespace_lists"] = mine.get("list", 0)
+        return {field: raw[field] for field, _, _ in _STATS}
+
+    stats_type = pa.struct([(f, t) for f, t, _ in _STATS])
+
     def stats(names: pa.Array) -> pa.Array:
-        out = []
-        for name in names.to_pylist():
-            raw = api.stats(name)
-            lookups = raw["cache_hits"] + raw["cache_misses"]
-            raw["cache_hit_ratio"] = raw["cache_hits"] / lookups if lookups else None
-            raw["storage_requests"] = sum(raw["storage_requests"].values())
-            mine = raw["namespace_requests"]
-            raw["namespace_requests"] = sum(mine.values())
-            raw["namespace_gets"] = mine.get("get", 0)
-            raw["namespace_puts"] = mine.get("put", 0) + mine.get("conditional_put", 0)
-            raw["namespace_lists"] = mine.get("list", 0)
-            out.append({field: raw[field] for field, _, _ in _STATS})
-        return pa.array(out, pa.struct([(f, t) for f, t, _ in _STATS]))
+        return pa.array([stats_row(api.stats(n)) for n in names.to_pylist()], stats_type)
+
+    def compacted(names: pa.Array) -> pa.Array:
+        return pa.array([stats_row(compact(n)) for n in names.to_pylist()], stats_type)
 
     def recall(names: pa.Array, samples: pa.Array, columns: pa.Array) -> pa.Array:
         out = []
@@ -127,4 +139,15 @@ def install_admin_functions(
     )
     duck.execute(
         "CREATE OR REPLACE MACRO elacsym_stats(ns) AS TABLE SELECT unnest(__elacsym_stats(ns))"
+    )
+    duck.create_function(
+        "__elacsym_compact",
+        guarded_udf(compacted),
+        ["VARCHAR"],
+        struct,
+        type="arrow",
+        side_effects=True,
+    )
+    duck.execute(
+        "CREATE OR REPLACE MACRO elacsym_compact(ns) AS TABLE SELECT unnest(__elacsym_compact(ns))"
     )

@@ -44,21 +44,12 @@ def run_comment(
     if found is None:
         return None
     kind, value = found.group("kind").lower(), comment_text(found.group("value"))
-    parts = [ident(p) for p in _PARTS.findall(found.group("target"))]
-    if kind == "index":
-        owner = indexes().get(table_of(found.group("target")) or "")
-        if owner is None:
-            return None
-        table, name = owner[0], parts[-1]  # "<schema>.<index>" outside public
-    elif kind == "column":
-        if len(parts) < 2:
-            return None
-        table, name = table_of(".".join(f'"{p}"' for p in parts[:-1])), parts[-1]
-    else:
-        table = table_of(found.group("target"))
-        name = ident(found.group("constraint")) if kind == "constraint" else ""
-    schema = schema_of(table) if table else None
-    if schema is None or table is None:
+    target = _commented(found, indexes)
+    if target is None:
+        return None
+    table, name = target
+    schema = schema_of(table)
+    if schema is None:
         return None
     if kind == "index" and schema.pg_schema != "public":
         name = name[len(schema.pg_schema) + 1 :]
@@ -70,6 +61,34 @@ def run_comment(
 
     engine.change_schema(table, change)
     return table, "COMMENT"
+
+
+def comment_table(text: str, indexes: Callable[[], Mapping[str, tuple[str, str]]]) -> str | None:
+    """The table whose object a COMMENT statement comments on (not checked to exist), or
+    None for any other statement."""
+    found = _COMMENT.match(text)
+    target = _commented(found, indexes) if found is not None else None
+    return None if target is None else target[0]
+
+
+def _commented(
+    found: re.Match[str], indexes: Callable[[], Mapping[str, tuple[str, str]]]
+) -> tuple[str, str] | None:
+    """(table, name of the object in it) that a matched COMMENT names; None when it names
+    none of ours."""
+    kind = found.group("kind").lower()
+    parts = [ident(p) for p in _PARTS.findall(found.group("target"))]
+    if kind == "index":
+        owner = indexes().get(table_of(found.group("target")) or "")
+        return None if owner is None else (owner[0], parts[-1])  # "<schema>.<index>"
+    if kind == "column":
+        if len(parts) < 2:
+            return None
+        table = table_of(".".join(f'"{p}"' for p in parts[:-1]))
+        return None if table is None else (table, parts[-1])
+    table = table_of(found.group("target"))
+    name = ident(found.group("constraint")) if kind == "constraint" else ""
+    return None if table is None else (table, name)
 
 
 def _check_exists(schema: Schema, kind: str, name: str, columns: Collection[str]) -> None:

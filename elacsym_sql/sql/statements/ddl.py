@@ -179,6 +179,17 @@ def schema_from_create(
     return build_schema(table, Options.parse(_options(tree))), table
 
 
+def creates_namespace(tree: exp.Create, kind: str = "TABLE") -> bool:
+    """Whether CREATE makes one of ours (a namespace, a sequence): not TEMP ones."""
+    if (tree.args.get("kind") or "").upper() != kind:
+        return False
+    props = tree.args.get("properties")
+    temporary = props is not None and any(
+        isinstance(p, exp.TemporaryProperty) for p in props.expressions
+    )
+    return not temporary
+
+
 def created_name(tree: exp.Create) -> str:
     """The namespace a CREATE TABLE names (a schema's table is "s.t" by now: 0033)."""
     target = tree.this
