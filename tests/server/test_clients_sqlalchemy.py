@@ -134,3 +134,28 @@ def test_other_sync_dialects_round_trip_the_model(target, model, driver):
             assert book.author.name == f"via {driver}" and float(book.price) == 1.5
     finally:
         eng.dispose()
+
+
+def test_views_are_reflected_in_their_schemas(engine, model):
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA sa_reports")
+        conn.exec_driver_sql(
+            "CREATE VIEW sa_cheap AS SELECT id, title FROM sa_books WHERE price < 10"
+        )
+        conn.exec_driver_sql(
+            "CREATE VIEW sa_reports.sa_counts AS SELECT count(*) AS n FROM sa_books"
+        )
+    try:
+        inspector = sa.inspect(engine)
+        assert "sa_cheap" in inspector.get_view_names()
+        assert "sa_counts" not in inspector.get_view_names()
+        assert inspector.get_view_names(schema="sa_reports") == ["sa_counts"]
+        definition = inspector.get_view_definition("sa_cheap")
+        assert "FROM sa_books" in definition and "price" in definition
+        columns = inspector.get_columns("sa_counts", schema="sa_reports")
+        assert [c["name"] for c in columns] == ["n"]
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP VIEW sa_reports.sa_counts")
+            conn.exec_driver_sql("DROP VIEW sa_cheap")
+            conn.exec_driver_sql("DROP SCHEMA sa_reports")
