@@ -14,8 +14,9 @@ One immutable file per segment and vector column, little-endian, in four parts:
     vectors  the rows' full float32 vectors, in cluster order
 
 A search reads the header and head once (one request), the code records of the clusters it
-probes (one request per run of adjacent clusters, all at once), then the full vectors of the
-best candidates (one request per run of nearby entries, all at once): three round trips.
+probes, then the full vectors of the best candidates (each all at once, ranges merged across
+their smallest gaps within a padding budget: `coalesce`): three round trips. Clusters are
+numbered along a path through their centroids, so the clusters a query probes lie in runs.
 """
 
 from __future__ import annotations
@@ -104,12 +105,25 @@ def rotation(dim: int, seed: int) -> np.ndarray:
     return (q * np.sign(np.diag(r))).astype(np.float32)
 
 
-def coalesce(ranges: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
-    """Sorted (start, length) ranges merged where they lie at most `gap` bytes apart: one
-    request instead of several when the bytes between cost less than a request."""
-    out: list[tuple[int, int]] = []
-    for start, length in sorted(ranges):
-        if out and start <= out[-1][0] + out[-1][1] + gap:
+def coalesce(ranges: list[tuple[int, int]], padding: int) -> list[tuple[int, int]]:
+    """Sorted (start, length) ranges merged across the smallest gaps between them, as many
+    as fit in `padding` extra bytes in all: one request instead of several where the bytes
+    between cost less than a request (S3 bills per request; a cold read's round trip
+    waits for its slowest request, and more requests mean more waves of a connection
+    pool). Overlapping or touching ranges are always merged."""
+    ordered = sorted(ranges)
+    if not ordered:
+        return []
+    starts = np.array([s for s, _ in ordered], np.int64)
+    ends = np.maximum.accumulate(starts + np.array([n for _, n in ordered], np.int64))
+    gaps = np.maximum(starts[1:] - ends[:-1], 0)
+    by_size = np.argsort(gaps, kind="stable")
+    merge = np.zeros(len(gaps), bool)
+    merge[by_size[np.cumsum(gaps[by_size]) <= padding]] = True
+    out: list[tuple[int, int]] = [ordered[0]]
+    for i in range(1, len(ordered)):
+        start, length = ordered[i]
+        if merge[i - 1]:
             first, size = out[-1]
             out[-1] = (first, max(size, start + length - first))
         else:
