@@ -105,7 +105,9 @@ class Database:
         self.views = ViewCatalog(self._duck, self.engine, self._on_schema)
         self.direct = DirectPath(self.engine, self.views, self.runner)
         self.indexes = IndexStatements(self.engine, self.views)
-        self.pg_schemas = PgSchemas(self.engine.schemas, self._duck, self.engine.list_namespaces)
+        self.pg_schemas = PgSchemas(
+            self.engine.schemas, self._duck, self.engine.list_namespaces, self.engine.views.names
+        )
         install_pg_catalog(self._duck, self.engine)  # version(), jsonb, pg_class, ...
         self.pg_sequences = PgSequences(self.engine, self._duck, self.pg_schemas.names)
         install_pgvector(self._duck)  # the vector type and pgvector's distance operators

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import elacsym_sql
-from elacsym_sql.errors import UndefinedTable
+from elacsym_sql.errors import DependentObjectsStillExist, UndefinedTable
 from tests.other_process import OtherProcess
 
 
@@ -83,3 +83,16 @@ def test_views_outlive_the_process_and_keep_their_schema(tmp_path: Path, other: 
     with pytest.raises(UndefinedTable):
         _rows(restarted, "SELECT * FROM mine")
     restarted.close()
+
+
+def test_a_schema_with_a_view_is_not_dropped(tmp_path: Path):
+    con = elacsym_sql.connect(str(tmp_path))
+    con.execute("CREATE SCHEMA reports")
+    con.execute("CREATE VIEW reports.one AS SELECT 1 AS n")
+    with pytest.raises(DependentObjectsStillExist) as refused:
+        con.execute("DROP SCHEMA reports")
+    assert refused.value.detail == "view reports.one depends on schema reports"
+    assert _rows(con, "SELECT * FROM reports.one") == [(1,)]
+    con.execute("DROP VIEW reports.one")
+    con.execute("DROP SCHEMA reports")
+    con.close()

@@ -61,10 +61,12 @@ class PgSchemas:
         stored: SchemaStore,
         duck: duckdb.DuckDBPyConnection,
         tables: Callable[[], list[str]],
+        views: Callable[[], set[str]],
     ) -> None:
         self._stored = stored
         self._duck = duck.cursor()
         self._tables = tables  # every namespace name
+        self._views = views  # every stored view's name (decision 0091)
         self._lock = threading.Lock()
         self._names: frozenset[str] = frozenset()
         self._read_at = -REFRESH_SECONDS
@@ -125,15 +127,17 @@ class PgSchemas:
         missing = [n for n in names if n not in known]
         if missing and not if_exists:
             raise InvalidSchemaName(f'schema "{missing[0]}" does not exist')
-        tables = self._tables()
+        relations = [("table", t) for t in self._tables()]
+        relations += [("view", v) for v in sorted(self._views())]
         for name in present:
-            inside = [t for t in tables if split_name(t, known)[0] == name]
+            inside = [(k, r) for k, r in relations if split_name(r, known)[0] == name]
             if inside and cascade:
                 raise NotSupportedError("DROP SCHEMA ... CASCADE of a schema with tables")
             if inside:
+                kind, relation = inside[0]
                 raise DependentObjectsStillExist(
                     f"cannot drop schema {name} because other objects depend on it",
-                    detail=f"table {inside[0]} depends on schema {name}",
+                    detail=f"{kind} {relation} depends on schema {name}",
                     hint="Use DROP ... CASCADE to drop the dependent objects too.",
                 )
         for name in present:
