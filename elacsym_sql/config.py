@@ -146,6 +146,21 @@ class Settings:
         default=10.0,
         metadata={"help": "a member whose heartbeat is older than this is down"},
     )
+    owner_sweep_seconds: float = field(
+        default=60.0,
+        metadata={
+            "help": "a cluster owner lists the dirty markers this often and folds what other"
+            " processes wrote to its namespaces (decision 0086)"
+        },
+    )
+    dirty_mark_seconds: float = field(
+        default=60.0,
+        metadata={
+            "help": "a process appending to a namespace it does not own renews the"
+            " namespace's dirty marker at most this often (decision 0086; the same on every"
+            " process sharing the root)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.idle_watch_seconds < 0:
@@ -158,6 +173,10 @@ class Settings:
             )
         for f in dataclasses.fields(self):
             check_choice(f, getattr(self, f.name), f.name)
+        if self.owner_sweep_seconds <= 0 or self.dirty_mark_seconds <= 0:
+            raise InvalidParameterValue(
+                "owner_sweep_seconds and dirty_mark_seconds must be positive"
+            )
         if not 0 < 3 * self.heartbeat_seconds <= self.heartbeat_ttl_seconds:
             # A few missed renewals (a slow PUT, a GC pause) must not make a member look down.
             raise InvalidParameterValue(

@@ -7,6 +7,7 @@
     <ns>/fts/...
     .namespaces/<ns>  .types/<name>.json  .sequences/<name>  .references/<ns>/...  .txn/<id>.json
     .schemas/<name>  .views/<name>  .cluster/nodes/<node id>/<instance>.json
+    .cluster/dirty/<ns>
 
 Keys of the whole root start with '.', which cannot start a namespace name (schema.py):
 the two kinds never collide.
@@ -22,6 +23,8 @@ DECISIONS = ".txn/"
 SCHEMAS = ".schemas/"  # Postgres schemas other than public (decision 0033)
 VIEWS = ".views/"  # CREATE VIEW's definitions (decision 0091)
 CLUSTER_NODES = ".cluster/nodes/"  # one heartbeat object per running member (decision 0056)
+# Namespaces written by a process that is not their owner, for the owner's sweep (0086).
+CLUSTER_DIRTY = ".cluster/dirty/"
 
 
 def namespace_prefix(namespace: str) -> str:
@@ -154,3 +157,14 @@ def heartbeat_of(key: str) -> tuple[str, str] | None:
         return None
     node_id, _, file = key[len(CLUSTER_NODES) : -len(".json")].partition("/")
     return (node_id, file) if node_id and file and "/" not in file else None
+
+
+def dirty_key(namespace: str) -> str:
+    """The marker saying that a process other than its owner appended to `namespace`."""
+    return CLUSTER_DIRTY + namespace
+
+
+def dirty_namespace(key: str) -> str | None:
+    """The namespace a listed dirty marker names, or None for other keys."""
+    name = key.removeprefix(CLUSTER_DIRTY)
+    return name if key.startswith(CLUSTER_DIRTY) and name and "/" not in name else None

@@ -44,6 +44,7 @@ class Heartbeats:
         self._body = b""
         self._details: dict[str, tuple[str, Address | None] | None] = {}  # key -> role, address
         self._renewal_sent: float | None = None  # monotonic time of the last renewal's PUT
+        self._own_stamp: float | None = None  # its LastModified, as last listed
         self.advertise(None)
 
     def advertise(self, address: Address | None) -> None:
@@ -75,7 +76,8 @@ class Heartbeats:
         if observer:
             now = max(listed.values(), default=0.0)
         else:
-            now = self._store_now(listed.get(self.key))
+            self._own_stamp = listed.get(self.key, self._own_stamp)
+            now = self.store_now()
         beats = []
         for key, mtime in listed.items():
             found = heartbeat_of(key)
@@ -96,13 +98,13 @@ class Heartbeats:
         waiting for the TTL."""
         self.delete(self.node_id, self.instance)
 
-    def _store_now(self, own_stamp: float | None) -> float:
-        """The store's clock now: this run's last stamp plus the time since it was sent. Before
-        the first renewal is listed, the local clock stands in."""
+    def store_now(self) -> float:
+        """The store's clock now: this run's last stamp listed plus the time since that
+        renewal was sent. Before the first renewal is listed, the local clock stands in."""
         since = self.since_renewal()
-        if own_stamp is None or since is None:
+        if self._own_stamp is None or since is None:
             return time.time()
-        return own_stamp + since
+        return self._own_stamp + since
 
     def _read_details(self, key: str) -> tuple[str, Address | None] | None:
         """(role, address) a heartbeat object holds; None (remembered) for a malformed one."""

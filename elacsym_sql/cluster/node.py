@@ -13,7 +13,7 @@ import threading
 import time
 
 from ..config import Settings
-from ..engine import Engine
+from ..engine import Engine, dirty_lifetime
 from ..errors import ElacsymError, InvalidParameterValue
 from . import rendezvous
 from .heartbeat import Beat, Heartbeats
@@ -22,9 +22,6 @@ from .peers import Address, check_node_id, host_of, parse_peers
 
 log = logging.getLogger(__name__)
 
-# An owner looks at every namespace it owns this often, for writes other processes made
-# (embedded writers, members that wrote before it took over), and at once when it gains any.
-SWEEP_SECONDS = 60.0
 # A heartbeat this old is a run that ended without retiring it (killed): delete it.
 FORGET_SECONDS = 3600.0
 
@@ -46,6 +43,8 @@ class ClusterNode:
             raise InvalidParameterValue(f"node id {self.node_id!r} is not among --peers")
         self.listed_address = mine[0].address if mine and mine[0].node_id == self.node_id else None
         self.address: Address | None = None
+        self.sweep_seconds = settings.owner_sweep_seconds
+        self.dirty_lifetime = dirty_lifetime(settings)
         self.heartbeats = Heartbeats(engine.store, self.node_id, self.role)
         engine.set_ownership(self.owns)  # owns nothing until its first heartbeat
         self._lock = threading.Lock()
@@ -53,7 +52,7 @@ class ClusterNode:
         self._owners: tuple[str, ...] = ()
         self._owner_of: dict[str, str | None] = {}  # for the current owners
         self._strangers: set[str] = set()
-        self._last_sweep = 0.0
+        self._last_sweep: float | None = None  # monotonic time of the last sweep (either kind)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="elacsym-cluster", daemon=True)
 
@@ -89,8 +88,8 @@ class ClusterNode:
                 log.exception("cluster heartbeat round failed")
 
     def round(self) -> None:
-        """Renew, list, recompute members and owners; ask the engine to look at owned
-        namespaces when ownership changed or a sweep is due."""
+        """Renew, list, recompute members and owners; sweep all owned namespaces when
+        ownership changed (and at start), else the dirty ones when a sweep is due."""
         try:
             self.heartbeats.renew()
         except ElacsymError as exc:
@@ -107,14 +106,35 @@ class ClusterNode:
         if changed:
             log.info("cluster owners now: %s", ", ".join(self._owners) or "(none)")
         self._warn_strangers(strangers(beats, self.peers))
-        if changed or time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
+        if changed or self._last_sweep is None:
             self.sweep()
+            self.engine.hand_over()
+        # (a query node, or one whose heartbeat is stale, owns nothing: no sweep)
+        elif self.node_id in self._owners and self._sweep_due(self._last_sweep):
+            self.sweep_dirty()
+
+    def _sweep_due(self, last: float) -> bool:
+        return time.monotonic() - last >= self.sweep_seconds
 
     def sweep(self) -> None:
-        """Have the engine look once at every namespace this node owns."""
+        """Have the engine look once at every namespace this node owns: it may have gained
+        some with a dead owner's unfolded writes, which no marker names (one LIST of
+        `.namespaces/`, one look each)."""
         self._last_sweep = time.monotonic()
         mine = [n for n in self.engine.listed_namespaces() if self.owns(n)]
         self.engine.request_maintenance(mine)
+
+    def sweep_dirty(self) -> None:
+        """The periodic sweep, one LIST whatever the number of namespaces: look at the
+        owned namespaces that dirty markers name, and delete those markers that are past
+        their lifetime, unless marked again since they were listed (decision 0086)."""
+        self._last_sweep = time.monotonic()
+        now = self.heartbeats.store_now()
+        mine = [m for m in self.engine.dirty.listed() if self.owns(m.namespace)]
+        self.engine.request_maintenance(m.namespace for m in mine)
+        for mark in mine:
+            if now - mark.listed.mtime > self.dirty_lifetime:
+                self.engine.dirty.expire(mark)
 
     # -- ownership -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from ..index.analyzer import check_options as check_full_text_options
 from ..wal import WalRecord
 from ..wal.record import Kind as WriteKind
 from .api import EngineApi, Recall, check_k, query_matrix
+from .dirty_marks import DirtyMarks, Mark, dirty_lifetime
 from .engine import Engine
 from .filters import KeyFilter
 from .fusion import DEFAULT_ALPHA, DEFAULT_RRF_K, Fusion
@@ -36,11 +37,13 @@ __all__ = [
     "SCORE",
     "SEARCH_FUNCTIONS",
     "STOPWORD_LANGUAGES",
+    "DirtyMarks",
     "Engine",
     "EngineApi",
     "EnumType",
     "Fusion",
     "KeyFilter",
+    "Mark",
     "Namespace",
     "Recall",
     "SchemaStore",
@@ -59,6 +62,7 @@ __all__ = [
     "composite_keys",
     "conform_keys",
     "conform_rows",
+    "dirty_lifetime",
     "failing_row",
     "query_matrix",
     "rowid_sequence",

@@ -10,9 +10,9 @@ namespaces cost no object-store requests (decision 0060).
   namespace costs nothing until its next traffic. A strong read is a look too: namespaces
   read strongly all the time get no extra ones.
 - Fold and compact the namespaces this process writes to, and those an owner's sweep asks
-  for (`Engine.request_maintenance`, decision 0057), when this node owns them; decided
-  from the state as last read (no request to decide; the work itself reads what it
-  needs). A sweep's look is not traffic.
+  for (`Engine.request_maintenance`: dirty markers, decisions 0057 and 0086), when this
+  node owns them; decided from the state as last read (no request to decide; the work
+  itself reads what it needs). A sweep's look is not traffic, and folds any tail it finds.
 - Collect garbage every max(60 s, grace / 10) while the namespace has traffic or commits
   (so at most once more after the last of them), and a grace period after this process's
   last commit (a fold, a compaction, a DROP), so an idle or dropped namespace does not
@@ -126,10 +126,13 @@ class Background:
         if not engine.owns(name):
             return  # another cluster member's to maintain (decision 0057)
         snap = ns.cached()
-        if snap is None or not (requested or ns.written):
-            return  # the writers of a namespace index it, and its owner when it sweeps
+        # The writers of a namespace index it, and its owner when its sweep asks; a
+        # namespace this process committed to stays for its garbage collections.
+        if snap is None or not (requested or ns.written or state.last_commit > -math.inf):
+            return
         if snap.tail.records and (
-            snap.tail.pending_rows >= settings.fold_min_rows
+            requested  # the owner's look may be the last for a while: fold what it found
+            or snap.tail.pending_rows >= settings.fold_min_rows
             or now - state.last_fold >= settings.fold_interval_seconds
         ):
             engine.fold(name)

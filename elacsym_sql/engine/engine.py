@@ -28,6 +28,7 @@ from ..segment.files import positions_of
 from ..storage import DiskCache, open_store
 from ..wal import wal_key
 from .background import Background
+from .dirty_marks import DirtyMarks
 from .fold import compact, fold
 from .gc import collect_garbage
 from .indexer import Indexer
@@ -65,7 +66,9 @@ class Engine:
         # Whether this node folds, compacts and collects a namespace (cluster/ says: only
         # its owner does); maintenance others asked for, for the indexer's next tick.
         self._owns: Callable[[str], bool] = lambda name: True
+        self._member = False  # set_ownership was called: a cluster member
         self._requested: set[str] = set()
+        self.dirty = DirtyMarks(self.store, settings.dirty_mark_seconds)
         self.background = Background(self)
         self._indexer: Indexer | None = None
         if settings.indexer:
@@ -81,7 +84,7 @@ class Engine:
             ns = self._namespaces.get(name)
             if ns is None:
                 ns = self._namespaces[name] = Namespace(
-                    name, self.store, self.settings, self.decisions
+                    name, self.store, self.settings, self.decisions, self._mark_unowned
                 )
             return ns
 
@@ -203,8 +206,29 @@ class Engine:
 
     def set_ownership(self, owns: Callable[[str], bool]) -> None:
         """Fold, compact and collect only the namespaces `owns` accepts (a cluster member's
-        own); the others are their owners' to maintain."""
-        self._owns = owns
+        own); the others are their owners' to maintain, and appends to them leave a dirty
+        marker. Without it (an embedded process) every append does: a cluster may share
+        the root."""
+        self._owns, self._member = owns, True
+
+    def _mark_unowned(self, name: str) -> bool:
+        """Before an append to `name`: leave a dirty marker unless this process is its
+        cluster owner (dirty_marks.py); whether it is not."""
+        if self._member and self._owns(name):
+            return False
+        self.dirty.mark(name)
+        return True
+
+    def hand_over(self) -> None:
+        """After ownership changed: mark the namespaces this process no longer owns whose
+        tail, as last read here, holds writes (possibly its own, appended as the owner
+        after the new owner's first look). No request for the others."""
+        with self._lock:
+            handles = list(self._namespaces.values())
+        for ns in handles:
+            snap = ns.cached()
+            if ns.written and snap is not None and snap.tail.records and not self._owns(ns.name):
+                self.dirty.mark(ns.name)
 
     def request_maintenance(self, names: Iterable[str]) -> None:
         """Have the indexer look at these namespaces once, written here or not (an owner

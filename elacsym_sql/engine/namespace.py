@@ -16,6 +16,7 @@ before it, and conditional writers wait for it to be decided.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -26,7 +27,7 @@ import pyarrow as pa
 
 from ..catalog import Manifest, ManifestStore
 from ..config import Settings
-from ..errors import SerializationFailure, UndefinedTable
+from ..errors import ElacsymError, SerializationFailure, UndefinedTable
 from ..interrupts import check_interrupt
 from ..schema import Schema
 from ..storage import ObjectStore
@@ -37,6 +38,8 @@ from .group_commit import GroupCommit, Outcome
 from .stalled_append import Stamp, landed_in_folded_slot, may_have_been_collected
 from .tail import Tail, net_change
 from .txn_decisions import TxnDecisions
+
+log = logging.getLogger(__name__)
 
 
 class WriteConflict(Exception):
@@ -82,11 +85,19 @@ class Snapshot:
 
 class Namespace:
     def __init__(
-        self, name: str, store: ObjectStore, settings: Settings, decisions: TxnDecisions
+        self,
+        name: str,
+        store: ObjectStore,
+        settings: Settings,
+        decisions: TxnDecisions,
+        mark_unowned: Callable[[str], bool] = lambda name: False,
     ) -> None:
         self.name = name
         self.settings = settings
         self.decisions = decisions
+        # Leaves a dirty marker, and says True, when this process does not own the
+        # namespace: its owner folds what we append (dirty_marks.py).
+        self._mark_unowned = mark_unowned
         self.wal = WalLog(store, name)
         self.manifests = ManifestStore(store)
         # Held by a writer from evaluating a statement to appending it, so writers in this
@@ -331,6 +342,21 @@ class Namespace:
         """
         check_interrupt()  # before anything is written: a cancel leaves nothing behind
         self.last_traffic = time.monotonic()
+        marked = self._mark_unowned(self.name)  # before: a crash after the append leaves it
+        seq = self._append_records(parts, check, txn)
+        if not marked:  # owned when it began: mark if ownership moved while it ran
+            try:
+                self._mark_unowned(self.name)
+            except ElacsymError as exc:  # the write is durable; the new owner folds it at
+                log.warning("no dirty marker for %s: %s", self.name, exc)  # its next look
+        return seq
+
+    def _append_records(
+        self,
+        parts: Sequence[tuple[Kind, pa.Table]],
+        check: Callable[[Snapshot], None] | None,
+        txn: TxnRef | None,
+    ) -> int:
         with self.write_lock:
             payload = b""
             incarnation = ""

@@ -21,6 +21,7 @@ class ObjectInfo:
     key: str
     size: int
     mtime: float  # seconds since the epoch
+    etag: str | None = None  # when the listing says (S3 does), for `delete_if_unchanged`
 
 
 class ObjectStore(abc.ABC):
@@ -71,6 +72,11 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove `key`; a missing key is not an error."""
+
+    @abc.abstractmethod
+    def delete_if_unchanged(self, listed: ObjectInfo) -> bool:
+        """Remove the object `listed` named if it is still the one listed (not written again
+        since); False when it changed or is gone."""
 
     @abc.abstractmethod
     def download(self, key: str, path: str) -> None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 
 from ..errors import ObjectNotFound, PreconditionFailed
@@ -155,6 +156,24 @@ class LocalStore(ObjectStore):
         self.request_counts["delete"] += 1
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._path(key))
+
+    def delete_if_unchanged(self, listed: ObjectInfo) -> bool:
+        """Move the object aside (atomic), delete it if it is the one listed (same mtime and
+        size), else put it back unless it was written again meanwhile."""
+        self.request_counts["delete"] += 1
+        path = self._path(listed.key)
+        aside = os.path.join(self.root, _TMP_DIR, f"delete-{os.getpid()}-{uuid.uuid4().hex}")
+        try:
+            os.rename(path, aside)
+        except FileNotFoundError:
+            return False
+        st = os.stat(aside)
+        same = st.st_mtime == listed.mtime and st.st_size == listed.size
+        if not same:
+            with contextlib.suppress(FileExistsError):  # a newer write is there: it stays
+                os.link(aside, path)
+        os.unlink(aside)
+        return same
 
     def download(self, key: str, path: str) -> None:
         self.request_counts["get"] += 1

@@ -92,6 +92,9 @@ class MeteredStore(ObjectStore):
     def delete(self, key: str) -> None:
         self._call("delete", key, lambda: self.inner.delete(key))
 
+    def delete_if_unchanged(self, listed: ObjectInfo) -> bool:
+        return self._call("delete", listed.key, lambda: self.inner.delete_if_unchanged(listed))
+
     def download(self, key: str, path: str) -> None:
         self._call("get", key, lambda: self.inner.download(key, path))
         STORE_BYTES.labels("get").inc(os.path.getsize(path))

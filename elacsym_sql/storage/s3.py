@@ -323,9 +323,8 @@ class S3Store(ObjectStore):
         while True:
             page = self._run("LIST", prefix, lambda: self.client.list_objects_v2(**args))
             for obj in page.get("Contents", []):
-                yield ObjectInfo(
-                    obj["Key"][len(base) :], obj["Size"], obj["LastModified"].timestamp()
-                )
+                key, mtime = obj["Key"][len(base) :], obj["LastModified"].timestamp()
+                yield ObjectInfo(key, obj["Size"], mtime, _etag(obj["ETag"]))
             if not page.get("IsTruncated"):
                 return
             args.pop("StartAfter", None)
@@ -427,6 +426,22 @@ class S3Store(ObjectStore):
             self._run(
                 "DELETE", key, lambda: self.client.delete_object(**self._where(key)), write=True
             )
+
+    def delete_if_unchanged(self, listed: ObjectInfo) -> bool:
+        """DELETE with If-Match on the listed ETag (AWS since 2025-09, moto 5.2). A store
+        that ignores the header deletes unconditionally."""
+        where = self._where(listed.key)
+        cond = {} if listed.etag is None else {"IfMatch": f'"{listed.etag}"'}
+        try:
+            self._run(
+                "DELETE If-Match",
+                listed.key,
+                lambda: self.client.delete_object(**where, **cond),
+                conditional=True,
+            )
+        except (PreconditionFailed, ObjectNotFound):  # written again since, or gone
+            return False
+        return True
 
     def close(self) -> None:
         self.client.close()

@@ -176,6 +176,20 @@ def test_delete(store: ObjectStore) -> None:
     store.delete("never/existed")
 
 
+def test_delete_if_unchanged(store: ObjectStore) -> None:
+    # What an owner does with an expired dirty marker (decision 0086); S3 and SeaweedFS
+    # honour If-Match on DELETE.
+    store.put("m/k", b"first")
+    (first,) = store.list("m/")
+    store.put("m/k", b"again")  # written again after the listing (LastModified may be equal)
+    assert store.delete_if_unchanged(first) is False
+    assert store.get("m/k") == b"again"  # the newer object stays
+    (again,) = store.list("m/")
+    assert store.delete_if_unchanged(again) is True
+    assert not store.exists("m/k")
+    assert store.delete_if_unchanged(again) is False  # gone
+
+
 def test_download(store: ObjectStore, tmp_path: Any) -> None:
     payload = bytes(range(256)) * 4096  # 1 MiB
     store.put("blob.bin", payload)
