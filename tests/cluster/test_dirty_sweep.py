@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -75,6 +76,22 @@ def test_the_owner_folds_an_embedded_writers_writes_without_traffic(
 NAMES = [f"idle{i}" for i in range(5)]
 
 
+def _requests(engine, name: str) -> int:
+    return sum(engine.store.requests_of(name).values())
+
+
+def _settled(counts: Callable[[], dict[str, int]]) -> dict[str, int]:
+    """`counts()` once it stays the same for a second (the garbage collection that follows
+    a fold may still be under way)."""
+    last = counts()
+    while True:
+        time.sleep(1)
+        now = counts()
+        if now == last:
+            return now
+        last = now
+
+
 @pytest.mark.parametrize("backend", ["s3"])
 def test_an_idle_owner_lists_once_a_period_and_asks_nothing_per_namespace(
     make_settings, moto_server
@@ -104,13 +121,12 @@ def test_an_idle_owner_lists_once_a_period_and_asks_nothing_per_namespace(
                 # Folded (as last read here: no request), and the watches over.
                 wait_for(lambda: not any(engine.namespace(n).cached().tail.records for n in NAMES))
                 wait_for(lambda: not any(engine.background.awake(n) for n in NAMES), 60)
-                time.sleep(1)  # the collection that follows a fold, if still under way
-                counted = {n: sum(engine.store.requests_of(n).values()) for n in NAMES}
+                counted = _settled(lambda: {n: _requests(engine, n) for n in NAMES})
                 at_server, started = proxy.keys_requested(), time.monotonic()
                 time.sleep(8 * SWEEP)
                 at_server = proxy.keys_requested() - at_server
                 elapsed = time.monotonic() - started
-                after = {n: sum(engine.store.requests_of(n).values()) for n in NAMES}
+                after = {n: _requests(engine, n) for n in NAMES}
             finally:
                 node.stop()
     assert after == counted  # no request for any idle namespace, as the store counts...
