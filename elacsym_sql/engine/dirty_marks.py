@@ -2,7 +2,7 @@
 namespaces other processes wrote to (decision 0086).
 
 A process that appends to a namespace it does not own (a member committing a transaction
-block or DDL where it runs; an embedded process, which cannot know whether a cluster
+block where it runs; an embedded process, which cannot know whether a cluster
 shares the root) puts `.cluster/dirty/<namespace>` before the append, so a crash after
 the append still leaves the mark. It puts it again only when its last mark of that
 namespace is `dirty_mark_seconds` old: a stream of writes costs one extra PUT a period,
