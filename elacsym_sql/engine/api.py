@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..errors import (
     DatatypeMismatch,
@@ -242,7 +243,7 @@ class EngineApi:
             k,
             ef=ef,
             exact=exact,
-            allowed_keys=where.keys if where else None,
+            allowed_keys=(lambda: self._keys_of(snap, where)) if where else None,
             filter_id=where.cache_id if where else None,
             recall_target=recall_target,
         )
@@ -283,7 +284,7 @@ class EngineApi:
         searcher = self.engine.full_text.searcher(snap)
         return text_search(
             snap, self.engine.files, searcher, texts, k, mode=mode, columns=columns,
-            allowed_keys=where.keys() if where else None,
+            allowed_keys=self._keys_of(snap, where) if where else None,
         )  # fmt: skip
 
     def hybrid_search(
@@ -322,6 +323,15 @@ class EngineApi:
 
     def _snapshot(self, name: str | Snapshot) -> Snapshot:
         return name if isinstance(name, Snapshot) else self.engine.namespace(name).snapshot()
+
+    def _keys_of(self, snap: Snapshot, where: KeyFilter) -> pa.Array:
+        """The keys the filter admits, evaluated once per snapshot (unless it is volatile):
+        a hybrid search's two branches and the next searches share them (evaluating a SQL
+        filter scans the namespace: O(rows) per query otherwise)."""
+        if where.cache_id is None:
+            return where.keys()
+        key = ("filter-keys", snap.name, snap.token, where.cache_id)
+        return self.engine.files.memory.get(key, where.keys)
 
     def _allowed(self, snap: Snapshot, f: FilterArg) -> KeyFilter | None:
         """The filter as the keys it admits: a JSON filter checked against the schema and
