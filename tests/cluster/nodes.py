@@ -110,9 +110,9 @@ class Node:
                 self.proc.wait()
 
 
-def start_node(settings: Settings, node_id: str, cache_dir: Path, **extra: Any) -> Node:
-    """`elacsym serve --cluster` as `node_id`; returns once it is listening and a member."""
-    pg_port, http_port = free_port(), free_port()
+def elacsym_env(settings: Settings, cache_dir: Path, **values: Any) -> dict[str, str]:
+    """The environment of an `elacsym` process on the test's root (its storage settings,
+    `cache_dir`, then `values`), importing this checkout, with no ELACSYM_* of ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELACSYM_")}
     values = {
         "data": settings.data,
@@ -120,13 +120,19 @@ def start_node(settings: Settings, node_id: str, cache_dir: Path, **extra: Any) 
         "s3_region": settings.s3_region,
         "s3_access_key_id": settings.s3_access_key_id,
         "s3_secret_access_key": settings.s3_secret_access_key,
-        "cache_dir": str(cache_dir / node_id),
-        "node_id": node_id,
-        "cluster": "true",
-        "workers": 1,  # one process per member id (serve --workers N: tests/server/test_workers.py)
-    } | extra
+        "cache_dir": str(cache_dir),
+    } | values
     env |= {f"ELACSYM_{k.upper()}": str(v) for k, v in values.items() if v is not None}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def start_node(settings: Settings, node_id: str, cache_dir: Path, **extra: Any) -> Node:
+    """`elacsym serve --cluster` as `node_id`; returns once it is listening and a member."""
+    pg_port, http_port = free_port(), free_port()
+    # One process per member id (serve --workers N: tests/server/test_workers.py).
+    member = {"node_id": node_id, "cluster": "true", "workers": 1}
+    env = elacsym_env(settings, cache_dir / node_id, **(member | extra))
     log = cache_dir / f"{node_id}.log"  # a file: a pipe nobody reads could fill and block
     cache_dir.mkdir(parents=True, exist_ok=True)
     addresses = ["--listen", f"127.0.0.1:{pg_port}", "--http", f"127.0.0.1:{http_port}"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -23,7 +22,7 @@ from elacsym_sql.cluster import owner
 from elacsym_sql.config import Settings
 from elacsym_sql.metrics import FORWARDED
 from elacsym_sql.testing.s3servers import MOTO_KEY, MOTO_SECRET, REGION, s3_client
-from tests.cluster.nodes import ROOT, Node, start_node, wait_for
+from tests.cluster.nodes import ROOT, Node, elacsym_env, start_node, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -254,18 +253,7 @@ def test_maintenance_at_a_non_owner_runs_at_the_owner(cluster):
 
 def _cli(settings: Settings, tmp: Path, *args: str) -> str:
     """`elacsym <args>` on the cluster's root, as another process; its stdout."""
-    values = {
-        "data": settings.data,
-        "s3_endpoint": settings.s3_endpoint,
-        "s3_region": settings.s3_region,
-        "s3_access_key_id": settings.s3_access_key_id,
-        "s3_secret_access_key": settings.s3_secret_access_key,
-        "cache_dir": str(tmp / "cli"),
-        **FAST,
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ELACSYM_")}
-    env |= {f"ELACSYM_{k.upper()}": str(v) for k, v in values.items()}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env = elacsym_env(settings, tmp / "cli", **FAST)
     done = subprocess.run(
         [sys.executable, "-m", "elacsym_sql.cli", *args],
         capture_output=True,

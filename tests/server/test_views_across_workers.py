@@ -11,19 +11,13 @@ import psycopg
 import pytest
 
 from tests.server.psql_client import psql
-from tests.server.test_workers import Served, _connections_on_both, _settled, _start, _wait
+from tests.server.test_workers import Served, _connections_on_both, two_workers
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    s = _start(tmp_path, "--workers", "2")
-    try:
-        _wait(lambda: _settled(s, {"host-w0", "host-w1"}))
+    with two_workers(tmp_path) as s:
         yield s
-    finally:
-        if s.proc.poll() is None:
-            s.proc.kill()  # the workers see their lifeline close and stop
-            s.proc.wait()
 
 
 @pytest.mark.slow

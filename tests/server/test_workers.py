@@ -4,6 +4,7 @@ CancelRequest) against separate processes over a local data directory."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -76,9 +77,10 @@ def _start(tmp: Path, *extra: str, env: dict[str, str] | None = None) -> Served:
     return Served(proc, pg, http, log)
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    s = _start(tmp_path, "--workers", "2")
+@contextlib.contextmanager
+def two_workers(tmp: Path) -> Iterator[Served]:
+    """`serve --workers 2`, once both workers see each other live."""
+    s = _start(tmp, "--workers", "2")
     try:
         _wait(lambda: _settled(s, {"host-w0", "host-w1"}))
         yield s
@@ -86,6 +88,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
         if s.proc.poll() is None:
             s.proc.kill()  # the workers see their lifeline close and stop
             s.proc.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    with two_workers(tmp_path) as s:
+        yield s
 
 
 def _settled(s: Served, workers: set[str]) -> bool:
