@@ -17,7 +17,7 @@ from ..errors import ElacsymError, OwnerUnavailable
 from .forward_login import FORWARDED_BY_HEADER
 from .membership import Member
 from .observer import ClusterObserver
-from .routing import View, next_owner, owner_elsewhere
+from .routing import View, next_owner, owner_elsewhere, owner_wait_deadline
 
 TIMEOUT_SECONDS = 600.0  # compacting a large namespace takes a while
 Raise = Callable[[str, str, str | None, str | None], ElacsymError]  # sqlstate, msg, detail, hint
@@ -34,6 +34,7 @@ def compact_at_owner(view: View | None, namespace: str, error: Raise) -> dict[st
     when the owner is unreachable, as a forwarded write does; another process refuses
     with 57P03, naming the owner."""
     target: Member | None = owner_elsewhere(view, namespace)
+    deadline: float | None = None  # from the first attempt turned away
     while target is not None:
         assert view is not None
         address = target.address
@@ -52,7 +53,8 @@ def compact_at_owner(view: View | None, namespace: str, error: Raise) -> dict[st
                     f"unreachable ({exc}); nothing was compacted",
                     hint="retry when the member is back, or after another took it over",
                 ) from None
-            target = next_owner(view, namespace, target)
+            deadline = deadline or owner_wait_deadline(view)
+            target = next_owner(view, namespace, target, deadline)
     return None
 
 

@@ -38,21 +38,30 @@ def owner_elsewhere(node: View | None, namespace: str) -> Member | None:
     return node.member(owner_id)
 
 
-def next_owner(node: View, namespace: str, unreachable: Member) -> Member | None:
-    """After `unreachable` refused a forwarded write (nothing sent): wait for the members to
-    agree on another owner, or for the same member to heartbeat from a new address (a
-    restarted worker of `serve --workers N`), up to the heartbeat TTL plus a round; returns
-    it (None: this node) or raises OwnerUnavailable (57P03) when neither happened."""
-    deadline = time.monotonic() + node.ttl + 2 * node.period
-    while time.monotonic() < deadline:
+def owner_wait_deadline(node: View) -> float:
+    """How long a write may wait for an unreachable owner, from its first failure: the
+    heartbeat TTL (a dead owner is then down and its namespaces moved) plus a round."""
+    return time.monotonic() + node.ttl + 2 * node.period
+
+
+def next_owner(node: View, namespace: str, unreachable: Member, deadline: float) -> Member | None:
+    """After `unreachable` turned a forwarded write away (nothing sent): the member to try
+    next (None: this node) — a new owner once the members agree on one, the same member
+    at a new address (a restarted worker of `serve --workers N`), or the same member again
+    after a pause while it still heartbeats (busy or full: a live owner is worth another
+    try). Raises OwnerUnavailable (57P03) at `deadline` (owner_wait_deadline)."""
+    paused = False
+    while True:
         if node.owner_of(namespace) != unreachable.node_id:
             return owner_elsewhere(node, namespace)
         now = node.member(unreachable.node_id)
-        if now is not None and now.address != unreachable.address:
+        if now is not None and (now.address != unreachable.address or (paused and now.live)):
             return now
+        if time.monotonic() >= deadline:
+            raise OwnerUnavailable(
+                f'the owner of namespace "{namespace}", member {unreachable.node_id}, is '
+                "unreachable and no other member took the namespace over; nothing was written",
+                hint="retry the write",
+            )
         time.sleep(node.period / 2)
-    raise OwnerUnavailable(
-        f'the owner of namespace "{namespace}", member {unreachable.node_id}, is unreachable '
-        "and no other member took the namespace over; nothing was written",
-        hint="retry the write",
-    )
+        paused = True

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from ..cluster import ClusterNode
 from ..cluster.forward_login import FORWARDED_BY_HEADER as FORWARDED_BY
 from ..cluster.membership import Member
-from ..cluster.routing import next_owner, owner_elsewhere
+from ..cluster.routing import next_owner, owner_elsewhere, owner_wait_deadline
 from ..errors import OwnerUnavailable, StatementCompletionUnknown
 from ..metrics import FORWARDED
 from .shape import Json
@@ -112,6 +112,7 @@ class HttpForwarding:
         call: tuple[str, str, bytes],
     ) -> Response | None:
         method, path, body = call
+        deadline: float | None = None  # from the first attempt turned away
         while target is not None:
             address = target.address
             if address is None or address.http_port is None:
@@ -125,7 +126,8 @@ class HttpForwarding:
                     method, address.host, address.http_port, path, body, node.node_id
                 )
             except NotSent:
-                target = next_owner(node, namespace, target)  # dead: wait for its successor
+                deadline = deadline or owner_wait_deadline(node)
+                target = next_owner(node, namespace, target, deadline)  # busy, or dead
                 continue
             FORWARDED.labels("http").inc()
             return Response(data, status, media_type="application/json")

@@ -6,7 +6,8 @@ SeaweedFS (marked):
   again to the new owner);
 - writes through the other member go on once it sees the owner down (it owns the namespace
   then), and after SIGCONT both members write it while each may still believe it owns it:
-  no acknowledged write is lost, reordered or duplicated (decisions 0057, 0084).
+  no acknowledged write is lost, reordered or duplicated (decisions 0057, 0084);
+- an owner that is live but turns connections away (full) gets the write once it has room.
 
 Every write bumps a counter and appends its mark to a trail on one row (acknowledged ones
 1, 2, 3, ...; the one that ended with 40003 "s"), so the row shows which writes applied,
@@ -65,3 +66,35 @@ def test_stalled_owner_loses_reorders_and_duplicates_nothing(make_settings, tmp_
             marks = trail.split()
             assert [m for m in marks if m != "s"] == [str(k) for k in range(1, acked + 1)], trail
             assert marks.count("s") <= 1 and n == len(marks), (n, trail)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local"])  # routing, whatever the store
+def test_a_live_owner_that_turns_a_write_away_gets_it_once_it_has_room(make_settings, tmp_path):
+    """An owner that refuses a connection for a while (full: 53300) but heartbeats is tried
+    again: the write lands once it has room, instead of 57P03 when the wait for a new owner
+    (the TTL: a long one here) ends with none."""
+    table = owned_by("b", "full")
+    with a_and_b(make_settings(), tmp_path, max_connections=3, heartbeat_ttl_seconds=20) as (a, b):
+        b.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY)")
+        held: list[psycopg.Connection] = []
+        try:
+            while True:  # fill b (a closed session's slot is freed a moment after it ends)
+                try:
+                    held.append(b.connect())
+                except psycopg.OperationalError as exc:
+                    assert "too many clients" in str(exc), exc
+                    break
+            with ThreadPoolExecutor(1) as pool:
+                write = pool.submit(a.sql, f"INSERT INTO {table} VALUES (1)")
+                log = tmp_path / "a.log"
+                wait_for(lambda: f"owner b of {table} unreachable" in log.read_text(),
+                         what="a turned away by b")  # fmt: skip
+                for conn in held:
+                    conn.close()
+                held = []
+                write.result(timeout=60)
+        finally:
+            for conn in held:
+                conn.close()
+        assert b.sql(f"SELECT id FROM {table}") == [(1,)]

@@ -21,7 +21,7 @@ from ...cluster.membership import Member
 from ...cluster.observer import ClusterObserver
 from ...cluster.peers import Address
 from ...cluster.pg_forward import Answer, NotSent, PgPool
-from ...cluster.routing import View, next_owner, owner_elsewhere
+from ...cluster.routing import View, next_owner, owner_elsewhere, owner_wait_deadline
 from ...errors import ElacsymError, OwnerUnavailable
 from ...metrics import FORWARDED
 from ..errors import error_class
@@ -120,6 +120,7 @@ class WireForwarding:
         node, pool = self.node, self._pool
         assert node is not None and pool is not None
         target: Member | None = owner_elsewhere(node, name)
+        deadline: float | None = None  # from the first attempt turned away
         while target is not None:
             if target.address is None:
                 raise OwnerUnavailable(
@@ -133,7 +134,8 @@ class WireForwarding:
                 log.warning("owner %s of %s unreachable: %s", target.node_id, name, exc)
                 if isinstance(node, ClusterObserver):
                     return None  # an embedded writer writes it itself (safe), not waits
-                target = next_owner(node, name, target)  # dead: wait for its successor
+                deadline = deadline or owner_wait_deadline(node)
+                target = next_owner(node, name, target, deadline)  # busy, or dead: its successor
                 continue
             except ElacsymError:
                 FORWARDED.labels(self._door).inc()  # the owner's refusal, answered as ours
