@@ -145,10 +145,13 @@ class StoredViews:
                 [name],
             ).fetchone()
             assert row is not None, f"DuckDB made no view {name}"
+            reads = _reads(name, row[0])
+            if reads & _temporary_tables(cur):
+                return  # Postgres makes a view of a temporary table temporary: not stored
             if not self._stored.create(name, row[0], replace):  # another process won
                 self._forget(name)
                 raise DuplicateTable(f'relation "{name}" already exists')
-            self._applied[name], self._reads[name] = row[0], _reads(name, row[0])
+            self._applied[name], self._reads[name] = row[0], reads
 
     def drop(self, names: list[str | None], if_exists: bool) -> None:
         """DROP VIEW [IF EXISTS] a, b: each a stored view, or 42P01 (42809 for a table)."""
@@ -189,3 +192,9 @@ def _reads(name: str, sql: str) -> set[str]:
     except (ParseError, TokenError):
         return set()
     return referenced_tables(tree) - {name}
+
+
+def _temporary_tables(cur: duckdb.DuckDBPyConnection) -> set[str]:
+    """The session's temporary tables (DuckDB's temp catalog is per connection)."""
+    rows = cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    return {r[0] for r in rows}
