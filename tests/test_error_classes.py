@@ -21,8 +21,8 @@ INTERNAL_SIGNALS = {
     "engine/namespace.py": {"WriteConflict"},
     "engine/transaction.py": {"_Undecided"},
     "storage/retry.py": {"Transient"},
-    "http/forward.py": {"NotSent"},
-    "cluster/pg_forward.py": {"NotSent", "NoAnswer"},
+    "cluster/routing.py": {"NotSent"},
+    "cluster/pg_forward.py": {"NoAnswer"},
     "testing/s3servers.py": {"ServerStartError"},
 }
 CATEGORIES = (

@@ -10,21 +10,15 @@ from __future__ import annotations
 import http.client
 import json
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
-from ..errors import ElacsymError, OwnerUnavailable
+from ..errors import OwnerUnavailable
 from .forward_login import FORWARDED_BY_HEADER
 from .membership import Member
 from .observer import ClusterObserver
-from .routing import View, next_owner, owner_elsewhere, owner_wait_deadline
+from .routing import NotSent, Raise, View, next_owner, owner_elsewhere, owner_wait_deadline
 
 TIMEOUT_SECONDS = 600.0  # compacting a large namespace takes a while
-Raise = Callable[[str, str, str | None, str | None], ElacsymError]  # sqlstate, msg, detail, hint
-
-
-class _NotSent(Exception):
-    """The owner could not be reached: it compacted nothing."""
 
 
 def compact_at_owner(view: View | None, namespace: str, error: Raise) -> dict[str, Any] | None:
@@ -46,7 +40,7 @@ def compact_at_owner(view: View | None, namespace: str, error: Raise) -> dict[st
             )
         try:
             return _post(address.host, address.http_port, namespace, view.node_id, error)
-        except _NotSent as exc:
+        except NotSent as exc:
             if isinstance(view, ClusterObserver):  # no member: it does not wait for one
                 raise OwnerUnavailable(
                     f'namespace "{namespace}" is owned by member {target.node_id}, which is '
@@ -65,7 +59,7 @@ def _post(host: str, port: int, namespace: str, sender: str, error: Raise) -> di
         try:
             conn.request("POST", path, b"{}", {FORWARDED_BY_HEADER: sender})
         except OSError as exc:
-            raise _NotSent(str(exc)) from None
+            raise NotSent(str(exc)) from None
         try:
             answer = conn.getresponse()
             body = json.loads(answer.read() or b"{}")

@@ -26,18 +26,13 @@ from ..errors import ElacsymError, OwnerUnavailable, StatementCompletionUnknown
 from ..interrupts import check_interrupt
 from .forward_login import FORWARDED_PREFIX, forward_password
 from .peers import Address
+from .routing import NotSent, Raise
 
 IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
 CONNECT_TIMEOUT_SECONDS = 5
 COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
 WAIT_STEP_SECONDS = 0.25  # how often a forwarded statement's wait looks for a cancel
 _CANCEL_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)
-
-Raise = Callable[[str, str, str | None, str | None], ElacsymError]  # sqlstate, msg, detail, hint
-
-
-class NotSent(Exception):
-    """No connection to the owner: it never saw the statement."""
 
 
 class NoAnswer(Exception):

@@ -10,10 +10,19 @@ views differ for a moment never pass a write back and forth.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Protocol
 
-from ..errors import OwnerUnavailable
+from ..errors import ElacsymError, OwnerUnavailable
 from .membership import Member
+
+# How a caller turns the owner's refusal into its own error: sqlstate, message, detail, hint.
+Raise = Callable[[str, str, str | None, str | None], ElacsymError]
+
+
+class NotSent(Exception):
+    """A forwarded request never reached the owner (no connection): it is safe to send it to
+    the owner's successor."""
 
 
 class View(Protocol):

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from ..cluster import ClusterNode
 from ..cluster.forward_login import FORWARDED_BY_HEADER as FORWARDED_BY
 from ..cluster.membership import Member
-from ..cluster.routing import next_owner, owner_elsewhere, owner_wait_deadline
+from ..cluster.routing import NotSent, next_owner, owner_elsewhere, owner_wait_deadline
 from ..errors import OwnerUnavailable, StatementCompletionUnknown
 from ..metrics import FORWARDED
 from .shape import Json
@@ -27,10 +27,6 @@ from .shape import Json
 # keep-alive (75 s), so a reused connection is never one the owner is closing.
 IDLE_SECONDS = 30.0
 ANSWER_TIMEOUT_SECONDS = 300.0  # a large upsert at the owner may take a while
-
-
-class NotSent(Exception):
-    """The request could not be sent: the owner did not receive it."""
 
 
 class HttpPool:

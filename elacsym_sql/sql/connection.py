@@ -17,6 +17,7 @@ from ..errors import InterfaceError, QueryCanceled
 from ..interrupts import checking
 from .database import Database, Params
 from .parse import front_door
+from .python_variables import caller_frame, register_caller_tables
 from .results import Outcome, ResultSet
 
 _COUNT_DESCRIPTION = [("Count", "BIGINT", None, None, None, None, None)]
@@ -32,11 +33,12 @@ class Cursor:
         self._count_rows: list[tuple[int]] = []
         self._closed = False
         self._canceled = False  # interrupt() was called during the running statement
+        self._variables: list[str] = []  # the caller's tables registered for the last statement
 
     # -- executing -------------------------------------------------------------------------
 
     def execute(self, operation: str, parameters: Params = None) -> Cursor:
-        self._begin()
+        self._begin(operation)
         with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute(
                 self._duck, operation, parameters, self.connection.session
@@ -45,7 +47,7 @@ class Cursor:
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Sequence[Any]]) -> Cursor:
-        self._begin()
+        self._begin(operation)
         rows = list(seq_of_parameters)
         with front_door(operation), checking(self._stop_if_canceled):
             self._outcome = self.connection.database.execute_many(
@@ -54,10 +56,15 @@ class Cursor:
         self._after()
         return self
 
-    def _begin(self) -> None:
+    def _begin(self, operation: str) -> None:
         self._check_open()
         self._outcome = None
         self._canceled = False
+        for name in self._variables:
+            self._duck.unregister(name)
+        self._variables = register_caller_tables(
+            self._duck, operation, caller_frame(), self.connection.database.names_a_relation
+        )
         # Nothing done yet: what runs before the statement proper (rewriting it reads the
         # store's schemas) may be canceled too, not only after SessionState.run starts it.
         self.connection.session.transaction.commit_point.start()

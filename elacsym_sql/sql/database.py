@@ -82,8 +82,9 @@ class Database:
         self.settings = settings
         self.engine = Engine(settings)
         self._duck = duckdb.connect(":memory:")
-        # Let `SELECT * FROM df` find a DataFrame in the user's frame, not only in ours.
-        self._duck.execute("SET GLOBAL python_scan_all_frames = true")
+        # Never look up Python variables as tables: only the embedded caller's are found,
+        # by sql/python_variables.py.
+        self._duck.execute("SET GLOBAL python_enable_replacements = false")
         # A library and a server must not draw progress bars on the host's stdout.
         self._duck.execute("SET enable_progress_bar = false")
         # Postgres's arithmetic: integer / integer truncates; any division by zero is an
@@ -245,6 +246,15 @@ class Database:
             self.duck_queries.streaming.add(cur)
         self.sequences.open_session(cur)  # currval() answers per session
         return cur
+
+    def names_a_relation(self, name: str) -> bool:
+        """Whether `name` is a namespace or a DuckDB table or view (of any schema)."""
+        found = self._duck.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = $1 "
+            "UNION ALL SELECT 1 FROM duckdb_views() WHERE view_name = $1",
+            [name],
+        ).fetchall()
+        return bool(found) or self.router.is_namespace(name)
 
     def execute(
         self,

@@ -144,6 +144,12 @@ def test_host_access_is_refused_with_its_name(host, sql, named):
     _refused(host, sql.format(root=host.root), named)
 
 
+@pytest.mark.parametrize("name", ["self", "stmt", "params", "cur", "state", "t"])
+def test_the_servers_python_variables_are_not_tables(host, name):
+    # DuckDB's Python replacement scan would look the name up among the server's locals.
+    _refused(host, f"SELECT * FROM {name}", f'relation "{name}" does not exist', sqlstate="42P01")
+
+
 def test_reset_does_not_turn_access_back_on(host):
     with host.connect() as conn:
         for name in ("lock_configuration", "enable_external_access", "allowed_directories"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+import elacsym_sql
 from tests.helpers import DOCS, compact, connection, fold, rows
 
 VEC = [0.1, 0.2, 0.3, 0.4]
@@ -169,6 +170,24 @@ def test_python_variable_is_found_by_replacement_scan(con):
     assert incoming.num_rows == 3
     con.execute("INSERT INTO docs (id, title) SELECT id, title FROM incoming")
     assert rows(con, "SELECT count(*) FROM docs") == [(3,)]
+
+
+def test_a_table_or_namespace_wins_over_a_variable_of_its_name(con):
+    con.execute("INSERT INTO docs (id, title) VALUES (1, 'a')")
+    docs = pa.table({"id": [7, 8], "title": ["x", "y"]})
+    assert docs.num_rows == 2
+    assert rows(con, "SELECT count(*) FROM docs") == [(1,)]
+
+
+def test_only_the_callers_variables_are_tables(con):
+    missing = "a string, not a table"
+    assert missing
+    with pytest.raises(elacsym_sql.ProgrammingError) as failed:
+        con.execute("SELECT * FROM missing")  # nor any local of this package's frames
+    assert failed.value.sqlstate == "42P01"
+    with pytest.raises(elacsym_sql.ProgrammingError) as failed:
+        con.execute("SELECT * FROM operation")  # a parameter name of Cursor.execute
+    assert failed.value.sqlstate == "42P01"
 
 
 def test_executemany_is_one_atomic_write_with_last_row_winning(con):

@@ -20,8 +20,8 @@ from ...cluster.forward_login import is_forwarded
 from ...cluster.membership import Member
 from ...cluster.observer import ClusterObserver
 from ...cluster.peers import Address
-from ...cluster.pg_forward import Answer, NotSent, PgPool
-from ...cluster.routing import View, next_owner, owner_elsewhere, owner_wait_deadline
+from ...cluster.pg_forward import Answer, PgPool
+from ...cluster.routing import NotSent, View, next_owner, owner_elsewhere, owner_wait_deadline
 from ...errors import ElacsymError, OwnerUnavailable
 from ...metrics import FORWARDED
 from ..errors import error_class

@@ -1,0 +1,63 @@
+"""Embedded `SELECT * FROM df`: a DataFrame, Arrow table or DuckDB relation held in a variable
+of the code that calls `execute` is queryable by its name, as in DuckDB's Python API, unless
+a table or view of that name exists (decision 0092).
+
+DuckDB's own lookup (`python_enable_replacements`) is off: it searches every frame on the
+stack, this package's included, so a missing table named like one of our locals was that
+local (22023 instead of 42P01), and a wire client could query the server's own objects.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+import duckdb
+
+_PACKAGE = __name__.split(".")[0] + "."
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Libraries whose tables DuckDB's `register` takes.
+_TABLE_LIBRARIES = frozenset({"pandas", "pyarrow", "polars", "duckdb", "_duckdb"})
+
+
+def caller_frame() -> FrameType | None:
+    """The innermost frame outside this package: the user's code."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+        frame = frame.f_back
+    return frame
+
+
+def register_caller_tables(
+    duck: duckdb.DuckDBPyConnection,
+    sql: str,
+    frame: FrameType | None,
+    is_table: Callable[[str], bool],
+) -> list[str]:
+    """Register on `duck` each table-like variable of `frame` (locals, then globals) whose
+    name is a word of `sql` and not a table (`is_table`); returns the names registered."""
+    if frame is None:
+        return []
+    registered = []
+    for name in sorted(set(_WORD.findall(sql))):
+        value = _variable(frame, name)
+        if value is None or is_table(name):
+            continue
+        try:
+            duck.register(name, value)
+        except (duckdb.Error, TypeError, ValueError):
+            continue  # not a table DuckDB can scan: the name stays unknown, as in DuckDB
+        registered.append(name)
+    return registered
+
+
+def _variable(frame: FrameType, name: str) -> Any:
+    for scope in (frame.f_locals, frame.f_globals):
+        if name in scope:
+            value = scope[name]
+            library = type(value).__module__.split(".")[0]
+            return value if library in _TABLE_LIBRARIES else None
+    return None
