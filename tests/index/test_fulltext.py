@@ -119,6 +119,17 @@ def all_results(searcher: Searcher, k: int = 1000) -> list[list[Hit]]:
     return [searcher.search(text, k, **kw) for text, kw in QUERIES]
 
 
+def assert_same_scores(got: list[list[Hit]], expected: list[list[Hit]]) -> None:
+    """The same hits with the same scores, to float32 rounding: where two indexes lay the
+    documents out differently (a fold's writer threads decide it, run to run), tantivy adds
+    a document's term scores in another order, a last-bit difference."""
+    assert len(got) == len(expected)
+    for hits, want in zip(got, expected, strict=True):
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        scores = {h.key: h.score for h in hits}
+        assert scores == pytest.approx({h.key: h.score for h in want}, rel=1e-6)
+
+
 # -- namespace-wide statistics ------------------------------------------------------------
 
 
@@ -134,7 +145,7 @@ def test_same_scores_in_one_fold_or_twenty(io: DirIO) -> None:
     assert many is not None and many.docs == one.docs == 400
     expected = all_results(view(spec, io, one))
     assert all(expected)
-    assert all_results(view(spec, io, many)) == expected  # identical floats, identical order
+    assert_same_scores(all_results(view(spec, io, many)), expected)
 
 
 def test_tail_scores_equal_scores_once_folded(io: DirIO) -> None:
@@ -151,7 +162,7 @@ def test_tail_scores_equal_scores_once_folded(io: DirIO) -> None:
     folded = fold(spec, base, [op for _, op in tail], io, "ns/fts", wal_hwm=9)
     expected = all_results(view(spec, io, folded))
     got = all_results(live)
-    assert got == expected  # bit-identical: the tail is scored by tantivy with base + tail stats
+    assert_same_scores(got, expected)  # the tail is scored by tantivy with base + tail stats
     keys = {h.key for hits in got for h in hits}
     assert 3 not in keys and 250 not in keys and 4 in keys
     assert any(k >= 200 for k in keys)  # tail rows are found
@@ -177,7 +188,7 @@ def test_a_tail_applied_write_by_write_scores_as_one_loaded_at_once(io: DirIO) -
     assert all(all_results(searcher))
     assert all_results(searcher) == all_results(view(spec, io, base, tail))
     folded = fold(spec, base, [op for _, op in tail], io, "ns/fts", wal_hwm=len(tail))
-    assert all_results(searcher) == all_results(view(spec, io, folded))
+    assert_same_scores(all_results(searcher), all_results(view(spec, io, folded)))
 
 
 def test_scores_follow_bm25_with_namespace_wide_statistics(io: DirIO) -> None:
@@ -236,8 +247,8 @@ def test_rebuild_drops_deleted_versions_from_statistics(io: DirIO) -> None:
     assert (rebuilt.docs, rebuilt.deleted, rebuilt.version, calls) == (200, 0, 2, [1])
     assert sorted(io.uploads) == sorted(rebuilt.object_keys)  # only the rebuilt files
     assert not set(rebuilt.object_keys) & set(kept.object_keys)
-    assert all_results(view(spec, io, rebuilt)) == fresh  # bit-identical to a fresh index
-    assert all_results(live.view(rebuilt)) == fresh  # a reader moves on to the rebuild
+    assert_same_scores(all_results(view(spec, io, rebuilt)), fresh)  # as a fresh index
+    assert_same_scores(all_results(live.view(rebuilt)), fresh)  # a reader moves on to it
 
 
 # -- deletes, supersedes, keys ------------------------------------------------------------
