@@ -482,7 +482,8 @@ def test_live_index_moves_forward_only(io: DirIO, tmp_path: Path) -> None:
     before = all_results(old)
     v2 = fold(spec, v1, [op for _, op in tail], io, "ns/fts", wal_hwm=4)
     new = live.view(v2, tail)  # op 4 is in v2 now: not applied twice
-    assert new is not old and new.num_docs == 100 and all_results(new) == before
+    assert new is not old and new.num_docs == 100
+    assert_same_scores(all_results(new), before)  # v2 lays the documents out its own way
     assert all_results(old) == before  # the old snapshot still answers
     assert live.view(v1, tail) is new  # an older state never replaces a newer one
     assert live.view(None, []) is new

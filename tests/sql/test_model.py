@@ -1,5 +1,5 @@
-"""Randomized model test: the namespace view against a plain dict, over 1,500 random writes
-(500 on S3) interleaved with folds, compactions and fresh readers."""
+"""Randomized model test: the namespace view against a plain dict, over 600 random writes
+(250 on S3) interleaved with folds, compactions and fresh readers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import compact, connection, fold, rows
 
-OPS = {"local": 1500, "s3": 500}
+OPS = {"local": 600, "s3": 250}
 
 
 def _check(con, model: dict[int, tuple[str, float]]) -> None:
