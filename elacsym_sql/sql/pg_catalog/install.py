@@ -126,6 +126,23 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
     )
     install_namespace_tables(cur)
     install_search_functions(cur)
+    global _catalog_statements
+    if _catalog_statements is None:
+        _catalog_statements = _views_and_macros(cur)
+    else:  # the same definitions, in an order found to work: no retries, no DESCRIBE
+        for sql in _catalog_statements:
+            cur.execute(sql)
+
+
+# The statements that made the views and macros, in the order they succeeded, recorded by
+# the first install of the process: finding that order and the OID columns' types took
+# most of a connect's 0.6 s, and the definitions never change.
+_catalog_statements: list[str] | None = None
+
+
+def _views_and_macros(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create the views and macros; returns the statements that did, in order."""
+    done: list[str] = []
     # Views and macros refer to each other: create each once what it needs exists.
     pending = [
         f"CREATE OR REPLACE MACRO {SHIM}.{n}"
@@ -138,31 +155,48 @@ def _install_catalog(duck: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnec
         for sql in pending:
             try:
                 cur.execute(sql)
+                done.append(sql)
             except duckdb.CatalogException:
                 failed.append(sql)
         if len(failed) == len(pending):
             cur.execute(failed[0])  # raises: a definition names what nothing defines
         pending = failed
     for name, sql in ALL_VIEWS.items():
-        _type_oid_columns(cur, name, sql)
+        done.extend(_type_oid_columns(cur, name, sql))
+    return _last_definitions(done)
 
 
-def _type_oid_columns(cur: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+def _last_definitions(statements: list[str]) -> list[str]:
+    """Each object's last definition, where its first one stood (what it reads exists by
+    then): a view is bound again when queried, so only its last text matters. A table
+    macro and a scalar macro of one name are two objects to DuckDB."""
+    final: dict[tuple[str, bool], str] = {}
+    for sql in statements:
+        head, body = sql.split(" AS ", 1)
+        final[head.split("(", 1)[0], body.startswith("TABLE ")] = sql  # keeps the position
+    return list(final.values())
+
+
+def _type_oid_columns(cur: duckdb.DuckDBPyConnection, name: str, sql: str) -> list[str]:
     """Give a view's OID columns the type the wire sends as Postgres `oid` (UINTEGER; see
     pg_types.py): asyncpg, for one, decodes only oid[], not int8[], before it has
     introspected types. The views are written with BIGINT, which DuckDB also widens
-    unions to; every BIGINT column of a catalog view is an OID but those in INT8_COLUMNS."""
+    unions to; every BIGINT column of a catalog view is an OID but those in INT8_COLUMNS.
+    Returns the statement that redefined the view, if one did."""
     columns = cur.execute(f"DESCRIBE {SHIM}.{name}").fetchall()
     casts = [
         f"{column}::{kind.replace('BIGINT', 'UINTEGER')} AS {column}"
         for column, kind, *_ in columns
         if kind in ("BIGINT", "BIGINT[]") and column not in INT8_COLUMNS
     ]
-    if casts:
-        cur.execute(
-            f"CREATE OR REPLACE VIEW {SHIM}.{name} AS "
-            f"SELECT * REPLACE ({', '.join(casts)}) FROM ({sql})"
-        )
+    if not casts:
+        return []
+    redefine = (
+        f"CREATE OR REPLACE VIEW {SHIM}.{name} AS "
+        f"SELECT * REPLACE ({', '.join(casts)}) FROM ({sql})"
+    )
+    cur.execute(redefine)
+    return [redefine]
 
 
 def unqualify_catalog_calls(stmt: Statement) -> Statement:
