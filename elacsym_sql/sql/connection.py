@@ -62,8 +62,12 @@ class Cursor:
         self._canceled = False
         for name in self._variables:
             self._duck.unregister(name)
+        database = self.connection.database
         self._variables = register_caller_tables(
-            self._duck, operation, caller_frame(), self.connection.database.names_a_relation
+            self._duck,
+            operation,
+            caller_frame(),
+            lambda name: database.names_a_relation(self._duck, name),
         )
         # Nothing done yet: what runs before the statement proper (rewriting it reads the
         # store's schemas) may be canceled too, not only after SessionState.run starts it.

@@ -247,9 +247,10 @@ class Database:
         self.sequences.open_session(cur)  # currval() answers per session
         return cur
 
-    def names_a_relation(self, name: str) -> bool:
-        """Whether `name` is a namespace or a DuckDB table or view (of any schema)."""
-        found = self._duck.execute(
+    def names_a_relation(self, cur: duckdb.DuckDBPyConnection, name: str) -> bool:
+        """Whether `name` is a namespace, or a table or view (of any schema, the session's
+        temporary ones included) that `cur`, a session's connection, sees."""
+        found = cur.execute(
             "SELECT 1 FROM duckdb_tables() WHERE table_name = $1 "
             "UNION ALL SELECT 1 FROM duckdb_views() WHERE view_name = $1",
             [name],

@@ -177,6 +177,10 @@ def test_a_table_or_namespace_wins_over_a_variable_of_its_name(con):
     docs = pa.table({"id": [7, 8], "title": ["x", "y"]})
     assert docs.num_rows == 2
     assert rows(con, "SELECT count(*) FROM docs") == [(1,)]
+    con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS id")  # the session's own
+    scratch = docs
+    assert scratch.num_rows == 2
+    assert rows(con, "SELECT count(*) FROM scratch") == [(1,)]
 
 
 def test_only_the_callers_variables_are_tables(con):
