@@ -72,6 +72,8 @@ class ElacsymServer:
             f"127.0.0.1:{self.port}",
             "--workers",
             str(workers),
+            "--http",
+            "off",  # never the default port 3000: another server may hold it
         ]
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -112,7 +112,7 @@ def test_serve_with_data_after_the_command_and_a_port_alone(tmp_path):
     port = _free_port()
     env = dict(os.environ, ELACSYM_CACHE_DIR=str(tmp_path / "cache"), ELACSYM_INDEXER="false")
     command = [sys.executable, "-m", "elacsym_sql.cli", "serve", "--data", str(tmp_path / "d"),
-               "--listen", str(port)]  # fmt: skip
+               "--listen", str(port), "--http", "off"]  # fmt: skip
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=tmp_path)  # fmt: skip
     try:

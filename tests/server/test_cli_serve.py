@@ -30,6 +30,8 @@ def test_serve_starts_answers_and_stops_on_sigterm(tmp_path):
             "serve",
             "--listen",
             f"127.0.0.1:{port}",
+            "--http",
+            "off",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -268,7 +268,7 @@ def test_cli_allow_read_and_users_toml(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "elacsym_sql.cli", "--data", str(tmp_path / "data"), "serve",
          "--listen", f"127.0.0.1:{port}", "--auth", "scram", "--users", str(users),
-         "--allow-read", str(shared)],
+         "--allow-read", str(shared), "--http", "off"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
