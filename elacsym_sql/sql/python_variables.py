@@ -9,8 +9,8 @@ local (22023 instead of 42P01), and a wire client could query the server's own o
 
 from __future__ import annotations
 
+import inspect
 import re
-import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -25,7 +25,7 @@ _TABLE_LIBRARIES = frozenset({"pandas", "pyarrow", "polars", "duckdb", "_duckdb"
 
 def caller_frame() -> FrameType | None:
     """The innermost frame outside this package: the user's code."""
-    frame = sys._getframe(1)
+    frame = inspect.currentframe()
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
         frame = frame.f_back
     return frame
