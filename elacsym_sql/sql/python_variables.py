@@ -37,27 +37,29 @@ def register_caller_tables(
     frame: FrameType | None,
     is_table: Callable[[str], bool],
 ) -> list[str]:
-    """Register on `duck` each table-like variable of `frame` (locals, then globals) whose
-    name is a word of `sql` and not a table (`is_table`); returns the names registered."""
-    if frame is None:
+    """Register on `duck` each table-like variable of `frame` (a local, else a global)
+    whose name is a word of `sql` and not a table (`is_table`); returns the names
+    registered. Most callers hold no table: then `sql` is not even scanned."""
+    candidates = _table_variables(frame) if frame is not None else {}
+    if not candidates:
         return []
     registered = []
-    for name in sorted(set(_WORD.findall(sql))):
-        value = _variable(frame, name)
-        if value is None or is_table(name):
+    for name in sorted(candidates.keys() & set(_WORD.findall(sql))):
+        if is_table(name):
             continue
         try:
-            duck.register(name, value)
+            duck.register(name, candidates[name])
         except (duckdb.Error, TypeError, ValueError):
             continue  # not a table DuckDB can scan: the name stays unknown, as in DuckDB
         registered.append(name)
     return registered
 
 
-def _variable(frame: FrameType, name: str) -> Any:
-    for scope in (frame.f_locals, frame.f_globals):
-        if name in scope:
-            value = scope[name]
-            library = type(value).__module__.split(".")[0]
-            return value if library in _TABLE_LIBRARIES else None
-    return None
+def _table_variables(frame: FrameType) -> dict[str, Any]:
+    """The frame's variables that hold a table, a local hiding a global of its name."""
+    scope = {**frame.f_globals, **frame.f_locals}
+    return {
+        name: value
+        for name, value in scope.items()
+        if type(value).__module__.split(".")[0] in _TABLE_LIBRARIES
+    }
