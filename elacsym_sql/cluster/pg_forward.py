@@ -25,14 +25,14 @@ from psycopg.conninfo import make_conninfo
 from ..errors import ElacsymError, OwnerUnavailable, StatementCompletionUnknown
 from ..interrupts import check_interrupt
 from .forward_login import FORWARDED_PREFIX, forward_password
-from .peers import Address
-from .routing import NotSent, Raise
+from .membership import Member
+from .routing import NotSent, Raise, View
 
 IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
-CONNECT_TIMEOUT_SECONDS = 5
+LOGIN_TIMEOUT_SECONDS = 5  # an owner that has not answered a login by then is taken for gone
 COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
 WAIT_STEP_SECONDS = 0.25  # how often a forwarded statement's wait looks for a cancel
-_CANCEL_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)
+_CANCEL_SETTLED = _CONNECT_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)
 
 
 class NoAnswer(Exception):
@@ -68,18 +68,18 @@ Key = tuple[str, int, str]  # the owner's host and port, and the user logged in 
 
 
 class PgPool:
-    def __init__(self, node_id: str, secret: str | None, error: Raise, give_up: float) -> None:
-        """`secret`: the cluster secret, when the members check passwords; `give_up`: how
-        long an owner that was asked to cancel may stay silent (see _wait)."""
-        self.node_id = node_id
+    def __init__(self, view: View, secret: str | None, error: Raise) -> None:
+        """`view`: the members as this node sees them (who is live); `secret`: the cluster
+        secret, when the members check passwords."""
+        self._view = view
         self._secret = secret
-        self._give_up = give_up
+        self._give_up = view.ttl  # how long an owner asked to cancel may stay silent (_wait)
         self._error = error  # the error class of a SQLSTATE (sql/errors.py knows them)
         self._idle: dict[Key, list[tuple[float, pq.abc.PGconn]]] = {}
         self._lock = threading.Lock()
 
-    def execute(self, address: Address, user: str, text: str, params: Sequence[Any]) -> Answer:
-        """Run one statement at `address` as `user` (the client's). NotSent when no
+    def execute(self, owner: Member, user: str, text: str, params: Sequence[Any]) -> Answer:
+        """Run one statement at `owner` as `user` (the client's). NotSent when no
         connection could be made, StatementCompletionUnknown (40003) when it was sent and
         no answer came, the owner's error (its SQLSTATE) when it refused."""
         tx = Transformer()
@@ -89,10 +89,10 @@ class PgPool:
             conn.send_query_params(text.encode(), list(dumped), list(tx.types))
             return self._last_result(conn)
 
-        return self._run((address.host, address.pg_port, user), send)
+        return self._run(owner, user, send)
 
-    def copy_in(self, address: Address, user: str, text: str, data: bytes) -> Answer:
-        """COPY ... FROM STDIN at `address` with `data` (the client's CopyData, joined);
+    def copy_in(self, owner: Member, user: str, text: str, data: bytes) -> Answer:
+        """COPY ... FROM STDIN at `owner` with `data` (the client's CopyData, joined);
         fails as execute() does."""
 
         def send(conn: pq.abc.PGconn) -> pq.abc.PGresult | None:
@@ -107,7 +107,7 @@ class PgPool:
                 return self._last_result(conn)
             return result
 
-        return self._run((address.host, address.pg_port, user), send)
+        return self._run(owner, user, send)
 
     def _last_result(self, conn: pq.abc.PGconn) -> pq.abc.PGresult | None:
         """The last result of the statement sent on `conn` (the one saying how it ended)."""
@@ -147,8 +147,12 @@ class PgPool:
             if cancel is not None:
                 cancel.finish()
 
-    def _run(self, key: Key, send: Callable[[pq.abc.PGconn], pq.abc.PGresult | None]) -> Answer:
-        conn = self._take(key)
+    def _run(
+        self, owner: Member, user: str, send: Callable[[pq.abc.PGconn], pq.abc.PGresult | None]
+    ) -> Answer:
+        assert owner.address is not None
+        key = (owner.address.host, owner.address.pg_port, user)
+        conn = self._take(key, owner.node_id)
         try:
             result = send(conn)
         except (psycopg.OperationalError, NoAnswer):  # the connection broke, or went silent
@@ -182,7 +186,7 @@ class PgPool:
         )
         return Answer(tag, fields, rows)
 
-    def _take(self, key: Key) -> pq.abc.PGconn:
+    def _take(self, key: Key, owner_id: str) -> pq.abc.PGconn:
         with self._lock:
             idle = self._idle.get(key, [])
             while idle:
@@ -190,6 +194,14 @@ class PgPool:
                 if time.monotonic() - since < IDLE_SECONDS and _alive(conn):
                     return conn
                 conn.finish()
+        return self._connect(key, owner_id)
+
+    def _connect(self, key: Key, owner_id: str) -> pq.abc.PGconn:
+        """A new connection to the owner. Until it accepts the login (AuthenticationOk) it
+        has LOGIN_TIMEOUT_SECONDS, else it is taken for gone (NotSent). After that, its
+        session's start may wait for the owner's busy threads: a busy owner is not a dead
+        one, so that is waited for as long as the owner heartbeats (and the client's
+        statement is not canceled)."""
         host, port, user = key
         login = {"password": forward_password(self._secret, user)} if self._secret else {}
         conninfo = make_conninfo(
@@ -197,11 +209,25 @@ class PgPool:
             port=port,
             user=user,
             dbname="elacsym",
-            application_name=f"{FORWARDED_PREFIX}{self.node_id}",
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name=f"{FORWARDED_PREFIX}{self._view.node_id}",
             **login,
         )
-        conn = pq.PGconn.connect(conninfo.encode())
+        conn = pq.PGconn.connect_start(conninfo.encode())
+        started = time.monotonic()
+        try:
+            while (polled := conn.connect_poll()) not in _CONNECT_SETTLED:
+                if conn.status != pq.ConnStatus.AUTH_OK:
+                    if time.monotonic() - started > LOGIN_TIMEOUT_SECONDS:
+                        raise NotSent(f"no answer to a login in {LOGIN_TIMEOUT_SECONDS} s")
+                elif not self._live(owner_id):
+                    raise NotSent("the owner stopped heartbeating while its session started")
+                check_interrupt()  # nothing was sent: the client's cancel ends it here
+                reading = polled == pq.PollingStatus.READING
+                ready = ([conn.socket], []) if reading else ([], [conn.socket])
+                select.select(*ready, [], WAIT_STEP_SECONDS)
+        except BaseException:
+            conn.finish()
+            raise
         if conn.status != pq.ConnStatus.OK:
             message = (conn.error_message or b"").decode(errors="replace").strip()
             refused = conn.needs_password or "authentication failed" in message
@@ -215,6 +241,10 @@ class PgPool:
                 )
             raise NotSent(message)
         return conn
+
+    def _live(self, node_id: str) -> bool:
+        member = self._view.member(node_id)
+        return member is not None and member.live
 
     def _give_back(self, key: Key, conn: pq.abc.PGconn) -> None:
         if conn.transaction_status != pq.TransactionStatus.IDLE:

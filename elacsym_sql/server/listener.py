@@ -53,7 +53,6 @@ class Server:
         database: Database,
         host: str = "127.0.0.1",
         port: int = 5433,
-        workers: int = 32,
         auth: AuthMode = "trust",
         users: Users | None = None,
         tls: ssl.SSLContext | None = None,
@@ -83,7 +82,15 @@ class Server:
         database.serve_wire(allow_read, [d for ds in self.user_read_dirs.values() for d in ds])
         self.host = host
         self.port = port
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="elacsym-sql")
+        threads = self.options.statement_threads
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="elacsym-sql")
+        # Sessions of members forwarding their clients' writes run on threads of their own:
+        # a member's threads may all be busy waiting on the owners they forwarded to, and
+        # if the owners' forwarded statements had to wait for those same kind of threads,
+        # members forwarding to each other would wait on each other (issue 11).
+        self.forwarded_pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="elacsym-forwarded"
+        )
         self.closing = False
         self._sessions: dict[int, Session] = {}
         self.trims = memory.TrimSchedule(self.pool)  # freed memory given back (memory.py)
@@ -197,3 +204,4 @@ class Server:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=grace_seconds)
         self.pool.shutdown(wait=True)
+        self.forwarded_pool.shutdown(wait=True)

@@ -86,6 +86,13 @@ class ServerOptions:
         default=100,
         metadata={"help": "sessions at once; one more is refused (FATAL 53300)"},
     )
+    statement_threads: int = field(
+        default=32,
+        metadata={
+            "help": "threads running client sessions' statements at once (more wait their "
+            "turn); sessions of cluster members forwarding writes have as many of their own"
+        },
+    )
     statement_timeout: str = field(
         default="0",
         metadata={"help": "default statement_timeout of sessions (57014 past it); 0: none"},
@@ -169,6 +176,8 @@ class ServerOptions:
             raise ValueError("--tls-cert and --tls-key go together")
         if not 1 <= self.workers <= MAX_WORKERS:
             raise ValueError(f"--workers is between 1 and {MAX_WORKERS}, not {self.workers}")
+        if self.statement_threads < 1:
+            raise ValueError("--statement-threads is at least 1")
         if self.max_connections < 1:
             raise ValueError("--max-connections is at least 1")
         if self.log_format not in ("text", "json"):

@@ -57,6 +57,7 @@ class Session:
         self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.server = server
+        self.pool = server.pool  # the threads its statements run on (startup.py may change it)
         self.db = server.database
         self.reader = reader
         self.writer = writer
@@ -87,7 +88,7 @@ class Session:
         goes away meanwhile gets its statement interrupted: its resources are freed now,
         not when the statement would have ended; work still queued for a busy pool is
         dropped (waiting for a worker would keep the session for as long as others run)."""
-        job = self.server.pool.submit(self._interruptible, fn, *args)
+        job = self.pool.submit(self._interruptible, fn, *args)
         future = asyncio.wrap_future(job)
         gone = False  # the client hung up: whatever the work says next, nobody hears it
         while True:
@@ -224,7 +225,7 @@ class Session:
             self.server.forget(self)
             self.idle.set()  # nothing runs here any more: shutdown need not wait for it
             self.writer.close()
-            await asyncio.wrap_future(self.server.pool.submit(self._close_cursors))
+            await asyncio.wrap_future(self.pool.submit(self._close_cursors))
 
     def _close_cursors(self) -> None:
         """Its SQL cursors' connections, then its own (in the pool: they may wait for DuckDB);

@@ -61,15 +61,21 @@ async def start(session: Session) -> bool:
               failures=failures)  # fmt: skip
         return await _refuse(session, sqlstate, message)
     session.authenticated = True
+    if is_forwarded(settings.values.get("application_name")):
+        session.pool = server.forwarded_pool  # never behind the clients' (listener.py)
     settings.values["session_authorization"] = session.user
     session.state.database = params.get("database") or session.user  # Postgres's default
     read_dirs = session.server.user_read_dirs.get(session.user, ())
     session.state.access = session.db.file_access.reading(read_dirs)  # sql/session/sandbox.py
     settings.changed.clear()
+    # Logged in: said at once, as Postgres does before its backend starts. The session's
+    # start below may wait for a busy server's threads; a forwarding member can tell that
+    # from a server that never answers (cluster/pg_forward.py).
+    session.send(p.AUTH_OK)
+    await session.flush()
     await session.run_sync(session.state.sync_variables, session.cur)
     pid = f"SET VARIABLE elacsym_backend_pid = {int(session.pid)}"  # pg_backend_pid()
     await session.run_sync(session.cur.execute, pid)
-    session.send(p.AUTH_OK)
     for name in REPORTED:
         session.send(p.parameter_status(name, settings.values[name]))
     session.send(p.backend_key_data(session.pid, session.secret))

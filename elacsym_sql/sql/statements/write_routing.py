@@ -19,7 +19,6 @@ from sqlglot import exp
 from ...cluster.forward_login import is_forwarded
 from ...cluster.membership import Member
 from ...cluster.observer import ClusterObserver
-from ...cluster.peers import Address
 from ...cluster.pg_forward import Answer, PgPool
 from ...cluster.routing import NotSent, View, next_owner, owner_elsewhere, owner_wait_deadline
 from ...errors import ElacsymError, OwnerUnavailable
@@ -56,7 +55,7 @@ class WireForwarding:
         connection: `door` "embedded"); `secret`: the cluster secret, when members check
         passwords (decision 0084)."""
         self.node, self._door = node, door
-        self._pool = PgPool(node.node_id, secret, forwarded_error, node.ttl)
+        self._pool = PgPool(node, secret, forwarded_error)
 
     def close(self) -> None:
         """Close the pooled connections to other members."""
@@ -75,7 +74,7 @@ class WireForwarding:
         if names is None or not self._owned_elsewhere(names):
             return None
         user = _user(state)
-        answer = self._send(names[0], lambda pool, at: pool.execute(at, user, text, params))
+        answer = self._send(names[0], lambda pool, to: pool.execute(to, user, text, params))
         if answer is None:
             return None
         if not isinstance(stmt.tree, exp.Insert | exp.Update | exp.Delete):
@@ -94,7 +93,7 @@ class WireForwarding:
         if not self._owned_elsewhere([namespace]):
             return None
         user = _user(state)
-        answer = self._send(namespace, lambda pool, at: pool.copy_in(at, user, text, data))
+        answer = self._send(namespace, lambda pool, to: pool.copy_in(to, user, text, data))
         return None if answer is None else answer.count
 
     def _may_forward(self, state: SessionState) -> bool:
@@ -114,7 +113,7 @@ class WireForwarding:
         owners = {node.owner_of(name) for name in names}
         return len(owners) == 1 and owner_elsewhere(node, names[0]) is not None
 
-    def _send(self, name: str, request: Callable[[PgPool, Address], Answer]) -> Answer | None:
+    def _send(self, name: str, request: Callable[[PgPool, Member], Answer]) -> Answer | None:
         """`request` at the owner of `name`, waiting for a new owner when it is unreachable;
         None when this node took the namespace over meanwhile (then it writes here)."""
         node, pool = self.node, self._pool
@@ -129,7 +128,7 @@ class WireForwarding:
                     hint="retry the write",
                 )
             try:
-                answer = request(pool, target.address)
+                answer = request(pool, target)
             except NotSent as exc:
                 log.warning("owner %s of %s unreachable: %s", target.node_id, name, exc)
                 if isinstance(node, ClusterObserver):
