@@ -228,8 +228,9 @@ class SegmentFiles:
     ) -> SegmentEntry:
         """Store `rows` as a new segment with its indexes; the caller commits it.
 
-        What is written is also kept in the disk cache (and each HNSW index loaded in the
-        memory cache), so the first search after the commit neither downloads nor loads it.
+        What is written is also kept in the disk cache (and its rows and each HNSW index
+        in the memory cache), so the first search after the commit neither downloads nor
+        loads it.
         Each vector index is calibrated (index/calibrate.py) with `queries(column)`, recent
         real queries, when there are enough of them, else with probe queries. The planner
         (index_plan.py) picks each column's index kind; under a clustered index the rows
@@ -253,6 +254,9 @@ class SegmentFiles:
         entry = SegmentEntry(id=seg_id, rows=rows.num_rows, bytes=len(data))
         self.store.put(entry.data_key(namespace), data)
         self._keep_local(entry.data_key(namespace), data)
+        if first is None:  # rows() as a read of the file gives them (0.2 s at 133k x 384)
+            stored = rows.select(schema.arrow_schema.names).cast(schema.arrow_schema)
+            self.memory.put(("rows", namespace, seg_id), stored.combine_chunks())
         indexes, curves, index_bytes = {}, {}, 0
         for col in schema.vector_columns:
             if kinds[col.name] == "exact":  # below SMALL_SEGMENT_ROWS exact search is as fast

@@ -14,6 +14,7 @@ from elacsym_sql.config import Settings
 from elacsym_sql.engine import Engine, EngineApi
 from elacsym_sql.index import SMALL_SEGMENT_ROWS
 from elacsym_sql.schema import Column, Options, Schema
+from elacsym_sql.segment.files import read_rows
 
 DIM = 16
 
@@ -129,3 +130,19 @@ def test_a_write_is_in_the_live_text_index_when_it_returns(writer: Writer):
     assert [
         h.key for h in live.searcher(api.engine.namespace("f").snapshot()).search(word(i), 10)
     ] == [i]
+
+
+def test_the_first_search_after_a_fold_reads_no_file(writer: Writer):
+    """The fold keeps the rows it wrote in the memory cache, as a read of the new segment's
+    file would give them: the first search after the commit reads nothing."""
+    engine = writer.api.engine
+    ids = writer.write(SMALL_SEGMENT_ROWS)
+    assert engine.fold("f")
+    [segment] = engine.namespace("f").snapshot().manifest.segments
+    schema = engine.namespace("f").snapshot().manifest.schema
+    kept = engine.files.memory.peek(("rows", "f", segment.id))
+    assert kept is not None
+    read = read_rows(engine.files.path("f", segment), schema.arrow_schema)
+    assert kept.schema == read.schema and kept.equals(read.combine_chunks())
+    found = writer.api.vector_search("f", writer.vectors[ids[7]], 1).rows.column("id")
+    assert found.to_pylist() == [ids[7]]
