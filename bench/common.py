@@ -60,6 +60,27 @@ def arrow_vectors(x: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1])
 
 
+def vector_engine(vectors: np.ndarray, prefix: str, indexer: bool = True) -> tuple[Any, float]:
+    """An EngineApi over a new temporary root whose namespace `s` (id BIGINT, v FLOAT[d])
+    holds `vectors` (ids 0..n-1), and the seconds the upsert took to be acknowledged.
+    `indexer`: the background folds run (else nothing folds the rows unless asked)."""
+    import tempfile
+
+    from elacsym_sql.config import Settings
+    from elacsym_sql.engine import Engine, EngineApi
+    from elacsym_sql.schema import Column, Schema
+
+    work = tempfile.mkdtemp(prefix=prefix)
+    api = EngineApi(
+        Engine(Settings(data=f"{work}/data", cache_dir=f"{work}/cache", indexer=indexer))
+    )
+    dim = vectors.shape[1]
+    api.create_namespace(Schema("s", (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]")), "id"))
+    start = time.perf_counter()
+    api.upsert("s", pa.table({"id": np.arange(len(vectors)), "v": arrow_vectors(vectors)}))
+    return api, time.perf_counter() - start
+
+
 def raw_hnsw(vectors: np.ndarray, m: int, ef_construction: int) -> hnswlib.Index:
     """A plain hnswlib index (METRIC) of `vectors`, labels 0..n-1, built on all cores."""
     index = hnswlib.Index(space=METRIC, dim=vectors.shape[1])

@@ -29,7 +29,6 @@ import tempfile
 import time
 
 import numpy as np
-import pyarrow as pa
 from common import (
     REPO,
     RESULTS_DIR,
@@ -38,6 +37,7 @@ from common import (
     code_state,
     machine_basics,
     sentence_vectors,
+    vector_engine,
     write_results,
     yes_no,
 )
@@ -73,15 +73,9 @@ def raw(vectors: np.ndarray, queries: np.ndarray) -> dict:
 
 def bulk_load(vectors: np.ndarray, queries: np.ndarray, pause: float = 0.0) -> dict:
     """`pause`: seconds between the searches made while the rows are folded."""
-    work = tempfile.mkdtemp(prefix="bench-fresh-")
-    engine = Engine(Settings(data=f"{work}/data", cache_dir=f"{work}/cache"))
-    api = EngineApi(engine)
-    dim = vectors.shape[1]
-    api.create_namespace(Schema("s", (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]")), "id"))
-    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)
-    start = time.perf_counter()
-    api.upsert("s", pa.table({"id": np.arange(len(vectors)), "v": column}))
+    api, ack_seconds = vector_engine(vectors, "bench-fresh-")
     acked = time.perf_counter()
+    engine = api.engine
     ns = engine.namespace("s")
     tail_times: list[float] = []
     i = 0
@@ -106,7 +100,7 @@ def bulk_load(vectors: np.ndarray, queries: np.ndarray, pause: float = 0.0) -> d
     # The first tail search builds the snapshot's view of the tail (once per snapshot).
     steady = tail_times[1:] or tail_times
     return {
-        "ack_seconds": acked - start,
+        "ack_seconds": ack_seconds,
         "ack_to_index_seconds": indexed - acked,
         "first_indexed_search_ms": first_indexed * 1000,
         "tail_searches": len(tail_times),
@@ -118,13 +112,8 @@ def bulk_load(vectors: np.ndarray, queries: np.ndarray, pause: float = 0.0) -> d
 
 
 def tail_alone(vectors: np.ndarray, queries: np.ndarray) -> dict:
-    work = tempfile.mkdtemp(prefix="bench-tail-")
-    engine = Engine(Settings(data=f"{work}/data", cache_dir=f"{work}/cache", indexer=False))
-    api = EngineApi(engine)
-    dim = vectors.shape[1]
-    api.create_namespace(Schema("s", (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]")), "id"))
-    column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), dim)
-    api.upsert("s", pa.table({"id": np.arange(len(vectors)), "v": column}))
+    api, _ = vector_engine(vectors, "bench-tail-", indexer=False)
+    engine = api.engine
     api.vector_search("s", queries[0], 10)  # builds the snapshot's view of the tail
     start = time.perf_counter()
     for q in queries:

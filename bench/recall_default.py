@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 
 import numpy as np
@@ -33,22 +32,21 @@ from common import (
     REPO,
     RESULTS_DIR,
     SENTENCES,
+    arrow_vectors,
     as_float32,
     code_state,
     machine_basics,
     recall_at_k,
     sentence_vectors,
     unit_rows,
+    vector_engine,
     write_results,
     yes_no,
 )
 
-from elacsym_sql.config import Settings
-from elacsym_sql.engine import Engine, EngineApi
 from elacsym_sql.index import DEFAULT_EF_CONSTRUCTION, DEFAULT_M
 from elacsym_sql.index.calibrate import EF_LADDER
 from elacsym_sql.index.threads import cores, limit_blas_threads
-from elacsym_sql.schema import Column, Schema
 
 RESULTS = RESULTS_DIR / "recall_default.json"
 TARGETS = (0.9, 0.95, 0.97, 0.98, 0.99)
@@ -100,13 +98,8 @@ def raw_curve(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray) -> dict
 
 
 def engine_run(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray, recal: bool) -> dict:
-    work = tempfile.mkdtemp(prefix="bench-recall-")
-    engine = Engine(Settings(data=f"{work}/data", cache_dir=f"{work}/cache", indexer=False))
-    api = EngineApi(engine)
-    dim = corpus.shape[1]
-    api.create_namespace(Schema("s", (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]")), "id"))
-    vectors = pa.FixedSizeListArray.from_arrays(pa.array(corpus.reshape(-1)), dim)
-    api.upsert("s", pa.table({"id": np.arange(len(corpus)), "v": vectors}))
+    api, _ = vector_engine(corpus, "bench-recall-", indexer=False)
+    engine = api.engine
     start = time.perf_counter()
     engine.fold("s")
     out: dict = {"fold_seconds": time.perf_counter() - start}
@@ -132,7 +125,7 @@ def engine_run(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray, recal:
         "recent_queries": found.recent_queries,
     }  # fmt: skip
     if recal:
-        api.upsert("s", pa.table({"id": [0], "v": vectors.slice(0, 1)}))  # the same row
+        api.upsert("s", pa.table({"id": [0], "v": arrow_vectors(corpus[:1])}))  # the same row
         engine.fold("s")
         start = time.perf_counter()
         engine.compact("s", force=True)
