@@ -18,12 +18,14 @@ import pytest
 from elacsym_sql.cluster import owner
 from elacsym_sql.cluster.forward_login import FORWARDED_PREFIX
 from elacsym_sql.cluster.pg_forward import LOGIN_TIMEOUT_SECONDS
-from tests.cluster.nodes import FAST, Node, a_and_b, owned_by, start_node, wait_for
+from tests.cluster.nodes import Node, a_and_b, owned_by, start_node, wait_for
 
 MEMBERS = ["a", "b", "c"]
 THREADS = 2
 CLIENTS_PER_MEMBER, WRITES_PER_CLIENT = 6, 8
 WIRE = 'elacsym_forwarded_writes_total{door="wire"}'
+# Members stay live through a loaded machine's pauses: every write is to reach its owner.
+STEADY = {"heartbeat_seconds": 1.0, "heartbeat_ttl_seconds": 10.0}
 
 
 def _owned(prefix: str) -> dict[str, list[str]]:
@@ -47,7 +49,8 @@ def test_members_forwarding_to_each_other_do_not_wait_on_each_other(make_setting
     nodes: list[Node] = []
     try:
         for member in MEMBERS:
-            nodes.append(start_node(settings, member, tmp_path, statement_threads=THREADS, **FAST))
+            node = start_node(settings, member, tmp_path, statement_threads=THREADS, **STEADY)
+            nodes.append(node)
         for node in nodes:
             wait_for(lambda n=node: n.members().keys() == set(MEMBERS), what="three members")
         for name in (n for names in owned.values() for n in names):
@@ -97,7 +100,7 @@ def test_a_busy_owner_is_waited_for_not_taken_for_gone(make_settings, tmp_path):
     b accepted the login at once and heartbeats: a waits for it, rather than giving the
     connection up as unreachable and trying again."""
     table = owned_by("b", "busy")
-    with a_and_b(make_settings(), tmp_path, statement_threads=1) as (a, b):
+    with a_and_b(make_settings(), tmp_path, statement_threads=1, **STEADY) as (a, b):
         b.sql(f"CREATE TABLE {table} (id BIGINT PRIMARY KEY)")  # a has no connection to b yet
         busy = psycopg.connect(
             f"host=127.0.0.1 port={b.pg_port} application_name={FORWARDED_PREFIX}test",
