@@ -32,7 +32,7 @@ IDLE_SECONDS = 30.0  # a pooled connection idle longer is closed, not reused
 LOGIN_TIMEOUT_SECONDS = 5  # an owner that has not answered a login by then is taken for gone
 COPY_CHUNK = 1 << 16  # COPY data goes to the owner in CopyData messages of this size
 WAIT_STEP_SECONDS = 0.25  # how often a forwarded statement's wait looks for a cancel
-_CANCEL_SETTLED = _CONNECT_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)
+_POLL_SETTLED = (pq.PollingStatus.OK, pq.PollingStatus.FAILED)  # a cancel or connect has ended
 
 
 class NoAnswer(Exception):
@@ -139,7 +139,7 @@ class PgPool:
                         cancel = _cancel_request(conn)
                 elif time.monotonic() - canceled_at > self._give_up:
                     raise NoAnswer
-                if cancel is not None and cancel.poll() in _CANCEL_SETTLED:
+                if cancel is not None and cancel.poll() in _POLL_SETTLED:
                     cancel.finish()
                     cancel = None
                 select.select([conn.socket], [], [], WAIT_STEP_SECONDS)
@@ -215,7 +215,7 @@ class PgPool:
         conn = pq.PGconn.connect_start(conninfo.encode())
         started = time.monotonic()
         try:
-            while (polled := conn.connect_poll()) not in _CONNECT_SETTLED:
+            while (polled := conn.connect_poll()) not in _POLL_SETTLED:
                 if conn.status != pq.ConnStatus.AUTH_OK:
                     if time.monotonic() - started > LOGIN_TIMEOUT_SECONDS:
                         raise NotSent(f"no answer to a login in {LOGIN_TIMEOUT_SECONDS} s")
