@@ -5,13 +5,15 @@ bytes read; RSS while a namespace several times larger than `memory_cache_bytes`
 searched repeatedly.
 
     python bench/clustered.py [--held-out pydoc:numpy] [--queries 300] [--cold 20]
-        [--memory-mb 64]
+        [--memory-mb 64] [--store local|moto|seaweedfs]
 
 Data: as bench/recall_default.py (all rows but the held-out source indexed, 127.8k x 384;
-queries: random rows of the held-out source). The store is a local directory: round trips,
-requests and bytes are what an S3 store would be asked for (tests/engine/test_cold_reads.py
-checks the same over moto); cold queries get 20 ms added to each store call (S3's time to
-first byte, simulated), their seconds are no S3 measurement.
+queries: random rows of the held-out source). The store: a local directory by default, where
+cold queries get 20 ms added to each store call (S3's time to first byte, simulated: their
+seconds are no S3 measurement; tests/engine/test_cold_reads.py checks the counts over moto);
+or an S3 server started on 127.0.0.1 (`--store seaweedfs` or `moto`), reached over HTTP with
+nothing added. Warm: one engine, every query once first, then each query timed with the
+store requests and bytes it caused.
 Round trips: the longest chain of batches of ranged reads each sent after the previous one
 was answered (a batch's requests are sent together). Requests and bytes: the store's own
 counters (MeteredStore). Writes bench/results/clustered.json and a plot when matplotlib is
@@ -21,12 +23,14 @@ installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import tempfile
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +44,7 @@ from elacsym_sql.index.threads import limit_blas_threads
 from elacsym_sql.metrics import STORE_BYTES
 from elacsym_sql.schema import Column, Options, Schema
 from elacsym_sql.storage import MeteredStore
+from elacsym_sql.testing import s3servers
 
 T = TypeVar("T")
 
@@ -110,9 +115,30 @@ def raw_hnsw_build(corpus: np.ndarray) -> float:
     return time.perf_counter() - start
 
 
-def settings(work: str, cache: str, memory: int | None = None) -> Settings:
+@contextlib.contextmanager
+def store_root(store: str, work: str) -> Iterator[dict[str, Any]]:
+    """The Settings fields of the namespace's root on `store` (an S3 server is started and
+    stopped around the run)."""
+    if store == "local":
+        yield {"data": f"{work}/data"}
+        return
+    start = s3servers.seaweedfs_server if store == "seaweedfs" else s3servers.moto_server
+    with start(Path(work) / store) as server:
+        yield {"data": f"s3://{server.bucket}/bench", **server.connect_kwargs()}
+
+
+def settings(root: dict[str, Any], work: str, cache: str, memory: int | None = None) -> Settings:
     extra = {} if memory is None else {"memory_cache_bytes": memory}
-    return Settings(data=f"{work}/data", cache_dir=f"{work}/{cache}", indexer=False, **extra)
+    return Settings(cache_dir=f"{work}/{cache}", indexer=False, **root, **extra)
+
+
+def store_counts(engine: Engine) -> tuple[int, float]:
+    """The store requests and bytes read so far (the bytes counter is process-wide)."""
+    return sum(engine.store.request_counts.values()), STORE_BYTES.labels("get")._value.get()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99))}
 
 
 def main() -> None:
@@ -121,15 +147,27 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--cold", type=int, default=20)
     parser.add_argument("--memory-mb", type=int, default=64)
+    parser.add_argument("--store", choices=("local", "moto", "seaweedfs"), default="local")
     args = parser.parse_args()
     limit_blas_threads(1)
     corpus, queries = split(args.held_out, args.queries)
     want = truth(corpus, queries)
     vector_bytes = corpus.nbytes
     work = tempfile.mkdtemp(prefix="bench-clustered-")
-    out: dict = {"rows": len(corpus), "dim": corpus.shape[1], "vector_bytes": vector_bytes}
+    out: dict = {"rows": len(corpus), "dim": corpus.shape[1], "vector_bytes": vector_bytes,
+                 "store": args.store}  # fmt: skip
+    with store_root(args.store, work) as root:
+        run(args, root, work, corpus, queries, want, out)
+    out["machine"] = machine_basics()
+    out["code"] = code_state(REPO, "elacsym_sql", "bench")
+    write_results(RESULTS, out)
+    report(out)
 
-    engine = Engine(settings(work, "cache"))
+
+def run(args: argparse.Namespace, root: dict[str, Any], work: str, corpus: np.ndarray,
+        queries: np.ndarray, want: np.ndarray, out: dict) -> None:  # fmt: skip
+    vector_bytes = corpus.nbytes
+    engine = Engine(settings(root, work, "cache"))
     api = EngineApi(engine)
     dim = corpus.shape[1]
     columns = (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]"))
@@ -162,27 +200,30 @@ def main() -> None:
 
     cold = []
     for i, q in enumerate(queries[: args.cold]):
-        reader = Engine(settings(work, f"cold-{i}"))
+        reader = Engine(settings(root, work, f"cold-{i}"))
         api_cold = EngineApi(reader)
         reader.namespace("s").snapshot()
-        reader.files.store = SlowStore(reader.files.store)  # type: ignore[arg-type]
+        if args.store == "local":
+            reader.files.store = SlowStore(reader.files.store)  # type: ignore[arg-type]
         batches = batch_timer(reader)
-        requests = sum(reader.store.request_counts.values())
-        read = STORE_BYTES.labels("get")._value.get()
+        requests, read = store_counts(reader)
         start = time.perf_counter()
         got = ids(api_cold.vector_search("s", q, 10))
+        seconds = time.perf_counter() - start
+        requests_after, read_after = store_counts(reader)
         cold.append({
-            "seconds": time.perf_counter() - start,
+            "seconds": seconds,
             "round_trips": round_trips(batches),
-            "requests": sum(reader.store.request_counts.values()) - requests,
-            "bytes": STORE_BYTES.labels("get")._value.get() - read,
+            "requests": requests_after - requests,
+            "bytes": read_after - read,
             "recall": recall_at_k([got], want[i : i + 1]),
         })  # fmt: skip
         reader.close()
     out["cold"] = cold
+    out["warm_latency"] = warm_latency(EngineApi(Engine(settings(root, work, "warm"))), queries)
 
     memory = args.memory_mb << 20
-    small = Engine(settings(work, "cache", memory))
+    small = Engine(settings(root, work, "cache", memory))
     api_small = EngineApi(small)
     rss = [rss_mb()]
     found = []
@@ -198,10 +239,25 @@ def main() -> None:
         "recall": recall_at_k(found, want),
     }
     small.close()
-    out["machine"] = machine_basics()
-    out["code"] = code_state(REPO, "elacsym_sql", "bench")
-    write_results(RESULTS, out)
-    report(out)
+
+
+def warm_latency(api: EngineApi, queries: np.ndarray) -> dict[str, Any]:
+    """Each query's seconds and store requests and bytes, once every query ran once."""
+    engine = api.engine
+    for q in queries:
+        api.vector_search("s", q, 10)
+    seconds, requests, read = [], [], []
+    for q in queries:
+        before = store_counts(engine)
+        start = time.perf_counter()
+        api.vector_search("s", q, 10)
+        seconds.append(time.perf_counter() - start)
+        after = store_counts(engine)
+        requests.append(after[0] - before[0])
+        read.append(after[1] - before[1])
+    engine.close()
+    ms = percentiles([s * 1000 for s in seconds])
+    return {**ms, "requests_mean": float(np.mean(requests)), "bytes_mean": float(np.mean(read))}
 
 
 def report(out: dict) -> None:
@@ -215,12 +271,18 @@ def report(out: dict) -> None:
         print(f"{row['label']:<14} {row['recall']:>9.3f} {row['qps']:>7.0f} {row['cpu_qps']:>8.0f}")
     cold = out["cold"]
     pick = {k: [c[k] for c in cold] for k in ("round_trips", "requests", "bytes", "recall")}
-    print(f"cold ({len(cold)} queries, empty caches, +{LATENCY * 1000:.0f} ms a call): "
-          f"round trips max {max(pick['round_trips'])}, p50 "
-          f"{np.median([c['seconds'] for c in cold]) * 1000:.0f} ms, "
+    where = f"+{LATENCY * 1000:.0f} ms a call" if out["store"] == "local" else out["store"]
+    ms = percentiles([c["seconds"] * 1000 for c in cold])
+    print(f"cold ({len(cold)} queries, empty caches, {where}): "
+          f"round trips max {max(pick['round_trips'])}, p50 {ms['p50']:.0f} ms, "
+          f"p99 {ms['p99']:.0f} ms, "
           f"requests median {np.median(pick['requests']):.0f}, bytes median "
           f"{np.median(pick['bytes']) / vb:.2%} (max {max(pick['bytes']) / vb:.2%}) of the "
           f"vector bytes, recall@10 {np.mean(pick['recall']):.3f}")  # fmt: skip
+    w = out["warm_latency"]
+    print(f"warm ({out['store']}): p50 {w['p50']:.1f} ms, p99 {w['p99']:.1f} ms, "
+          f"{w['requests_mean']:.2f} store requests and {w['bytes_mean'] / 1024:.1f} kB "
+          "a query")  # fmt: skip
     b = out["bounded"]
     print(f"memory_cache_bytes {b['memory_cache_bytes'] >> 20} MB (namespace "
           f"{b['namespace_to_memory']}x): RSS after each pass {b['rss_mb_after_each_pass']} MB, "

@@ -3,6 +3,7 @@
 time; also hybrid search under a filter admitting 1% and 10% of the rows.
 
     python bench/hybrid_scale.py [--build /tmp/hybrid-1m] [--rows 1000000] [--queries 200]
+        [--vector-index auto|hnsw|clustered]
 
 How the million is made: the 133,534 shared sentence vectors (../shared/data/sentences,
 all-MiniLM-L6-v2, unit length) are copy 0; copies 1, 2, ... of sentence i are its vector
@@ -16,7 +17,8 @@ Queries: the SciFact claims (../shared/data/scifact/queries.jsonl) with their Mi
 The namespace is built once into `--build` (default /tmp/hybrid-1m) and reused by later
 runs: the rows are inserted in chunks of 250,000, each folded into a segment (the planner's
 auto choice: at the default 2 GiB memory cache a 250k x 384 segment gets the clustered
-index, decision 0081), as a bulk load ends up after its folds. Warm: after 20 queries of
+index, decision 0081; `--vector-index` sets the namespace's option instead), as a bulk load
+ends up after its folds. Warm: after 20 queries of
 warm-up the timed queries run; the load average is printed with every number (the machine
 is shared). Writes bench/results/hybrid_scale.json.
 """
@@ -99,11 +101,12 @@ def chunk_table(start: int, stop: int, base: np.ndarray, texts: list[str]) -> pa
     )
 
 
-def build(con: elacsym_sql.Connection, rows: int) -> dict[str, Any]:
+def build(con: elacsym_sql.Connection, rows: int, vector_index: str) -> dict[str, Any]:
     base, texts = sentences()
     con.execute(
         f"CREATE TABLE {NAME} (id BIGINT PRIMARY KEY, bucket BIGINT, body TEXT, emb FLOAT[384]) "
-        "WITH (metric = 'cosine', full_text = 'body', language = 'english')"
+        "WITH (metric = 'cosine', full_text = 'body', language = 'english', "
+        f"vector_index = '{vector_index}')"
     )
     engine = con.database.engine
     started = time.perf_counter()
@@ -159,6 +162,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--only", help="run only the rows whose name starts with this")
+    parser.add_argument("--vector-index", choices=("auto", "hnsw", "clustered"), default="auto")
     args = parser.parse_args()
     limit_blas_threads(1)
     where = Path(args.build)
@@ -168,7 +172,7 @@ def main() -> None:
     try:
         if fresh:
             print(f"building {args.rows} rows into {where}")
-            out["build"] = build(con, args.rows)
+            out["build"] = build(con, args.rows, args.vector_index)
         snap = con.database.engine.namespace(NAME).snapshot()
         segments = [(s.rows, sorted(s.indexes)) for s in snap.manifest.segments]
         out["segments"] = segments

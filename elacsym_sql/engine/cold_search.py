@@ -22,7 +22,7 @@ from ..index.calibrate import Curve, ef_for
 from ..index.clustered import DEFAULT_NPROBE, ClusteredIndex
 from ..schema import Column
 from .namespace import Snapshot
-from .segments import SegmentFiles
+from .segments import SegmentFiles, with_vectors
 
 # Searches of up to this many queries read their candidates' rows ahead (a batch's
 # candidates would span most row groups).
@@ -125,20 +125,15 @@ def _search(
     )  # fmt: skip
     for work in reading:
         work.join()
+    if not cold.index.is_local:
+        files.searched_remotely(snap.name, cold.seg, column, cold.index)
     hit = pos >= 0
     if not hit.any():  # a filter admitting none of its rows
         empty = storage.empty_table()
         return Found(empty, empty.column(snap.schema.primary_key).combine_chunks(), pos, dist)
     wanted, first = np.unique(pos[hit], return_index=True)
     rows = files.rows_at(snap.name, cold.seg, wanted, others, ahead[0] if ahead else None)
-    field = storage.field(column.name)
-    flat = vecs[hit][first].reshape(-1)
-    vector = pa.FixedSizeListArray.from_arrays(pa.array(flat, pa.float32()), column.dim)
-    columns = [
-        vector.cast(field.type) if name == column.name else rows.column(name)
-        for name in storage.names
-    ]
-    table = pa.Table.from_arrays(columns, schema=storage)
+    table = with_vectors(rows, storage, column, vecs[hit][first])
     local = np.full(pos.shape, -1, np.int64)
     local[hit] = np.searchsorted(wanted, pos[hit])
     keys = table.column(snap.schema.primary_key).combine_chunks()

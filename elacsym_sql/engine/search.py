@@ -140,8 +140,7 @@ def rows_by_keys(
         if not found.any():
             continue
         if files.is_clustered(seg):
-            storage = snap.schema.arrow_schema
-            tables.append(files.rows_at(snap.name, seg, at[found], storage.names).cast(storage))
+            tables.append(files.clustered_rows(snap.name, seg, snap.schema, at[found]))
             position[missing[found]] = np.arange(np.count_nonzero(found))
         else:
             tables.append(files.rows(snap.name, seg, snap.schema))

@@ -211,12 +211,22 @@ class ClusteredIndex:
         self._rotation = rotation(header.dim, header.seed)
         self._record = record_dtype(header.dim)
         self._read = read
-        # The whole file mapped when a local copy exists: a rerank reads its candidates'
-        # vectors from the page cache, with no request or copy per candidate.
-        self._mapped = None if mapped is None else np.frombuffer(
-            mapped, "<f4", int(self.starts[-1]) * header.dim, header.vectors_at
-        ).reshape(-1, header.dim)  # fmt: skip
+        self._mapped: np.ndarray | None = None
+        self.map_file(mapped)
         self.nbytes = len(head) + self._rotation.nbytes
+
+    def map_file(self, mapped: mmap.mmap | None) -> None:
+        """Read full vectors from `mapped`, the whole file (a local copy), from now on: a
+        rerank then reads its candidates' vectors from the page cache, with no request or
+        copy per candidate. None: keep reading by range."""
+        if mapped is not None:
+            self._mapped = np.frombuffer(
+                mapped, "<f4", self.entries * self.dim, self.header.vectors_at
+            ).reshape(-1, self.dim)
+
+    @property
+    def is_local(self) -> bool:
+        return self._mapped is not None
 
     @classmethod
     def open(
@@ -233,6 +243,11 @@ class ClusteredIndex:
 
     def __len__(self) -> int:
         return self.count
+
+    @property
+    def entries(self) -> int:
+        """Rows with a vector (the others are left out of the index)."""
+        return int(self.starts[-1])
 
     def search(
         self,
@@ -291,7 +306,7 @@ class ClusteredIndex:
         entries = np.unique(np.concatenate([e for e, _ in cands]))
         if on_candidates is not None:
             on_candidates(np.unique(np.concatenate([p for _, p in cands])))
-        full = self._vectors(entries)
+        full = self.vectors_at(entries)
         for i, (entry, position) in enumerate(cands):
             v = full[np.searchsorted(entries, entry)]
             d = distances(v, q[i], self.metric)
@@ -442,9 +457,9 @@ class ClusteredIndex:
         dots = weights @ sums.astype(np.float32) + low * block.terms[2]  # <b, py>
         return 2 * dots - float(py.sum())
 
-    def _vectors(self, entries: np.ndarray) -> np.ndarray:
-        """Full vectors of entries (sorted, cluster order): from the mapped local file, else
-        in one round trip of ranged reads."""
+    def vectors_at(self, entries: np.ndarray) -> np.ndarray:
+        """Full vectors of entries (cluster order): from the mapped local file, else in one
+        round trip of ranged reads."""
         if self._mapped is not None:
             return self._mapped[entries]
         if not len(entries):

@@ -128,12 +128,16 @@ def read_row_groups(
 
 
 def rows_at(foot: Footer, tables: dict[int, pa.Table], positions: np.ndarray) -> pa.Table:
-    """The rows at `positions` (any order, repeats allowed) out of their decoded row groups
-    `tables`, in that order."""
-    groups = sorted(tables)
-    sizes = np.array([tables[g].num_rows for g in groups])
-    offsets = dict(zip(groups, (np.cumsum(sizes) - sizes).tolist(), strict=True))
+    """The rows at `positions` (any order, repeats allowed, at least one) out of their
+    decoded row groups `tables`, in that order."""
+    # Taken group by group, then put in order: a take over the groups joined would copy
+    # every group whole (a 4,096-row group of 384-d vectors is 6 MB) to return a few rows.
     group_of = foot.groups_of(positions)
-    base = np.array([offsets[g] - int(foot.bounds[g]) for g in group_of.tolist()], np.int64)
-    joined = pa.concat_tables([tables[g] for g in groups])
-    return joined.take(pa.array(base + positions, pa.int64()))
+    pieces, origin = [], []
+    for g in np.unique(group_of).tolist():
+        at = np.flatnonzero(group_of == g)
+        pieces.append(tables[g].take(pa.array(positions[at] - int(foot.bounds[g]), pa.int64())))
+        origin.append(at)
+    order = np.empty(len(positions), np.int64)
+    order[np.concatenate(origin)] = np.arange(len(positions))
+    return pa.concat_tables(pieces).take(pa.array(order, pa.int64()))

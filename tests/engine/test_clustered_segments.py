@@ -153,7 +153,8 @@ def test_warm_search_reads_nothing_again(engine: Engine) -> None:
 
 def test_text_search_reads_only_the_rows_it_returns(engine: Engine) -> None:
     """The full-text index names keys; over a clustered segment their rows are read by
-    range, not by loading the segment whole (which would hold all its vectors in memory)."""
+    range, not by loading the segment whole (which would hold all its vectors in memory);
+    their vectors come from the index (NULL for rows without one)."""
     vectors, _ = corpus()
     api = EngineApi(engine)
     options = Options(full_text=("body",), vector_index="clustered")
@@ -161,13 +162,21 @@ def test_text_search_reads_only_the_rows_it_returns(engine: Engine) -> None:
     api.create_namespace(Schema("c", columns, "id", options))
     words = ["apple", "pear", "plum", "fig"]
     body = [f"{words[i % 4]} {'ripe' if i % 7 == 0 else 'green'} n{i}" for i in range(ROWS)]
-    api.upsert("c", [{"id": i, "body": body[i], "emb": v.tolist()} for i, v in enumerate(vectors)])
+    no_vector = set(range(2000, 2030))  # stored after every row with a vector
+    api.upsert("c", [
+        {"id": i, "body": body[i], "emb": None if i in no_vector else v.tolist()}
+        for i, v in enumerate(vectors)
+    ])  # fmt: skip
     engine.fold("c")
     (seg,) = engine.namespace("c").snapshot().manifest.segments
     found = api.text_search("c", "ripe plum n2002", 10).rows.to_pylist()
     assert found[0]["id"] == 2002  # the only row holding all three words
+    found += api.text_search("c", "n2009 n4004 n2023 n7", 10).rows.to_pylist()
+    assert {2009, 4004, 2023, 7} <= {row["id"] for row in found}
     for row in found:
         assert row["body"] == body[row["id"]]
-        assert "ripe" in row["body"] or "plum" in row["body"]
-        np.testing.assert_array_equal(np.array(row["emb"], np.float32), vectors[row["id"]])
+        if row["id"] in no_vector:
+            assert row["emb"] is None
+        else:
+            np.testing.assert_array_equal(np.array(row["emb"], np.float32), vectors[row["id"]])
     assert engine.files.memory.peek(("rows", "c", seg.id)) is None

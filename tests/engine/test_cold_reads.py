@@ -123,3 +123,44 @@ def test_cold_search_round_trips_and_bytes(make_settings: Callable[..., Settings
         finally:
             reader.close()
     assert found / truth.size >= 0.95
+
+
+def test_a_segment_in_use_is_copied_locally(make_settings: Callable[..., Settings], tmp_path):
+    """A cold query reads ranges only; a segment searched again gets its index and data
+    files copied into the disk cache in the background, after which a search sends the
+    store no request for them (a warm query on S3 must not cost hundreds of ranged GETs)."""
+    rng = np.random.default_rng(8)
+    vectors = rng.normal(size=(6000, 48)).astype(np.float32)
+    writer = Engine(make_settings(cache_dir=str(tmp_path / "writer-cache")))
+    api = EngineApi(writer)
+    columns = (Column("id", "BIGINT"), Column("emb", "FLOAT[48]"))
+    api.create_namespace(Schema("warm", columns, "id", Options(vector_index="clustered")))
+    api.upsert("warm", [{"id": i, "emb": v.tolist()} for i, v in enumerate(vectors)])
+    writer.fold("warm")
+    writer.close()
+
+    reader = Engine(make_settings(cache_dir=str(tmp_path / "reader-cache")))
+    try:
+        api = EngineApi(reader)
+        (seg,) = reader.namespace("warm").snapshot().manifest.segments
+        timed = TimedStore(reader.files.store)  # type: ignore[arg-type]
+        reader.files.store = timed
+
+        def search() -> list[int]:
+            return api.vector_search("warm", vectors[7], 10).rows.column("id").to_pylist()
+
+        first = search()
+        assert timed.calls and set(timed.calls) <= {seg.data_key("warm"), seg.indexes["ivf:emb"]}
+        entries = reader.cache.stats()["entries"]  # the manifest's; the segment: ranges only
+        time.sleep(0.5)
+        assert reader.cache.stats()["entries"] == entries
+        assert search() == first
+        deadline = time.monotonic() + 60
+        while reader.cache.stats()["entries"] < entries + 2:  # the two files, in the background
+            assert time.monotonic() < deadline, reader.cache.stats()
+            time.sleep(0.05)
+        timed.calls.clear()
+        assert search() == first
+        assert timed.calls == []
+    finally:
+        reader.close()
