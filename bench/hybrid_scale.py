@@ -20,7 +20,12 @@ auto choice: at the default 2 GiB memory cache a 250k x 384 segment gets the clu
 index, decision 0081; `--vector-index` sets the namespace's option instead), as a bulk load
 ends up after its folds. Warm: after 20 queries of
 warm-up the timed queries run; the load average is printed with every number (the machine
-is shared). Writes bench/results/hybrid_scale.json.
+is shared). Before the timed queries, 256 other SciFact claims (rows 400-655 of
+queries.jsonl, none of them timed) are searched and the segments' recall curves re-measured
+on them (`Engine.recalibrate`, decision 0094: what the background does once a namespace saw
+its users' queries); `--no-recalibrate` keeps the curves found when the segments were written
+(on probe queries). The curves are stored in the namespace: later runs start from them.
+Writes bench/results/hybrid_scale-<vector index>.json.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from common import (
 )
 
 import elacsym_sql
+from elacsym_sql.index.calibrate import ef_for
 from elacsym_sql.index.threads import limit_blas_threads
 
 NAME = "big"
@@ -56,7 +62,7 @@ CHUNK = 250_000
 NOISE = 0.03
 WARMUP = 20
 GOAL_P50_MS = 20.0
-RESULTS = RESULTS_DIR / "hybrid_scale.json"
+CALIBRATION_QUERIES = slice(400, 656)  # SciFact claims the timed queries do not include
 
 SQL = {
     "hybrid_search (RRF)": f"SELECT id FROM hybrid_search('{NAME}', ?, ?, 10)",
@@ -122,6 +128,30 @@ def build(con: elacsym_sql.Connection, rows: int, vector_index: str) -> dict[str
     return {"build_s": time.perf_counter() - started, "load": os.getloadavg()}
 
 
+def breadths(con: elacsym_sql.Connection) -> list[int | None]:
+    """Each segment's breadth (ef or clusters probed) for the namespace's recall target."""
+    snap = con.database.engine.namespace(NAME).snapshot()
+    target = snap.schema.options.recall_target
+    return [
+        ef_for(tuple(curve), target) for seg in snap.manifest.segments
+        for curve in seg.ef_recall.values()
+    ]  # fmt: skip
+
+
+def recalibrate(con: elacsym_sql.Connection, vectors: np.ndarray) -> dict[str, Any]:
+    """Search the calibration claims, then re-measure the curves on them."""
+    before = breadths(con)
+    for v in vectors[CALIBRATION_QUERIES]:
+        con.execute(f"SELECT id FROM vector_search('{NAME}', ?, 10)", [v.tolist()]).fetchall()
+    start = time.perf_counter()
+    committed = con.database.engine.recalibrate(NAME)
+    out = {"before": before, "after": breadths(con), "committed": committed,
+           "seconds": time.perf_counter() - start}  # fmt: skip
+    print(f"recalibrated on {len(vectors[CALIBRATION_QUERIES])} other claims in "
+          f"{out['seconds']:.1f} s: breadth per segment {before} -> {out['after']}")  # fmt: skip
+    return out
+
+
 def timed(con: elacsym_sql.Connection, sql: str, params: list[list[Any]]) -> dict[str, Any]:
     for p in params[-WARMUP:]:  # warm-up queries, not timed
         con.execute(sql, p).fetchall()
@@ -163,6 +193,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--only", help="run only the rows whose name starts with this")
     parser.add_argument("--vector-index", choices=("auto", "hnsw", "clustered"), default="auto")
+    parser.add_argument("--no-recalibrate", action="store_true")
     args = parser.parse_args()
     limit_blas_threads(1)
     where = Path(args.build)
@@ -174,14 +205,17 @@ def main() -> None:
             print(f"building {args.rows} rows into {where}")
             out["build"] = build(con, args.rows, args.vector_index)
         snap = con.database.engine.namespace(NAME).snapshot()
+        kind = snap.schema.options.vector_index
         segments = [(s.rows, sorted(s.indexes)) for s in snap.manifest.segments]
         out["segments"] = segments
         rows = sum(r for r, _ in segments)
         print(f"{rows} rows in {len(segments)} segments: {segments}")
         with open(SHARED_DATA / "scifact" / "queries.jsonl", encoding="utf-8") as f:
             texts = [json.loads(line)["text"] for line in f][: args.queries + WARMUP]
-        vectors = np.load(SHARED_DATA / "scifact" / "queries_minilm384.npy")
-        vecs = [v.tolist() for v in as_float32(vectors[: len(texts)])]
+        vectors = as_float32(np.load(SHARED_DATA / "scifact" / "queries_minilm384.npy"))
+        if not args.no_recalibrate:
+            out["recalibration"] = recalibrate(con, vectors)
+        vecs = [v.tolist() for v in vectors[: len(texts)]]
         out["rows"] = {}
         for label, sql in SQL.items():
             if args.only and not label.startswith(args.only):
@@ -208,7 +242,7 @@ def main() -> None:
         print(f"\ngoal hybrid p50 <= {GOAL_P50_MS:.0f} ms: {ok}")
     for label, row in out["rows"].items():
         print(f"\n  {label}: latency histogram\n{histogram(row['ms'])}")
-    write_results(RESULTS, out)
+    write_results(RESULTS_DIR / f"hybrid_scale-{kind}.json", out)
 
 
 if __name__ == "__main__":

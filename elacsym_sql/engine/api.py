@@ -366,10 +366,12 @@ class EngineApi:
         )
 
     def compact(self, name: str) -> dict[str, Any]:
-        """Fold the WAL tail, merge small segments, collect garbage; returns the stats."""
+        """Fold the WAL tail, merge small segments, re-measure the indexes' recall curves on
+        recent real queries, collect garbage; returns the stats."""
         self.engine.namespace(name).snapshot()  # UndefinedTable for a missing namespace
         self.engine.fold(name)
         self.engine.compact(name, force=True)
+        self.engine.recalibrate(name)
         self.engine.collect_garbage(name)
         return self.engine.stats(name)
 

@@ -13,6 +13,9 @@ namespaces cost no object-store requests (decision 0060).
   for (`Engine.request_maintenance`: dirty markers, decisions 0057 and 0086), when this
   node owns them; decided from the state as last read (no request to decide; the work
   itself reads what it needs). A sweep's look is not traffic, and folds any tail it finds.
+- Re-measure the recall curves of the indexed segments of the namespaces it owns on their
+  recent real queries (recalibrate.py, decision 0094): once 50 were seen here, then after
+  every 256 more, at most once an hour.
 - Collect garbage every max(60 s, grace / 10) while the namespace has traffic or commits
   (so at most once more after the last of them), and a grace period after this process's
   last commit (a fold, a compaction, a DROP), so an idle or dropped namespace does not
@@ -30,12 +33,17 @@ from typing import TYPE_CHECKING
 from ..config import Settings
 from ..errors import UndefinedTable
 from .fold import mergeable
+from .recent_queries import RECENT_QUERIES
+from .segments import MIN_REAL_QUERIES
 
 if TYPE_CHECKING:
     from .engine import Engine
     from .namespace import Namespace
 
 FIRST_LOOK_SECONDS = 1.0
+# A recalibration costs seconds to minutes of CPU for large segments (exact search of every
+# recent query over each segment): after the first, at most one an hour.
+RECALIBRATION_INTERVAL_SECONDS = 3600.0
 
 
 def look_schedule(cap: float) -> list[float]:
@@ -59,6 +67,8 @@ class _State:
     last_gc: float = -math.inf
     last_commit: float = -math.inf  # this process's last fold or compaction that committed
     drop_seen: tuple[str, int] | None = None  # the DROP record last counted as a commit
+    recalibrated_seen: int = 0  # recent queries seen at the last recalibration
+    last_recalibration: float = -math.inf
 
 
 class Background:
@@ -125,6 +135,10 @@ class Background:
                 return
         if not engine.owns(name):
             return  # another cluster member's to maintain (decision 0057)
+        if self._recalibration_due(name, state, now):
+            state.recalibrated_seen = engine.recent_queries.seen(name)
+            state.last_recalibration = now
+            engine.recalibrate(name)
         snap = ns.cached()
         # The writers of a namespace index it, and its owner when its sweep asks; a
         # namespace this process committed to stays for its garbage collections.
@@ -141,6 +155,15 @@ class Background:
             engine.compact(name)
         if self._gc_due(state, now, ns.last_traffic):
             engine.collect_garbage(name)
+
+    def _recalibration_due(self, name: str, state: _State, now: float) -> bool:
+        seen = self._engine.recent_queries.seen(name)
+        if not state.recalibrated_seen:
+            return seen >= MIN_REAL_QUERIES
+        return (
+            seen - state.recalibrated_seen >= RECENT_QUERIES
+            and now - state.last_recalibration >= RECALIBRATION_INTERVAL_SECONDS
+        )
 
     def _after_drop(self, name: str, state: _State, now: float) -> None:
         """A namespace this process wrote and saw dropped: everything of it is garbage a

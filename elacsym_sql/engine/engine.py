@@ -34,6 +34,7 @@ from .gc import collect_garbage
 from .indexer import Indexer
 from .memory_cache import MemoryCache
 from .namespace import Namespace, Snapshot
+from .recalibrate import recalibrate
 from .recent_queries import RecentQueries
 from .references import References
 from .search import FullTextIndexes
@@ -194,6 +195,13 @@ class Engine:
         if done:
             self.background.committed(name)
         return done
+
+    def recalibrate(self, name: str) -> bool:
+        """Re-measure the recall curves of `name`'s indexed segments on its recent real
+        queries (recalibrate.py); True when a new version was committed."""
+        with MAINTENANCE.labels("recalibrate").time():
+            ns = self.namespace(name)
+            return recalibrate(ns, self.files, self.manifests, self._queries(name))
 
     def _queries(self, name: str) -> Callable[[str], np.ndarray]:
         """Recent real queries of a namespace's vector column, for calibrating its indexes."""

@@ -56,7 +56,7 @@ def fold(
     if snap.tail.rows.num_rows:
         segments.append(files.write(ns.name, snap.tail.rows, schema, queries))
     fts = _fold_full_text(snap, files, segments) if schema.options.full_text else None
-    return _commit(
+    return commit_manifest(
         ns, manifests, manifest.next(wal_hwm=snap.tail_seq, segments=tuple(segments), fts=fts)
     )
 
@@ -131,7 +131,7 @@ def compact(
     segments = [s for s in manifest.segments if s.id not in merged_ids]
     if merged.num_rows:
         segments.append(files.write(ns.name, merged, schema, queries))
-    return _commit(ns, manifests, manifest.next(segments=tuple(segments)))
+    return commit_manifest(ns, manifests, manifest.next(segments=tuple(segments)))
 
 
 def mergeable(manifest: Manifest, settings: Settings, force: bool = False) -> list[SegmentEntry]:
@@ -148,7 +148,7 @@ def mergeable(manifest: Manifest, settings: Settings, force: bool = False) -> li
     return small
 
 
-def _commit(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:
+def commit_manifest(ns: Namespace, manifests: ManifestStore, manifest: Manifest) -> bool:
     check_interrupt()  # the last point where stopping leaves only unreferenced objects
     committed = manifests.commit(manifest)
     if committed is None:

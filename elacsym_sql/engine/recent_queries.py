@@ -52,6 +52,12 @@ class RecentQueries:
             found = [k for k in self._rings if k[0] == namespace and k[2] == column]
         return self.get(*found[-1]) if found else np.empty((0, 0), np.float32)
 
+    def seen(self, namespace: str) -> int:
+        """Query vectors remembered for the namespace so far, every column and incarnation
+        this process still has (only grows until the namespace is dropped)."""
+        with self._lock:
+            return sum(seen for k, (_, seen) in self._rings.items() if k[0] == namespace)
+
     def _drop_others(self, namespace: str, incarnation: str) -> None:
         """Forget the queries of the namespace's earlier incarnations (dropped since)."""
         for key in [k for k in self._rings if k[0] == namespace and k[1] != incarnation]:

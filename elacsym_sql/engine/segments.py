@@ -19,7 +19,13 @@ import pyarrow as pa
 
 from ..catalog import SegmentEntry
 from ..index import HnswIndex, build_hnsw_file, vector_norms
-from ..index.calibrate import CALIBRATION_QUERIES, calibrate, calibrate_breadth, probe_queries
+from ..index.calibrate import (
+    CALIBRATION_QUERIES,
+    Curve,
+    calibrate,
+    calibrate_breadth,
+    probe_queries,
+)
 from ..index.clustered import ClusteredIndex, ReadRanges, cluster, encode_clustered, nprobe_ladder
 from ..layout import clustered_index_key, vector_index_key
 from ..schema import Column, Schema
@@ -251,7 +257,7 @@ class SegmentFiles:
         rows are ordered by come from its index, which holds them in the same order: decoding
         them from a row group (6 MB for 4,096 x 384) costs ten times the other columns."""
         storage = schema.arrow_schema
-        first = next(c for c in schema.vector_columns if f"ivf:{c.name}" in seg.indexes)
+        first = _ordering_column(schema, seg)
         others = [name for name in storage.names if name != first.name]
         rows = self.rows_at(namespace, seg, positions, others)
         index = self.clustered_index(namespace, seg, first)
@@ -260,6 +266,23 @@ class SegmentFiles:
         vectors = np.zeros((len(positions), index.dim), np.float32)
         vectors[has] = index.vectors_at(positions[has])
         return with_vectors(rows, storage, first, vectors, has)
+
+    def indexed_vectors(
+        self, namespace: str, seg: SegmentEntry, schema: Schema, column: Column
+    ) -> tuple[HnswIndex | ClusteredIndex, np.ndarray] | None:
+        """The segment's index of `column` and the column's vectors by row position (zeros
+        for rows without one); None when it has no index, or a clustered one that does not
+        order the rows (its vectors would take a read of the whole column)."""
+        if f"hnsw:{column.name}" in seg.indexes:
+            index = self.vector_index(namespace, seg, column, schema.options.metric)
+            assert index is not None
+            return index, self.vectors(namespace, seg, self.rows(namespace, seg, schema), column)
+        ivf = self.clustered_index(namespace, seg, column)
+        if ivf is None or _ordering_column(schema, seg) != column:
+            return None
+        vectors = np.zeros((seg.rows, ivf.dim), np.float32)
+        vectors[: ivf.entries] = ivf.vectors_at(np.arange(ivf.entries))
+        return ivf, vectors
 
     # The full-text index's ObjectIO: its files go through the same store and disk cache.
     def fetch(self, key: str) -> str:
@@ -330,15 +353,13 @@ class SegmentFiles:
                 self.store.put(key, blob)
                 self._keep_local(key, blob)
                 ivf = self.clustered_index(namespace, entry, col, key)
-                curve = calibrate_breadth(
-                    lambda q, k, b, ivf=ivf: ivf.search(q, k, nprobe=b)[0],
-                    nprobe_ladder(ivf.clusters), vectors, probes, metric,
-                )  # fmt: skip
+                assert ivf is not None
+                curve = index_curve(ivf, vectors, probes)
                 index_bytes += len(blob)
             else:
                 name, key = f"hnsw:{col.name}", vector_index_key(namespace, seg_id, col.name)
                 index = self._write_index(namespace, seg_id, key, col, vectors, schema)
-                curve = calibrate(index, vectors, probes)
+                curve = index_curve(index, vectors, probes)
                 index_bytes += index.nbytes
             curves[name] = [list(p) for p in curve]
             indexes[name] = key
@@ -378,6 +399,12 @@ class SegmentFiles:
                 os.unlink(tmp)
 
 
+def _ordering_column(schema: Schema, seg: SegmentEntry) -> Column:
+    """The vector column in whose cluster order a clustered segment's rows are stored (the
+    first with a clustered index: write() orders them by it)."""
+    return next(c for c in schema.vector_columns if f"ivf:{c.name}" in seg.indexes)
+
+
 def _cluster_order(
     rows: pa.Table, column: Column, metric: str
 ) -> tuple[pa.Table, tuple[np.ndarray, np.ndarray]]:
@@ -403,6 +430,19 @@ def _io_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="elacsym-ranges")
         return _pool
+
+
+def index_curve(
+    index: HnswIndex | ClusteredIndex, vectors: np.ndarray, queries: np.ndarray
+) -> Curve:
+    """Recall@10 of `index` over `vectors` (by row position) at each breadth of its ladder
+    (HNSW ef, clustered: clusters probed), measured with `queries`."""
+    if isinstance(index, HnswIndex):
+        return calibrate(index, vectors, queries)
+    return calibrate_breadth(
+        lambda q, k, b: index.search(q, k, nprobe=b)[0],
+        nprobe_ladder(index.clusters), vectors, queries, index.metric,
+    )  # fmt: skip
 
 
 def with_vectors(

@@ -180,3 +180,20 @@ def test_text_search_reads_only_the_rows_it_returns(engine: Engine) -> None:
         else:
             np.testing.assert_array_equal(np.array(row["emb"], np.float32), vectors[row["id"]])
     assert engine.files.memory.peek(("rows", "c", seg.id)) is None
+
+
+def test_a_clustered_segment_is_recalibrated_on_real_queries(engine: Engine) -> None:
+    """The curve of a clustered index, measured again on the namespace's recent queries
+    (decision 0094), gives the clusters to probe for a target on those queries: its exact
+    search runs over the index's own copy of the vectors, by row position."""
+    vectors, queries = corpus()
+    api = _load(engine, "clustered", vectors)
+    want = truth(vectors, queries, np.ones(ROWS, bool))
+    recall(api, queries, want)  # 60 real queries seen
+    assert engine.recalibrate("c")
+    (seg,) = engine.namespace("c").snapshot().manifest.segments
+    curve = seg.ef_recall["ivf:emb"]
+    for target in (0.9, 0.95):
+        nprobe = next(int(b) for b, r in curve if r >= target)
+        got = recall(api, queries, want, recall_target=target)
+        assert got >= target and got == recall(api, queries, want, ef=nprobe)

@@ -5,6 +5,7 @@ queries once it has seen enough; `recall()` reports stored-vector and recent-que
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -119,3 +120,48 @@ def test_a_fold_calibrates_on_recent_real_queries(loaded):
         ef = next(int(e) for e, r in curve if r >= target)
         got = recall(api, queries, want, recall_target=target)
         assert got >= target and got == recall(api, queries, want, ef=ef)
+
+
+def test_a_segment_is_recalibrated_on_recent_real_queries(loaded):
+    """A segment that is never rewritten still gets its curve measured on real queries
+    (decision 0094): the probe queries' guess is replaced by what the users' queries need."""
+    api, queries, want = loaded
+    engine = api.engine
+    [before] = engine.namespace("v").snapshot().manifest.segments
+    assert not engine.recalibrate("v")  # no real query seen yet: nothing to measure on
+    recall(api, queries[:40], want[:40])
+    assert not engine.recalibrate("v")  # 40: too few
+    recall(api, queries[40:], want[40:])
+    assert engine.recalibrate("v")  # the probes' guess differed: a new version
+    [after] = engine.namespace("v").snapshot().manifest.segments
+    assert after.id == before.id and after.indexes == before.indexes  # the same files
+    curve = after.ef_recall["hnsw:emb"]
+    assert curve != before.ef_recall["hnsw:emb"]
+    for target in (0.9, 0.97):  # measured on these very queries: their ef meets the target
+        ef = next(int(e) for e, r in curve if r >= target)
+        got = recall(api, queries, want, recall_target=target)
+        assert got >= target and got == recall(api, queries, want, ef=ef)
+    assert not engine.recalibrate("v")  # measured again on the same queries: no change
+
+
+def test_the_background_recalibrates_once_enough_queries_were_seen(make_settings, tmp_path):
+    engine = Engine(make_settings(indexer=True))
+    try:
+        api = EngineApi(engine)
+        vectors, queries = corpus()
+        schema = Schema("v", (Column("id", "BIGINT"), Column("emb", f"FLOAT[{DIM}]")), "id")
+        api.create_namespace(schema)
+        api.upsert("v", [{"id": i, "emb": v.tolist()} for i, v in enumerate(vectors)])
+        engine.fold("v")
+        [before] = engine.namespace("v").snapshot().manifest.segments
+        recall(api, queries[:60], truth(vectors, queries[:60]))
+        deadline = time.monotonic() + 60
+        while True:
+            [seg] = engine.namespace("v").snapshot().manifest.segments
+            if seg.ef_recall != before.ef_recall:
+                break
+            assert time.monotonic() < deadline, "not recalibrated"
+            time.sleep(0.1)
+        assert seg.id == before.id
+    finally:
+        engine.close()
