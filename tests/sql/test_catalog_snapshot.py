@@ -39,6 +39,9 @@ def test_every_change_is_seen_by_the_next_catalog_read_of_another_session(tmp_pa
     assert reader.fetchone() == ("v",)
     writer.execute("CREATE OR REPLACE VIEW recent AS SELECT id, title FROM docs")
     assert [name for name, _ in _columns(reader, "recent")] == ["id", "title"]
+    writer.execute("COMMENT ON VIEW recent IS 'the recent ones'")  # DuckDB's to keep
+    reader.execute("SELECT obj_description('recent'::regclass::oid)")
+    assert reader.fetchone() == ("the recent ones",)
 
     writer.execute("DROP VIEW recent")
     writer.execute("DROP TABLE docs")

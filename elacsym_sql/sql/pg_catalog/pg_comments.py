@@ -16,7 +16,8 @@ import duckdb
 
 from ...schema import Schema
 from ..dialect.pg_rewrite import SHIM as S
-from .pg_constraints import constraint_oid, index_oid
+from .pg_constraints import HIDDEN, constraint_oid, index_oid
+from .pg_views import HOME
 
 TABLE = (
     f"CREATE TABLE IF NOT EXISTS {S}.namespace_comments "
@@ -28,10 +29,9 @@ _INDEX_NOTE = """CASE WHEN amname IN ('hnsw', 'ivfflat')
     THEN 'answered by the namespace''s vector index (per segment, its metric)'
     ELSE 'recorded only: scans filter segments by their statistics' END"""
 
-# One reference to `rels` (DuckDB binds every view reference anew, which costs more than
-# these few rows): each row names its relation, the rest are plain tables. Kinds: the
-# table, a column, a constraint or an index (a key's, or one CREATE INDEX recorded).
-_DESCRIBED = f"""
+# The described objects by their relation's name. Kinds: the table, a column, a constraint
+# or an index (a key's, or one CREATE INDEX recorded).
+_NAMESPACES_DESCRIBED = f"""
 SELECT name, 'table' AS kind, NULL AS contype, NULL AS conname, 0 AS objsubid, description
   FROM {S}.namespace_comments WHERE kind = 'table'
 UNION ALL
@@ -49,26 +49,53 @@ SELECT k.name, 'index', k.contype, k.conname, 0,
 FROM {S}.namespace_constraints k LEFT JOIN {S}.namespace_comments c
   ON c.kind = 'index' AND c.name = k.name AND c.objname = k.conname
 WHERE k.contype IN ('p', 'u', 'i')
-  AND (c.description IS NOT NULL OR (k.contype = 'i' AND NOT k.indisunique))
-UNION ALL  -- DuckDB's own tables and views (temporary ones): their COMMENT ON
-SELECT table_name, 'table', NULL, NULL, 0, comment FROM duckdb_tables()
-  WHERE comment IS NOT NULL
+  AND (c.description IS NOT NULL OR (k.contype = 'i' AND NOT k.indisunique))"""
+
+
+def _duck_described(where: str) -> str:
+    """The COMMENT ON texts of DuckDB's own tables, views and their columns (temporary
+    ones, CREATE VIEW's) `where` they are."""
+    return f"""
+SELECT table_name AS name, 'table' AS kind, NULL AS contype, NULL AS conname, 0 AS objsubid,
+  comment AS description FROM duckdb_tables() WHERE comment IS NOT NULL AND {where}
 UNION ALL
 SELECT view_name, 'table', NULL, NULL, 0, comment FROM duckdb_views()
-  WHERE comment IS NOT NULL AND NOT internal
+  WHERE comment IS NOT NULL AND NOT internal AND {where}
 UNION ALL
 SELECT table_name, 'column', NULL, NULL, column_index, comment FROM duckdb_columns()
-  WHERE comment IS NOT NULL"""
+  WHERE comment IS NOT NULL AND {where}"""
 
-COMMENT_VIEWS: dict[str, str] = {
-    "pg_description": f"""
+
+def _pg_description(described: str, rels: str) -> str:
+    """pg_description rows of the `described` objects of the relations of view `rels`, each
+    with the DuckDB name of its relation (`__name`: the session's transaction block may
+    have dropped it)."""
+    return f"""
 SELECT CASE d.kind
     WHEN 'constraint' THEN {constraint_oid("d.contype", "r.oid", "d.name", "d.conname")}
     WHEN 'index' THEN {index_oid("d.contype", "r.oid", "d.name", "d.conname")}
     ELSE r.oid END AS objoid,
   CASE d.kind WHEN 'constraint' THEN {PG_CONSTRAINT} ELSE {PG_CLASS} END::BIGINT AS classoid,
-  d.objsubid, d.description
-FROM ({_DESCRIBED}) d JOIN {S}.rels r ON r.name = d.name""",
+  d.objsubid, d.description, r.name AS __name
+FROM {described} d JOIN {S}.{rels} r ON r.name = d.name"""
+
+
+# The catalog snapshot covers DuckDB's main schema (snapshot.py), the session's temporary
+# objects are its own; DuckDB objects of other schemas are no relations the catalog shows.
+_SHARED, _TEMP = f"database_name = {HOME} AND schema_name = 'main'", "database_name = 'temp'"
+
+COMMENT_VIEWS: dict[str, str] = {
+    "described_shared": f"{_NAMESPACES_DESCRIBED} UNION ALL {_duck_described(_SHARED)}",
+    "pg_description_shared": _pg_description(f"{S}.described_shared", "rels_shared"),
+    # As if every described object were matched to `rels` by name: the shared ones to
+    # every session's relations (kept), the session's to all, the shared to the session's.
+    "pg_description": f"""
+SELECT * EXCLUDE (__name) FROM {S}.pg_description_shared
+  WHERE NOT list_contains({HIDDEN}, __name)
+UNION ALL
+SELECT * EXCLUDE (__name) FROM ({_pg_description(f"({_duck_described(_TEMP)})", "rels")})
+UNION ALL
+SELECT * EXCLUDE (__name) FROM ({_pg_description(f"{S}.described_shared", "rels_temp")})""",
 }
 
 COMMENT_MACROS: list[tuple[str, str, str]] = [

@@ -23,6 +23,9 @@ TABLE = (
     "indexdef VARCHAR)"
 )
 
+# The tables the session's transaction block dropped (at its COMMIT; transactions.py sets
+# the variable): gone for it, though every other session still sees them.
+HIDDEN = "coalesce(getvariable('elacsym_hidden'), []::VARCHAR[])"
 _HASH = "(hash({}) % 1000000000)::BIGINT + 100000"
 
 
@@ -40,9 +43,13 @@ _TEMP = f"""
 SELECT table_name AS name, table_name || '_pkey' AS conname, 'p' AS contype,
   constraint_column_names AS cols,
   list_transform(constraint_column_indexes, lambda i: (i + 1)::SMALLINT) AS attnums,
-  NULL, NULL, NULL, NULL, true, 'btree', constraint_column_names,
-  list_transform(constraint_column_names, lambda c: 0::SMALLINT), NULL,
-  {_indexdef("true", "table_name || '_pkey'", "table_name", "constraint_column_names")}, true
+  NULL::VARCHAR AS ref_table, NULL::VARCHAR[] AS ref_cols, NULL::VARCHAR AS deltype,
+  NULL::VARCHAR AS definition, true AS indisunique, 'btree' AS amname,
+  constraint_column_names AS keys,
+  list_transform(constraint_column_names, lambda c: 0::SMALLINT) AS indoption,
+  NULL::VARCHAR[] AS reloptions,
+  {_indexdef("true", "table_name || '_pkey'", "table_name", "constraint_column_names")}
+    AS indexdef, true AS temp
 FROM duckdb_constraints() WHERE database_name = 'temp' AND constraint_type = 'PRIMARY KEY'
 UNION ALL
 SELECT i.table_name, i.index_name, 'i', i.cols,
@@ -81,32 +88,36 @@ FROM ({constraints}) k JOIN {S}.{rels} r ON r.name = k.name
 """
 
 
-CONSTRAINT_VIEWS: dict[str, str] = {
-    # Those of every session (snapshot.py keeps them as a table) and the session's own.
-    "cons_shared": _cons(f"SELECT *, false AS temp FROM {S}.namespace_constraints", "rels_shared"),
-    "cons_temp": _cons(_TEMP, "rels_temp"),
-    "cons": f"SELECT * FROM {S}.cons_shared UNION ALL SELECT * FROM {S}.cons_temp",
-    "pg_constraint": f"""
+def _pg_constraint(cons: str, extra: str = "") -> str:
+    """pg_constraint rows of the constraints of view `cons` (with `extra` columns), each
+    with the table a foreign key references (`__ref`). That is a namespace, never a
+    temporary table: it is found among the relations of every session."""
+    extra = f", {extra}" if extra else ""
+    return f"""
 SELECT oid, conname, nspoid AS connamespace, contype, false AS condeferrable,
   false AS condeferred, true AS convalidated, conrelid, 0::BIGINT AS contypid,
-  coalesce((SELECT fr.oid FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)::BIGINT
+  coalesce((SELECT fr.oid FROM {S}.rels_shared fr WHERE fr.name = k.ref_table), 0)::BIGINT
     AS confrelid,
   -- a foreign key's index is the referenced primary key's (pgJDBC joins on it)
   CASE WHEN contype = 'f' THEN
-    coalesce((SELECT fr.oid + 1 FROM {S}.rels fr WHERE fr.name = k.ref_table), 0)
+    coalesce((SELECT fr.oid + 1 FROM {S}.rels_shared fr WHERE fr.name = k.ref_table), 0)
     ELSE indexoid END::BIGINT AS conindid, 0::BIGINT AS conparentid,
   CASE WHEN contype = 'f' THEN 'a' ELSE ' ' END AS confupdtype,
   CASE WHEN contype <> 'f' THEN ' ' WHEN deltype = 'restrict' THEN 'r' ELSE 'a' END
     AS confdeltype,
   CASE WHEN contype = 'f' THEN 's' ELSE ' ' END AS confmatchtype,
   true AS conislocal, 0 AS coninhcount, true AS connoinherit, attnums AS conkey,
-  (SELECT list(c.attnum ORDER BY list_position(k.ref_cols, c.attname)) FROM {S}.cols c
+  (SELECT list(c.attnum ORDER BY list_position(k.ref_cols, c.attname)) FROM {S}.cols_shared c
     WHERE c.name = k.ref_table AND list_contains(k.ref_cols, c.attname)) AS confkey,
   NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop,
   NULL::SMALLINT[] AS confdelsetcols, NULL::BIGINT[] AS conexclop,
-  definition AS conbin, 2606::BIGINT AS tableoid
-FROM {S}.cons k WHERE contype <> 'i'""",
-    "pg_index": f"""
+  definition AS conbin, 2606::BIGINT AS tableoid, ref_table AS __ref{extra}
+FROM {S}.{cons} k WHERE contype <> 'i'"""
+
+
+def _pg_index(cons: str) -> str:
+    """pg_index rows of the keys and indexes of view `cons`."""
+    return f"""
 SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS indnatts,
   len(attnums)::SMALLINT AS indnkeyatts, indisunique,
   false AS indnullsnotdistinct, contype = 'p' AS indisprimary, false AS indisexclusion,
@@ -118,11 +129,54 @@ SELECT indexoid AS indexrelid, conrelid AS indrelid, len(attnums)::SMALLINT AS i
   list_transform(attnums, lambda a: 0)::UBIGINT[] AS indclass,
   indoption::USMALLINT[] AS indoption,
   NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred
-FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
-    # The index rows of pg_class (pg_views.py unions them with the tables).
-    "index_rels": f"""
+FROM {S}.{cons} WHERE contype IN ('p', 'u', 'i')"""
+
+
+def index_rels(cons: str) -> str:
+    """The index rows of pg_class (pg_views.py unions them with the tables) of the keys and
+    indexes of relation `cons` (rows of a `cons` view)."""
+    return f"""
 SELECT indexoid AS oid, conname AS relname, name AS table_name, amname, reloptions, nspoid,
-  temp FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
+  temp FROM {cons} WHERE contype IN ('p', 'u', 'i')"""
+
+
+def _names(column: str) -> str:
+    """SQL of a list column's names, each as quote_ident writes it, comma-separated."""
+    return f"array_to_string(list_transform({column}, lambda c: main.quote_ident(c)), ', ')"
+
+
+def _definition(k: str) -> str:
+    """SQL of pg_get_constraintdef's text of constraint row `k` of a `cons` view: names
+    quoted as Postgres quotes them (SQLAlchemy parses this text with a regular expression),
+    the referenced table (a namespace) qualified when it is not in public."""
+    return f"""CASE {k}.contype
+        WHEN 'p' THEN 'PRIMARY KEY (' || {_names(f"{k}.cols")} || ')'
+        WHEN 'u' THEN 'UNIQUE (' || {_names(f"{k}.cols")} || ')'
+        WHEN 'f' THEN 'FOREIGN KEY (' || {_names(f"{k}.cols")} || ') REFERENCES '
+          || (SELECT CASE WHEN fr.nspname = 'public' THEN ''
+                ELSE main.quote_ident(fr.nspname) || '.' END || main.quote_ident(fr.relname)
+              FROM {S}.rels_shared fr WHERE fr.name = {k}.ref_table)
+          || '(' || {_names(f"{k}.ref_cols")} || ')'
+          || CASE WHEN {k}.deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
+        ELSE 'CHECK (' || {k}.definition || ')' END"""
+
+
+CONSTRAINT_VIEWS: dict[str, str] = {
+    # Those of every session (snapshot.py keeps them as a table) and the session's own.
+    "cons_shared": _cons(f"SELECT *, false AS temp FROM {S}.namespace_constraints", "rels_shared"),
+    "cons_temp": _cons(_TEMP, "rels_temp"),
+    "cons": f"SELECT * FROM {S}.cons_shared UNION ALL SELECT * FROM {S}.cons_temp",
+    # The constraints and indexes of every session as tables (snapshot.py), with what the
+    # session's transaction block dropped applied on top; then the session's own.
+    "pg_constraint_shared": _pg_constraint("cons_shared", f"{_definition('k')} AS __def"),
+    "pg_constraint": f"""
+SELECT * EXCLUDE (__ref, __def) REPLACE (
+    CASE WHEN list_contains({HIDDEN}, __ref) THEN 0 ELSE confrelid END AS confrelid,
+    CASE WHEN list_contains({HIDDEN}, __ref) THEN 0 ELSE conindid END AS conindid)
+  FROM {S}.pg_constraint_shared
+UNION ALL SELECT * EXCLUDE (__ref) FROM ({_pg_constraint("cons_temp")})""",
+    "pg_index_shared": _pg_index("cons_shared"),
+    "pg_index": f"SELECT * FROM {S}.pg_index_shared UNION ALL {_pg_index('cons_temp')}",
     "pg_indexes": f"""SELECT nspname AS schemaname, relname AS tablename, conname AS indexname,
         NULL::VARCHAR AS tablespace, indexdef
         FROM {S}.cons WHERE contype IN ('p', 'u', 'i')""",
@@ -146,29 +200,17 @@ FROM {S}.cons WHERE contype IN ('p', 'u', 'f')""",
 }
 
 
-def _names(column: str) -> str:
-    """SQL of a list column's names, each as quote_ident writes it, comma-separated."""
-    return f"array_to_string(list_transform({column}, lambda c: main.quote_ident(c)), ', ')"
-
-
 # By (name, parameters, body), as pg_views.MACROS.
 CONSTRAINT_MACROS: list[tuple[str, str, str]] = [
     ("pg_get_indexdef", "idx, col := 0, pretty := false",
      f"""(SELECT CASE WHEN col > 0 THEN keys[col] ELSE indexdef END
         FROM {S}.cons WHERE indexoid = idx AND contype IN ('p', 'u', 'i'))"""),
+    # The definitions of every session's constraints are kept (snapshot.py); a foreign key
+    # to a table the session's transaction block dropped has none.
     ("pg_get_constraintdef", "con, pretty := false",
-     # Names quoted as Postgres quotes them (SQLAlchemy parses this text with a regular
-     # expression), the referenced table qualified when it is not in public.
-     f"""(SELECT CASE contype
-        WHEN 'p' THEN 'PRIMARY KEY (' || {_names("cols")} || ')'
-        WHEN 'u' THEN 'UNIQUE (' || {_names("cols")} || ')'
-        WHEN 'f' THEN 'FOREIGN KEY (' || {_names("cols")} || ') REFERENCES '
-          || (SELECT CASE WHEN fr.nspname = 'public' THEN ''
-                ELSE main.quote_ident(fr.nspname) || '.' END || main.quote_ident(fr.relname)
-              FROM {S}.rels fr WHERE fr.name = k.ref_table)
-          || '(' || {_names("ref_cols")} || ')'
-          || CASE WHEN deltype = 'restrict' THEN ' ON DELETE RESTRICT' ELSE '' END
-        ELSE 'CHECK (' || definition || ')' END FROM {S}.cons k WHERE oid = con)"""),
+     f"""coalesce((SELECT CASE WHEN list_contains({HIDDEN}, __ref) THEN NULL ELSE __def END
+        FROM {S}.pg_constraint_shared WHERE oid = con),
+        (SELECT {_definition("k")} FROM {S}.cons_temp k WHERE oid = con))"""),
     # Postgres's set-returning (x, n) per array element (pgJDBC's getPrimaryKeys,
     # getIndexInfo): an unnest, several rows in a select list as in Postgres.
     ("information_schema__pg_expandarray", "arr",

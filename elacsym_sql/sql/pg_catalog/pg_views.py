@@ -9,6 +9,7 @@ the Postgres types the wire server sends for them (sql/pg_catalog/pg_types.py).
 
 from __future__ import annotations
 
+from .pg_constraints import HIDDEN, index_rels
 from .pg_sequences import SEQUENCE_RELS
 from .pg_types import PG_CHAR
 
@@ -108,54 +109,56 @@ FROM {S}.{rels} r JOIN duckdb_columns() c ON c.table_name = r.name
 """
 
 
-VIEWS: dict[str, str] = {
-    "rels_shared": _SHARED_RELS,
-    "rels_temp": _TEMP_RELS,
-    # Tables the session's transaction block dropped (at its COMMIT) are gone for it.
-    "rels": f"""SELECT * FROM {S}.rels_shared WHERE NOT list_contains(
-        coalesce(getvariable('elacsym_hidden'), []::VARCHAR[]), name)
-        UNION ALL SELECT * FROM {S}.rels_temp""",
-    "cols_shared": _cols("rels_shared", HOME),
-    "cols_temp": _cols("rels_temp", "'temp'"),
-    "cols": f"SELECT * FROM {S}.cols_shared UNION ALL SELECT * FROM {S}.cols_temp",
-    "pg_namespace": f"""SELECT * FROM (VALUES ({PG_CATALOG}::BIGINT, 'pg_catalog', {OWNER}::BIGINT),
-        ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
-        AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)
-        UNION ALL SELECT {nsp_oid("nspname")}, nspname, {OWNER}, NULL
-        FROM (SELECT nspname FROM {S}.user_schemas UNION ALL SELECT '{TEMP_SCHEMA}')""",
-    "pg_class": f"""
+def _pg_class(rels: str, cons: str) -> str:
+    """pg_class rows of the relations of view `rels` and the indexes of their keys (view
+    `cons`), each with the DuckDB name of its relation (`__name`; NULL for an index): the
+    rows of the relations a transaction block dropped are left out by it."""
+    return f"""
+WITH k AS MATERIALIZED (SELECT * FROM {S}.{cons})  -- bound once (DuckDB binds each reference)
 SELECT oid, relname, nspoid AS relnamespace, 0::BIGINT AS reltype,
   0::BIGINT AS reloftype, {OWNER}::BIGINT AS relowner,
   CASE WHEN kind = 'r' THEN 2 ELSE 0 END::BIGINT AS relam, oid AS relfilenode,
   0::BIGINT AS reltablespace, 0 AS relpages, -1::FLOAT AS reltuples, 0 AS relallvisible,
-  0::BIGINT AS reltoastrelid, oid IN (SELECT conrelid FROM {S}.cons WHERE indexoid > 0)
+  0::BIGINT AS reltoastrelid, oid IN (SELECT conrelid FROM k WHERE indexoid > 0)
     AS relhasindex, false AS relisshared,
   CASE WHEN temp THEN 't' ELSE 'p' END AS relpersistence, kind AS relkind,
   0::SMALLINT AS relnatts,
   -- psql lists CHECK constraints only when relchecks > 0, and foreign keys (both ways)
   -- only when relhastriggers: Postgres enforces them with triggers
-  (SELECT count(*) FROM {S}.namespace_constraints k WHERE k.name = rels.name
+  (SELECT count(*) FROM {S}.namespace_constraints k WHERE k.name = r.name
     AND k.contype = 'c')::SMALLINT AS relchecks,
   false AS relhasrules,
   EXISTS (SELECT 1 FROM {S}.namespace_constraints k WHERE k.contype = 'f'
-    AND (k.name = rels.name OR k.ref_table = rels.name)) AS relhastriggers,
+    AND (k.name = r.name OR k.ref_table = r.name)) AS relhastriggers,
   false AS relhassubclass,
   false AS relrowsecurity, false AS relforcerowsecurity, true AS relispopulated,
   'd' AS relreplident, false AS relispartition, 0::BIGINT AS relrewrite,
   0::BIGINT AS relfrozenxid, 0::BIGINT AS relminmxid, NULL::VARCHAR[] AS relacl,
-  options AS reloptions, NULL::VARCHAR AS relpartbound
-FROM {S}.rels
+  options AS reloptions, NULL::VARCHAR AS relpartbound, name AS __name
+FROM {S}.{rels} r
 UNION ALL
 SELECT oid, relname, nspoid, 0, 0, {OWNER},
-  (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = index_rels.amname), oid, 0, 1, 0, 0, 0,
+  (SELECT am.oid FROM {S}.pg_am am WHERE am.amname = i.amname), oid, 0, 1, 0, 0, 0,
   false, false, CASE WHEN temp THEN 't' ELSE 'p' END, 'i', 1, 0, false, false, false, false,
-  false, true, 'n', false, 0, 0, 0, NULL, reloptions, NULL
-FROM {S}.index_rels
-UNION ALL  -- durable sequences (pg_sequences.py)
+  false, true, 'n', false, 0, 0, 0, NULL, reloptions, NULL, NULL
+FROM ({index_rels("k")}) i"""
+
+
+def _shown(row: str) -> str:
+    """SQL: whether pg_class_shared's `row` is a row the session sees."""
+    return f"({row}.__name IS NULL OR NOT list_contains({HIDDEN}, {row}.__name))"
+
+
+# pg_class rows of the durable sequences (pg_sequences.py).
+_SEQUENCE_CLASS = f"""
 SELECT oid, relname, {nsp_oid("nspname")}, 0, 0, {OWNER}, 0, oid, 0, 1, 1, 0, 0, false, false,
-  'p', 'S', 3, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL, NULL, NULL
-FROM ({SEQUENCE_RELS})""",
-    "pg_attribute": f"""
+  'p', 'S', 3, 0, false, false, false, false, false, true, 'n', false, 0, 0, 0, NULL, NULL, NULL,
+  NULL FROM ({SEQUENCE_RELS})"""
+
+
+def _pg_attribute(cols: str) -> str:
+    """pg_attribute rows of the columns of view `cols`."""
+    return f"""
 SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   coalesce((SELECT typlen FROM {S}.pg_type t WHERE t.oid = atttypid), -1)::SMALLINT AS attlen,
   attnum, CASE WHEN data_type LIKE '%]' THEN 1 ELSE 0 END::SMALLINT AS attndims,
@@ -168,7 +171,31 @@ SELECT attrelid, attname, atttypid, -1 AS attstattarget,
   0 AS attinhcount, CASE WHEN atttypid = 25 THEN 100 ELSE 0 END::BIGINT AS attcollation,
   NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions,
   NULL::VARCHAR AS attmissingval
-FROM {S}.cols""",
+FROM {S}.{cols}"""
+
+
+VIEWS: dict[str, str] = {
+    "rels_shared": _SHARED_RELS,
+    "rels_temp": _TEMP_RELS,
+    "rels": f"""SELECT * FROM {S}.rels_shared WHERE NOT list_contains({HIDDEN}, name)
+        UNION ALL SELECT * FROM {S}.rels_temp""",
+    "cols_shared": _cols("rels_shared", HOME),
+    "cols_temp": _cols("rels_temp", "'temp'"),
+    "cols": f"SELECT * FROM {S}.cols_shared UNION ALL SELECT * FROM {S}.cols_temp",
+    "pg_namespace": f"""SELECT * FROM (VALUES ({PG_CATALOG}::BIGINT, 'pg_catalog', {OWNER}::BIGINT),
+        ({PUBLIC}, 'public', {OWNER}), ({INFO_SCHEMA}, 'information_schema', {OWNER}))
+        AS t(oid, nspname, nspowner), (SELECT NULL::VARCHAR[] AS nspacl)
+        UNION ALL SELECT {nsp_oid("nspname")}, nspname, {OWNER}, NULL
+        FROM (SELECT nspname FROM {S}.user_schemas UNION ALL SELECT '{TEMP_SCHEMA}')""",
+    # The rows of every session as a table (snapshot.py), those the session's transaction
+    # block dropped left out; then the session's temporary relations and their indexes.
+    "pg_class_shared": f"{_pg_class('rels_shared', 'cons_shared')} UNION ALL {_SEQUENCE_CLASS}",
+    "pg_class": f"""SELECT * EXCLUDE (__name) FROM {S}.pg_class_shared
+        WHERE {_shown("pg_class_shared")}
+        UNION ALL SELECT * EXCLUDE (__name) FROM ({_pg_class("rels_temp", "cons_temp")})""",
+    "pg_attribute_shared": _pg_attribute("cols_shared"),
+    "pg_attribute": f"""SELECT * FROM {S}.pg_attribute_shared
+        UNION ALL {_pg_attribute("cols_temp")}""",
     "pg_type": f"""
 SELECT oid, typname,
   CASE WHEN typname IN ('vector', '_vector') OR typtype = 'e' THEN {PUBLIC} ELSE {PG_CATALOG}
@@ -355,12 +382,14 @@ MACROS: list[tuple[str, str, str]] = [
      f"""CASE WHEN include_implicit THEN list_prepend('pg_catalog',
         {S}.search_path_schemas()) ELSE {S}.search_path_schemas() END"""),
     ("pg_get_userbyid", "role", f"{S}.session_user_name()"),
+    # Temporary relations are visible, as is an OID of no relation: only the relations of
+    # every session are looked at (a temporary one's OID is a hash of 'pg_temp.' || name).
     ("pg_table_is_visible", "rel",
      # aliased: the argument is often `pg_catalog.pg_class.oid` of the caller's query
      f"coalesce((SELECT bool_or(__vis.relnamespace = {PG_CATALOG} "
-     f"OR __vis.relpersistence = 't' OR __vis.relnamespace IN (SELECT __n.oid FROM "
+     f"OR __vis.relnamespace IN (SELECT __n.oid FROM "
      f"{S}.pg_namespace __n WHERE list_contains({PATH}, __n.nspname))) "
-     f"FROM {S}.pg_class __vis WHERE __vis.oid = rel), true)"),
+     f"FROM {S}.pg_class_shared __vis WHERE __vis.oid = rel AND {_shown('__vis')}), true)"),
     ("pg_type_is_visible", "typ", "true"),
     ("pg_opclass_is_visible", "opc", "true"),
     ("pg_opfamily_is_visible", "opf", "true"),

@@ -1,14 +1,16 @@
-"""The catalog relations every session sees alike and most queries join, kept as tables
-rather than views.
+"""The catalog relations every session sees alike, kept as tables rather than views: the
+base relations most catalog views join, and the part of pg_class, pg_attribute,
+pg_constraint, pg_index and pg_description that is the same for every session (those views
+union it with the session's own part and apply its transaction block on top).
 
 DuckDB binds and optimizes the whole stack of catalog views under every client query: as
 views, one SQLAlchemy column reflection over 30 tables took ~1.3 s to plan and ~0.1 s to
 run. The relations below are rebuilt from their view definitions (kept as `<name>_live`)
 when a fingerprint of what they are made of changes: the relations and columns of DuckDB's
-main schema and the contents of our own catalog tables (namespace keys, columns,
-constraints, types, ...). They read nothing else - no session variable, no engine
-statistic, no sequence value - and temporary views of transaction blocks are not in main.
-The check is one small query before a statement reads the catalog.
+main schema (with their comments) and the contents of our own catalog tables (namespace
+keys, columns, constraints, types, ...). They read nothing else - no session variable, no
+engine statistic, no sequence value - and temporary views of transaction blocks are not in
+main. The check is one small query before a statement reads the catalog.
 """
 
 from __future__ import annotations
@@ -22,16 +24,18 @@ from .pg_views import HOME, S
 # In the order they are rebuilt: each reads only those before it and our catalog tables.
 # The session's temporary relations are not in them (pg_views.py: `rels` is `rels_shared`
 # and `rels_temp`, and so on).
-BASE_RELATIONS = ("rels_shared", "cols_shared", "cons_shared", "pg_type")
+BASE_RELATIONS = ("rels_shared", "cols_shared", "cons_shared", "pg_type", "pg_class_shared",
+                  "pg_attribute_shared", "pg_constraint_shared", "pg_index_shared",
+                  "described_shared", "pg_description_shared")  # fmt: skip
 _LIVE = "_live"
 
 _MAIN_CATALOG = f"""
   SELECT concat_ws('|', 'c', table_name, column_name, column_index, data_type, is_nullable,
     column_default, comment) AS part
   FROM duckdb_columns() WHERE database_name = {HOME} AND schema_name = 'main'
-  UNION ALL SELECT concat_ws('|', 'v', view_name, internal) FROM duckdb_views()
+  UNION ALL SELECT concat_ws('|', 'v', view_name, internal, comment) FROM duckdb_views()
   WHERE database_name = {HOME} AND schema_name = 'main'
-  UNION ALL SELECT concat_ws('|', 't', table_name) FROM duckdb_tables()
+  UNION ALL SELECT concat_ws('|', 't', table_name, comment) FROM duckdb_tables()
   WHERE database_name = {HOME} AND schema_name = 'main'"""
 
 
