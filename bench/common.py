@@ -60,24 +60,40 @@ def arrow_vectors(x: np.ndarray) -> pa.FixedSizeListArray:
     return pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), x.shape[1])
 
 
-def vector_engine(vectors: np.ndarray, prefix: str, indexer: bool = True) -> tuple[Any, float]:
+def vector_engine(
+    vectors: np.ndarray,
+    prefix: str,
+    indexer: bool = True,
+    options: Any = None,
+    chunk_rows: int | None = None,
+    **settings: Any,
+) -> tuple[Any, float]:
     """An EngineApi over a new temporary root whose namespace `s` (id BIGINT, v FLOAT[d])
     holds `vectors` (ids 0..n-1), and the seconds the upsert took to be acknowledged.
-    `indexer`: the background folds run (else nothing folds the rows unless asked)."""
+    `indexer`: the background folds run (else nothing folds the rows unless asked).
+    `options`: the namespace's schema.Options (default: the defaults); `chunk_rows`: upsert
+    that many rows at a time (default: all in one); `settings`: more Settings fields."""
     import tempfile
 
     from elacsym_sql.config import Settings
     from elacsym_sql.engine import Engine, EngineApi
-    from elacsym_sql.schema import Column, Schema
+    from elacsym_sql.schema import Column, Options, Schema
 
     work = tempfile.mkdtemp(prefix=prefix)
     api = EngineApi(
-        Engine(Settings(data=f"{work}/data", cache_dir=f"{work}/cache", indexer=indexer))
+        Engine(
+            Settings(data=f"{work}/data", cache_dir=f"{work}/cache", indexer=indexer, **settings)
+        )
     )
     dim = vectors.shape[1]
-    api.create_namespace(Schema("s", (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]")), "id"))
+    columns = (Column("id", "BIGINT"), Column("v", f"FLOAT[{dim}]"))
+    api.create_namespace(Schema("s", columns, "id", options or Options()))
+    step = chunk_rows or max(1, len(vectors))
     start = time.perf_counter()
-    api.upsert("s", pa.table({"id": np.arange(len(vectors)), "v": arrow_vectors(vectors)}))
+    for first in range(0, len(vectors), step):
+        part = vectors[first : first + step]
+        ids = np.arange(first, first + len(part))
+        api.upsert("s", pa.table({"id": ids, "v": arrow_vectors(part)}))
     return api, time.perf_counter() - start
 
 
@@ -92,6 +108,36 @@ def raw_hnsw(vectors: np.ndarray, m: int, ef_construction: int) -> hnswlib.Index
 def unit_rows(x: np.ndarray) -> np.ndarray:
     """`x` with every row scaled to unit length (cosine similarity is then a dot product)."""
     return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# The million of the scale benchmarks (bench/hybrid_scale.py, bench/index_kinds.py): row i is
+# a copy of base row i % n; copy 0 is the row itself, copies 1, 2, ... add Gaussian noise of
+# SCALE_NOISE per dimension (cosine ~0.86 to the original at 384 dimensions), renormalised.
+# Made SCALE_CHUNK rows at a time, the noise of the chunk starting at row s drawn from
+# np.random.default_rng(s).
+SCALE_NOISE = 0.03
+SCALE_CHUNK = 250_000
+
+
+def noisy_copies(base: np.ndarray, start: int, stop: int, rng: np.random.Generator) -> np.ndarray:
+    """Rows start..stop-1 (float32) of the scale-up of `base` (see SCALE_NOISE), the noise
+    drawn from `rng` (one normal per element of every row, copy 0's drawn and unused)."""
+    n = len(base)
+    ids = np.arange(start, stop)
+    source, copy = ids % n, ids // n
+    noise = rng.normal(0, SCALE_NOISE, (len(ids), base.shape[1]))
+    vectors = base[source] + (copy > 0)[:, None] * noise
+    return as_float32(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+
+
+def scaled_vectors(base: np.ndarray, rows: int) -> np.ndarray:
+    """The first `rows` rows of the scale-up of `base`, made as bench/hybrid_scale.py makes
+    its rows (chunk by chunk, each chunk's noise seeded by its first row)."""
+    out = np.empty((rows, base.shape[1]), np.float32)
+    for start in range(0, rows, SCALE_CHUNK):
+        stop = min(rows, start + SCALE_CHUNK)
+        out[start:stop] = noisy_copies(base, start, stop, np.random.default_rng(start))
+    return out
 
 
 # -- measuring ----------------------------------------------------------------------------

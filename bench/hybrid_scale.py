@@ -8,9 +8,10 @@ time; also hybrid search under a filter admitting 1% and 10% of the rows.
 How the million is made: the 133,534 shared sentence vectors (../shared/data/sentences,
 all-MiniLM-L6-v2, unit length) are copy 0; copies 1, 2, ... of sentence i are its vector
 plus Gaussian noise (sigma 0.03 per dimension, cosine ~0.86 to the original), renormalised,
-until there are `--rows` rows. Text (full-text column `body`): copy 0 is the sentence's
-text, copy c >= 1 the sentence's text followed by the text of another sentence chosen at
-random (seeded), so no two documents are the same. `bucket` = a seeded random integer in
+until there are `--rows` rows (common.noisy_copies, shared with bench/index_kinds.py).
+Text (full-text column `body`): copy 0 is the sentence's text, copy c >= 1 the sentence's
+text followed by the text of another sentence chosen at random (seeded), so no two
+documents are the same. `bucket` = a seeded random integer in
 0..99 (a filter `bucket < 1` admits 1% of the rows, uncorrelated with their vectors).
 Queries: the SciFact claims (../shared/data/scifact/queries.jsonl) with their MiniLM vectors.
 
@@ -43,12 +44,14 @@ import numpy as np
 import pyarrow as pa
 from common import (
     RESULTS_DIR,
+    SCALE_CHUNK,
     SHARED_DATA,
     arrow_vectors,
     as_float32,
     code_state,
     format_loads,
     machine_basics,
+    noisy_copies,
     sentence_vectors,
     write_results,
 )
@@ -58,8 +61,7 @@ from elacsym_sql.index.calibrate import ef_for
 from elacsym_sql.index.threads import limit_blas_threads
 
 NAME = "big"
-CHUNK = 250_000
-NOISE = 0.03
+CHUNK = SCALE_CHUNK  # rows inserted and folded at a time
 WARMUP = 20
 GOAL_P50_MS = 20.0
 CALIBRATION_QUERIES = slice(400, 656)  # SciFact claims the timed queries do not include
@@ -89,9 +91,8 @@ def chunk_table(start: int, stop: int, base: np.ndarray, texts: list[str]) -> pa
     n = len(base)
     ids = np.arange(start, stop)
     source, copy = ids % n, ids // n
-    rng = np.random.default_rng(start)
-    vectors = base[source] + (copy > 0)[:, None] * rng.normal(0, NOISE, (len(ids), base.shape[1]))
-    vectors = as_float32(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    rng = np.random.default_rng(start)  # as scaled_vectors() seeds the chunk starting here
+    vectors = noisy_copies(base, start, stop, rng)
     other = rng.integers(0, n, len(ids))
     body = [
         texts[s] if c == 0 else f"{texts[s]} {texts[o]}"
