@@ -457,7 +457,18 @@ def main() -> None:
         f"{time.perf_counter() - start:.0f} s; load {format_loads(os.getloadavg())}",
         flush=True,
     )
-    systems: list[dict[str, Any]] = []
+    results = RESULTS_DIR / f"index_kinds-{args.rows}.json"
+    out: dict[str, Any] = {
+        "machine": machine_basics(),
+        "code": code_state(REPO, "elacsym_sql", "bench"),
+        "data": made,
+        "rows": len(corpus),
+        "queries": len(queries),
+        "held_out": args.held_out,
+        "lancedb": package_version("lancedb"),
+        "hnswlib": package_version("hnswlib"),
+        "systems": [],
+    }
     runs: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "hnsw": lambda: engine_kind("hnsw", corpus, queries, want, exact_n),
         "clustered": lambda: engine_kind("clustered", corpus, queries, want, exact_n),
@@ -466,7 +477,11 @@ def main() -> None:
     }
     for name, run in runs.items():
         if name not in args.skip:
-            systems += run()
+            done = run()
+            print(table(done), flush=True)
+            out["systems"] += done
+            write_results(results, out, announce=False)  # what finished, should a later one fail
+    systems = out["systems"]
     label = args.rows or len(corpus)
     print(
         f"\n{made}, {len(queries)} queries one at a time, embedded; load at the end "
@@ -479,20 +494,7 @@ def main() -> None:
         f"{label:,} x {corpus.shape[1]}, cosine, {len(queries)} held-out queries",
     )
     print(f"\nplot: {picture or 'matplotlib is not installed'}")
-    write_results(
-        RESULTS_DIR / f"index_kinds-{args.rows}.json",
-        {
-            "machine": machine_basics(),
-            "code": code_state(REPO, "elacsym_sql", "bench"),
-            "data": made,
-            "rows": len(corpus),
-            "queries": len(queries),
-            "held_out": args.held_out,
-            "lancedb": package_version("lancedb"),
-            "hnswlib": package_version("hnswlib"),
-            "systems": systems,
-        },
-    )
+    write_results(results, out)
 
 
 if __name__ == "__main__":
