@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import shutil
 import tempfile
@@ -55,6 +56,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from common import (
+    DIM,
     REPO,
     RESULTS_DIR,
     arrow_vectors,
@@ -399,6 +401,20 @@ def table(systems: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def curves(s: dict[str, Any]) -> dict[str, list[Point]]:
+    """A system's sweep points (not its default point) by line of the plot: one line per
+    refine_factor of LanceDB's IVF_PQ, one per system otherwise."""
+    out: dict[str, list[Point]] = {}
+    for p in s["points"]:
+        if p["label"].startswith("default"):
+            continue
+        name = s["system"]
+        if "refine_factor" in p:
+            name += f", refine {p['refine_factor'] or 'none'}"
+        out.setdefault(name, []).append(p)
+    return out
+
+
 def plot(systems: Sequence[dict[str, Any]], path: Path, title: str) -> str | None:
     try:
         import matplotlib
@@ -409,17 +425,10 @@ def plot(systems: Sequence[dict[str, Any]], path: Path, title: str) -> str | Non
         return None
     fig, ax = plt.subplots(figsize=(8, 5))
     for s in systems:
-        curve = [p for p in s["points"] if not p["label"].startswith("default")]
-        if not curve:
-            continue
-        style = "o-" if len(curve) > 1 else "D"
-        [line] = ax.plot(
-            [p["recall"] for p in curve],
-            [p["cpu_qps"] for p in curve],
-            style,
-            label=s["system"],
-            markersize=4,
-        )
+        for name, curve in curves(s).items():
+            style = "o-" if len(curve) > 1 else "D"
+            recall, qps = [p["recall"] for p in curve], [p["cpu_qps"] for p in curve]
+            [line] = ax.plot(recall, qps, style, label=name, markersize=4)
         for p in s["points"]:
             if p["label"].startswith("default"):
                 ax.scatter(
@@ -438,6 +447,26 @@ def plot(systems: Sequence[dict[str, Any]], path: Path, title: str) -> str | Non
     return str(path)
 
 
+def report(out: dict[str, Any], rows: int) -> None:
+    """The markdown table and the plot of a run's results."""
+    systems = out["systems"]
+    print(
+        f"\n{out['data']}, {out['queries']} queries one at a time, embedded; load at the end "
+        f"{format_loads(out.get('load_at_end') or os.getloadavg())}\n"
+    )
+    print(table(systems))
+    picture = plot(
+        systems,
+        RESULTS_DIR / f"index_kinds-{rows}.png",
+        f"{out['rows']:,} x {DIM}, cosine, {out['queries']} held-out queries",
+    )
+    print(f"\nplot: {picture or 'matplotlib is not installed'}")
+
+
+def replot(rows: int) -> None:
+    report(json.loads((RESULTS_DIR / f"index_kinds-{rows}.json").read_text()), rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=0, help="0: the 133k real split")
@@ -445,7 +474,11 @@ def main() -> None:
     parser.add_argument("--exact-queries", type=int, help="default 200 (133k), 50 (million)")
     parser.add_argument("--held-out", default="pydoc:numpy")
     parser.add_argument("--skip", nargs="*", default=[], help="hnsw clustered hnswlib lance")
+    parser.add_argument("--replot", action="store_true", help="table and plot of the JSON")
     args = parser.parse_args()
+    if args.replot:
+        replot(args.rows)
+        return
     limit_blas_threads(1)
     n_queries = args.queries or (1000 if args.rows == 0 else 200)
     exact_n = args.exact_queries or (200 if args.rows == 0 else 50)
@@ -481,19 +514,8 @@ def main() -> None:
             print(table(done), flush=True)
             out["systems"] += done
             write_results(results, out, announce=False)  # what finished, should a later one fail
-    systems = out["systems"]
-    label = args.rows or len(corpus)
-    print(
-        f"\n{made}, {len(queries)} queries one at a time, embedded; load at the end "
-        f"{format_loads(os.getloadavg())}\n"
-    )
-    print(table(systems))
-    picture = plot(
-        systems,
-        RESULTS_DIR / f"index_kinds-{args.rows}.png",
-        f"{label:,} x {corpus.shape[1]}, cosine, {len(queries)} held-out queries",
-    )
-    print(f"\nplot: {picture or 'matplotlib is not installed'}")
+    out["load_at_end"] = os.getloadavg()
+    report(out, args.rows)
     write_results(results, out)
 
 
