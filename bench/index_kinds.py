@@ -50,8 +50,9 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -86,6 +87,7 @@ LANCE_REFINE = (None, 10, 40)
 TRUTH_BATCH = 25  # queries per exact search of the million (25 x 1M scores: 100 MB)
 WARM_QUERIES = 200  # untimed queries at a system's widest point before its sweep
 
+T = TypeVar("T")
 Search = Callable[[np.ndarray], list[int]]
 Point = dict[str, Any]
 
@@ -151,6 +153,19 @@ def point(label: str, search: Search, queries: np.ndarray, want: np.ndarray, **k
     }
 
 
+def timed_build(build: Callable[[], T]) -> tuple[dict[str, Any], T]:
+    """Wall and CPU seconds (all of this process's threads: less swayed by other processes
+    than the wall clock) of `build`, the load average after it, and its result."""
+    start, cpu = time.perf_counter(), time.process_time()
+    out = build()
+    facts = {
+        "build_s": time.perf_counter() - start,
+        "build_cpu_s": time.process_time() - cpu,
+        "build_load": os.getloadavg(),
+    }
+    return facts, out
+
+
 def warm(search: Search, queries: np.ndarray) -> None:
     for q in queries[:WARM_QUERIES]:
         search(q)
@@ -180,9 +195,7 @@ def engine_kind(
         memory_cache_bytes=memory,
     )
     engine = api.engine
-    start = time.perf_counter()
-    engine.fold("s")
-    build_s = time.perf_counter() - start
+    build, _ = timed_build(partial(engine.fold, "s"))
     [segment] = engine.namespace("s").snapshot().manifest.segments
     index = {"hnsw": "hnsw:v", "clustered": "ivf:v"}[kind]
     assert index in segment.indexes, f"the segment has {sorted(segment.indexes)}, not {index}"
@@ -211,7 +224,7 @@ def engine_kind(
         system(
             f"engine {kind}",
             points,
-            build_s=build_s,
+            **build,
             load_s=load_s,
             build_note="fold: index build + calibration",
             curve=segment.ef_recall[index],
@@ -257,9 +270,7 @@ def reopen(data: Path, memory: int) -> Any:
 def hnswlib_system(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray) -> dict[str, Any]:
     rows = len(corpus)
     rss_before = settled_rss()
-    start = time.perf_counter()
-    index = raw_hnsw(corpus, DEFAULT_M, DEFAULT_EF_CONSTRUCTION)
-    build_s = time.perf_counter() - start
+    build, index = timed_build(lambda: raw_hnsw(corpus, DEFAULT_M, DEFAULT_EF_CONSTRUCTION))
     rss = settled_rss() - rss_before
     with tempfile.TemporaryDirectory(prefix="bench-kinds-hnswlib-") as work:
         path = f"{work}/index.bin"
@@ -278,7 +289,7 @@ def hnswlib_system(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray) ->
     return system(
         "raw hnswlib",
         points,
-        build_s=build_s,
+        **build,
         build_note=f"M {DEFAULT_M}, ef_construction {DEFAULT_EF_CONSTRUCTION}, every core",
         memory_bpv=index.index_file_size() / rows,
         rss_bpv=rss / rows,
@@ -328,9 +339,8 @@ def lance_systems(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray) -> 
         start = time.perf_counter()
         table = loop.run_until_complete(db.create_table(name.lower(), data))
         load_s = time.perf_counter() - start
-        start = time.perf_counter()
-        loop.run_until_complete(table.create_index("vector", config=config))
-        build_s = time.perf_counter() - start
+        indexing = table.create_index("vector", config=config)  # runs when awaited
+        build, _ = timed_build(partial(loop.run_until_complete, indexing))
 
         def search(nprobes: int, refine_factor: int | None = None, table: Any = table) -> Search:
             def run(q: np.ndarray) -> list[int]:
@@ -353,7 +363,7 @@ def lance_systems(corpus: np.ndarray, queries: np.ndarray, want: np.ndarray) -> 
             system(
                 f"LanceDB {name}",
                 points,
-                build_s=build_s,
+                **build,
                 load_s=load_s,
                 build_note=note,
                 rss_bpv=rss / rows,
@@ -378,6 +388,16 @@ def number(x: float | None, digits: int = 0) -> str:
     return "-" if x is None else f"{x:,.{digits}f}"
 
 
+def build_cell(s: dict[str, Any]) -> str:
+    """Wall seconds, with CPU seconds and the 1-minute load after it when measured."""
+    if s.get("build_s") is None:
+        return "-"
+    cell = f"{s['build_s']:,.1f}"
+    if "build_cpu_s" in s:
+        cell += f" ({s['build_cpu_s']:,.0f} CPU s, load {s['build_load'][0]:.1f})"
+    return cell
+
+
 def table(systems: Sequence[dict[str, Any]]) -> str:
     lines = [
         "| system | build s | B/vector memory | B/vector RSS | B/vector disk = bucket | point "
@@ -386,7 +406,7 @@ def table(systems: Sequence[dict[str, Any]]) -> str:
     ]
     for s in systems:
         head = (
-            f"| {s['system']} | {number(s.get('build_s'), 1)} | "
+            f"| {s['system']} | {build_cell(s)} | "
             f"{number(s.get('memory_bpv'))} | {number(s.get('rss_bpv'))} | "
             f"{number(s.get('disk_bpv'))} "
         )
