@@ -3,7 +3,8 @@
 memory, on disk and in the bucket.
 
     python bench/index_kinds.py [--rows 0 | --rows 1000000] [--queries N]
-        [--exact-queries N] [--held-out pydoc:numpy] [--skip SYSTEM ...]
+        [--exact-queries N] [--held-out pydoc:numpy] [--skip SYSTEM ...] [--keep]
+        [--replot]
 
 Data (cosine, 384 dimensions, all-MiniLM-L6-v2 sentence vectors):
 - `--rows 0` (default): bench/recall_default.py's split: every sentence vector but those of
@@ -36,7 +37,9 @@ over its serving (rough: allocators keep freed memory); disk = the namespace's s
 Parquet + index files in the local store (= the bucket: the store is a local directory, an
 S3 bucket would hold the same objects), hnswlib's saved file, LanceDB's table directory.
 Prints a markdown table and the load average, writes bench/results/index_kinds-<rows>.json
-and a plot (matplotlib, when installed).
+(after each system) and a plot (matplotlib, when installed). A long run can be done in parts:
+`--skip` some systems, `--keep` the skipped ones' results already in the JSON; `--replot`
+prints the table and draws the plot of the JSON.
 """
 
 from __future__ import annotations
@@ -487,6 +490,27 @@ def replot(rows: int) -> None:
     report(json.loads((RESULTS_DIR / f"index_kinds-{rows}.json").read_text()), rows)
 
 
+def run_of(s: dict[str, Any]) -> str:
+    """The --skip name of the run that measured system `s`."""
+    names = {"engine hnsw": "hnsw", "engine exact": "hnsw", "engine clustered": "clustered"}
+    return (
+        s.get("run")
+        or names.get(s["system"])
+        or ("hnswlib" if s["system"] == "raw hnswlib" else "lance")
+    )
+
+
+def kept(earlier: dict[str, Any], out: dict[str, Any], skip: Sequence[str]) -> list[dict]:
+    """The systems of an earlier run on the same data that this run skips (a long run done
+    in parts: each system's numbers carry their own load and time)."""
+    same = ("data", "rows", "queries", "held_out")
+    if any(earlier[k] != out[k] for k in same):
+        raise SystemExit(f"--keep: the JSON is of other data ({[earlier[k] for k in same]})")
+    systems = [{**s, "run": run_of(s)} for s in earlier["systems"] if run_of(s) in skip]
+    print(f"kept from the JSON: {', '.join(s['system'] for s in systems) or 'nothing'}")
+    return systems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=0, help="0: the 133k real split")
@@ -495,6 +519,9 @@ def main() -> None:
     parser.add_argument("--held-out", default="pydoc:numpy")
     parser.add_argument("--skip", nargs="*", default=[], help="hnsw clustered hnswlib lance")
     parser.add_argument("--replot", action="store_true", help="table and plot of the JSON")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the skipped systems' results of the JSON"
+    )
     args = parser.parse_args()
     if args.replot:
         replot(args.rows)
@@ -522,6 +549,8 @@ def main() -> None:
         "hnswlib": package_version("hnswlib"),
         "systems": [],
     }
+    if args.keep and results.exists():
+        out["systems"] = kept(json.loads(results.read_text()), out, args.skip)
     runs: dict[str, Callable[[], list[dict[str, Any]]]] = {
         "hnsw": lambda: engine_kind("hnsw", corpus, queries, want, exact_n),
         "clustered": lambda: engine_kind("clustered", corpus, queries, want, exact_n),
@@ -530,7 +559,7 @@ def main() -> None:
     }
     for name, run in runs.items():
         if name not in args.skip:
-            done = run()
+            done = [{**s, "run": name} for s in run()]
             print(table(done), flush=True)
             out["systems"] += done
             write_results(results, out, announce=False)  # what finished, should a later one fail
