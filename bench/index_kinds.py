@@ -63,6 +63,7 @@ from common import (
     DIM,
     REPO,
     RESULTS_DIR,
+    SCALE_CHUNK,
     arrow_vectors,
     code_state,
     format_loads,
@@ -183,28 +184,34 @@ def system(name: str, points: list[Point], **facts: Any) -> dict[str, Any]:
 
 
 def engine_kind(
-    kind: str, corpus: np.ndarray, queries: np.ndarray, want: np.ndarray, exact_n: int
+    kind: str,
+    corpus: np.ndarray,
+    queries: np.ndarray,
+    want: np.ndarray,
+    exact_n: int,
+    fold_rows: int | None = None,
 ) -> list[dict[str, Any]]:
     """The engine with vector_index forced to `kind`: its system (and with "hnsw" the exact
-    search's too)."""
+    search's too). `fold_rows`: upsert and fold that many rows at a time (a segment each, as
+    bench/hybrid_scale.py builds its million); default: one upsert, one fold, one segment."""
     rows = len(corpus)
     memory = max(2 << 30, 4 * corpus.nbytes)  # warm: the segment and its index stay in memory
-    api, load_s = vector_engine(
-        corpus,
+    api, _ = vector_engine(
+        corpus[:0],
         f"bench-kinds-{kind}-",
         indexer=False,
         options=Options(vector_index=kind),
-        chunk_rows=250_000,
         memory_cache_bytes=memory,
     )
     engine = api.engine
-    build, _ = timed_build(partial(engine.fold, "s"))
-    [segment] = engine.namespace("s").snapshot().manifest.segments
+    load_s, build = load_and_fold(api, corpus, fold_rows or rows)
+    segments = engine.namespace("s").snapshot().manifest.segments
     index = {"hnsw": "hnsw:v", "clustered": "ivf:v"}[kind]
-    assert index in segment.indexes, f"the segment has {sorted(segment.indexes)}, not {index}"
+    for segment in segments:
+        assert index in segment.indexes, f"a segment has {sorted(segment.indexes)}, not {index}"
     data = Path(engine.settings.data)
-    disk = sum((data / key).stat().st_size for key in segment.keys("s"))
-    segment_file = (data / segment.data_key("s")).stat().st_size
+    disk = sum((data / key).stat().st_size for seg in segments for key in seg.keys("s"))
+    segment_file = sum((data / seg.data_key("s")).stat().st_size for seg in segments)
     engine.close()
     del api, engine
     rss_before = settled_rss()
@@ -229,13 +236,14 @@ def engine_kind(
             points,
             **build,
             load_s=load_s,
-            build_note="fold: index build + calibration",
-            curve=segment.ef_recall[index],
+            build_note=f"fold: index build + calibration, {len(segments)} segment(s)",
+            segments=[seg.rows for seg in segments],
+            curve=[seg.ef_recall[index] for seg in segments],
             memory_bpv=held / rows,
             rss_bpv=rss / rows,
             disk_bpv=disk / rows,
             bucket_bpv=disk / rows,
-            index_bytes=segment.index_bytes,
+            index_bytes=sum(seg.index_bytes for seg in segments),
             segment_bytes=segment_file,
         )
     ]
@@ -250,6 +258,23 @@ def engine_kind(
     api.engine.close()
     shutil.rmtree(data.parent, ignore_errors=True)
     return out
+
+
+def load_and_fold(api: Any, corpus: np.ndarray, step: int) -> tuple[float, dict[str, Any]]:
+    """Upsert `corpus` (ids 0..n-1) `step` rows at a time (in chunks of at most SCALE_CHUNK),
+    folding after each step: the upserts' seconds and the folds' timed_build facts, summed."""
+    load_s, build = 0.0, {"build_s": 0.0, "build_cpu_s": 0.0}
+    for first in range(0, len(corpus), step):
+        for at in range(first, min(len(corpus), first + step), SCALE_CHUNK):
+            part = corpus[at : min(at + SCALE_CHUNK, first + step)]
+            start = time.perf_counter()
+            api.upsert(
+                "s", pa.table({"id": np.arange(at, at + len(part)), "v": arrow_vectors(part)})
+            )
+            load_s += time.perf_counter() - start
+        facts, _ = timed_build(partial(api.engine.fold, "s"))
+        build = {k: build[k] + facts[k] for k in build} | {"build_load": facts["build_load"]}
+    return load_s, build
 
 
 def reopen(data: Path, memory: int) -> Any:
@@ -519,6 +544,7 @@ def main() -> None:
     parser.add_argument("--held-out", default="pydoc:numpy")
     parser.add_argument("--skip", nargs="*", default=[], help="hnsw clustered hnswlib lance")
     parser.add_argument("--replot", action="store_true", help="table and plot of the JSON")
+    parser.add_argument("--fold-rows", type=int, help="fold every N rows (default: once)")
     parser.add_argument(
         "--keep", action="store_true", help="keep the skipped systems' results of the JSON"
     )
@@ -552,8 +578,10 @@ def main() -> None:
     if args.keep and results.exists():
         out["systems"] = kept(json.loads(results.read_text()), out, args.skip)
     runs: dict[str, Callable[[], list[dict[str, Any]]]] = {
-        "hnsw": lambda: engine_kind("hnsw", corpus, queries, want, exact_n),
-        "clustered": lambda: engine_kind("clustered", corpus, queries, want, exact_n),
+        "hnsw": lambda: engine_kind("hnsw", corpus, queries, want, exact_n, args.fold_rows),
+        "clustered": lambda: engine_kind(
+            "clustered", corpus, queries, want, exact_n, args.fold_rows
+        ),
         "hnswlib": lambda: [hnswlib_system(corpus, queries, want)],
         "lance": lambda: lance_systems(corpus, queries, want),  # last: see lance_systems
     }
