@@ -24,7 +24,8 @@ warm-up the timed queries run; the load average is printed with every number (th
 is shared). Before the timed queries, 256 other SciFact claims (rows 400-655 of
 queries.jsonl, none of them timed) are searched and the segments' recall curves re-measured
 on them (`Engine.recalibrate`, decision 0094: what the background does once a namespace saw
-its users' queries); `--no-recalibrate` keeps the curves found when the segments were written
+its users' queries), and the default vector_search's recall@10 is measured against exact
+search over the million; `--no-recalibrate` keeps the curves found when the segments were written
 (on probe queries). The curves are stored in the namespace: later runs start from them.
 Writes bench/results/hybrid_scale-<vector index>.json.
 """
@@ -52,6 +53,8 @@ from common import (
     format_loads,
     machine_basics,
     noisy_copies,
+    recall_at_k,
+    scaled_vectors,
     sentence_vectors,
     write_results,
 )
@@ -153,6 +156,19 @@ def recalibrate(con: elacsym_sql.Connection, vectors: np.ndarray) -> dict[str, A
     return out
 
 
+def vector_recall(con: elacsym_sql.Connection, rows: int, queries: np.ndarray) -> float:
+    """Recall@10 of the default `vector_search` against exact search over the rows (ids are
+    row numbers)."""
+    corpus = scaled_vectors(sentences()[0], rows)  # unit rows: cosine is a dot product
+    unit = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    want = np.concatenate([
+        np.argsort(-(block @ corpus.T), axis=1)[:, :10] for block in np.array_split(unit, 8)
+    ])  # fmt: skip
+    sql = f"SELECT id FROM vector_search('{NAME}', ?, 10)"
+    found = [[r[0] for r in con.execute(sql, [q.tolist()]).fetchall()] for q in queries]
+    return recall_at_k(found, want)
+
+
 def timed(con: elacsym_sql.Connection, sql: str, params: list[list[Any]]) -> dict[str, Any]:
     for p in params[-WARMUP:]:  # warm-up queries, not timed
         con.execute(sql, p).fetchall()
@@ -217,6 +233,8 @@ def main() -> None:
         if not args.no_recalibrate:
             out["recalibration"] = recalibrate(con, vectors)
         vecs = [v.tolist() for v in vectors[: len(texts)]]
+        out["vector_recall"] = vector_recall(con, rows, vectors[: args.queries])
+        print(f"vector_search recall@10 over {args.queries} claims: {out['vector_recall']:.3f}")
         out["rows"] = {}
         for label, sql in SQL.items():
             if args.only and not label.startswith(args.only):
