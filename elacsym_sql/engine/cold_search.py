@@ -10,7 +10,7 @@ lost any to the tail runs again with them excluded up front (from the segment's 
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..index.calibrate import Curve, ef_for
 from ..index.clustered import DEFAULT_NPROBE, ClusteredIndex
 from ..schema import Column
 from .namespace import Snapshot
-from .segments import SegmentFiles, with_vectors
+from .segments import SegmentFiles, started, with_vectors
 
 # Searches of up to this many queries read their candidates' rows ahead (a batch's
 # candidates would span most row groups).
@@ -102,29 +102,23 @@ def _search(
     cache_key = ("ivf-block", snap.name, cold.seg.id, column.name)
     storage = snap.schema.arrow_schema
     others = [name for name in storage.names if name != column.name]
-    ahead: list[dict[int, bytes]] = []
-    reading: list[threading.Thread] = []
+    reading: list[Future[dict[int, bytes]]] = []
 
     def read_ahead(candidates: np.ndarray) -> None:
         """Read the candidates' rows while their vectors are read: one round trip for both
         (rows of a query's best candidates lie in few row groups: the segment is stored in
         cluster order). Row groups in the memory cache are not read again."""
         groups = files.missing_row_groups(snap.name, cold.seg, candidates, others)
-        if not groups:
-            return
-        work = threading.Thread(
-            target=lambda: ahead.append(files.row_chunks(snap.name, cold.seg, groups, others)),
-            daemon=True,
-        )
-        work.start()
-        reading.append(work)
+        if groups:
+            reading.append(
+                started(lambda sent: files.row_chunks(snap.name, cold.seg, groups, others, sent))
+            )
 
     pos, dist, vecs = cold.index.search(
         queries, k, nprobe, mask, cache=files.memory, cache_key=cache_key,
         on_candidates=read_ahead if len(queries) <= _READ_AHEAD_QUERIES else None,
     )  # fmt: skip
-    for work in reading:
-        work.join()
+    ahead = [work.result() for work in reading]
     if not cold.index.is_local:
         files.searched_remotely(snap.name, cold.seg, column, cold.index)
     hit = pos >= 0

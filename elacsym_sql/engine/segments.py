@@ -12,7 +12,8 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +39,7 @@ from .key_lookup import KeyLocator
 from .memory_cache import MemoryCache
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Rows per Parquet row group under a clustered index: a search's rows come from a few
 # clusters, stored together, so it reads a few small row groups.
@@ -141,7 +143,7 @@ class SegmentFiles:
         dim = column.dim or 0
 
         def load() -> ClusteredIndex:
-            tail = _io_pool().submit(self._footer, namespace, seg)
+            tail = started(lambda sent: self._footer(namespace, seg, sent))
             index = ClusteredIndex.open(self.reader(key), seg.rows, dim, key, self._mapped(key))
             tail.result()
             return index
@@ -206,9 +208,12 @@ class SegmentFiles:
 
         return read
 
-    def _footer(self, namespace: str, seg: SegmentEntry) -> Footer:
-        """The segment's Parquet footer, parsed (kept in memory)."""
-        read = self.reader(seg.data_key(namespace))
+    def _footer(
+        self, namespace: str, seg: SegmentEntry, sent: Callable[[], None] | None = None
+    ) -> Footer:
+        """The segment's Parquet footer, parsed (kept in memory). `sent`: called as its
+        read goes out (see `started`)."""
+        read = sending(self.reader(seg.data_key(namespace)), sent)
         key = ("footer", namespace, seg.id)
         return self.memory.get(key, lambda: Footer(seg.bytes, footer(read, seg.bytes)))
 
@@ -221,12 +226,13 @@ class SegmentFiles:
         return [g for g in groups if self.memory.peek((*key, g)) is None]
 
     def row_chunks(
-        self, namespace: str, seg: SegmentEntry, groups: list[int], columns: list[str]
-    ) -> dict[int, bytes]:
+        self, namespace: str, seg: SegmentEntry, groups: list[int], columns: list[str],
+        sent: Callable[[], None] | None = None,
+    ) -> dict[int, bytes]:  # fmt: skip
         """The Parquet chunks of `columns` in row `groups`, in one round trip (read ahead
-        of `rows_at`)."""
+        of `rows_at`). `sent`: called as the round trip goes out (see `started`)."""
         ranges = self._footer(namespace, seg).chunk_ranges(groups, columns)
-        return fetch_chunks(self.reader(seg.data_key(namespace)), ranges)
+        return fetch_chunks(sending(self.reader(seg.data_key(namespace)), sent), ranges)
 
     def rows_at(
         self,
@@ -417,6 +423,38 @@ def _cluster_order(
     missing = np.setdiff1d(np.arange(rows.num_rows), valid)
     order = np.concatenate([valid[by_cluster], missing])
     return rows.take(pa.array(order)), (centroids, labels[by_cluster])
+
+
+def started(task: Callable[[Callable[[], None]], T]) -> Future[T]:
+    """`task(sent)` run in a thread of its own, returned once it called `sent` (as its
+    requests go out) or ended: what the caller sends next then goes out in the same round
+    trip, even when a busy machine would start the thread only after that was answered."""
+    ready = threading.Event()
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(task(ready.set))
+        except BaseException as e:  # handed to the caller by future.result()
+            future.set_exception(e)
+        finally:
+            ready.set()
+
+    threading.Thread(target=run, name="elacsym-read", daemon=True).start()
+    ready.wait()
+    return future
+
+
+def sending(read: ReadRanges, sent: Callable[[], None] | None) -> ReadRanges:
+    """`read`, calling `sent` first (None: `read` itself)."""
+    if sent is None:
+        return read
+
+    def read_now(ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        sent()
+        return read(ranges)
+
+    return read_now
 
 
 _pool: ThreadPoolExecutor | None = None
