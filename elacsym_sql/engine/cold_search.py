@@ -22,7 +22,8 @@ from ..index.calibrate import Curve, ef_for
 from ..index.clustered import DEFAULT_NPROBE, ClusteredIndex
 from ..schema import Column
 from .namespace import Snapshot
-from .segments import SegmentFiles, started, with_vectors
+from .round_trips import started
+from .segments import SegmentFiles, with_vectors
 
 # Searches of up to this many queries read their candidates' rows ahead (a batch's
 # candidates would span most row groups).

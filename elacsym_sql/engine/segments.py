@@ -12,8 +12,6 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -37,9 +35,9 @@ from ..storage import DiskCache, ObjectStore
 from .index_plan import index_kind
 from .key_lookup import KeyLocator
 from .memory_cache import MemoryCache
+from .round_trips import io_pool, sending, started
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # Rows per Parquet row group under a clustered index: a search's rows come from a few
 # clusters, stored together, so it reads a few small row groups.
@@ -204,7 +202,7 @@ class SegmentFiles:
                     return [os.pread(f.fileno(), n, start) for start, n in ranges]
             if len(ranges) == 1:
                 return [self.store.get_range(key, *ranges[0])]
-            return list(_io_pool().map(lambda r: self.store.get_range(key, *r), ranges))
+            return list(io_pool().map(lambda r: self.store.get_range(key, *r), ranges))
 
         return read
 
@@ -423,51 +421,6 @@ def _cluster_order(
     missing = np.setdiff1d(np.arange(rows.num_rows), valid)
     order = np.concatenate([valid[by_cluster], missing])
     return rows.take(pa.array(order)), (centroids, labels[by_cluster])
-
-
-def started(task: Callable[[Callable[[], None]], T]) -> Future[T]:
-    """`task(sent)` run in a thread of its own, returned once it called `sent` (as its
-    requests go out) or ended: what the caller sends next then goes out in the same round
-    trip, even when a busy machine would start the thread only after that was answered."""
-    ready = threading.Event()
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(task(ready.set))
-        except BaseException as e:  # handed to the caller by future.result()
-            future.set_exception(e)
-        finally:
-            ready.set()
-
-    threading.Thread(target=run, name="elacsym-read", daemon=True).start()
-    ready.wait()
-    return future
-
-
-def sending(read: ReadRanges, sent: Callable[[], None] | None) -> ReadRanges:
-    """`read`, calling `sent` first (None: `read` itself)."""
-    if sent is None:
-        return read
-
-    def read_now(ranges: Sequence[tuple[int, int]]) -> list[bytes]:
-        sent()
-        return read(ranges)
-
-    return read_now
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _io_pool() -> ThreadPoolExecutor:
-    """Threads for the ranged GETs of one round trip (they wait on the network, not CPU)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="elacsym-ranges")
-        return _pool
 
 
 def index_curve(
